@@ -1,0 +1,54 @@
+using System;
+using System.Collections.Concurrent;
+using LlmGuard.Infrastructure;
+
+namespace LlmGuard;
+
+/// <summary>
+/// The one object through which generated code reaches run-time services, starting with time.
+/// Guarded methods use the containing type's single field, property or primary-constructor parameter of this
+/// type when it has one (and it is not <see langword="null"/>), otherwise <see cref="Default"/>.
+/// </summary>
+/// <remarks>
+/// Guard state (the calls in flight and the resilience pipeline of each guarded method) belongs to a runtime:
+/// two runtimes never share an execution. Services added later reach generated code through this type, so the
+/// shape of generated code does not change when they arrive.
+/// </remarks>
+public sealed class GuardRuntime
+{
+    private readonly ConcurrentDictionary<GuardedMethod, IGuardedMethodState> _states = new();
+
+    /// <summary>Creates a runtime that measures time on <paramref name="timeProvider"/>.</summary>
+    /// <param name="timeProvider">The clock for timeouts and retry delays; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    public GuardRuntime(TimeProvider? timeProvider = null)
+    {
+        TimeProvider = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>Gets the process-wide runtime used by guarded methods whose type declares none.</summary>
+    public static GuardRuntime Default { get; } = new();
+
+    /// <summary>Gets the clock that per-attempt timeouts and retry delays are measured on.</summary>
+    public TimeProvider TimeProvider { get; }
+
+    /// <summary>
+    /// Gets the number of executions in flight, over every guarded method that has run on this runtime.
+    /// It is 0 whenever no guarded call is running.
+    /// </summary>
+    public int InFlightCount
+    {
+        get
+        {
+            int count = 0;
+            foreach (IGuardedMethodState state in _states.Values)
+            {
+                count += state.InFlightCount;
+            }
+
+            return count;
+        }
+    }
+
+    internal GuardedMethodState<TResult> GetState<TResult>(GuardedMethod<TResult> method) =>
+        (GuardedMethodState<TResult>)_states.GetOrAdd(method, static (m, runtime) => ((GuardedMethod<TResult>)m).CreateState(runtime), this);
+}

@@ -1,0 +1,74 @@
+using System;
+
+namespace LlmGuard;
+
+/// <summary>
+/// Marks a partial method whose implementation LlmGuard generates: the call is keyed, shared with concurrent
+/// callers of the same key (singleflight), run under a per-attempt timeout with retries on transient failures,
+/// and answered by a fallback when every attempt failed.
+/// </summary>
+/// <remarks>
+/// The hand-written core that calls the model has the guarded method's name with <c>Core</c> put before a
+/// trailing <c>Async</c> (<c>AskAsync</c> → <c>AskCoreAsync</c>), or the name given by <see cref="Core"/>.
+/// The attribute is read at compile time only; nothing reads it at run time.
+/// </remarks>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
+public sealed class GuardedAttribute : Attribute
+{
+    /// <summary>The per-attempt timeout used when <see cref="TimeoutMs"/> is not set: 30 seconds.</summary>
+    public const int DefaultTimeoutMs = 30_000;
+
+    /// <summary>The number of retries used when <see cref="MaxRetries"/> is not set.</summary>
+    public const int DefaultMaxRetries = 2;
+
+    /// <summary>The base retry delay used when <see cref="RetryDelayMs"/> is not set.</summary>
+    public const int DefaultRetryDelayMs = 200;
+
+    /// <summary>
+    /// Gets or sets the business scene that prefixes every key, for example <c>"ticket_autofill"</c>.
+    /// Defaults to <c>TypeName.MethodName</c>.
+    /// </summary>
+    public string? Scene { get; set; }
+
+    /// <summary>
+    /// Gets or sets the key template, for example <c>"{req.UserId}:{req.SessionId}"</c>: <c>{name}</c> renders a
+    /// parameter, <c>{name.A.B}</c> a member chain of one, <c>{{</c> and <c>}}</c> literal braces.
+    /// Calls with equal keys share one execution. Without a template every parameter except the
+    /// cancellation token and those marked <see cref="NotInKeyAttribute"/> is a key part.
+    /// </summary>
+    public string? Key { get; set; }
+
+    /// <summary>
+    /// Gets or sets the timeout of each attempt in milliseconds; it cancels the token passed to the core.
+    /// 0 means no timeout; otherwise 10 to 86 400 000. Defaults to <see cref="DefaultTimeoutMs"/>.
+    /// </summary>
+    public int TimeoutMs { get; set; } = DefaultTimeoutMs;
+
+    /// <summary>
+    /// Gets or sets how many times a transiently failed attempt is retried (0 to 100).
+    /// Defaults to <see cref="DefaultMaxRetries"/>.
+    /// </summary>
+    public int MaxRetries { get; set; } = DefaultMaxRetries;
+
+    /// <summary>
+    /// Gets or sets the median delay before the first retry in milliseconds (0 to 86 400 000); later retries
+    /// back off exponentially, with jitter. Defaults to <see cref="DefaultRetryDelayMs"/>.
+    /// </summary>
+    public int RetryDelayMs { get; set; } = DefaultRetryDelayMs;
+
+    /// <summary>
+    /// Gets or sets the name of the method that answers when every attempt failed, usually written
+    /// <c>nameof(M)</c>. It takes the guarded method's parameters (with or without the cancellation token),
+    /// optionally followed by the <see cref="Exception"/> that ended the last attempt, and returns the
+    /// result type, a task of it or a value task of it.
+    /// </summary>
+    public string? Fallback { get; set; }
+
+    /// <summary>Gets or sets the name of the core method, when it does not follow the naming rule.</summary>
+    public string? Core { get; set; }
+
+    /// <summary>
+    /// Gets or sets whether concurrent calls with the same key share one execution. Defaults to <see langword="true"/>.
+    /// </summary>
+    public bool SingleFlight { get; set; } = true;
+}

@@ -1,0 +1,38 @@
+using System.Threading;
+
+namespace LlmGuard.Infrastructure;
+
+internal interface IExecutingFlight
+{
+    IExecutingFlight? Parent { get; }
+}
+
+/// <summary>
+/// The executions the current asynchronous flow runs inside, innermost first, across every guarded method, so
+/// that a call that would wait for its own execution (directly, or through other guarded methods) is refused.
+/// </summary>
+internal static class ExecutingFlights
+{
+    private static readonly AsyncLocal<IExecutingFlight?> s_innermost = new();
+
+    /// <summary>Marks <paramref name="flight"/> as executing in the current flow and returns the one it runs inside.</summary>
+    public static IExecutingFlight? Enter(IExecutingFlight flight)
+    {
+        IExecutingFlight? parent = s_innermost.Value;
+        s_innermost.Value = flight;
+        return parent;
+    }
+
+    public static bool Contains(IExecutingFlight flight)
+    {
+        for (IExecutingFlight? executing = s_innermost.Value; executing is not null; executing = executing.Parent)
+        {
+            if (ReferenceEquals(executing, flight))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,81 @@
+using System;
+using System.ComponentModel;
+using LlmGuard.Internal;
+
+namespace LlmGuard.Infrastructure;
+
+/// <summary>The identity of one guarded method, as seen by a <see cref="GuardRuntime"/>.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public abstract class GuardedMethod
+{
+    private protected GuardedMethod()
+    {
+    }
+}
+
+/// <summary>
+/// Describes one guarded method: its scene and the constants of its <see cref="GuardedAttribute"/>.
+/// Generated code holds one in a static field and asks it for the state that belongs to a runtime.
+/// </summary>
+/// <typeparam name="TResult">The result the guarded method produces.</typeparam>
+public sealed class GuardedMethod<TResult> : GuardedMethod
+{
+    private GuardedMethodState<TResult>? _lastState;
+
+    /// <summary>Creates the description of a guarded method.</summary>
+    /// <param name="scene">The scene that prefixes the method's keys.</param>
+    /// <param name="timeoutMs">The per-attempt timeout in milliseconds; 0 for none, otherwise 10 to 86 400 000.</param>
+    /// <param name="maxRetries">How many times a transient failure is retried, 0 to 100.</param>
+    /// <param name="retryDelayMs">The median delay before the first retry in milliseconds, 0 to 86 400 000.</param>
+    /// <exception cref="ArgumentException"><paramref name="scene"/> is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A number is outside its range.</exception>
+    public GuardedMethod(string scene, int timeoutMs, int maxRetries, int retryDelayMs)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(scene);
+        if (timeoutMs != 0)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(timeoutMs, GuardLimits.MinTimeoutMs);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(timeoutMs, GuardLimits.MaxMilliseconds);
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(maxRetries);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxRetries, GuardLimits.MaxRetries);
+        ArgumentOutOfRangeException.ThrowIfNegative(retryDelayMs);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(retryDelayMs, GuardLimits.MaxMilliseconds);
+
+        Scene = scene;
+        TimeoutMs = timeoutMs;
+        MaxRetries = maxRetries;
+        RetryDelayMs = retryDelayMs;
+    }
+
+    /// <summary>Gets the scene that prefixes the method's keys.</summary>
+    public string Scene { get; }
+
+    /// <summary>Gets the per-attempt timeout in milliseconds; 0 means none.</summary>
+    public int TimeoutMs { get; }
+
+    /// <summary>Gets how many times a transient failure is retried.</summary>
+    public int MaxRetries { get; }
+
+    /// <summary>Gets the median delay before the first retry in milliseconds.</summary>
+    public int RetryDelayMs { get; }
+
+    /// <summary>Gets the state this method has on <paramref name="runtime"/>, creating it on first use.</summary>
+    /// <param name="runtime">The runtime the call runs on.</param>
+    /// <returns>The calls in flight and the resilience pipeline of this method on that runtime.</returns>
+    public GuardedMethodState<TResult> For(GuardRuntime runtime)
+    {
+        // Almost every method runs on one runtime: remembering the last one skips the runtime's lookup.
+        GuardedMethodState<TResult>? last = _lastState;
+        if (last is not null && ReferenceEquals(last.Runtime, runtime))
+        {
+            return last;
+        }
+
+        ArgumentNullException.ThrowIfNull(runtime);
+        return _lastState = runtime.GetState(this);
+    }
+
+    internal GuardedMethodState<TResult> CreateState(GuardRuntime runtime) => new(this, runtime);
+}

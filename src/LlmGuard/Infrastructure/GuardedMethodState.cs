@@ -1,0 +1,61 @@
+using System;
+using System.Threading.Tasks;
+using Polly;
+using Polly.Retry;
+
+namespace LlmGuard.Infrastructure;
+
+internal interface IGuardedMethodState
+{
+    int InFlightCount { get; }
+}
+
+/// <summary>
+/// What one guarded method has on one <see cref="GuardRuntime"/>: the executions in flight and the resilience
+/// pipeline, built once from the attribute's constants.
+/// </summary>
+/// <typeparam name="TResult">The result the guarded method produces.</typeparam>
+public sealed class GuardedMethodState<TResult> : IGuardedMethodState
+{
+    internal GuardedMethodState(GuardedMethod<TResult> method, GuardRuntime runtime)
+    {
+        Runtime = runtime;
+        Pipeline = BuildPipeline(method, runtime.TimeProvider);
+    }
+
+    /// <summary>Gets the runtime this state belongs to.</summary>
+    public GuardRuntime Runtime { get; }
+
+    /// <summary>Gets the executions in flight, by key.</summary>
+    public SingleFlight<TResult> Flights { get; } = new();
+
+    /// <summary>Gets the attempts pipeline: retries on transient failures around a per-attempt timeout.</summary>
+    public ResiliencePipeline Pipeline { get; }
+
+    int IGuardedMethodState.InFlightCount => Flights.Count;
+
+    private static ResiliencePipeline BuildPipeline(GuardedMethod<TResult> method, TimeProvider timeProvider)
+    {
+        var builder = new ResiliencePipelineBuilder { TimeProvider = timeProvider };
+        if (method.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = method.MaxRetries,
+                Delay = TimeSpan.FromMilliseconds(method.RetryDelayMs),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                ShouldHandle = static args => new ValueTask<bool>(
+                    !args.Context.CancellationToken.IsCancellationRequested && TransientFailure.IsTransient(args.Outcome.Exception)),
+            });
+        }
+
+        // Added after the retry, so it is inside it: the timeout applies to each attempt, not to all of them.
+        if (method.TimeoutMs > 0)
+        {
+            builder.AddTimeout(TimeSpan.FromMilliseconds(method.TimeoutMs));
+        }
+
+        return builder.Build();
+    }
+}

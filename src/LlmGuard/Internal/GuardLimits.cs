@@ -1,0 +1,13 @@
+namespace LlmGuard.Internal;
+
+/// <summary>The ranges the generator enforces at compile time and <see cref="Infrastructure.GuardedMethod{TResult}"/> at run time.</summary>
+internal static class GuardLimits
+{
+    /// <summary>Polly's timeout strategy refuses anything shorter.</summary>
+    public const int MinTimeoutMs = 10;
+
+    /// <summary>Polly refuses timeouts and delays of more than a day.</summary>
+    public const int MaxMilliseconds = 86_400_000;
+
+    public const int MaxRetries = 100;
+}

@@ -1,0 +1,12 @@
+using System;
+
+namespace LlmGuard;
+
+/// <summary>
+/// Marks a parameter of a <see cref="GuardedAttribute">[Guarded]</see> method that is deliberately not part of
+/// its key: callers that differ only in this parameter share one execution and receive the same result.
+/// </summary>
+[AttributeUsage(AttributeTargets.Parameter, AllowMultiple = false, Inherited = false)]
+public sealed class NotInKeyAttribute : Attribute
+{
+}
