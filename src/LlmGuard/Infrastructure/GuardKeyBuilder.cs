@@ -57,7 +57,8 @@ public ref struct GuardKeyBuilder
     /// <summary>Appends a value formatted with the invariant culture, without boxing it.</summary>
     /// <typeparam name="T">The value's type.</typeparam>
     /// <param name="value">The value.</param>
-    public void AppendSpanFormattable<T>(T value)
+    /// <param name="format">The format, or <see langword="null"/> for the type's default.</param>
+    public void AppendSpanFormattable<T>(T value, string? format = null)
         where T : ISpanFormattable
     {
         if (value is null)
@@ -67,25 +68,26 @@ public ref struct GuardKeyBuilder
         }
 
         Span<char> formatted = stackalloc char[64];
-        if (value.TryFormat(formatted, out int written, default, CultureInfo.InvariantCulture))
+        if (value.TryFormat(formatted, out int written, format, CultureInfo.InvariantCulture))
         {
             AppendEscaped(formatted[..written]);
         }
         else
         {
-            AppendEscaped(value.ToString(null, CultureInfo.InvariantCulture));
+            AppendEscaped(value.ToString(format, CultureInfo.InvariantCulture));
         }
     }
 
     /// <summary>Appends a nullable value formatted with the invariant culture, or the null marker.</summary>
     /// <typeparam name="T">The underlying value type.</typeparam>
     /// <param name="value">The value.</param>
-    public void AppendSpanFormattable<T>(T? value)
+    /// <param name="format">The format, or <see langword="null"/> for the type's default.</param>
+    public void AppendSpanFormattable<T>(T? value, string? format = null)
         where T : struct, ISpanFormattable
     {
         if (value.HasValue)
         {
-            AppendSpanFormattable(value.GetValueOrDefault());
+            AppendSpanFormattable(value.GetValueOrDefault(), format);
         }
         else
         {
@@ -96,16 +98,18 @@ public ref struct GuardKeyBuilder
     /// <summary>Appends a value formatted with the invariant culture.</summary>
     /// <typeparam name="T">The value's type.</typeparam>
     /// <param name="value">The value.</param>
-    public void AppendFormattable<T>(T value)
+    /// <param name="format">The format, or <see langword="null"/> for the type's default.</param>
+    public void AppendFormattable<T>(T value, string? format = null)
         where T : IFormattable
-        => AppendValue(value?.ToString(null, CultureInfo.InvariantCulture));
+        => AppendValue(value?.ToString(format, CultureInfo.InvariantCulture));
 
     /// <summary>Appends a nullable value formatted with the invariant culture, or the null marker.</summary>
     /// <typeparam name="T">The underlying value type.</typeparam>
     /// <param name="value">The value.</param>
-    public void AppendFormattable<T>(T? value)
+    /// <param name="format">The format, or <see langword="null"/> for the type's default.</param>
+    public void AppendFormattable<T>(T? value, string? format = null)
         where T : struct, IFormattable
-        => AppendValue(value?.ToString(null, CultureInfo.InvariantCulture));
+        => AppendValue(value?.ToString(format, CultureInfo.InvariantCulture));
 
     /// <summary>Returns the key and returns any pooled memory; the builder must not be used afterwards.</summary>
     /// <returns>The rendered key.</returns>

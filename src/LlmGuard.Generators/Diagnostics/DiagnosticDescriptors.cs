@@ -1,0 +1,115 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace LlmGuard.Generators.Diagnostics;
+
+/// <summary>Every diagnostic LlmGuard's generator reports. IDs are stable: never renumber or reuse one.</summary>
+internal static class DiagnosticDescriptors
+{
+    public const string HelpLinkBase = "https://github.com/llmguard/llmguard/blob/main/docs/diagnostics/";
+
+    private const string Category = "LlmGuard";
+
+    public static readonly DiagnosticDescriptor MethodMustBePartial = Error(
+        "LLMG001",
+        "A guarded method must be a partial method without a body",
+        "'{0}' {1}; declare it 'partial' without a body and put the model call in its core method '{2}'");
+
+    public static readonly DiagnosticDescriptor TypeMustBePartial = Error(
+        "LLMG002",
+        "The type that contains a guarded method must be partial",
+        "Type '{0}' contains the guarded method '{1}' and must be declared 'partial'");
+
+    public static readonly DiagnosticDescriptor UnsupportedReturnType = Error(
+        "LLMG003",
+        "A guarded method must return a task",
+        "'{0}' returns '{1}'; a guarded method must return Task<T>, ValueTask<T>, Task or ValueTask");
+
+    public static readonly DiagnosticDescriptor CoreNotFound = Error(
+        "LLMG004",
+        "The core method of a guarded method is missing",
+        "'{0}' has no core method '{1}'; write '{1}' with the same parameters and return type and call the model there, or name the core with Core = nameof(...)");
+
+    public static readonly DiagnosticDescriptor CoreSignatureMismatch = Error(
+        "LLMG005",
+        "The core method does not match its guarded method",
+        "Core method '{0}' does not match '{1}': {2}");
+
+    public static readonly DiagnosticDescriptor UnsupportedParameter = Error(
+        "LLMG006",
+        "A guarded method's parameters must be passed by value",
+        "Parameter '{0}' of '{1}' is {2}; a guarded call may run after its caller has moved on, so take an ordinary by-value parameter instead");
+
+    public static readonly DiagnosticDescriptor MultipleCancellationTokens = Error(
+        "LLMG007",
+        "A guarded method takes at most one CancellationToken",
+        "'{0}' takes more than one CancellationToken ('{1}' and '{2}'); keep one: it is the caller's token");
+
+    public static readonly DiagnosticDescriptor InvalidKeyTemplate = Error(
+        "LLMG008",
+        "The key template cannot be parsed",
+        "Key template \"{0}\" of '{1}' is invalid: {2}");
+
+    public static readonly DiagnosticDescriptor UnknownKeyName = Error(
+        "LLMG009",
+        "The key template names something the method does not have",
+        "Key template of '{0}' cannot use '{{{1}}}': {2}");
+
+    public static readonly DiagnosticDescriptor KeyPartWithoutStableText = Error(
+        "LLMG010",
+        "A key part has no stable text form",
+        "Key part '{0}' of '{1}' has type '{2}', which neither overrides ToString nor implements IFormattable, so equal values would not render equal keys; {3}");
+
+    public static readonly DiagnosticDescriptor FallbackNotFound = Error(
+        "LLMG011",
+        "The fallback method is missing",
+        "'{0}' names the fallback '{1}', but '{2}' has no method of that name");
+
+    public static readonly DiagnosticDescriptor FallbackSignatureMismatch = Error(
+        "LLMG012",
+        "The fallback method does not match its guarded method",
+        "Fallback '{0}' does not match '{1}': it must {2}");
+
+    public static readonly DiagnosticDescriptor InvalidAttributeValue = Error(
+        "LLMG013",
+        "A [Guarded] value is out of range",
+        "{0} = {1} is not valid on '{2}': {3}");
+
+    public static readonly DiagnosticDescriptor MultipleRuntimeMembers = Error(
+        "LLMG014",
+        "A type has several GuardRuntime members",
+        "Type '{0}' has several GuardRuntime members ({1}); keep one, so its guarded methods know which runtime to use");
+
+    public static readonly DiagnosticDescriptor KeyOmitsParameter = new(
+        "LLMG015",
+        "The key template leaves out a parameter",
+        "Key template of '{0}' does not use parameter '{1}': callers that differ only in '{1}' share one result; mark it [NotInKey] if that is intended, or add it to the template",
+        Category,
+        DiagnosticSeverity.Info,
+        isEnabledByDefault: true,
+        helpLinkUri: HelpLinkBase + "LLMG015.md");
+
+    public static readonly DiagnosticDescriptor StaticMethodWithInstanceRuntime = Error(
+        "LLMG016",
+        "A static guarded method cannot use an instance GuardRuntime member",
+        "Static method '{0}' cannot use the instance GuardRuntime member '{1}'; make '{1}' static, or make the method an instance method");
+
+    public static readonly DiagnosticDescriptor UnsupportedDeclaration = Error(
+        "LLMG017",
+        "This declaration cannot be guarded",
+        "'{0}' cannot be guarded: {1}");
+
+    private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = typeof(DiagnosticDescriptors)
+        .GetFields()
+        .Select(field => field.GetValue(null))
+        .OfType<DiagnosticDescriptor>()
+        .ToDictionary(descriptor => descriptor.Id);
+
+    public static IEnumerable<DiagnosticDescriptor> All => s_byId.Values;
+
+    public static DiagnosticDescriptor ById(string id) => s_byId[id];
+
+    private static DiagnosticDescriptor Error(string id, string title, string message) =>
+        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + id + ".md");
+}

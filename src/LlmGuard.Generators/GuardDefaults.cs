@@ -1,0 +1,16 @@
+namespace LlmGuard.Generators;
+
+/// <summary>
+/// The attribute's defaults and limits, as the runtime defines them in <c>GuardedAttribute</c> and <c>GuardLimits</c>;
+/// a test keeps the two in step.
+/// </summary>
+internal static class GuardDefaults
+{
+    public const int TimeoutMs = 30_000;
+    public const int MaxRetries = 2;
+    public const int RetryDelayMs = 200;
+
+    public const int MinTimeoutMs = 10;
+    public const int MaxMilliseconds = 86_400_000;
+    public const int MaxRetriesLimit = 100;
+}

@@ -1,0 +1,63 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using LlmGuard.Generators.Common;
+using LlmGuard.Generators.Diagnostics;
+using LlmGuard.Generators.Emitting;
+using LlmGuard.Generators.Models;
+using LlmGuard.Generators.Parsing;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace LlmGuard.Generators;
+
+/// <summary>Generates the implementation of every partial method marked <c>[LlmGuard.Guarded]</c>.</summary>
+[Generator(LanguageNames.CSharp)]
+public sealed class GuardedGenerator : IIncrementalGenerator
+{
+    /// <inheritdoc />
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        IncrementalValuesProvider<ParseResult> methods = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                "LlmGuard.GuardedAttribute",
+                static (node, _) => node is MethodDeclarationSyntax,
+                GuardedMethodParser.Parse)
+            .WithTrackingName(TrackingNames.Methods);
+
+        IncrementalValuesProvider<EquatableArray<DiagnosticInfo>> diagnostics = methods
+            .Select(static (result, _) => result.Diagnostics)
+            .WithTrackingName(TrackingNames.Diagnostics);
+        context.RegisterSourceOutput(diagnostics, static (output, infos) =>
+        {
+            foreach (DiagnosticInfo info in infos)
+            {
+                output.ReportDiagnostic(info.ToDiagnostic());
+            }
+        });
+
+        IncrementalValuesProvider<GuardedTypeSpec> types = methods
+            .Select(static (result, _) => (result.Spec, result.Stub))
+            .Where(static member => member.Spec is not null || member.Stub is not null)
+            .Collect()
+            .SelectMany(static (members, _) => GroupByType(members))
+            .WithTrackingName(TrackingNames.Types);
+        context.RegisterSourceOutput(types, static (output, type) => output.AddSource(type.Type.HintName, GuardedSourceEmitter.Emit(type)));
+    }
+
+    private static IEnumerable<GuardedTypeSpec> GroupByType(ImmutableArray<(GuardedMethodSpec? Spec, StubSpec? Stub)> members) =>
+        members
+            .GroupBy(member => member.Spec?.ContainingType ?? member.Stub!.ContainingType)
+            .Select(group => new GuardedTypeSpec(
+                group.Key,
+                group.Select(member => member.Spec).OfType<GuardedMethodSpec>().ToEquatableArray(),
+                group.Select(member => member.Stub).OfType<StubSpec>().ToEquatableArray()));
+}
+
+/// <summary>Names of the pipeline's steps, for incrementality tests.</summary>
+internal static class TrackingNames
+{
+    public const string Methods = nameof(Methods);
+    public const string Diagnostics = nameof(Diagnostics);
+    public const string Types = nameof(Types);
+}

@@ -1,0 +1,27 @@
+using LlmGuard.Generators.Common;
+
+namespace LlmGuard.Generators.Models;
+
+// Arguments: What to pass, in order: parameter names, the execution token, or the exception.
+internal sealed record FallbackSpec(string Name, bool IsStatic, EquatableArray<FallbackArgument> Arguments, FallbackReturn Return);
+
+internal sealed record FallbackArgument(FallbackArgumentKind Kind, string ParameterName)
+{
+    public static FallbackArgument Exception { get; } = new(FallbackArgumentKind.Exception, string.Empty);
+
+    public static FallbackArgument CancellationToken { get; } = new(FallbackArgumentKind.CancellationToken, string.Empty);
+}
+
+internal enum FallbackArgumentKind
+{
+    Parameter,
+    CancellationToken,
+    Exception,
+}
+
+/// <summary>Whether the fallback's result is the value itself or must be awaited.</summary>
+internal enum FallbackReturn
+{
+    Value,
+    Awaitable,
+}

@@ -1,0 +1,45 @@
+using LlmGuard.Generators.Common;
+
+namespace LlmGuard.Generators.Models;
+
+/// <summary>What the emitter needs to write one guarded method. Strings, numbers and equatable arrays only.</summary>
+internal sealed record GuardedMethodSpec(
+    TypeHierarchy ContainingType,
+    string ContainingTypeDisplay,
+    string Name,
+    string Modifiers,
+    string ReturnType,
+    ReturnShape Shape,
+    string ResultType,
+    EquatableArray<ParameterSpec> Parameters,
+    bool IsStatic,
+    string CoreName,
+    KeySpec Key,
+    PolicySpec Policy,
+    FallbackSpec? Fallback,
+    RuntimeSpec Runtime,
+    bool SingleFlight)
+{
+    /// <summary>The generated members' name stem, <c>__AskAsync</c>; overloads get a number from the emitter.</summary>
+    public string MemberStem => "__" + Name.TrimStart('@');
+}
+
+/// <summary>What the guarded method returns; the executions always produce a <c>Task&lt;TResult&gt;</c>.</summary>
+internal enum ReturnShape
+{
+    Task,
+    TaskOfT,
+    ValueTask,
+    ValueTaskOfT,
+}
+
+// Name: The parameter's name as C# source writes it (keywords escaped with <c>@</c>).
+// Type: The fully qualified type.
+// Modifier: <c>params </c>, <c>this </c> or empty.
+internal sealed record ParameterSpec(string Name, string Type, string Modifier, bool IsCancellationToken);
+
+// TimeoutMs: Per-attempt timeout; 0 for none.
+internal sealed record PolicySpec(int TimeoutMs, int MaxRetries, int RetryDelayMs);
+
+// Expression: How the type's GuardRuntime member is read (<c>this._runtime</c>, <c>s_runtime</c>, a primary-constructor parameter), or <see langword="null"/> when the type has none and the process-wide default is used.
+internal sealed record RuntimeSpec(string? Expression, bool IsStatic);

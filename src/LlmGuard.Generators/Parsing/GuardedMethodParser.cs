@@ -1,0 +1,747 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using LlmGuard.Generators.Common;
+using LlmGuard.Generators.Diagnostics;
+using LlmGuard.Generators.Models;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace LlmGuard.Generators.Parsing;
+
+/// <summary>
+/// Turns one [Guarded] method into a <see cref="GuardedMethodSpec"/> and the diagnostics that explain what is wrong
+/// with it. Reads symbols only here: nothing it returns holds a symbol, a syntax node or a compilation.
+/// </summary>
+internal sealed class GuardedMethodParser
+{
+    private readonly IMethodSymbol _method;
+    private readonly MethodDeclarationSyntax _syntax;
+    private readonly AttributeData _attribute;
+    private readonly CancellationToken _cancellationToken;
+    private readonly List<DiagnosticInfo> _diagnostics = new();
+    private readonly string _display;
+
+    private GuardedMethodParser(IMethodSymbol method, MethodDeclarationSyntax syntax, AttributeData attribute, CancellationToken cancellationToken)
+    {
+        _method = method;
+        _syntax = syntax;
+        _attribute = attribute;
+        _cancellationToken = cancellationToken;
+        _display = method.DisplayName();
+    }
+
+    private INamedTypeSymbol ContainingType => _method.ContainingType;
+
+    private Location MethodLocation => _syntax.Identifier.GetLocation();
+
+    public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        if (context.TargetSymbol is not IMethodSymbol method || context.TargetNode is not MethodDeclarationSyntax syntax || context.Attributes.IsEmpty)
+        {
+            return new ParseResult(null, null, EquatableArray<DiagnosticInfo>.Empty);
+        }
+
+        return new GuardedMethodParser(method, syntax, context.Attributes[0], cancellationToken).Parse();
+    }
+
+    private ParseResult Parse()
+    {
+        if (!CheckPartialDeclaration() || !CheckSupportedShape())
+        {
+            return Result(spec: null, stub: null);
+        }
+
+        TypeHierarchy hierarchy = BuildHierarchy(ContainingType);
+        EquatableArray<ParameterSpec> parameters = _method.Parameters.Select(ToParameterSpec).ToEquatableArray();
+        bool canStub = CheckParameters();
+        ReturnShape? shape = GetReturnShape(out ITypeSymbol? resultType);
+
+        AttributeValues values = ReadAttribute();
+        KeySpec? key = BuildKey(values);
+        string coreName = values.Core ?? DefaultCoreName(_method.Name);
+        CheckCore(coreName);
+        FallbackSpec? fallback = values.Fallback is null || shape is null ? null : FindFallback(values.Fallback, shape.Value, resultType);
+        RuntimeSpec runtime = FindRuntime();
+
+        if (_diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error) || shape is null || key is null)
+        {
+            string firstError = _diagnostics.First(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error).Id;
+            StubSpec? stub = canStub ? new StubSpec(hierarchy, EscapedName, Modifiers, _method.ReturnType.ToSource(), parameters, firstError) : null;
+            return Result(spec: null, stub);
+        }
+
+        var spec = new GuardedMethodSpec(
+            hierarchy,
+            ContainingType.ToSource(),
+            EscapedName,
+            Modifiers,
+            _method.ReturnType.ToSource(),
+            shape.Value,
+            resultType is null ? "global::LlmGuard.Infrastructure.VoidResult" : resultType.ToSource(),
+            parameters,
+            _method.IsStatic,
+            SymbolExtensions.EscapeIdentifier(coreName),
+            key,
+            new PolicySpec(values.TimeoutMs, values.MaxRetries, values.RetryDelayMs),
+            fallback,
+            runtime,
+            values.SingleFlight);
+        return Result(spec, stub: null);
+    }
+
+    private string EscapedName => SymbolExtensions.EscapeIdentifier(_method.Name);
+
+    private string Modifiers => string.Join(" ", _syntax.Modifiers.Select(m => m.Text));
+
+    private ParseResult Result(GuardedMethodSpec? spec, StubSpec? stub) => new(spec, stub, _diagnostics.ToEquatableArray());
+
+    private void Report(DiagnosticDescriptor descriptor, Location? location, params string[] arguments) =>
+        _diagnostics.Add(DiagnosticInfo.Create(descriptor, location, arguments));
+
+    private static string DefaultCoreName(string name) =>
+        name.EndsWith("Async", StringComparison.Ordinal) ? name.Substring(0, name.Length - "Async".Length) + "CoreAsync" : name + "Core";
+
+    private bool CheckPartialDeclaration()
+    {
+        string coreName = DefaultCoreName(_method.Name);
+        string? problem =
+            !_syntax.Modifiers.Any(SyntaxKind.PartialKeyword) ? "is not partial"
+            : _syntax.Body is not null || _syntax.ExpressionBody is not null ? "has a body"
+            : _method.PartialImplementationPart is not null ? "already has an implementation part"
+            : null;
+        if (problem is not null)
+        {
+            Report(DiagnosticDescriptors.MethodMustBePartial, MethodLocation, _display, problem, coreName);
+            return false;
+        }
+
+        foreach (TypeDeclarationSyntax type in _syntax.Ancestors().OfType<TypeDeclarationSyntax>())
+        {
+            if (!type.Modifiers.Any(SyntaxKind.PartialKeyword))
+            {
+                Report(DiagnosticDescriptors.TypeMustBePartial, type.Identifier.GetLocation(), type.Identifier.Text, _display);
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private bool CheckSupportedShape()
+    {
+        string? limitation =
+            ContainingType.TypeKind == TypeKind.Interface ? "guarded methods in interfaces are not supported yet"
+            : ContainingType.IsValueType ? "guarded methods in structs are not supported yet; declare the method in a class"
+            : _method.IsGenericMethod ? "generic guarded methods are not supported yet; move the type parameter to the containing type"
+            : null;
+        if (limitation is not null)
+        {
+            Report(DiagnosticDescriptors.UnsupportedDeclaration, MethodLocation, _display, limitation);
+            return false;
+        }
+
+        return true;
+    }
+
+    private static TypeHierarchy BuildHierarchy(INamedTypeSymbol innermost)
+    {
+        var chain = new List<TypeDeclaration>();
+        for (INamedTypeSymbol? type = innermost; type is not null; type = type.ContainingType)
+        {
+            string keyword = type.TypeKind switch
+            {
+                TypeKind.Interface => "interface",
+                TypeKind.Struct => type.IsRecord ? "record struct" : "struct",
+                _ => type.IsRecord ? "record" : "class",
+            };
+            string typeParameters = type.TypeParameters.IsEmpty
+                ? string.Empty
+                : "<" + string.Join(", ", type.TypeParameters.Select(VarianceAndName)) + ">";
+            chain.Insert(0, new TypeDeclaration(keyword, SymbolExtensions.EscapeIdentifier(type.Name) + typeParameters, type.MetadataName));
+        }
+
+        string? ns = innermost.ContainingNamespace.IsGlobalNamespace ? null : innermost.ContainingNamespace.ToDisplayString();
+        return new TypeHierarchy(ns, chain.ToEquatableArray());
+
+        static string VarianceAndName(ITypeParameterSymbol parameter) => parameter.Variance switch
+        {
+            VarianceKind.In => "in ",
+            VarianceKind.Out => "out ",
+            _ => string.Empty,
+        } + SymbolExtensions.EscapeIdentifier(parameter.Name);
+    }
+
+    private ParameterSpec ToParameterSpec(IParameterSymbol parameter, int index)
+    {
+        string modifier = parameter.IsParams ? "params " : index == 0 && _method.IsExtensionMethod ? "this " : string.Empty;
+        return new ParameterSpec(SymbolExtensions.EscapeIdentifier(parameter.Name), parameter.Type.ToSource(), modifier, parameter.Type.IsCancellationToken());
+    }
+
+    /// <summary>Reports parameters a guarded call cannot carry; returns whether a throwing stub can still be written.</summary>
+    private bool CheckParameters()
+    {
+        bool canStub = true;
+        IParameterSymbol? firstToken = null;
+        foreach (IParameterSymbol parameter in _method.Parameters)
+        {
+            string? problem = parameter.RefKind switch
+            {
+                RefKind.Ref => "passed by 'ref'",
+                RefKind.Out => "an 'out' parameter",
+                RefKind.In => "passed by 'in'",
+                RefKind.None => null,
+                _ => "passed by reference",
+            };
+            if (parameter.Type is IPointerTypeSymbol or IFunctionPointerTypeSymbol)
+            {
+                problem = "a pointer";
+                canStub = false;
+            }
+            else if (problem is null && parameter.Type.IsRefLikeType)
+            {
+                problem = $"a ref struct ('{parameter.Type.ToMessage()}'), which cannot outlive the call";
+            }
+
+            if (problem is not null)
+            {
+                Report(DiagnosticDescriptors.UnsupportedParameter, ParameterLocation(parameter), parameter.Name, _display, problem);
+            }
+
+            if (parameter.Type.IsCancellationToken())
+            {
+                if (firstToken is null)
+                {
+                    firstToken = parameter;
+                }
+                else
+                {
+                    Report(DiagnosticDescriptors.MultipleCancellationTokens, ParameterLocation(parameter), _display, firstToken.Name, parameter.Name);
+                }
+            }
+        }
+
+        return canStub;
+    }
+
+    private static Location? ParameterLocation(IParameterSymbol parameter) =>
+        parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() is ParameterSyntax syntax ? syntax.Identifier.GetLocation() : parameter.Locations.FirstOrDefault();
+
+    private ReturnShape? GetReturnShape(out ITypeSymbol? resultType)
+    {
+        resultType = null;
+        ITypeSymbol returnType = _method.ReturnType;
+        ReturnShape? shape = null;
+        if (returnType is INamedTypeSymbol { IsGenericType: true, TypeArguments.Length: 1 } generic)
+        {
+            resultType = generic.TypeArguments[0];
+            shape = returnType.Is("System.Threading.Tasks", "Task`1") ? ReturnShape.TaskOfT
+                : returnType.Is("System.Threading.Tasks", "ValueTask`1") ? ReturnShape.ValueTaskOfT
+                : null;
+        }
+        else
+        {
+            shape = returnType.Is("System.Threading.Tasks", "Task") ? ReturnShape.Task
+                : returnType.Is("System.Threading.Tasks", "ValueTask") ? ReturnShape.ValueTask
+                : null;
+        }
+
+        if (shape is null)
+        {
+            resultType = null;
+            Report(DiagnosticDescriptors.UnsupportedReturnType, _syntax.ReturnType.GetLocation(), _display, returnType.ToMessage());
+        }
+
+        return shape;
+    }
+
+    private sealed class AttributeValues
+    {
+        public string? Scene { get; set; }
+
+        public string? Key { get; set; }
+
+        public int TimeoutMs { get; set; } = GuardDefaults.TimeoutMs;
+
+        public int MaxRetries { get; set; } = GuardDefaults.MaxRetries;
+
+        public int RetryDelayMs { get; set; } = GuardDefaults.RetryDelayMs;
+
+        public string? Fallback { get; set; }
+
+        public string? Core { get; set; }
+
+        public bool SingleFlight { get; set; } = true;
+    }
+
+    private AttributeValues ReadAttribute()
+    {
+        var values = new AttributeValues();
+        foreach (KeyValuePair<string, TypedConstant> argument in _attribute.NamedArguments)
+        {
+            object? value = argument.Value.Kind == TypedConstantKind.Error ? null : argument.Value.Value;
+            switch (argument.Key, value)
+            {
+                case ("Scene", string scene):
+                    if (string.IsNullOrWhiteSpace(scene))
+                    {
+                        ReportValue("Scene", "\"" + scene + "\"", "a scene must contain text; leave it out to use the default, " + ContainingType.Name + "." + _method.Name);
+                    }
+
+                    values.Scene = scene;
+                    break;
+                case ("Key", string key):
+                    values.Key = key;
+                    break;
+                case ("TimeoutMs", int timeout):
+                    if (timeout != 0 && (timeout < GuardDefaults.MinTimeoutMs || timeout > GuardDefaults.MaxMilliseconds))
+                    {
+                        ReportValue("TimeoutMs", timeout, $"use 0 for no timeout, or a value from {GuardDefaults.MinTimeoutMs} to {GuardDefaults.MaxMilliseconds} (one day)");
+                    }
+
+                    values.TimeoutMs = timeout;
+                    break;
+                case ("MaxRetries", int retries):
+                    if (retries < 0 || retries > GuardDefaults.MaxRetriesLimit)
+                    {
+                        ReportValue("MaxRetries", retries, $"use a value from 0 to {GuardDefaults.MaxRetriesLimit}");
+                    }
+
+                    values.MaxRetries = retries;
+                    break;
+                case ("RetryDelayMs", int delay):
+                    if (delay < 0 || delay > GuardDefaults.MaxMilliseconds)
+                    {
+                        ReportValue("RetryDelayMs", delay, $"use a value from 0 to {GuardDefaults.MaxMilliseconds} (one day)");
+                    }
+
+                    values.RetryDelayMs = delay;
+                    break;
+                case ("Fallback", string fallback):
+                    values.Fallback = fallback;
+                    break;
+                case ("Core", string core):
+                    values.Core = core;
+                    break;
+                case ("SingleFlight", bool singleFlight):
+                    values.SingleFlight = singleFlight;
+                    break;
+            }
+        }
+
+        return values;
+
+        void ReportValue(string name, object value, string rule) =>
+            Report(DiagnosticDescriptors.InvalidAttributeValue, ArgumentLocation(name), name, value.ToString(), _display, rule);
+    }
+
+    private Location ArgumentLocation(string name)
+    {
+        if (_attribute.ApplicationSyntaxReference?.GetSyntax(_cancellationToken) is AttributeSyntax { ArgumentList: { } list })
+        {
+            foreach (AttributeArgumentSyntax argument in list.Arguments)
+            {
+                if (argument.NameEquals?.Name.Identifier.Text == name)
+                {
+                    return argument.Expression.GetLocation();
+                }
+            }
+        }
+
+        return MethodLocation;
+    }
+
+    private KeySpec? BuildKey(AttributeValues values)
+    {
+        string scene = values.Scene ?? ContainingType.Name + "." + _method.Name;
+        ImmutableArray<KeyTemplatePart> parts;
+        string template;
+        if (values.Key is null)
+        {
+            parts = ImplicitKeyParts();
+            template = string.Join(":", parts.Where(p => p.IsPlaceholder).Select(p => "{" + p.Path[0] + "}"));
+        }
+        else
+        {
+            template = values.Key;
+            parts = KeyTemplate.Parse(template, out string? error);
+            if (error is not null)
+            {
+                Report(DiagnosticDescriptors.InvalidKeyTemplate, ArgumentLocation("Key"), template, _display, error);
+                return null;
+            }
+        }
+
+        var segments = ImmutableArray.CreateBuilder<KeySegment>();
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        bool valid = true;
+        foreach (KeyTemplatePart part in parts)
+        {
+            if (!part.IsPlaceholder)
+            {
+                segments.Add(KeySegment.Literal(part.Literal));
+                continue;
+            }
+
+            used.Add(part.Path[0]);
+            KeySegment? segment = ResolvePlaceholder(part.Path, explicitKey: values.Key is not null);
+            if (segment is null)
+            {
+                valid = false;
+            }
+            else
+            {
+                segments.Add(segment);
+            }
+        }
+
+        if (values.Key is not null)
+        {
+            foreach (IParameterSymbol parameter in _method.Parameters)
+            {
+                if (!used.Contains(parameter.Name) && !parameter.Type.IsCancellationToken() && !IsNotInKey(parameter))
+                {
+                    Report(DiagnosticDescriptors.KeyOmitsParameter, ParameterLocation(parameter), _display, parameter.Name);
+                }
+            }
+        }
+
+        return valid ? new KeySpec(scene, template, KeyTemplate.ReservedCharacters(parts), segments.ToEquatableArray()) : null;
+    }
+
+    private ImmutableArray<KeyTemplatePart> ImplicitKeyParts()
+    {
+        var parts = ImmutableArray.CreateBuilder<KeyTemplatePart>();
+        foreach (IParameterSymbol parameter in _method.Parameters)
+        {
+            if (parameter.Type.IsCancellationToken() || IsNotInKey(parameter))
+            {
+                continue;
+            }
+
+            if (parts.Count > 0)
+            {
+                parts.Add(KeyTemplatePart.ForLiteral(":"));
+            }
+
+            parts.Add(KeyTemplatePart.ForPlaceholder(ImmutableArray.Create(parameter.Name)));
+        }
+
+        return parts.ToImmutable();
+    }
+
+    private static bool IsNotInKey(IParameterSymbol parameter) =>
+        parameter.GetAttributes().Any(a => a.AttributeClass.Is("LlmGuard", "NotInKeyAttribute"));
+
+    /// <summary>Resolves <c>{name.A.B}</c> to a null-safe expression over the parameter, and how to render its value.</summary>
+    private KeySegment? ResolvePlaceholder(ImmutableArray<string> path, bool explicitKey)
+    {
+        string placeholder = string.Join(".", path);
+        IParameterSymbol? parameter = _method.Parameters.FirstOrDefault(p => p.Name == path[0]);
+        if (parameter is null)
+        {
+            Report(DiagnosticDescriptors.UnknownKeyName, ArgumentLocation("Key"), _display, placeholder, $"'{path[0]}' is not a parameter of the method");
+            return null;
+        }
+
+        if (parameter.Type.IsCancellationToken())
+        {
+            Report(DiagnosticDescriptors.UnknownKeyName, ArgumentLocation("Key"), _display, placeholder, $"'{path[0]}' is the cancellation token, which is never part of a key");
+            return null;
+        }
+
+        ITypeSymbol type = parameter.Type;
+        string expression = SymbolExtensions.EscapeIdentifier(parameter.Name);
+        for (int i = 1; i < path.Length; i++)
+        {
+            ITypeSymbol owner = type.IsNullableValueType(out ITypeSymbol underlying) ? underlying : type;
+            bool nullable = type.IsReferenceType || !ReferenceEquals(owner, type);
+            ISymbol? member = FindReadableMember(owner, path[i]);
+            if (member is null)
+            {
+                Report(DiagnosticDescriptors.UnknownKeyName, ArgumentLocation("Key"), _display, placeholder, $"'{owner.ToMessage()}' has no readable instance field or property '{path[i]}'");
+                return null;
+            }
+
+            expression += (nullable ? "?." : ".") + SymbolExtensions.EscapeIdentifier(member.Name);
+            type = member is IPropertySymbol property ? property.Type : ((IFieldSymbol)member).Type;
+        }
+
+        bool nullableValue = type.IsNullableValueType(out ITypeSymbol valueType);
+        KeySegmentKind? kind = ClassifyText(valueType);
+        if (kind is null)
+        {
+            string remedy = explicitKey
+                ? $"name a member of it that has a stable text form, or override ToString or implement IFormattable in '{valueType.ToMessage()}'"
+                : $"give the method a Key template that names members with a stable text form (for example Key = \"{{{parameter.Name}.Id}}\"), mark the parameter [NotInKey], or override ToString in '{valueType.ToMessage()}'";
+            Location? location = explicitKey ? ArgumentLocation("Key") : ParameterLocation(parameter);
+            Report(DiagnosticDescriptors.KeyPartWithoutStableText, location, placeholder, _display, valueType.ToMessage(), remedy);
+            return null;
+        }
+
+        if (kind == KeySegmentKind.ToStringOverride)
+        {
+            // Inside a conditional chain a value type's ToString still runs only when the chain has a value.
+            bool plainValue = valueType.IsValueType && !nullableValue;
+            expression += plainValue ? ".ToString()" : "?.ToString()";
+            kind = KeySegmentKind.String;
+        }
+
+        // DateTime's default invariant text drops fractions of a second; "O" keeps every tick.
+        string? format = valueType.SpecialType == SpecialType.System_DateTime || valueType.Is("System", "DateTimeOffset") ? "O" : null;
+        return new KeySegment(kind.Value, expression, format);
+    }
+
+    private ISymbol? FindReadableMember(ITypeSymbol owner, string name)
+    {
+        IEnumerable<ITypeSymbol> searched = owner.TypeKind == TypeKind.Interface
+            ? new[] { owner }.Concat(owner.AllInterfaces)
+            : BaseTypesAndSelf(owner);
+        foreach (ITypeSymbol type in searched)
+        {
+            foreach (ISymbol member in type.GetMembers(name))
+            {
+                bool readable = member switch
+                {
+                    IPropertySymbol { IsStatic: false, IsIndexer: false, GetMethod: not null, RefKind: RefKind.None } property =>
+                        IsAccessible(property.GetMethod),
+                    IFieldSymbol { IsStatic: false, RefKind: RefKind.None } field => IsAccessible(field),
+                    _ => false,
+                };
+                if (readable)
+                {
+                    return member;
+                }
+            }
+        }
+
+        return null;
+
+        static IEnumerable<ITypeSymbol> BaseTypesAndSelf(ITypeSymbol type)
+        {
+            for (ITypeSymbol? current = type; current is not null; current = current.BaseType)
+            {
+                yield return current;
+            }
+        }
+    }
+
+    private bool IsAccessible(ISymbol symbol) => symbol.DeclaredAccessibility switch
+    {
+        Accessibility.Public => true,
+        Accessibility.Internal or Accessibility.ProtectedOrInternal => SymbolEqualityComparer.Default.Equals(symbol.ContainingAssembly, ContainingType.ContainingAssembly)
+            || symbol.DeclaredAccessibility == Accessibility.ProtectedOrInternal && InheritsFrom(symbol.ContainingType),
+        Accessibility.Private => SymbolEqualityComparer.Default.Equals(symbol.ContainingType.OriginalDefinition, ContainingType.OriginalDefinition),
+        Accessibility.Protected or Accessibility.ProtectedAndInternal => InheritsFrom(symbol.ContainingType),
+        _ => false,
+    };
+
+    private bool InheritsFrom(INamedTypeSymbol? owner)
+    {
+        for (INamedTypeSymbol? type = ContainingType; type is not null; type = type.BaseType)
+        {
+            if (SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, owner?.OriginalDefinition))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>How a value of this type becomes key text, or <see langword="null"/> when it has no stable text form.</summary>
+    private static KeySegmentKind? ClassifyText(ITypeSymbol type) =>
+        type.SpecialType == SpecialType.System_String ? KeySegmentKind.String
+        : type.Implements("System", "ISpanFormattable") ? KeySegmentKind.SpanFormattable
+        : type.Implements("System", "IFormattable") ? KeySegmentKind.Formattable
+        : type.TypeKind is not TypeKind.Interface and not TypeKind.TypeParameter and not TypeKind.Array && type.OverridesToString() ? KeySegmentKind.ToStringOverride
+        : null;
+
+    private void CheckCore(string coreName)
+    {
+        Location location = _attribute.NamedArguments.Any(a => a.Key == "Core") ? ArgumentLocation("Core") : MethodLocation;
+        IMethodSymbol[] candidates = ContainingType.GetMembers(coreName).OfType<IMethodSymbol>()
+            .Where(m => m.MethodKind == MethodKind.Ordinary)
+            .ToArray();
+        if (candidates.Length == 0)
+        {
+            Report(DiagnosticDescriptors.CoreNotFound, location, _display, coreName);
+            return;
+        }
+
+        if (candidates.Any(IsMatchingCore))
+        {
+            return;
+        }
+
+        IMethodSymbol closest = candidates.FirstOrDefault(c => !SymbolEqualityComparer.Default.Equals(c, _method)) ?? candidates[0];
+        string reason =
+            SymbolEqualityComparer.Default.Equals(closest, _method) ? "the core cannot be the guarded method itself; name the method that calls the model"
+            : closest.IsStatic != _method.IsStatic ? (_method.IsStatic ? "it must be static, like the guarded method" : "it must not be static, like the guarded method")
+            : !SameParameters(closest.Parameters) ? $"it must take ({ParameterList(_method.Parameters)})"
+            : closest.IsGenericMethod ? "it must not be generic"
+            : $"it must return {_method.ReturnType.ToMessage()}";
+        Report(DiagnosticDescriptors.CoreSignatureMismatch, location, closest.DisplayName(), _display, reason);
+    }
+
+    private bool IsMatchingCore(IMethodSymbol candidate) =>
+        !SymbolEqualityComparer.Default.Equals(candidate, _method)
+        && candidate.IsStatic == _method.IsStatic
+        && !candidate.IsGenericMethod
+        && SameParameters(candidate.Parameters)
+        && SymbolEqualityComparer.Default.Equals(candidate.ReturnType, _method.ReturnType);
+
+    private bool SameParameters(ImmutableArray<IParameterSymbol> parameters) =>
+        parameters.Length == _method.Parameters.Length
+        && parameters.Zip(_method.Parameters, (a, b) => a.RefKind == RefKind.None && SymbolEqualityComparer.Default.Equals(a.Type, b.Type)).All(same => same);
+
+    private static string ParameterList(IEnumerable<IParameterSymbol> parameters) =>
+        string.Join(", ", parameters.Select(p => p.Type.ToMessage() + " " + p.Name));
+
+    private FallbackSpec? FindFallback(string name, ReturnShape shape, ITypeSymbol? resultType)
+    {
+        Location location = ArgumentLocation("Fallback");
+        IMethodSymbol[] candidates = ContainingType.GetMembers(name).OfType<IMethodSymbol>()
+            .Where(m => m.MethodKind == MethodKind.Ordinary)
+            .ToArray();
+        if (candidates.Length == 0)
+        {
+            Report(DiagnosticDescriptors.FallbackNotFound, location, _display, name, ContainingType.Name);
+            return null;
+        }
+
+        foreach (IMethodSymbol candidate in candidates)
+        {
+            _cancellationToken.ThrowIfCancellationRequested();
+            if (TryMatchFallback(candidate, resultType) is { } spec)
+            {
+                return spec;
+            }
+        }
+
+        string withoutToken = ParameterList(_method.Parameters.Where(p => !p.Type.IsCancellationToken()));
+        string withToken = ParameterList(_method.Parameters);
+        string parameters = withToken == withoutToken ? $"({withToken})" : $"({withToken}) or ({withoutToken})";
+        string result = resultType is null
+            ? "void, Task or ValueTask"
+            : $"{resultType.ToMessage()}, Task<{resultType.ToMessage()}> or ValueTask<{resultType.ToMessage()}>";
+        string staticRule = _method.IsStatic ? ", and be static like the guarded method" : string.Empty;
+        Report(DiagnosticDescriptors.FallbackSignatureMismatch, location, name, _display, $"take {parameters}, optionally followed by an Exception, and return {result}{staticRule}");
+        return null;
+    }
+
+    private FallbackSpec? TryMatchFallback(IMethodSymbol candidate, ITypeSymbol? resultType)
+    {
+        if (candidate.IsGenericMethod || SymbolEqualityComparer.Default.Equals(candidate, _method) || (_method.IsStatic && !candidate.IsStatic))
+        {
+            return null;
+        }
+
+        FallbackReturn? returns = FallbackReturnOf(candidate.ReturnType, resultType);
+        if (returns is null)
+        {
+            return null;
+        }
+
+        ImmutableArray<IParameterSymbol> parameters = candidate.Parameters;
+        bool takesException = parameters.Length > 0 && parameters[parameters.Length - 1].Type.Is("System", "Exception");
+        int count = takesException ? parameters.Length - 1 : parameters.Length;
+
+        foreach (bool includeToken in new[] { true, false })
+        {
+            IParameterSymbol[] expected = _method.Parameters.Where(p => includeToken || !p.Type.IsCancellationToken()).ToArray();
+            if (count != expected.Length)
+            {
+                continue;
+            }
+
+            bool matches = true;
+            for (int i = 0; i < count && matches; i++)
+            {
+                matches = parameters[i].RefKind == RefKind.None && SymbolEqualityComparer.Default.Equals(parameters[i].Type, expected[i].Type);
+            }
+
+            if (!matches)
+            {
+                continue;
+            }
+
+            IEnumerable<FallbackArgument> arguments = expected.Select(p => p.Type.IsCancellationToken()
+                ? FallbackArgument.CancellationToken
+                : new FallbackArgument(FallbackArgumentKind.Parameter, SymbolExtensions.EscapeIdentifier(p.Name)));
+            if (takesException)
+            {
+                arguments = arguments.Concat(new[] { FallbackArgument.Exception });
+            }
+
+            return new FallbackSpec(SymbolExtensions.EscapeIdentifier(candidate.Name), candidate.IsStatic, arguments.ToEquatableArray(), returns.Value);
+        }
+
+        return null;
+    }
+
+    private static FallbackReturn? FallbackReturnOf(ITypeSymbol returnType, ITypeSymbol? resultType)
+    {
+        if (resultType is null)
+        {
+            return returnType.SpecialType == SpecialType.System_Void ? FallbackReturn.Value
+                : returnType.Is("System.Threading.Tasks", "Task") || returnType.Is("System.Threading.Tasks", "ValueTask") ? FallbackReturn.Awaitable
+                : null;
+        }
+
+        if (SymbolEqualityComparer.Default.Equals(returnType, resultType))
+        {
+            return FallbackReturn.Value;
+        }
+
+        bool isTaskOfResult = returnType is INamedTypeSymbol { TypeArguments.Length: 1 } task
+            && (returnType.Is("System.Threading.Tasks", "Task`1") || returnType.Is("System.Threading.Tasks", "ValueTask`1"))
+            && SymbolEqualityComparer.Default.Equals(task.TypeArguments[0], resultType);
+        return isTaskOfResult ? FallbackReturn.Awaitable : null;
+    }
+
+    private RuntimeSpec FindRuntime()
+    {
+        ISymbol[] members = ContainingType.GetMembers()
+            .Where(m => m switch
+            {
+                IFieldSymbol field => !field.IsImplicitlyDeclared && field.Type.IsGuardRuntime(),
+                IPropertySymbol property => !property.IsIndexer && property.GetMethod is not null && property.Type.IsGuardRuntime(),
+                _ => false,
+            })
+            .ToArray();
+        if (members.Length == 0)
+        {
+            // A primary-constructor parameter counts only when no field or property holds the runtime already.
+            members = ContainingType.InstanceConstructors
+                .Where(c => c.DeclaringSyntaxReferences.Any(r => r.GetSyntax(_cancellationToken) is TypeDeclarationSyntax))
+                .SelectMany(c => c.Parameters)
+                .Where(p => p.Type.IsGuardRuntime())
+                .ToArray<ISymbol>();
+        }
+
+        if (members.Length > 1)
+        {
+            Report(DiagnosticDescriptors.MultipleRuntimeMembers, ContainingType.Locations.FirstOrDefault(), ContainingType.Name, string.Join(", ", members.Select(m => m.Name)));
+            return new RuntimeSpec(null, IsStatic: true);
+        }
+
+        if (members.Length == 0)
+        {
+            return new RuntimeSpec(null, IsStatic: true);
+        }
+
+        ISymbol member = members[0];
+        if (_method.IsStatic && !member.IsStatic)
+        {
+            Report(DiagnosticDescriptors.StaticMethodWithInstanceRuntime, MethodLocation, _display, member.Name);
+        }
+
+        string name = SymbolExtensions.EscapeIdentifier(member.Name);
+        string expression = member is IParameterSymbol || member.IsStatic ? name : "this." + name;
+        return new RuntimeSpec(expression, member.IsStatic);
+    }
+}

@@ -1,0 +1,68 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace LlmGuard.Generators.Parsing;
+
+internal static class SymbolExtensions
+{
+    /// <summary>Fully qualified with <c>global::</c>, keeping nullable annotations, as generated code writes types.</summary>
+    public static readonly SymbolDisplayFormat TypeFormat = SymbolDisplayFormat.FullyQualifiedFormat
+        .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
+
+    /// <summary>Short and readable, for diagnostic messages.</summary>
+    public static readonly SymbolDisplayFormat MessageFormat = SymbolDisplayFormat.MinimallyQualifiedFormat;
+
+    public static string ToSource(this ITypeSymbol type) => type.ToDisplayString(TypeFormat);
+
+    public static string ToMessage(this ITypeSymbol type) => type.ToDisplayString(MessageFormat);
+
+    /// <summary>Whether the type's namespace and metadata name are exactly these, without a compilation lookup.</summary>
+    public static bool Is(this ITypeSymbol? type, string containingNamespace, string metadataName) =>
+        type is not null
+        && type.MetadataName == metadataName
+        && type.ContainingNamespace?.ToDisplayString() == containingNamespace;
+
+    public static bool IsCancellationToken(this ITypeSymbol type) => type.Is("System.Threading", "CancellationToken");
+
+    public static bool IsGuardRuntime(this ITypeSymbol type) => type.Is("LlmGuard", "GuardRuntime");
+
+    public static bool Implements(this ITypeSymbol type, string containingNamespace, string metadataName) =>
+        type.Is(containingNamespace, metadataName) || type.AllInterfaces.Any(i => i.Is(containingNamespace, metadataName));
+
+    public static bool IsNullableValueType(this ITypeSymbol type, out ITypeSymbol underlying)
+    {
+        if (type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable)
+        {
+            underlying = nullable.TypeArguments[0];
+            return true;
+        }
+
+        underlying = type;
+        return false;
+    }
+
+    /// <summary>Whether the type, or a base type below object, ValueType and Enum, overrides <c>ToString()</c>.</summary>
+    public static bool OverridesToString(this ITypeSymbol type)
+    {
+        for (ITypeSymbol? current = type; current is not null; current = current.BaseType)
+        {
+            if (current.SpecialType is SpecialType.System_Object or SpecialType.System_ValueType or SpecialType.System_Enum)
+            {
+                return false;
+            }
+
+            if (current.GetMembers("ToString").OfType<IMethodSymbol>().Any(m => m.IsOverride && m.Parameters.Length == 0))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public static string EscapeIdentifier(string name) =>
+        SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
+
+    public static string DisplayName(this IMethodSymbol method) => method.ContainingType.Name + "." + method.Name;
+}
