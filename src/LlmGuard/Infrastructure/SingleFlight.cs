@@ -190,7 +190,20 @@ public sealed class SingleFlight<TResult>
             }
             finally
             {
-                await leave.DisposeAsync().ConfigureAwait(false);
+                // Token callbacks run newest first, so the wait above can end before the registration has run;
+                // removing it then would lose the leave. Either leave here, or let a running leave finish, so a
+                // caller sees its cancellation only after it has left the flight.
+                if (leave.Unregister())
+                {
+                    if (cancellationToken.IsCancellationRequested)
+                    {
+                        Leave();
+                    }
+                }
+                else
+                {
+                    await leave.DisposeAsync().ConfigureAwait(false);
+                }
             }
         }
     }
