@@ -9,7 +9,7 @@ using Polly.Timeout;
 namespace LlmGuard.Tests;
 
 /// <summary>Steps 4 and 5 of the contract: per-attempt timeout, retries on transient failures, fallback.</summary>
-public sealed class AttemptsAndFallbackTests
+public sealed class AttemptsAndFallbackTests : IDisposable
 {
     private readonly ManualTimeProvider _time = new();
     private readonly ScriptedModel _model = new();
@@ -19,6 +19,9 @@ public sealed class AttemptsAndFallbackTests
     {
         _runtime = new GuardRuntime(_time);
     }
+
+    // Every scenario ends with nothing in flight: entries never outlive their execution.
+    public void Dispose() => Assert.Equal(0, _runtime.InFlightCount);
 
     [Fact]
     public async Task An_attempt_that_times_out_is_cancelled_and_retried_and_the_retry_succeeds()

@@ -7,7 +7,7 @@ using LlmGuard.Tests.Guarded;
 namespace LlmGuard.Tests;
 
 /// <summary>Step 6 of the contract: a caller's token ends only its own wait.</summary>
-public sealed class CancellationTests
+public sealed class CancellationTests : IDisposable
 {
     private readonly ManualTimeProvider _time = new();
     private readonly ScriptedModel _model = new();
@@ -17,6 +17,9 @@ public sealed class CancellationTests
     {
         _runtime = new GuardRuntime(_time);
     }
+
+    // Every scenario ends with nothing in flight: entries never outlive their execution.
+    public void Dispose() => Assert.Equal(0, _runtime.InFlightCount);
 
     [Fact]
     public async Task A_caller_that_cancels_gets_its_own_cancellation_and_the_execution_goes_on_for_the_others()

@@ -8,7 +8,7 @@ using LlmGuard.Tests.Guarded;
 namespace LlmGuard.Tests;
 
 /// <summary>Step 3 of the contract: concurrent calls with one key share one execution.</summary>
-public sealed class SingleFlightTests
+public sealed class SingleFlightTests : IDisposable
 {
     private readonly ManualTimeProvider _time = new();
     private readonly ScriptedModel _model = new();
@@ -20,6 +20,9 @@ public sealed class SingleFlightTests
         _runtime = new GuardRuntime(_time);
         _assistant = new Assistant(_runtime, _model);
     }
+
+    // Every scenario ends with nothing in flight: entries never outlive their execution.
+    public void Dispose() => Assert.Equal(0, _runtime.InFlightCount);
 
     [Fact]
     public async Task Concurrent_callers_with_one_key_share_one_execution_and_one_result()
