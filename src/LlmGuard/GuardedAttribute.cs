@@ -39,6 +39,28 @@ public sealed class GuardedAttribute : Attribute
     public string? Key { get; set; }
 
     /// <summary>
+    /// Gets or sets the merge window in milliseconds; 0 (the default) means none. The first call for a key opens
+    /// the window; calls for the key inside it join it and the latest call's arguments replace earlier ones; when
+    /// it closes the core runs once with the latest arguments and every caller that joined gets that outcome.
+    /// </summary>
+    public int MergeWindowMs { get; set; }
+
+    /// <summary>Gets or sets how the merge window closes. Defaults to <see cref="LlmGuard.MergeMode.Fixed"/>.</summary>
+    public MergeMode MergeMode { get; set; }
+
+    /// <summary>
+    /// Gets or sets, for <see cref="LlmGuard.MergeMode.Sliding"/> windows, the longest a window stays open after the
+    /// call that opened it, in milliseconds. Required with a sliding window.
+    /// </summary>
+    public int MergeMaxWaitMs { get; set; }
+
+    /// <summary>
+    /// Gets or sets whether a call that opens a new merge window while the previous window's execution still runs
+    /// cancels that execution and moves its callers into the new window, so they receive the newer answer.
+    /// </summary>
+    public bool Supersede { get; set; }
+
+    /// <summary>
     /// Gets or sets the timeout of each attempt in milliseconds; it cancels the token passed to the core.
     /// 0 means no timeout; otherwise 10 to 86 400 000. Defaults to <see cref="DefaultTimeoutMs"/>.
     /// </summary>

@@ -2,9 +2,15 @@ using System.Threading;
 
 namespace LlmGuard.Infrastructure;
 
+/// <summary>An execution, as the recursion check sees it: who runs it and for which key.</summary>
 internal interface IExecutingFlight
 {
     IExecutingFlight? Parent { get; }
+
+    /// <summary>The singleflight or merge window that runs the execution.</summary>
+    object Owner { get; }
+
+    string Key { get; }
 }
 
 /// <summary>
@@ -23,11 +29,12 @@ internal static class ExecutingFlights
         return parent;
     }
 
-    public static bool Contains(IExecutingFlight flight)
+    /// <summary>Whether the current flow runs inside an execution of <paramref name="owner"/> for <paramref name="key"/>.</summary>
+    public static bool Contains(object owner, string key)
     {
         for (IExecutingFlight? executing = s_innermost.Value; executing is not null; executing = executing.Parent)
         {
-            if (ReferenceEquals(executing, flight))
+            if (ReferenceEquals(executing.Owner, owner) && executing.Key == key)
             {
                 return true;
             }

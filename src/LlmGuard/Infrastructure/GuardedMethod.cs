@@ -27,9 +27,21 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
     /// <param name="timeoutMs">The per-attempt timeout in milliseconds; 0 for none, otherwise 10 to 86 400 000.</param>
     /// <param name="maxRetries">How many times a transient failure is retried, 0 to 100.</param>
     /// <param name="retryDelayMs">The median delay before the first retry in milliseconds, 0 to 86 400 000.</param>
+    /// <param name="mergeWindowMs">The merge window in milliseconds, 0 to 86 400 000; 0 for none.</param>
+    /// <param name="mergeMode">Whether each call restarts the merge window.</param>
+    /// <param name="mergeMaxWaitMs">With <see cref="MergeMode.Sliding"/>, the longest a window stays open, from <paramref name="mergeWindowMs"/> to 86 400 000.</param>
+    /// <param name="supersede">Whether a new merge window cancels the previous window's running execution and takes over its callers.</param>
     /// <exception cref="ArgumentException"><paramref name="scene"/> is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A number is outside its range.</exception>
-    public GuardedMethod(string scene, int timeoutMs, int maxRetries, int retryDelayMs)
+    public GuardedMethod(
+        string scene,
+        int timeoutMs,
+        int maxRetries,
+        int retryDelayMs,
+        int mergeWindowMs = 0,
+        MergeMode mergeMode = MergeMode.Fixed,
+        int mergeMaxWaitMs = 0,
+        bool supersede = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(scene);
         if (timeoutMs != 0)
@@ -43,7 +55,19 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
         ArgumentOutOfRangeException.ThrowIfNegative(retryDelayMs);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(retryDelayMs, GuardLimits.MaxMilliseconds);
 
+        ArgumentOutOfRangeException.ThrowIfNegative(mergeWindowMs);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(mergeWindowMs, GuardLimits.MaxMilliseconds);
+        if (mergeWindowMs > 0 && mergeMode == MergeMode.Sliding)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(mergeMaxWaitMs, mergeWindowMs);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(mergeMaxWaitMs, GuardLimits.MaxMilliseconds);
+        }
+
         Scene = scene;
+        MergeWindowMs = mergeWindowMs;
+        MergeMode = mergeMode;
+        MergeMaxWaitMs = mergeMaxWaitMs;
+        Supersede = supersede;
         TimeoutMs = timeoutMs;
         MaxRetries = maxRetries;
         RetryDelayMs = retryDelayMs;
@@ -60,6 +84,18 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
 
     /// <summary>Gets the median delay before the first retry in milliseconds.</summary>
     public int RetryDelayMs { get; }
+
+    /// <summary>Gets the merge window in milliseconds; 0 means none.</summary>
+    public int MergeWindowMs { get; }
+
+    /// <summary>Gets whether each call restarts the merge window.</summary>
+    public MergeMode MergeMode { get; }
+
+    /// <summary>Gets the longest a sliding merge window stays open, in milliseconds.</summary>
+    public int MergeMaxWaitMs { get; }
+
+    /// <summary>Gets whether a new merge window supersedes the previous window's running execution.</summary>
+    public bool Supersede { get; }
 
     /// <summary>Gets the state this method has on <paramref name="runtime"/>, creating it on first use.</summary>
     /// <param name="runtime">The runtime the call runs on.</param>

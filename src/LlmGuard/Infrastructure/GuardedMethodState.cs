@@ -17,10 +17,16 @@ internal interface IGuardedMethodState
 /// <typeparam name="TResult">The result the guarded method produces.</typeparam>
 public sealed class GuardedMethodState<TResult> : IGuardedMethodState
 {
+    private readonly MergeWindow<TResult>? _merges;
+
     internal GuardedMethodState(GuardedMethod<TResult> method, GuardRuntime runtime)
     {
         Runtime = runtime;
         Pipeline = BuildPipeline(method, runtime.TimeProvider);
+        if (method.MergeWindowMs > 0)
+        {
+            _merges = new MergeWindow<TResult>(runtime.TimeProvider, method.MergeWindowMs, method.MergeMode, method.MergeMaxWaitMs, method.Supersede);
+        }
     }
 
     /// <summary>Gets the runtime this state belongs to.</summary>
@@ -29,10 +35,14 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
     /// <summary>Gets the executions in flight, by key.</summary>
     public SingleFlight<TResult> Flights { get; } = new();
 
+    /// <summary>Gets the merge windows, by key.</summary>
+    /// <exception cref="InvalidOperationException">The method has no merge window.</exception>
+    public MergeWindow<TResult> Merges => _merges ?? throw new InvalidOperationException("This guarded method has no merge window (MergeWindowMs is 0).");
+
     /// <summary>Gets the attempts pipeline: retries on transient failures around a per-attempt timeout.</summary>
     public ResiliencePipeline Pipeline { get; }
 
-    int IGuardedMethodState.InFlightCount => Flights.Count;
+    int IGuardedMethodState.InFlightCount => Flights.Count + (_merges?.Count ?? 0);
 
     private static ResiliencePipeline BuildPipeline(GuardedMethod<TResult> method, TimeProvider timeProvider)
     {

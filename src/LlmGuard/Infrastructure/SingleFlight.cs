@@ -19,8 +19,6 @@ namespace LlmGuard.Infrastructure;
 /// <typeparam name="TResult">The result of an execution.</typeparam>
 public sealed class SingleFlight<TResult>
 {
-    private static readonly Action<object?> s_leave = static flight => ((Flight)flight!).Leave();
-
     private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
 
     /// <summary>Gets the number of executions in flight.</summary>
@@ -44,15 +42,15 @@ public sealed class SingleFlight<TResult>
             return Task.FromCanceled<TResult>(cancellationToken);
         }
 
+        if (ExecutingFlights.Contains(this, key))
+        {
+            return Task.FromException<TResult>(new GuardRecursionException(key));
+        }
+
         while (true)
         {
             if (_flights.TryGetValue(key, out Flight? inFlight))
             {
-                if (ExecutingFlights.Contains(inFlight))
-                {
-                    return Task.FromException<TResult>(new GuardRecursionException(key));
-                }
-
                 if (inFlight.TryJoin())
                 {
                     return inFlight.WaitAsync(cancellationToken);
@@ -75,7 +73,7 @@ public sealed class SingleFlight<TResult>
     private void Remove(Flight flight) => _flights.TryRemove(new KeyValuePair<string, Flight>(flight.Key, flight));
 
     /// <summary>One execution and the callers waiting for it.</summary>
-    private sealed class Flight : TaskCompletionSource<TResult>, IExecutingFlight
+    private sealed class Flight : TaskCompletionSource<TResult>, IExecutingFlight, IJoinable
     {
         private const int Abandoned = -1;
 
@@ -97,6 +95,8 @@ public sealed class SingleFlight<TResult>
         public string Key { get; }
 
         IExecutingFlight? IExecutingFlight.Parent => _parent;
+
+        object IExecutingFlight.Owner => _owner;
 
         public bool TryJoin()
         {
@@ -166,45 +166,6 @@ public sealed class SingleFlight<TResult>
             TrySetResult(result);
         }
 
-        public Task<TResult> WaitAsync(CancellationToken cancellationToken)
-        {
-            if (!cancellationToken.CanBeCanceled || Task.IsCompleted)
-            {
-                return Task;
-            }
-
-            return WaitCancellableAsync(cancellationToken);
-        }
-
-        private async Task<TResult> WaitCancellableAsync(CancellationToken cancellationToken)
-        {
-            CancellationTokenRegistration leave = cancellationToken.UnsafeRegister(s_leave, this);
-            try
-            {
-                return await Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException exception) when (cancellationToken.IsCancellationRequested && exception.CancellationToken != cancellationToken)
-            {
-                // The execution was cancelled because this caller left last; the caller still gets its own token.
-                throw new OperationCanceledException(exception.Message, exception, cancellationToken);
-            }
-            finally
-            {
-                // Token callbacks run newest first, so the wait above can end before the registration has run;
-                // removing it then would lose the leave. Either leave here, or let a running leave finish, so a
-                // caller sees its cancellation only after it has left the flight.
-                if (leave.Unregister())
-                {
-                    if (cancellationToken.IsCancellationRequested)
-                    {
-                        Leave();
-                    }
-                }
-                else
-                {
-                    await leave.DisposeAsync().ConfigureAwait(false);
-                }
-            }
-        }
+        public Task<TResult> WaitAsync(CancellationToken cancellationToken) => CallerWait.WaitAsync(Task, this, cancellationToken);
     }
 }
