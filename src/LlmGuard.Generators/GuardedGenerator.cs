@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
@@ -42,16 +43,28 @@ public sealed class GuardedGenerator : IIncrementalGenerator
             .Collect()
             .SelectMany(static (members, _) => GroupByType(members))
             .WithTrackingName(TrackingNames.Types);
-        context.RegisterSourceOutput(types, static (output, type) => output.AddSource(type.Type.HintName, GuardedSourceEmitter.Emit(type)));
+        context.RegisterSourceOutput(types, static (output, type) => output.AddSource(type.HintName, GuardedSourceEmitter.Emit(type)));
     }
 
-    private static IEnumerable<GuardedTypeSpec> GroupByType(ImmutableArray<(GuardedMethodSpec? Spec, StubSpec? Stub)> members) =>
-        members
-            .GroupBy(member => member.Spec?.ContainingType ?? member.Stub!.ContainingType)
-            .Select(group => new GuardedTypeSpec(
+    private static IEnumerable<GuardedTypeSpec> GroupByType(ImmutableArray<(GuardedMethodSpec? Spec, StubSpec? Stub)> members)
+    {
+        // The driver compares hint names ignoring case, and C# type names need not differ in more than case.
+        var hintNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (IGrouping<TypeHierarchy, (GuardedMethodSpec? Spec, StubSpec? Stub)> group in members.GroupBy(member => member.Spec?.ContainingType ?? member.Stub!.ContainingType))
+        {
+            var type = new GuardedTypeSpec(
                 group.Key,
                 group.Select(member => member.Spec).OfType<GuardedMethodSpec>().ToEquatableArray(),
-                group.Select(member => member.Stub).OfType<StubSpec>().ToEquatableArray()));
+                group.Select(member => member.Stub).OfType<StubSpec>().ToEquatableArray());
+            string hintName = type.HintName;
+            for (int number = 2; !hintNames.Add(hintName); number++)
+            {
+                hintName = type.HintName.Substring(0, type.HintName.Length - ".g.cs".Length) + number + ".g.cs";
+            }
+
+            yield return type with { HintName = hintName };
+        }
+    }
 }
 
 /// <summary>Names of the pipeline's steps, for incrementality tests.</summary>

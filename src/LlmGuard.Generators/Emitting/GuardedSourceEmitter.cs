@@ -46,10 +46,23 @@ internal static class GuardedSourceEmitter
 
         Dictionary<string, int> overloads = type.Methods.GroupBy(m => m.MemberStem).ToDictionary(g => g.Key, g => g.Count());
         var seen = new Dictionary<string, int>();
+
+        // A numbered overload skips numbers that would take the stem of another method, such as one named AskAsync_1.
+        var stems = new HashSet<string>(overloads.Where(o => o.Value == 1).Select(o => o.Key));
         foreach (GuardedMethodSpec method in type.Methods)
         {
-            seen[method.MemberStem] = seen.TryGetValue(method.MemberStem, out int count) ? count + 1 : 1;
-            string stem = overloads[method.MemberStem] > 1 ? method.MemberStem + "_" + seen[method.MemberStem] : method.MemberStem;
+            string stem = method.MemberStem;
+            if (overloads[method.MemberStem] > 1)
+            {
+                int number = seen.TryGetValue(method.MemberStem, out int count) ? count : 0;
+                do
+                {
+                    stem = method.MemberStem + "_" + ++number;
+                }
+                while (!stems.Add(stem));
+                seen[method.MemberStem] = number;
+            }
+
             if (!first)
             {
                 writer.Line();
@@ -114,6 +127,8 @@ internal static class GuardedSourceEmitter
         private readonly string _keyMethod;
         private readonly string _selfName;
         private readonly string _pipelineName;
+        private readonly string _guardLocal;
+        private readonly string _keyLocal;
 
         public MethodEmitter(SourceWriter writer, GuardedMethodSpec method, string stem)
         {
@@ -126,6 +141,10 @@ internal static class GuardedSourceEmitter
             var taken = new HashSet<string>(method.Parameters.Select(p => p.Name));
             _selfName = Unique("Self", taken);
             _pipelineName = Unique("Pipeline", taken);
+
+            // The guarded method and the key method declare locals beside the user's parameters.
+            _guardLocal = Unique("guard", taken);
+            _keyLocal = Unique("key", taken);
         }
 
         private IEnumerable<ParameterSpec> Arguments => _method.Parameters.Where(p => !p.IsCancellationToken);
@@ -166,17 +185,17 @@ internal static class GuardedSourceEmitter
 
             string callerToken = _method.Parameters.FirstOrDefault(p => p.IsCancellationToken)?.Name ?? "default";
             string runtime = _method.Runtime.Expression is null ? GuardRuntime + ".Default" : RuntimeMember;
-            _writer.Line($"global::LlmGuard.Infrastructure.GuardedMethodState<{_method.ResultType}> guard = {_guardField}.For({runtime});");
+            _writer.Line($"global::LlmGuard.Infrastructure.GuardedMethodState<{_method.ResultType}> {_guardLocal} = {_guardField}.For({runtime});");
             string self = _method.IsStatic ? string.Empty : "this, ";
-            string arguments = $"new {_argumentsType}({self}guard.Pipeline{string.Concat(Arguments.Select(p => ", " + p.Name))})";
+            string arguments = $"new {_argumentsType}({self}{_guardLocal}.Pipeline{string.Concat(Arguments.Select(p => ", " + p.Name))})";
 
             string execution;
             if (_method.SingleFlight)
             {
-                _writer.Line($"string key = {_keyMethod}({string.Join(", ", Arguments.Select(p => p.Name))});");
+                _writer.Line($"string {_keyLocal} = {_keyMethod}({string.Join(", ", Arguments.Select(p => p.Name))});");
                 _writer.Line();
                 _writer.Line("// Singleflight: wait for the execution in flight for this key, or start one with these arguments.");
-                execution = $"guard.Flights.RunAsync(key, {arguments}, {_executeMethod}, {callerToken})";
+                execution = $"{_guardLocal}.Flights.RunAsync({_keyLocal}, {arguments}, {_executeMethod}, {callerToken})";
             }
             else
             {
@@ -208,21 +227,21 @@ internal static class GuardedSourceEmitter
                 return;
             }
 
-            _writer.Line($"global::LlmGuard.Infrastructure.GuardKeyBuilder key = new(stackalloc char[128], {Literal(key.ReservedCharacters)});");
-            _writer.Line($"key.AppendLiteral({Literal(prefix)});");
+            _writer.Line($"global::LlmGuard.Infrastructure.GuardKeyBuilder {_keyLocal} = new(stackalloc char[128], {Literal(key.ReservedCharacters)});");
+            _writer.Line($"{_keyLocal}.AppendLiteral({Literal(prefix)});");
             foreach (KeySegment segment in key.Segments)
             {
                 string format = segment.Format is null ? string.Empty : ", " + Literal(segment.Format);
                 _writer.Line(segment.Kind switch
                 {
-                    KeySegmentKind.Literal => $"key.AppendLiteral({Literal(segment.Expression)});",
-                    KeySegmentKind.SpanFormattable => $"key.AppendSpanFormattable({segment.Expression}{format});",
-                    KeySegmentKind.Formattable => $"key.AppendFormattable({segment.Expression}{format});",
-                    _ => $"key.AppendValue({segment.Expression});",
+                    KeySegmentKind.Literal => $"{_keyLocal}.AppendLiteral({Literal(segment.Expression)});",
+                    KeySegmentKind.SpanFormattable => $"{_keyLocal}.AppendSpanFormattable({segment.Expression}{format});",
+                    KeySegmentKind.Formattable => $"{_keyLocal}.AppendFormattable({segment.Expression}{format});",
+                    _ => $"{_keyLocal}.AppendValue({segment.Expression});",
                 });
             }
 
-            _writer.Line("return key.ToStringAndClear();");
+            _writer.Line($"return {_keyLocal}.ToStringAndClear();");
             _writer.CloseBlock();
         }
 
@@ -256,7 +275,9 @@ internal static class GuardedSourceEmitter
                 _writer.OpenBlock("try");
                 WriteAttempts();
                 _writer.CloseBlock();
-                _writer.OpenBlock("catch (global::System.Exception exception) when (!executionToken.IsCancellationRequested)");
+                // Naming the exception when the fallback does not take it would be warning CS0168 in the user's build.
+                string exception = fallback.Arguments.Any(a => a.Kind == FallbackArgumentKind.Exception) ? " exception" : string.Empty;
+                _writer.OpenBlock($"catch (global::System.Exception{exception}) when (!executionToken.IsCancellationRequested)");
                 WriteFallback(fallback);
                 _writer.CloseBlock();
             }

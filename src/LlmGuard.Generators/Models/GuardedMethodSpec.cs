@@ -35,7 +35,7 @@ internal enum ReturnShape
 
 // Name: The parameter's name as C# source writes it (keywords escaped with <c>@</c>).
 // Type: The fully qualified type.
-// Modifier: <c>params </c>, <c>this </c> or empty.
+// Modifier: <c>params </c>, <c>this </c> or empty; a stub's parameters may also carry <c>scoped</c> and a ref kind.
 internal sealed record ParameterSpec(string Name, string Type, string Modifier, bool IsCancellationToken);
 
 // TimeoutMs: Per-attempt timeout; 0 for none.

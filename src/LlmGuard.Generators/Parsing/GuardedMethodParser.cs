@@ -137,6 +137,7 @@ internal sealed class GuardedMethodParser
             ContainingType.TypeKind == TypeKind.Interface ? "guarded methods in interfaces are not supported yet"
             : ContainingType.IsValueType ? "guarded methods in structs are not supported yet; declare the method in a class"
             : _method.IsGenericMethod ? "generic guarded methods are not supported yet; move the type parameter to the containing type"
+            : InFileLocalType(ContainingType) ? "its type is file-local, and generated code cannot extend a type outside that type's file"
             : null;
         if (limitation is not null)
         {
@@ -145,6 +146,19 @@ internal sealed class GuardedMethodParser
         }
 
         return true;
+
+        static bool InFileLocalType(INamedTypeSymbol? type)
+        {
+            for (; type is not null; type = type.ContainingType)
+            {
+                if (type.IsFileLocal)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
     }
 
     private static TypeHierarchy BuildHierarchy(INamedTypeSymbol innermost)
@@ -178,6 +192,16 @@ internal sealed class GuardedMethodParser
     private ParameterSpec ToParameterSpec(IParameterSymbol parameter, int index)
     {
         string modifier = parameter.IsParams ? "params " : index == 0 && _method.IsExtensionMethod ? "this " : string.Empty;
+
+        // Only a stub carries these (they are LLMG006), but a stub must repeat them to implement the declaration.
+        modifier += (parameter.ScopedKind != ScopedKind.None && parameter.RefKind != RefKind.Out ? "scoped " : string.Empty) + parameter.RefKind switch
+        {
+            RefKind.Ref => "ref ",
+            RefKind.Out => "out ",
+            RefKind.In => "in ",
+            RefKind.RefReadOnlyParameter => "ref readonly ",
+            _ => string.Empty,
+        };
         return new ParameterSpec(SymbolExtensions.EscapeIdentifier(parameter.Name), parameter.Type.ToSource(), modifier, parameter.Type.IsCancellationToken());
     }
 

@@ -1,0 +1,79 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using LlmGuard.Generators.Diagnostics;
+using LlmGuard.Generators.Tests.Infrastructure;
+using Microsoft.CodeAnalysis;
+
+namespace LlmGuard.Generators.Tests;
+
+/// <summary>The diagnostics table as a whole, and the constants the generator shares with the runtime.</summary>
+public sealed class DiagnosticDescriptorTests
+{
+    [Fact]
+    public void Descriptor_ids_run_from_LLMG001_to_LLMG017_without_gaps()
+    {
+        string[] ids = DiagnosticDescriptors.All.Select(d => d.Id).OrderBy(id => id, StringComparer.Ordinal).ToArray();
+
+        Assert.Equal(Enumerable.Range(1, 17).Select(n => $"LLMG{n:000}"), ids);
+    }
+
+    [Fact]
+    public void Every_descriptor_has_a_docs_page_and_a_help_link_to_it()
+    {
+        string docs = Path.Combine(RepositoryPaths.Root, "docs", "diagnostics");
+        string[] problems = DiagnosticDescriptors.All
+            .OrderBy(d => d.Id, StringComparer.Ordinal)
+            .SelectMany(d => new[]
+            {
+                File.Exists(Path.Combine(docs, d.Id + ".md")) ? null : $"{d.Id}: no page docs/diagnostics/{d.Id}.md",
+                d.HelpLinkUri.EndsWith("/" + d.Id + ".md", StringComparison.Ordinal) ? null : $"{d.Id}: help link '{d.HelpLinkUri}' does not end with {d.Id}.md",
+            })
+            .OfType<string>()
+            .ToArray();
+
+        Assert.True(problems.Length == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
+    public void Every_descriptor_is_enabled_in_the_LlmGuard_category_with_a_title_and_message()
+    {
+        foreach (DiagnosticDescriptor descriptor in DiagnosticDescriptors.All)
+        {
+            Assert.True(descriptor.IsEnabledByDefault, descriptor.Id);
+            Assert.Equal("LlmGuard", descriptor.Category);
+            Assert.False(string.IsNullOrWhiteSpace(descriptor.Title.ToString()), descriptor.Id);
+            Assert.False(string.IsNullOrWhiteSpace(descriptor.MessageFormat.ToString()), descriptor.Id);
+            Assert.Equal(descriptor.Id == "LLMG015" ? DiagnosticSeverity.Info : DiagnosticSeverity.Error, descriptor.DefaultSeverity);
+        }
+    }
+
+    [Fact]
+    public void Generator_defaults_equal_the_attribute_defaults()
+    {
+        Assert.Equal(GuardedAttribute.DefaultTimeoutMs, GuardDefaults.TimeoutMs);
+        Assert.Equal(GuardedAttribute.DefaultMaxRetries, GuardDefaults.MaxRetries);
+        Assert.Equal(GuardedAttribute.DefaultRetryDelayMs, GuardDefaults.RetryDelayMs);
+
+        var attribute = new GuardedAttribute();
+        Assert.Equal(GuardDefaults.TimeoutMs, attribute.TimeoutMs);
+        Assert.Equal(GuardDefaults.MaxRetries, attribute.MaxRetries);
+        Assert.Equal(GuardDefaults.RetryDelayMs, attribute.RetryDelayMs);
+        Assert.True(attribute.SingleFlight);
+    }
+
+    [Fact]
+    public void Generator_limits_equal_the_runtime_limits()
+    {
+        // GuardLimits is internal to the runtime; its constants are read from metadata.
+        Type limits = typeof(GuardedAttribute).Assembly.GetType("LlmGuard.Internal.GuardLimits", throwOnError: true)!;
+
+        Assert.Equal(GuardDefaults.MinTimeoutMs, Constant(limits, "MinTimeoutMs"));
+        Assert.Equal(GuardDefaults.MaxMilliseconds, Constant(limits, "MaxMilliseconds"));
+        Assert.Equal(GuardDefaults.MaxRetriesLimit, Constant(limits, "MaxRetries"));
+    }
+
+    private static int Constant(Type type, string name) =>
+        (int)type.GetField(name, BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)!.GetRawConstantValue()!;
+}

@@ -1,0 +1,634 @@
+using System;
+using System.Linq;
+using LlmGuard.Generators.Tests.Infrastructure;
+using Microsoft.CodeAnalysis;
+
+namespace LlmGuard.Generators.Tests;
+
+/// <summary>Each LLMG diagnostic: when it is reported, with which severity, where, and what it says.</summary>
+public sealed class DiagnosticTests
+{
+    private const string Usings = """
+        using System;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using LlmGuard;
+
+        namespace Demo;
+
+        """;
+
+    [Fact]
+    public void Method_that_is_not_partial_reports_LLMG001()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded]
+                public Task<string> AskAsync(string question) => Task.FromResult(question);
+            }
+            """);
+
+        Diagnostic diagnostic = AssertReported(run, "LLMG001", DiagnosticSeverity.Error, "AskAsync", "is not partial");
+        Assert.Contains("'AskCoreAsync'", diagnostic.GetMessage(), StringComparison.Ordinal);
+        Assert.Empty(run.GeneratedSources);
+    }
+
+    [Fact]
+    public void Partial_method_that_already_has_an_implementation_reports_LLMG001()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded]
+                public partial Task<string> AskAsync(string question);
+
+                public partial Task<string> AskAsync(string question) => Task.FromResult(question);
+
+                private Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+            }
+            """);
+
+        AssertReported(run, "LLMG001", DiagnosticSeverity.Error, "AskAsync", "already has an implementation part");
+        Assert.Empty(run.GeneratedSources);
+    }
+
+    [Fact]
+    public void Guarded_method_in_a_type_that_is_not_partial_reports_LLMG002_at_that_type()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public class Outer
+            {
+                public partial class Assistant
+                {
+                    [Guarded]
+                    public partial Task<string> AskAsync(string question);
+
+                    private Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+                }
+            }
+            """);
+
+        AssertReported(run, "LLMG002", DiagnosticSeverity.Error, "Outer", "Type 'Outer' contains the guarded method 'Assistant.AskAsync' and must be declared 'partial'");
+        Assert.Empty(run.GeneratedSources);
+    }
+
+    [Fact]
+    public void Method_that_does_not_return_a_task_reports_LLMG003_at_its_return_type()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded]
+                public partial string Ask(string question);
+
+                private string AskCore(string question) => question;
+            }
+            """);
+
+        AssertReported(run, "LLMG003", DiagnosticSeverity.Error, "string", "returns 'string'");
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void Missing_conventional_core_reports_LLMG004_at_the_method()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded]
+                public partial Task<string> AskAsync(string question);
+            }
+            """);
+
+        AssertReported(run, "LLMG004", DiagnosticSeverity.Error, "AskAsync", "has no core method 'AskCoreAsync'");
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void Missing_named_core_reports_LLMG004_at_the_Core_argument()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Core = "CallModel")]
+                public partial Task<string> AskAsync(string question);
+
+                private Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+            }
+            """);
+
+        AssertReported(run, "LLMG004", DiagnosticSeverity.Error, "\"CallModel\"", "has no core method 'CallModel'");
+    }
+
+    [Fact]
+    public void Core_with_other_parameters_reports_LLMG005()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded]
+                public partial Task<string> AskAsync(string question, CancellationToken cancellationToken);
+
+                private Task<string> AskCoreAsync(int question, CancellationToken cancellationToken) => Task.FromResult(question.ToString());
+            }
+            """);
+
+        AssertReported(run, "LLMG005", DiagnosticSeverity.Error, "AskAsync", "it must take (string question, CancellationToken cancellationToken)");
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void Core_that_is_static_when_the_method_is_not_reports_LLMG005()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded]
+                public partial Task<string> AskAsync(string question);
+
+                private static Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+            }
+            """);
+
+        AssertReported(run, "LLMG005", DiagnosticSeverity.Error, "AskAsync", "it must not be static");
+    }
+
+    [Fact]
+    public void Ref_parameter_reports_LLMG006_at_the_parameter()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded]
+                public partial Task<string> AskAsync(ref string question);
+
+                private Task<string> AskCoreAsync(ref string question) => Task.FromResult(question);
+            }
+            """);
+
+        AssertReported(run, "LLMG006", DiagnosticSeverity.Error, "question", "is passed by 'ref'");
+    }
+
+    [Fact]
+    public void Ref_struct_parameter_reports_LLMG006_at_the_parameter()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded]
+                public partial Task<string> AskAsync(ReadOnlySpan<char> question);
+            }
+            """);
+
+        AssertReported(run, "LLMG006", DiagnosticSeverity.Error, "question", "ref struct ('ReadOnlySpan<char>')");
+    }
+
+    [Fact]
+    public void Second_cancellation_token_reports_LLMG007_at_that_parameter()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded]
+                public partial Task<string> AskAsync(string question, CancellationToken first, CancellationToken second);
+
+                private Task<string> AskCoreAsync(string question, CancellationToken first, CancellationToken second) => Task.FromResult(question);
+            }
+            """);
+
+        AssertReported(run, "LLMG007", DiagnosticSeverity.Error, "second", "more than one CancellationToken ('first' and 'second')");
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void Unclosed_brace_in_the_key_reports_LLMG008_at_the_Key_argument()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Key = "user/{question")]
+                public partial Task<string> AskAsync(string question);
+
+                private Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+            }
+            """);
+
+        AssertReported(run, "LLMG008", DiagnosticSeverity.Error, "\"user/{question\"", "'{' at position 5 is never closed");
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void Key_naming_something_that_is_not_a_parameter_reports_LLMG009_at_the_Key_argument()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Key = "{answer}")]
+                public partial Task<string> AskAsync(string question);
+
+                private Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+            }
+            """);
+
+        AssertReported(run, "LLMG009", DiagnosticSeverity.Error, "\"{answer}\"", "'answer' is not a parameter of the method");
+    }
+
+    [Fact]
+    public void Key_naming_a_member_the_type_does_not_have_reports_LLMG009()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public sealed record Request(string UserId);
+
+            public partial class Assistant
+            {
+                [Guarded(Key = "{request.SessionId}")]
+                public partial Task<string> AskAsync(Request request);
+
+                private Task<string> AskCoreAsync(Request request) => Task.FromResult(request.UserId);
+            }
+            """);
+
+        AssertReported(run, "LLMG009", DiagnosticSeverity.Error, "\"{request.SessionId}\"", "'Request' has no readable instance field or property 'SessionId'");
+    }
+
+    [Fact]
+    public void Key_naming_the_cancellation_token_reports_LLMG009()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Key = "{question}:{cancellationToken}")]
+                public partial Task<string> AskAsync(string question, CancellationToken cancellationToken);
+
+                private Task<string> AskCoreAsync(string question, CancellationToken cancellationToken) => Task.FromResult(question);
+            }
+            """);
+
+        AssertReported(run, "LLMG009", DiagnosticSeverity.Error, "\"{question}:{cancellationToken}\"", "is the cancellation token, which is never part of a key");
+    }
+
+    [Fact]
+    public void Implicit_key_part_without_stable_text_reports_LLMG010_at_the_parameter()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public sealed class Payload
+            {
+                public string Text { get; set; } = "";
+            }
+
+            public partial class Assistant
+            {
+                [Guarded]
+                public partial Task<string> AskAsync(Payload payload);
+
+                private Task<string> AskCoreAsync(Payload payload) => Task.FromResult(payload.Text);
+            }
+            """);
+
+        Diagnostic diagnostic = AssertReported(run, "LLMG010", DiagnosticSeverity.Error, "payload", "neither overrides ToString nor implements IFormattable");
+        Assert.Contains("Key = \"{payload.Id}\"", diagnostic.GetMessage(), StringComparison.Ordinal);
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void Explicit_key_part_without_stable_text_reports_LLMG010_at_the_Key_argument()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public sealed class Payload
+            {
+                public object Body { get; } = new();
+            }
+
+            public partial class Assistant
+            {
+                [Guarded(Key = "{payload.Body}")]
+                public partial Task<string> AskAsync(Payload payload);
+
+                private Task<string> AskCoreAsync(Payload payload) => Task.FromResult("");
+            }
+            """);
+
+        AssertReported(run, "LLMG010", DiagnosticSeverity.Error, "\"{payload.Body}\"", "Key part 'payload.Body'");
+    }
+
+    [Fact]
+    public void Fallback_that_does_not_exist_reports_LLMG011_at_the_Fallback_argument()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Fallback = "Apologize")]
+                public partial Task<string> AskAsync(string question);
+
+                private Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+            }
+            """);
+
+        AssertReported(run, "LLMG011", DiagnosticSeverity.Error, "\"Apologize\"", "names the fallback 'Apologize', but 'Assistant' has no method of that name");
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void Fallback_with_the_wrong_result_reports_LLMG012_at_the_Fallback_argument()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Fallback = nameof(Apologize))]
+                public partial Task<string> AskAsync(string question, CancellationToken cancellationToken);
+
+                private Task<string> AskCoreAsync(string question, CancellationToken cancellationToken) => Task.FromResult(question);
+
+                private int Apologize(string question) => question.Length;
+            }
+            """);
+
+        AssertReported(
+            run,
+            "LLMG012",
+            DiagnosticSeverity.Error,
+            "nameof(Apologize)",
+            "it must take (string question, CancellationToken cancellationToken) or (string question), optionally followed by an Exception, and return string, Task<string> or ValueTask<string>");
+    }
+
+    [Fact]
+    public void Instance_fallback_of_a_static_method_reports_LLMG012()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public static partial class Assistant
+            {
+                [Guarded(Fallback = nameof(Apologize))]
+                public static partial Task<string> AskAsync(string question);
+
+                private static Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+
+                private static int Apologize(string question) => question.Length;
+            }
+            """);
+
+        AssertReported(run, "LLMG012", DiagnosticSeverity.Error, "nameof(Apologize)", "and be static like the guarded method");
+    }
+
+    [Theory]
+    [InlineData("TimeoutMs = 5", "5", "TimeoutMs = 5 is not valid")]
+    [InlineData("TimeoutMs = 86_400_001", "86_400_001", "TimeoutMs = 86400001 is not valid")]
+    [InlineData("MaxRetries = -1", "-1", "MaxRetries = -1 is not valid")]
+    [InlineData("MaxRetries = 101", "101", "use a value from 0 to 100")]
+    [InlineData("RetryDelayMs = int.MinValue", "int.MinValue", "RetryDelayMs = -2147483648 is not valid")]
+    [InlineData("Scene = \" \"", "\" \"", "a scene must contain text")]
+    public void Out_of_range_attribute_value_reports_LLMG013_at_that_argument(string argument, string locatedText, string phrase)
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + $$"""
+            public partial class Assistant
+            {
+                [Guarded({{argument}})]
+                public partial Task<string> AskAsync(string question);
+
+                private Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+            }
+            """);
+
+        AssertReported(run, "LLMG013", DiagnosticSeverity.Error, locatedText, phrase);
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void Zero_timeout_means_none_and_reports_nothing()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(TimeoutMs = 0, MaxRetries = 0, RetryDelayMs = 0)]
+                public partial Task<string> AskAsync(string question);
+
+                private Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+            }
+            """);
+
+        run.AssertClean();
+        Assert.Contains("timeoutMs: 0, maxRetries: 0, retryDelayMs: 0", run.SingleSource(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Two_GuardRuntime_members_report_LLMG014_at_the_type()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                private readonly GuardRuntime _first = new();
+
+                private GuardRuntime Second { get; } = new();
+
+                [Guarded]
+                public partial Task<string> AskAsync(string question);
+
+                private Task<string> AskCoreAsync(string question) => Task.FromResult(question + _first + Second);
+            }
+            """);
+
+        AssertReported(run, "LLMG014", DiagnosticSeverity.Error, "Assistant", "several GuardRuntime members (_first, Second)");
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void Key_that_leaves_out_a_parameter_reports_LLMG015_as_info_and_still_generates()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Key = "{userId}")]
+                public partial Task<string> AskAsync(string userId, string question, CancellationToken cancellationToken);
+
+                private Task<string> AskCoreAsync(string userId, string question, CancellationToken cancellationToken) => Task.FromResult(question);
+            }
+            """);
+
+        AssertReported(run, "LLMG015", DiagnosticSeverity.Info, "question", "does not use parameter 'question'");
+        Assert.Contains("__AskAsync_Key(string userId, string question)", run.SingleSource(), StringComparison.Ordinal);
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void Key_that_leaves_out_a_NotInKey_parameter_reports_nothing()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Key = "{userId}")]
+                public partial Task<string> AskAsync(string userId, [NotInKey] string question, CancellationToken cancellationToken);
+
+                private Task<string> AskCoreAsync(string userId, string question, CancellationToken cancellationToken) => Task.FromResult(question);
+            }
+            """);
+
+        run.AssertClean();
+    }
+
+    [Fact]
+    public void Static_method_with_an_instance_GuardRuntime_member_reports_LLMG016_at_the_method()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                private readonly GuardRuntime _runtime = new();
+
+                [Guarded]
+                public static partial Task<string> AskAsync(string question);
+
+                private static Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+
+                public int InFlight => _runtime.InFlightCount;
+            }
+            """);
+
+        AssertReported(run, "LLMG016", DiagnosticSeverity.Error, "AskAsync", "cannot use the instance GuardRuntime member '_runtime'");
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Theory]
+    [InlineData("public partial class Assistant", "public partial Task<T> AskAsync<T>(string question);", "generic guarded methods are not supported yet")]
+    [InlineData("public partial struct Assistant", "public partial Task<string> AskAsync(string question);", "guarded methods in structs are not supported yet")]
+    [InlineData("public partial record struct Assistant", "public partial Task<string> AskAsync(string question);", "guarded methods in structs are not supported yet")]
+    [InlineData("public partial interface IAssistant", "public partial Task<string> AskAsync(string question);", "guarded methods in interfaces are not supported yet")]
+    [InlineData("file partial class Assistant", "public partial Task<string> AskAsync(string question);", "its type is file-local")]
+    public void Unsupported_declaration_reports_LLMG017_at_the_method(string type, string method, string phrase)
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + $$"""
+            {{type}}
+            {
+                [Guarded]
+                {{method}}
+            }
+            """);
+
+        AssertReported(run, "LLMG017", DiagnosticSeverity.Error, "AskAsync", phrase);
+        Assert.Empty(run.GeneratedSources);
+    }
+
+    [Theory]
+    [InlineData("[Guarded] public partial string Ask(string question);", "LLMG003")]
+    [InlineData("[Guarded] public partial Task<string> AskAsync(string question);", "LLMG004")]
+    [InlineData("[Guarded] public partial Task<string> AskAsync(string question); private Task<int> AskCoreAsync(string question) => Task.FromResult(0);", "LLMG005")]
+    [InlineData("[Guarded] public partial Task<string> AskAsync(ref string question); private Task<string> AskCoreAsync(ref string question) => Task.FromResult(question);", "LLMG006")]
+    [InlineData("[Guarded] public partial Task<string> AskAsync(out string question);", "LLMG006")]
+    [InlineData("[Guarded] public partial Task<string> AskAsync(in int question);", "LLMG006")]
+    [InlineData("[Guarded] public partial ValueTask AskAsync(Span<char> question);", "LLMG006")]
+    [InlineData("[Guarded] public partial ValueTask AskAsync(scoped ReadOnlySpan<char> question);", "LLMG006")]
+    [InlineData("[Guarded] public partial ValueTask AskAsync(ref readonly int question, ref int answer);", "LLMG006")]
+    [InlineData("[Guarded] public partial ValueTask AskAsync(string question, out string answer, CancellationToken first, CancellationToken second);", "LLMG006")]
+    [InlineData("[Guarded(Key = \"}\")] public partial Task<string> AskAsync(string question); private Task<string> AskCoreAsync(string question) => Task.FromResult(question);", "LLMG008")]
+    [InlineData("[Guarded(Fallback = \"None\")] public partial ValueTask<int> AskAsync(params string[] questions); private ValueTask<int> AskCoreAsync(params string[] questions) => new(questions.Length);", "LLMG010")]
+    [InlineData("[Guarded(MaxRetries = 1000)] internal partial Task AskAsync(string? question); private Task AskCoreAsync(string? question) => Task.CompletedTask;", "LLMG013")]
+    public void Method_with_errors_gets_a_throwing_stub_so_the_build_shows_only_the_LLMG_error(string members, string expectedId)
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + $$"""
+            public partial class Assistant
+            {
+                {{members}}
+            }
+            """);
+
+        Assert.False(run.GeneratorThrew, run.Describe());
+        Assert.Contains(expectedId, run.GeneratorDiagnosticIds());
+        Assert.DoesNotContain(run.OutputDiagnostics, d => d.Id == "CS8795");
+        Assert.True(run.OutputErrors.IsEmpty, "The stub should leave the output without errors.\n" + run.Describe());
+        string stub = run.SingleSource();
+        Assert.Contains("throw new global::System.InvalidOperationException(", stub, StringComparison.Ordinal);
+        Assert.Contains("because of " + run.GeneratorDiagnostics.First(d => d.Severity == DiagnosticSeverity.Error).Id, stub, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Varied_valid_declarations_report_nothing_and_compile_without_warnings()
+    {
+        GeneratorRun run = GeneratorHarness.Run(
+            Usings + """
+                public enum Tone { Formal, Casual }
+
+                public sealed record Conversation(string UserId, long Id, DateTimeOffset StartedAt, Tone Tone, int? Priority);
+
+                public sealed record Topic(string Name);
+
+                public sealed class Session
+                {
+                    public Conversation? Current { get; init; }
+
+                    public int Turns;
+                }
+
+                public partial class Assistant
+                {
+                    private static readonly GuardRuntime? s_runtime = null;
+
+                    [Guarded(Key = "{conversation.UserId}/{conversation.Id}@{conversation.StartedAt}~{conversation.Tone}{{{conversation.Priority}}}", Scene = "chat")]
+                    public partial Task<string> ReplyAsync(Conversation conversation, [NotInKey] string text, CancellationToken cancellationToken = default);
+
+                    [Guarded(Key = "{session.Current.UserId}#{session.Turns}", Fallback = nameof(ReplyLater), TimeoutMs = 10, MaxRetries = 100, RetryDelayMs = 86_400_000)]
+                    public partial ValueTask<string?> ContinueAsync(Session session, CancellationToken cancellationToken);
+
+                    [Guarded(Fallback = nameof(Forget))]
+                    public static partial Task RememberAsync(Topic topic, Guid id, decimal weight, char mark, bool urgent);
+
+                    [Guarded(SingleFlight = false, Fallback = nameof(CountFallbackAsync))]
+                    internal partial ValueTask<int> CountAsync([NotInKey] string[] words, CancellationToken cancellationToken);
+
+                    [Guarded(Key = "{words.Length}")]
+                    protected internal partial Task<(string Word, int Count)> TopAsync(params string[] words);
+
+                    private Task<string> ReplyCoreAsync(Conversation conversation, string text, CancellationToken cancellationToken) => Task.FromResult(text);
+
+                    private ValueTask<string?> ContinueCoreAsync(Session session, CancellationToken cancellationToken) => new(session.Current?.UserId);
+
+                    private static Task RememberCoreAsync(Topic topic, Guid id, decimal weight, char mark, bool urgent) => Task.CompletedTask;
+
+                    private ValueTask<int> CountCoreAsync(string[] words, CancellationToken cancellationToken) => new(words.Length);
+
+                    private Task<(string Word, int Count)> TopCoreAsync(params string[] words) => Task.FromResult((words[0], words.Length));
+
+                    private static Task<string?> ReplyLater(Session session, CancellationToken cancellationToken, Exception exception) =>
+                        Task.FromResult<string?>(exception.Message + session.Turns + cancellationToken.IsCancellationRequested);
+
+                    private static void Forget(Topic topic, Guid id, decimal weight, char mark, bool urgent, Exception exception)
+                    {
+                        _ = exception;
+                    }
+
+                    private async ValueTask<int> CountFallbackAsync(string[] words)
+                    {
+                        await Task.Yield();
+                        return words.Length + (s_runtime is null ? 0 : 1);
+                    }
+                }
+                """,
+            """
+            using System.Threading.Tasks;
+            using LlmGuard;
+
+            namespace Demo.Extensions;
+
+            public static partial class TextExtensions
+            {
+                private static GuardRuntime Runtime { get; } = new();
+
+                [Guarded]
+                public static partial Task<string> ShoutAsync(this string text);
+
+                private static Task<string> ShoutCoreAsync(string text) => Task.FromResult(text.ToUpperInvariant() + Runtime.InFlightCount);
+            }
+            """);
+
+        run.AssertClean();
+        Assert.Equal(2, run.GeneratedSources.Length);
+    }
+
+    private static Diagnostic AssertReported(GeneratorRun run, string id, DiagnosticSeverity severity, string locatedText, string messagePhrase)
+    {
+        Assert.False(run.GeneratorThrew, run.Describe());
+        Diagnostic diagnostic = run.SingleDiagnostic(id);
+        Assert.Equal(severity, diagnostic.Severity);
+        Assert.Equal(locatedText, run.LocatedText(diagnostic));
+        Assert.Contains(messagePhrase, diagnostic.GetMessage(), StringComparison.Ordinal);
+        Assert.StartsWith(Diagnostics.DiagnosticDescriptors.HelpLinkBase, diagnostic.Descriptor.HelpLinkUri, StringComparison.Ordinal);
+        return diagnostic;
+    }
+}

@@ -1,0 +1,243 @@
+using System;
+using System.Linq;
+using LlmGuard.Generators.Tests.Infrastructure;
+
+namespace LlmGuard.Generators.Tests;
+
+/// <summary>The generated source for representative declarations, checked against reviewed snapshots.</summary>
+public sealed class GeneratedSourceSnapshotTests
+{
+    private const string Usings = """
+        using System;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using LlmGuard;
+
+        """;
+
+    private static readonly string s_generatorVersion = typeof(GuardedGenerator).Assembly.GetName().Version!.ToString();
+
+    [Fact]
+    public void Task_of_T_method_with_implicit_key_and_cancellation_token()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            namespace Demo;
+
+            public partial class Assistant
+            {
+                [Guarded]
+                public partial Task<string> AskAsync(string userId, int turn, CancellationToken cancellationToken);
+
+                private Task<string> AskCoreAsync(string userId, int turn, CancellationToken cancellationToken) =>
+                    Task.FromResult(userId + turn);
+            }
+            """);
+
+        run.AssertClean();
+        Verify(run.Source("Demo.Assistant.Guarded.g.cs"), "ImplicitKeyTaskOfT");
+    }
+
+    [Fact]
+    public void Explicit_member_chain_key_with_scene_policy_and_fallback_taking_the_exception()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            namespace Demo.Tickets;
+
+            public sealed record TicketRequest(string UserId, int SessionId);
+
+            public sealed record TicketDraft(string Title);
+
+            public partial class TicketAssistant
+            {
+                [Guarded(Scene = "ticket_autofill", Key = "{req.UserId}:{req.SessionId}", TimeoutMs = 5_000, MaxRetries = 4, RetryDelayMs = 50, Fallback = nameof(Draft))]
+                public partial Task<TicketDraft> ExtractAsync(TicketRequest req, CancellationToken cancellationToken = default);
+
+                private Task<TicketDraft> ExtractCoreAsync(TicketRequest req, CancellationToken cancellationToken) =>
+                    Task.FromResult(new TicketDraft(req.UserId));
+
+                private static TicketDraft Draft(TicketRequest req, Exception exception) => new(req.UserId + exception.Message);
+            }
+            """);
+
+        run.AssertClean();
+        Verify(run.Source("Demo.Tickets.TicketAssistant.Guarded.g.cs"), "ExplicitKeyWithFallback");
+    }
+
+    [Fact]
+    public void GuardRuntime_field_and_primary_constructor_parameter_are_the_runtimes_of_their_types()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            namespace Demo.Runtimes;
+
+            public partial class WithField
+            {
+                private readonly GuardRuntime _runtime;
+
+                public WithField(GuardRuntime runtime) => _runtime = runtime;
+
+                [Guarded]
+                public partial Task<int> CountAsync(string text);
+
+                private Task<int> CountCoreAsync(string text) => Task.FromResult(text.Length);
+            }
+
+            public partial class WithPrimaryConstructor(GuardRuntime runtime)
+            {
+                [Guarded]
+                public partial ValueTask<string> EchoAsync(string text);
+
+                private ValueTask<string> EchoCoreAsync(string text) => new(text);
+            }
+            """);
+
+        run.AssertClean();
+        Assert.Equal(2, run.GeneratedSources.Length);
+        Verify(run.Source("Demo.Runtimes.WithField.Guarded.g.cs"), "RuntimeField");
+        Verify(run.Source("Demo.Runtimes.WithPrimaryConstructor.Guarded.g.cs"), "RuntimePrimaryConstructor");
+    }
+
+    [Fact]
+    public void Static_ValueTask_method_without_singleflight()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            namespace Demo;
+
+            public static partial class Notifier
+            {
+                [Guarded(SingleFlight = false)]
+                public static partial ValueTask NotifyAsync(long ticketId, CancellationToken cancellationToken);
+
+                private static async ValueTask NotifyCoreAsync(long ticketId, CancellationToken cancellationToken) =>
+                    await Task.Delay(TimeSpan.FromMilliseconds(ticketId), cancellationToken);
+            }
+            """);
+
+        run.AssertClean();
+        Verify(run.Source("Demo.Notifier.Guarded.g.cs"), "StaticValueTaskWithoutSingleFlight");
+    }
+
+    [Fact]
+    public void Nested_generic_type_and_global_namespace_type_are_redeclared_with_metadata_hint_names()
+    {
+        GeneratorRun run = GeneratorHarness.Run(
+            Usings + """
+                namespace Demo.Nested
+                {
+                    public partial class Outer
+                    {
+                        public partial class Inner<T>
+                            where T : notnull
+                        {
+                            [Guarded]
+                            public partial Task<T?> FindAsync(string id, CancellationToken cancellationToken);
+
+                            private Task<T?> FindCoreAsync(string id, CancellationToken cancellationToken) => Task.FromResult<T?>(default);
+                        }
+                    }
+                }
+                """,
+            Usings + """
+                public partial class GlobalAssistant
+                {
+                    [Guarded]
+                    internal partial Task SaveAsync(Guid id);
+
+                    private Task SaveCoreAsync(Guid id) => Task.CompletedTask;
+                }
+                """);
+
+        run.AssertClean();
+        Assert.Equal(
+            new[] { "Demo.Nested.Outer.Inner`1.Guarded.g.cs", "GlobalAssistant.Guarded.g.cs" },
+            run.GeneratedSources.Select(s => s.HintName).OrderBy(name => name, StringComparer.Ordinal));
+        Verify(run.Source("Demo.Nested.Outer.Inner`1.Guarded.g.cs"), "NestedGenericType");
+        Verify(run.Source("GlobalAssistant.Guarded.g.cs"), "GlobalNamespaceType");
+    }
+
+    [Fact]
+    public void Overloaded_guarded_methods_get_distinct_generated_members()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            namespace Demo;
+
+            public partial class Translator
+            {
+                [Guarded]
+                public partial Task<string> TranslateAsync(string text);
+
+                [Guarded]
+                public partial Task<string> TranslateAsync(string text, string language);
+
+                private Task<string> TranslateCoreAsync(string text) => Task.FromResult(text);
+
+                private Task<string> TranslateCoreAsync(string text, string language) => Task.FromResult(language + text);
+            }
+            """);
+
+        run.AssertClean();
+        string source = run.Source("Demo.Translator.Guarded.g.cs");
+        Assert.Contains("__TranslateAsync_1_Guard", source, StringComparison.Ordinal);
+        Assert.Contains("__TranslateAsync_2_Guard", source, StringComparison.Ordinal);
+        Verify(source, "Overloads");
+    }
+
+    [Fact]
+    public void Core_named_with_nameof_is_called_instead_of_the_conventional_core()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            namespace Demo;
+
+            public partial class Summarizer
+            {
+                [Guarded(Core = nameof(CallModelAsync))]
+                public partial Task<string> SummarizeAsync(string document);
+
+                private Task<string> CallModelAsync(string document) => Task.FromResult(document);
+            }
+            """);
+
+        run.AssertClean();
+        Verify(run.Source("Demo.Summarizer.Guarded.g.cs"), "CustomCore");
+    }
+
+    [Fact]
+    public void Keyword_parameter_name_and_DateTime_and_nullable_int_key_parts()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            namespace Demo;
+
+            public partial class Classifier
+            {
+                [Guarded]
+                public partial Task<string> ClassifyAsync(string @class, DateTime at, int? priority, CancellationToken cancellationToken);
+
+                private Task<string> ClassifyCoreAsync(string @class, DateTime at, int? priority, CancellationToken cancellationToken) =>
+                    Task.FromResult(@class + at.Ticks + priority);
+            }
+            """);
+
+        run.AssertClean();
+        Verify(run.Source("Demo.Classifier.Guarded.g.cs"), "KeywordParameterAndFormattedKeyParts");
+    }
+
+    [Fact]
+    public void Generated_code_attribute_carries_the_generator_version()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Versioned
+            {
+                [Guarded]
+                public partial Task RunAsync();
+
+                private Task RunCoreAsync() => Task.CompletedTask;
+            }
+            """);
+
+        run.AssertClean();
+        Assert.Contains($"[global::System.CodeDom.Compiler.GeneratedCode(\"LlmGuard.Generators\", \"{s_generatorVersion}\")]", run.SingleSource(), StringComparison.Ordinal);
+    }
+
+    // The generator's version is not behaviour: snapshots would churn on every release.
+    private static void Verify(string source, string name) =>
+        Snapshot.Verify(source.Replace($"\"LlmGuard.Generators\", \"{s_generatorVersion}\"", "\"LlmGuard.Generators\", \"{version}\"", StringComparison.Ordinal), name);
+}

@@ -1,0 +1,149 @@
+using System;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Text;
+using LlmGuard.Generators.Parsing;
+
+namespace LlmGuard.Generators.Tests;
+
+/// <summary><see cref="KeyTemplate.Parse"/>: what it accepts, how it splits a template, and the errors it returns instead of throwing.</summary>
+public sealed class KeyTemplateTests
+{
+    [Fact]
+    public void Empty_template_has_no_parts()
+    {
+        ImmutableArray<KeyTemplatePart> parts = KeyTemplate.Parse(string.Empty, out string? error);
+
+        Assert.Null(error);
+        Assert.Empty(parts);
+    }
+
+    [Fact]
+    public void Literal_text_is_one_literal_part()
+    {
+        Assert.Equal(new[] { "text:user:a b/c-d" }, Describe("user:a b/c-d"));
+    }
+
+    [Fact]
+    public void Doubled_braces_are_literal_braces()
+    {
+        Assert.Equal(new[] { "text:{a}" }, Describe("{{a}}"));
+        Assert.Equal(new[] { "text:{", "path:a", "text:}" }, Describe("{{{a}}}"));
+        Assert.Equal(new[] { "path:a", "text:}" }, Describe("{a}}}"));
+    }
+
+    [Fact]
+    public void Placeholders_and_literals_alternate_in_order()
+    {
+        Assert.Equal(new[] { "path:req.UserId", "text::", "path:req.SessionId" }, Describe("{req.UserId}:{req.SessionId}"));
+        Assert.Equal(new[] { "text:user/", "path:id", "text:/end" }, Describe("user/{id}/end"));
+    }
+
+    [Fact]
+    public void Member_chain_is_split_into_names()
+    {
+        ImmutableArray<KeyTemplatePart> parts = KeyTemplate.Parse("{a.B.c_1}", out string? error);
+
+        Assert.Null(error);
+        KeyTemplatePart part = Assert.Single(parts);
+        Assert.True(part.IsPlaceholder);
+        Assert.Equal(new[] { "a", "B", "c_1" }, part.Path);
+        Assert.Equal(string.Empty, part.Literal);
+    }
+
+    [Fact]
+    public void At_prefixed_names_lose_the_at_sign()
+    {
+        Assert.Equal(new[] { "path:class", "text:-", "path:req.event" }, Describe("{@class}-{req.@event}"));
+    }
+
+    [Fact]
+    public void Underscores_digits_and_unicode_letters_make_names()
+    {
+        Assert.Equal(new[] { "path:_x1", "text::", "path:名前.Ä" }, Describe("{_x1}:{名前.Ä}"));
+    }
+
+    [Theory]
+    [InlineData("{a", "'{' at position 0 is never closed")]
+    [InlineData("x{", "'{' at position 1 is never closed")]
+    [InlineData("{{{", "'{' at position 2 is never closed")]
+    [InlineData("a}", "'}' at position 1 has no matching '{'")]
+    [InlineData("}", "'}' at position 0 has no matching '{'")]
+    [InlineData("{a}}", "'}' at position 3 has no matching '{'")]
+    [InlineData("{}", "'{}' at position 0 is empty")]
+    [InlineData("x:{}", "'{}' at position 2 is empty")]
+    [InlineData("{1a}", "'{1a}' is not a parameter name or member chain")]
+    [InlineData("{a.}", "'{a.}' is not a parameter name or member chain")]
+    [InlineData("{.a}", "'{.a}' is not a parameter name or member chain")]
+    [InlineData("{a..b}", "'{a..b}' is not a parameter name or member chain")]
+    [InlineData("{a b}", "'{a b}' is not a parameter name or member chain")]
+    [InlineData("{a-b}", "'{a-b}' is not a parameter name or member chain")]
+    [InlineData("{@}", "'{@}' is not a parameter name or member chain")]
+    [InlineData("{@@a}", "'{@@a}' is not a parameter name or member chain")]
+    [InlineData("{a{b}", "'{a{b}' is not a parameter name or member chain")]
+    [InlineData("{a}{b}", "'{a}' and '{b}' stand side by side")]
+    [InlineData("x{a}:{b}{c.D}", "'{b}' and '{c.D}' stand side by side")]
+    [InlineData("a\\b", "contains '\\', which is reserved for escaping values")]
+    [InlineData("{a}\\", "contains '\\', which is reserved for escaping values")]
+    [InlineData("a∅b", "contains '∅', which is reserved for null values")]
+    public void Invalid_template_returns_an_error_and_no_parts(string template, string phrase)
+    {
+        ImmutableArray<KeyTemplatePart> parts = KeyTemplate.Parse(template, out string? error);
+
+        Assert.NotNull(error);
+        Assert.Contains(phrase, error, StringComparison.Ordinal);
+        Assert.True(parts.IsDefault);
+    }
+
+    [Fact]
+    public void Reserved_characters_are_the_escape_the_null_marker_and_each_literal_character_once()
+    {
+        ImmutableArray<KeyTemplatePart> parts = KeyTemplate.Parse("{a}:{b}/{c}::{{x}}", out _);
+
+        Assert.Equal("\\∅:/{x}", KeyTemplate.ReservedCharacters(parts));
+    }
+
+    [Fact]
+    public void Random_templates_never_throw_and_valid_ones_reparse_to_the_same_parts()
+    {
+        const string alphabet = "{}.@\\∅ab_1: ";
+        var random = new Random(20_240_611);
+        for (int i = 0; i < 5_000; i++)
+        {
+            var template = new StringBuilder();
+            for (int length = random.Next(0, 12); length > 0; length--)
+            {
+                template.Append(alphabet[random.Next(alphabet.Length)]);
+            }
+
+            string text = template.ToString();
+            ImmutableArray<KeyTemplatePart> parts;
+            string? error;
+            try
+            {
+                parts = KeyTemplate.Parse(text, out error);
+            }
+            catch (Exception exception)
+            {
+                Assert.Fail($"Case {i}: Parse(\"{text}\") threw {exception}");
+                return;
+            }
+
+            Assert.True(error is null != parts.IsDefault, $"Case {i}: \"{text}\" returned both or neither of parts and an error.");
+            if (error is null)
+            {
+                string rewritten = string.Concat(parts.Select(p => p.IsPlaceholder
+                    ? "{" + string.Join(".", p.Path) + "}"
+                    : p.Literal.Replace("{", "{{", StringComparison.Ordinal).Replace("}", "}}", StringComparison.Ordinal)));
+                Assert.Equal(Describe(text), Describe(rewritten));
+            }
+        }
+    }
+
+    private static string[] Describe(string template)
+    {
+        ImmutableArray<KeyTemplatePart> parts = KeyTemplate.Parse(template, out string? error);
+        Assert.True(error is null, $"\"{template}\": {error}");
+        return parts.Select(p => p.IsPlaceholder ? "path:" + string.Join(".", p.Path) : "text:" + p.Literal).ToArray();
+    }
+}
