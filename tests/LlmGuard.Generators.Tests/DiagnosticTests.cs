@@ -292,6 +292,47 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void A_parameter_without_stable_text_is_fine_when_SingleFlight_is_off_because_no_key_is_built()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public sealed class Payload
+            {
+                public string Text { get; set; } = "";
+            }
+
+            public partial class Assistant
+            {
+                [Guarded(SingleFlight = false)]
+                public partial Task<string> AskAsync(Payload payload);
+
+                private Task<string> AskCoreAsync(Payload payload) => Task.FromResult(payload.Text);
+            }
+            """);
+
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.DoesNotContain("_Key(", run.GeneratedSources.Single().SourceText.ToString(), StringComparison.Ordinal);
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void Diagnostics_are_located_in_the_source_tree_so_pragmas_and_editorconfig_apply()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Key = "{ticketId}")]
+                public partial Task<string> SummarizeAsync(string ticketId, string locale);
+
+                private Task<string> SummarizeCoreAsync(string ticketId, string locale) => Task.FromResult(ticketId);
+            }
+            """);
+
+        Diagnostic diagnostic = AssertReported(run, "LLMG015", DiagnosticSeverity.Info, "locale", "does not use parameter 'locale'");
+        Assert.True(diagnostic.Location.IsInSource);
+        Assert.Same(run.Input.SyntaxTrees.Single(), diagnostic.Location.SourceTree);
+    }
+
+    [Fact]
     public void Explicit_key_part_without_stable_text_reports_LLMG010_at_the_Key_argument()
     {
         GeneratorRun run = GeneratorHarness.Run(Usings + """

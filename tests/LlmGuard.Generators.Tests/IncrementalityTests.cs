@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using System.Reflection;
+using LlmGuard.Generators.Diagnostics;
 using LlmGuard.Generators.Tests.Infrastructure;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -185,6 +186,16 @@ public sealed class IncrementalityTests
         Assert.True(depth < 32, $"{path} nests too deep to be plain data.");
         if (value is null || value is string || value.GetType().IsPrimitive || value.GetType().IsEnum)
         {
+            return;
+        }
+
+        // A diagnostic keeps its source location (a tree and a span, no compilation) so pragmas apply;
+        // it travels only through the diagnostics output, never through the specs source is generated from.
+        if (value is DiagnosticInfo diagnostic)
+        {
+            Assert.True(diagnostic.Location is null || diagnostic.Location.IsInSource, $"{path}.Location is not a source location.");
+            AssertPlainData(diagnostic.Id, path + ".Id", depth + 1);
+            AssertPlainData(diagnostic.MessageArguments, path + ".MessageArguments", depth + 1);
             return;
         }
 

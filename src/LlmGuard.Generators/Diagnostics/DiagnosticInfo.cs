@@ -1,25 +1,22 @@
 using System.Linq;
 using LlmGuard.Generators.Common;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.Text;
 
 namespace LlmGuard.Generators.Diagnostics;
 
-/// <summary>A source position as plain data, so a diagnostic can travel through the cached pipeline.</summary>
-internal sealed record LocationInfo(string FilePath, TextSpan Span, LinePositionSpan LineSpan)
-{
-    public static LocationInfo? From(Location? location) =>
-        location is { IsInSource: true } ? new(location.SourceTree!.FilePath, location.SourceSpan, location.GetLineSpan().Span) : null;
-
-    public Location ToLocation() => Location.Create(FilePath, Span, LineSpan);
-}
-
-/// <summary>A diagnostic as equatable data, turned into a <see cref="Diagnostic"/> only when it is reported.</summary>
-internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, EquatableArray<string> MessageArguments)
+/// <summary>
+/// A diagnostic as equatable data, turned into a <see cref="Diagnostic"/> only when it is reported. It keeps a
+/// source location (tree and span, without the compilation) so that <c>#pragma warning disable</c> applies; it
+/// travels only through the diagnostics output, never through the specs the source is generated from.
+/// </summary>
+internal sealed record DiagnosticInfo(string Id, Location? Location, EquatableArray<string> MessageArguments)
 {
     public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, Location? location, params string[] messageArguments) =>
-        new(descriptor.Id, LocationInfo.From(location), messageArguments.ToEquatableArray());
+        new(descriptor.Id, Trim(location), messageArguments.ToEquatableArray());
 
     public Diagnostic ToDiagnostic() =>
-        Diagnostic.Create(DiagnosticDescriptors.ById(Id), Location?.ToLocation(), MessageArguments.Cast<object>().ToArray());
+        Diagnostic.Create(DiagnosticDescriptors.ById(Id), Location, MessageArguments.Cast<object>().ToArray());
+
+    private static Location? Trim(Location? location) =>
+        location?.SourceTree is { } tree ? Location.Create(tree, location.SourceSpan) : null;
 }

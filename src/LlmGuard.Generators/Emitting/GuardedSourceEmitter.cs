@@ -263,7 +263,8 @@ internal static class GuardedSourceEmitter
         private void WriteExecution()
         {
             FallbackSpec? fallback = _method.Fallback;
-            _writer.Line("// One execution, shared by every caller with its key: attempts" + (fallback is null ? "." : ", then the fallback."));
+            string sharedBy = _method.SingleFlight ? "One execution, shared by every caller with its key" : "One execution, for one call";
+            _writer.Line($"// {sharedBy}: attempts{(fallback is null ? "." : ", then the fallback.")}");
             _writer.Line(GeneratedCode);
             _writer.OpenBlock($"private static async {ResultTask} {_executeMethod}({_argumentsType} arguments, {CancellationToken} executionToken)");
             if (fallback is null)

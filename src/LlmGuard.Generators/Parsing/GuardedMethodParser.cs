@@ -383,6 +383,12 @@ internal sealed class GuardedMethodParser
         string scene = values.Scene ?? ContainingType.Name + "." + _method.Name;
         ImmutableArray<KeyTemplatePart> parts;
         string template;
+        if (values.Key is null && !values.SingleFlight)
+        {
+            // No call is ever shared, so no key is built and the parameters need no text form.
+            return new KeySpec(scene, string.Empty, string.Empty, EquatableArray<KeySegment>.Empty);
+        }
+
         if (values.Key is null)
         {
             parts = ImplicitKeyParts();

@@ -23,7 +23,7 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __NotifyAsync_Arguments(global::Polly.ResiliencePipeline Pipeline, long ticketId);
 
-        // One execution, shared by every caller with its key: attempts.
+        // One execution, for one call: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static async global::System.Threading.Tasks.Task<global::LlmGuard.Infrastructure.VoidResult> __NotifyAsync_ExecuteAsync(__NotifyAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
