@@ -1,18 +1,25 @@
 using System.IO;
-using System.Runtime.CompilerServices;
+using System.Linq;
+using System.Reflection;
 
 namespace LlmGuard.Generators.Tests.Infrastructure;
 
-/// <summary>Finds the repository and this test project on disk from the location of this source file.</summary>
+/// <summary>
+/// Finds this test project and the repository on disk. The project directory is written into the assembly at
+/// build time: deterministic CI builds map source paths to '/_/', so [CallerFilePath] cannot be used.
+/// </summary>
 internal static class RepositoryPaths
 {
+    public static string TestProject { get; } = typeof(RepositoryPaths).Assembly
+        .GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(attribute => attribute.Key == "TestProjectDirectory")
+        .Value!;
+
     public static string Root => FindUp("LlmGuard.Generators.sln");
 
-    public static string TestProject => FindUp("LlmGuard.Generators.Tests.csproj");
-
-    private static string FindUp(string marker, [CallerFilePath] string thisFile = "")
+    private static string FindUp(string marker)
     {
-        for (DirectoryInfo? directory = new FileInfo(thisFile).Directory; directory is not null; directory = directory.Parent)
+        for (DirectoryInfo? directory = new(TestProject); directory is not null; directory = directory.Parent)
         {
             if (File.Exists(Path.Combine(directory.FullName, marker)))
             {
@@ -20,6 +27,6 @@ internal static class RepositoryPaths
             }
         }
 
-        throw new FileNotFoundException($"No directory above '{thisFile}' contains '{marker}'.");
+        throw new FileNotFoundException($"No directory above '{TestProject}' contains '{marker}'.");
     }
 }
