@@ -12,11 +12,24 @@ namespace LlmGuard.Generators.Tests;
 public sealed class DiagnosticDescriptorTests
 {
     [Fact]
-    public void Descriptor_ids_run_from_LLMG001_to_LLMG017_without_gaps()
+    public void Descriptor_ids_run_from_LLMG001_without_gaps()
     {
         string[] ids = DiagnosticDescriptors.All.Select(d => d.Id).OrderBy(id => id, StringComparer.Ordinal).ToArray();
 
-        Assert.Equal(Enumerable.Range(1, 17).Select(n => $"LLMG{n:000}"), ids);
+        Assert.Equal(Enumerable.Range(1, ids.Length).Select(n => $"LLMG{n:000}"), ids);
+    }
+
+    [Fact]
+    public void Every_descriptor_is_listed_in_the_release_tracking_file_with_its_category_and_severity()
+    {
+        string[] rows = File.ReadAllLines(Path.Combine(RepositoryPaths.Root, "src", "LlmGuard.Generators", "AnalyzerReleases.Unshipped.md"))
+            .Where(line => line.StartsWith("LLMG", StringComparison.Ordinal))
+            .Select(line => string.Join("|", line.Split('|').Take(3).Select(cell => cell.Trim())))
+            .ToArray();
+
+        Assert.Equal(
+            DiagnosticDescriptors.All.OrderBy(d => d.Id, StringComparer.Ordinal).Select(d => $"{d.Id}|{d.Category}|{d.DefaultSeverity}"),
+            rows);
     }
 
     [Fact]
@@ -45,7 +58,13 @@ public sealed class DiagnosticDescriptorTests
             Assert.Equal("LlmGuard", descriptor.Category);
             Assert.False(string.IsNullOrWhiteSpace(descriptor.Title.ToString()), descriptor.Id);
             Assert.False(string.IsNullOrWhiteSpace(descriptor.MessageFormat.ToString()), descriptor.Id);
-            Assert.Equal(descriptor.Id == "LLMG015" ? DiagnosticSeverity.Info : DiagnosticSeverity.Error, descriptor.DefaultSeverity);
+            DiagnosticSeverity expected = descriptor.Id switch
+            {
+                "LLMG015" => DiagnosticSeverity.Info,
+                "LLMG018" => DiagnosticSeverity.Warning,
+                _ => DiagnosticSeverity.Error,
+            };
+            Assert.Equal(expected, descriptor.DefaultSeverity);
         }
     }
 

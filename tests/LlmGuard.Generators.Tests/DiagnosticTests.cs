@@ -418,6 +418,13 @@ public sealed class DiagnosticTests
     [InlineData("MaxRetries = 101", "101", "use a value from 0 to 100")]
     [InlineData("RetryDelayMs = int.MinValue", "int.MinValue", "RetryDelayMs = -2147483648 is not valid")]
     [InlineData("Scene = \" \"", "\" \"", "a scene must contain text")]
+    [InlineData("MergeWindowMs = -1", "-1", "MergeWindowMs = -1 is not valid")]
+    [InlineData("MergeWindowMs = 500, SingleFlight = false", "false", "cannot be combined with SingleFlight = false")]
+    [InlineData("MergeWindowMs = 500, MergeMode = MergeMode.Sliding", "MergeMode.Sliding", "a sliding window needs a cap")]
+    [InlineData("MergeWindowMs = 500, MergeMode = MergeMode.Sliding, MergeMaxWaitMs = 400", "400", "a sliding window needs a cap from MergeWindowMs (500)")]
+    [InlineData("MergeWindowMs = 500, MergeMaxWaitMs = 2000", "2000", "it caps sliding windows only")]
+    [InlineData("Supersede = true", "true", "it has no effect without a merge window")]
+    [InlineData("MergeMode = MergeMode.Sliding, MergeMaxWaitMs = 1000", "MergeMode.Sliding", "it has no effect without a merge window")]
     public void Out_of_range_attribute_value_reports_LLMG013_at_that_argument(string argument, string locatedText, string phrase)
     {
         GeneratorRun run = GeneratorHarness.Run(Usings + $$"""
@@ -431,6 +438,84 @@ public sealed class DiagnosticTests
             """);
 
         AssertReported(run, "LLMG013", DiagnosticSeverity.Error, locatedText, phrase);
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void Merge_window_whose_key_has_no_parts_reports_LLMG018()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(MergeWindowMs = 2000)]
+                public partial Task<string> AskAsync([NotInKey] string question, CancellationToken cancellationToken);
+
+                private Task<string> AskCoreAsync(string question, CancellationToken cancellationToken) => Task.FromResult(question);
+            }
+            """);
+
+        AssertReported(run, "LLMG018", DiagnosticSeverity.Warning, "AskAsync", "calls from every conversation merge into one execution");
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void Merge_window_with_an_empty_explicit_key_reports_LLMG018_at_the_Key_argument()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Key = "all", MergeWindowMs = 2000)]
+                public partial Task<string> AskAsync([NotInKey] string question);
+
+                private Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+            }
+            """);
+
+        AssertReported(run, "LLMG018", DiagnosticSeverity.Warning, "\"all\"", "merges calls for 2000 ms");
+    }
+
+    [Theory]
+    [InlineData("[Guarded(Key = \"{sessionId}\")]", "[MergeAppend] string messages", "only calls merged by a merge window have values to collect")]
+    [InlineData("[Guarded(Key = \"{sessionId}\", MergeWindowMs = 1000)]", "[MergeAppend] int messages", "its type 'int' is neither a string nor an array")]
+    [InlineData("[Guarded(Key = \"{sessionId}\", MergeWindowMs = 1000)]", "[MergeAppend] HashSet<string> messages", "its type 'HashSet<string>' is neither")]
+    [InlineData("[Guarded(Key = \"{sessionId}:{messages}\", MergeWindowMs = 1000)]", "[MergeAppend] string messages", "the key names it")]
+    public void MergeAppend_that_cannot_collect_reports_LLMG019_at_the_parameter(string attribute, string parameter, string phrase)
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + "using System.Collections.Generic;\n" + $$"""
+            public partial class Assistant
+            {
+                {{attribute}}
+                public partial Task<string> AskAsync(string sessionId, {{parameter}});
+
+                private Task<string> AskCoreAsync(string sessionId, {{parameter.Replace("[MergeAppend] ", "")}}) => Task.FromResult(sessionId);
+            }
+            """);
+
+        AssertReported(run, "LLMG019", DiagnosticSeverity.Error, "messages", phrase);
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void Valid_merge_windows_with_appended_strings_arrays_and_lists_report_nothing_and_compile()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + "using System.Collections.Generic;\n" + """
+            public partial class ChatDesk
+            {
+                [Guarded(Key = "{sessionId}", MergeWindowMs = 500, MergeMode = MergeMode.Sliding, MergeMaxWaitMs = 3000, Supersede = true)]
+                public partial Task<string> ReplyAsync(
+                    string sessionId,
+                    [MergeAppend(Separator = " ")] string text,
+                    [MergeAppend] int[] ids,
+                    [MergeAppend] IReadOnlyList<string> attachments,
+                    [MergeAppend] List<long>? edits,
+                    CancellationToken cancellationToken);
+
+                private Task<string> ReplyCoreAsync(string sessionId, string text, int[] ids, IReadOnlyList<string> attachments, List<long>? edits, CancellationToken cancellationToken) =>
+                    Task.FromResult(text);
+            }
+            """);
+
+        Assert.Empty(run.GeneratorDiagnostics);
         run.AssertOutputCompilesCleanly();
     }
 

@@ -100,6 +100,20 @@ internal static class DiagnosticDescriptors
         "This declaration cannot be guarded",
         "'{0}' cannot be guarded: {1}");
 
+    public static readonly DiagnosticDescriptor MergeWindowWithoutConversationKey = new(
+        "LLMG018",
+        "A merge window's key cannot tell conversations apart",
+        "'{0}' merges calls for {1} ms, but its key has no parts, so calls from every conversation merge into one execution; name the conversation in Key (for example Key = \"{{sessionId}}\")",
+        Category,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        helpLinkUri: HelpLinkBase + "LLMG018.md");
+
+    public static readonly DiagnosticDescriptor InvalidMergeAppend = Error(
+        "LLMG019",
+        "A [MergeAppend] parameter cannot collect merged values",
+        "[MergeAppend] on parameter '{0}' of '{1}' cannot work: {2}");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = typeof(DiagnosticDescriptors)
         .GetFields()
         .Select(field => field.GetValue(null))

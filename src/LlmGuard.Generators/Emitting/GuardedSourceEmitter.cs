@@ -125,6 +125,7 @@ internal static class GuardedSourceEmitter
         private readonly string _argumentsType;
         private readonly string _executeMethod;
         private readonly string _keyMethod;
+        private readonly string _appendMethod;
         private readonly string _selfName;
         private readonly string _pipelineName;
         private readonly string _guardLocal;
@@ -138,6 +139,7 @@ internal static class GuardedSourceEmitter
             _argumentsType = stem + "_Arguments";
             _executeMethod = stem + "_ExecuteAsync";
             _keyMethod = stem + "_Key";
+            _appendMethod = stem + "_Append";
             var taken = new HashSet<string>(method.Parameters.Select(p => p.Name));
             _selfName = Unique("Self", taken);
             _pipelineName = Unique("Pipeline", taken);
@@ -156,7 +158,7 @@ internal static class GuardedSourceEmitter
             WriteGuardField();
             _writer.Line();
             WriteGuardedMethod();
-            if (_method.SingleFlight)
+            if (_method.SingleFlight || _method.Merge is not null)
             {
                 _writer.Line();
                 WriteKey();
@@ -164,8 +166,35 @@ internal static class GuardedSourceEmitter
 
             _writer.Line();
             WriteArgumentsType();
+            if (_method.Appends.Count > 0)
+            {
+                _writer.Line();
+                WriteAppend();
+            }
+
             _writer.Line();
             WriteExecution();
+        }
+
+        private void WriteAppend()
+        {
+            IEnumerable<string> collected = _method.Appends.Select(a =>
+            {
+                string values = $"earlier.{a.ParameterName}, later.{a.ParameterName}";
+                string merged = a.Kind switch
+                {
+                    AppendKind.String => $"global::LlmGuard.Infrastructure.MergedValues.Append({values}, {Literal(a.Separator)})",
+                    AppendKind.Array => $"global::LlmGuard.Infrastructure.MergedValues.Append({values})",
+                    _ => $"global::LlmGuard.Infrastructure.MergedValues.AppendToList({values})",
+                };
+
+                // Null only when both calls passed null.
+                return $"{a.ParameterName} = {merged}!";
+            });
+            _writer.Line("// Merging a later call into the window: its arguments win, except [MergeAppend] values, which collect in arrival order.");
+            _writer.Line(GeneratedCode);
+            _writer.Line($"private static {_argumentsType} {_appendMethod}({_argumentsType} earlier, {_argumentsType} later) =>");
+            _writer.Indent().Line($"later with {{ {string.Join(", ", collected)} }};").Outdent();
         }
 
         private void WriteGuardField()
@@ -173,8 +202,14 @@ internal static class GuardedSourceEmitter
             PolicySpec policy = _method.Policy;
             _writer.Line(GeneratedCode);
             _writer.Line($"private static readonly global::LlmGuard.Infrastructure.GuardedMethod<{_method.ResultType}> {_guardField} =");
+            string merge = _method.Merge switch
+            {
+                null => string.Empty,
+                { Sliding: true } m => $", mergeWindowMs: {m.WindowMs}, mergeMode: global::LlmGuard.MergeMode.Sliding, mergeMaxWaitMs: {m.MaxWaitMs}",
+                { } m => $", mergeWindowMs: {m.WindowMs}",
+            } + (_method.Merge is { Supersede: true } ? ", supersede: true" : string.Empty);
             _writer.Indent()
-                .Line($"new(scene: {Literal(_method.Key.Scene)}, timeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs});")
+                .Line($"new(scene: {Literal(_method.Key.Scene)}, timeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{merge});")
                 .Outdent();
         }
 
@@ -190,7 +225,21 @@ internal static class GuardedSourceEmitter
             string arguments = $"new {_argumentsType}({self}{_guardLocal}.Pipeline{string.Concat(Arguments.Select(p => ", " + p.Name))})";
 
             string execution;
-            if (_method.SingleFlight)
+            if (_method.Merge is { } window)
+            {
+                _writer.Line($"string {_keyLocal} = {_keyMethod}({string.Join(", ", Arguments.Select(p => p.Name))});");
+                _writer.Line();
+                string closes = window.Sliding
+                    ? $"closes {window.WindowMs} ms after its latest call, at most {window.MaxWaitMs} ms after it opened"
+                    : $"closes {window.WindowMs} ms after it opened";
+                _writer.Line($"// Merge window ({closes}): join the one open for this key, or open one.");
+                _writer.Line(_method.Appends.Count == 0
+                    ? "// The latest call's arguments win; at the close one execution runs with them and answers every caller."
+                    : "// The latest call's arguments win and [MergeAppend] values collect; at the close one execution answers every caller.");
+                string append = _method.Appends.Count == 0 ? "append: null" : _appendMethod;
+                execution = $"{_guardLocal}.Merges.JoinAsync({_keyLocal}, {arguments}, {append}, {_executeMethod}, {callerToken})";
+            }
+            else if (_method.SingleFlight)
             {
                 _writer.Line($"string {_keyLocal} = {_keyMethod}({string.Join(", ", Arguments.Select(p => p.Name))});");
                 _writer.Line();

@@ -18,7 +18,9 @@ internal sealed record GuardedMethodSpec(
     PolicySpec Policy,
     FallbackSpec? Fallback,
     RuntimeSpec Runtime,
-    bool SingleFlight)
+    bool SingleFlight,
+    MergeSpec? Merge,
+    EquatableArray<AppendSpec> Appends)
 {
     /// <summary>The generated members' name stem, <c>__AskAsync</c>; overloads get a number from the emitter.</summary>
     public string MemberStem => "__" + Name.TrimStart('@');
@@ -43,3 +45,16 @@ internal sealed record PolicySpec(int TimeoutMs, int MaxRetries, int RetryDelayM
 
 // Expression: How the type's GuardRuntime member is read (<c>this._runtime</c>, <c>s_runtime</c>, a primary-constructor parameter), or <see langword="null"/> when the type has none and the process-wide default is used.
 internal sealed record RuntimeSpec(string? Expression, bool IsStatic);
+
+// WindowMs: how long a window stays open (or, sliding, the quiet time that closes it); MaxWaitMs caps a sliding window.
+internal sealed record MergeSpec(int WindowMs, bool Sliding, int MaxWaitMs, bool Supersede);
+
+/// <summary>A [MergeAppend] parameter: merged calls' values are joined (strings) or concatenated (collections).</summary>
+internal sealed record AppendSpec(string ParameterName, AppendKind Kind, string Separator);
+
+internal enum AppendKind
+{
+    String,
+    Array,
+    List,
+}

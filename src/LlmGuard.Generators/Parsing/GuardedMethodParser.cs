@@ -62,6 +62,11 @@ internal sealed class GuardedMethodParser
 
         AttributeValues values = ReadAttribute();
         KeySpec? key = BuildKey(values);
+        EquatableArray<AppendSpec> appends = FindAppends(values);
+        if (values.Merges && key is not null && key.Segments.All(segment => segment.Kind == KeySegmentKind.Literal))
+        {
+            Report(DiagnosticDescriptors.MergeWindowWithoutConversationKey, values.Key is null ? MethodLocation : ArgumentLocation("Key"), _display, values.MergeWindowMs.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
         string coreName = values.Core ?? DefaultCoreName(_method.Name);
         CheckCore(coreName);
         FallbackSpec? fallback = values.Fallback is null || shape is null ? null : FindFallback(values.Fallback, shape.Value, resultType);
@@ -89,7 +94,9 @@ internal sealed class GuardedMethodParser
             new PolicySpec(values.TimeoutMs, values.MaxRetries, values.RetryDelayMs),
             fallback,
             runtime,
-            values.SingleFlight);
+            values.SingleFlight,
+            values.Merges ? new MergeSpec(values.MergeWindowMs, values.Sliding, values.MergeMaxWaitMs, values.Supersede) : null,
+            appends);
         return Result(spec, stub: null);
     }
 
@@ -299,7 +306,22 @@ internal sealed class GuardedMethodParser
         public string? Core { get; set; }
 
         public bool SingleFlight { get; set; } = true;
+
+        public int MergeWindowMs { get; set; }
+
+        public int MergeMode { get; set; }
+
+        public int MergeMaxWaitMs { get; set; }
+
+        public bool Supersede { get; set; }
+
+        public bool Merges => MergeWindowMs > 0;
+
+        public bool Sliding => MergeMode == SlidingMergeMode;
     }
+
+    // LlmGuard.MergeMode.Sliding; the attribute's enum arrives as its underlying number.
+    private const int SlidingMergeMode = 1;
 
     private AttributeValues ReadAttribute()
     {
@@ -353,13 +375,63 @@ internal sealed class GuardedMethodParser
                 case ("SingleFlight", bool singleFlight):
                     values.SingleFlight = singleFlight;
                     break;
+                case ("MergeWindowMs", int window):
+                    if (window < 0 || window > GuardDefaults.MaxMilliseconds)
+                    {
+                        ReportValue("MergeWindowMs", window, $"use 0 for no merge window, or a value up to {GuardDefaults.MaxMilliseconds} (one day)");
+                    }
+
+                    values.MergeWindowMs = window;
+                    break;
+                case ("MergeMode", int mode):
+                    values.MergeMode = mode;
+                    break;
+                case ("MergeMaxWaitMs", int maxWait):
+                    values.MergeMaxWaitMs = maxWait;
+                    break;
+                case ("Supersede", bool supersede):
+                    values.Supersede = supersede;
+                    break;
             }
         }
 
+        CheckMergeValues(values);
         return values;
 
         void ReportValue(string name, object value, string rule) =>
             Report(DiagnosticDescriptors.InvalidAttributeValue, ArgumentLocation(name), name, value.ToString(), _display, rule);
+    }
+
+    private void CheckMergeValues(AttributeValues values)
+    {
+        string? problem = null;
+        string name = "MergeWindowMs";
+        object value = values.MergeWindowMs;
+        if (values.Merges && !values.SingleFlight)
+        {
+            (name, value, problem) = ("SingleFlight", "false", "a merge window shares its execution among the calls it merges, so it cannot be combined with SingleFlight = false");
+        }
+        else if (values.Merges && values.Sliding && (values.MergeMaxWaitMs < values.MergeWindowMs || values.MergeMaxWaitMs > GuardDefaults.MaxMilliseconds))
+        {
+            (name, value, problem) = ("MergeMaxWaitMs", values.MergeMaxWaitMs, $"a sliding window needs a cap from MergeWindowMs ({values.MergeWindowMs}) to {GuardDefaults.MaxMilliseconds}");
+        }
+        else if (!values.Merges && (values.Sliding || values.MergeMaxWaitMs != 0 || values.Supersede))
+        {
+            (name, value) = values.Supersede ? ("Supersede", "true") : values.Sliding ? ("MergeMode", "MergeMode.Sliding") : ("MergeMaxWaitMs", (object)values.MergeMaxWaitMs);
+            problem = "it has no effect without a merge window; set MergeWindowMs too";
+        }
+        else if (values.Merges && !values.Sliding && values.MergeMaxWaitMs != 0)
+        {
+            (name, value, problem) = ("MergeMaxWaitMs", values.MergeMaxWaitMs, "it caps sliding windows only; set MergeMode = MergeMode.Sliding or remove it");
+        }
+
+        if (problem is not null)
+        {
+            // A missing cap is reported where the sliding mode is asked for.
+            bool written = _attribute.NamedArguments.Any(argument => argument.Key == name);
+            Location location = written || name != "MergeMaxWaitMs" ? ArgumentLocation(name) : ArgumentLocation("MergeMode");
+            Report(DiagnosticDescriptors.InvalidAttributeValue, location, name, value.ToString(), _display, problem);
+        }
     }
 
     private Location ArgumentLocation(string name)
@@ -432,7 +504,7 @@ internal sealed class GuardedMethodParser
         {
             foreach (IParameterSymbol parameter in _method.Parameters)
             {
-                if (!used.Contains(parameter.Name) && !parameter.Type.IsCancellationToken() && !IsNotInKey(parameter))
+                if (!used.Contains(parameter.Name) && !parameter.Type.IsCancellationToken() && !IsNotInKey(parameter) && MergeAppendOf(parameter) is null)
                 {
                     Report(DiagnosticDescriptors.KeyOmitsParameter, ParameterLocation(parameter), _display, parameter.Name);
                 }
@@ -447,7 +519,7 @@ internal sealed class GuardedMethodParser
         var parts = ImmutableArray.CreateBuilder<KeyTemplatePart>();
         foreach (IParameterSymbol parameter in _method.Parameters)
         {
-            if (parameter.Type.IsCancellationToken() || IsNotInKey(parameter))
+            if (parameter.Type.IsCancellationToken() || IsNotInKey(parameter) || MergeAppendOf(parameter) is not null)
             {
                 continue;
             }
@@ -461,6 +533,57 @@ internal sealed class GuardedMethodParser
         }
 
         return parts.ToImmutable();
+    }
+
+    private static AttributeData? MergeAppendOf(IParameterSymbol parameter) =>
+        parameter.GetAttributes().FirstOrDefault(a => a.AttributeClass.Is("LlmGuard", "MergeAppendAttribute"));
+
+    private EquatableArray<AppendSpec> FindAppends(AttributeValues values)
+    {
+        var appends = new List<AppendSpec>();
+        ImmutableArray<KeyTemplatePart> keyParts = values.Key is null ? ImmutableArray<KeyTemplatePart>.Empty : KeyTemplate.Parse(values.Key, out _);
+        foreach (IParameterSymbol parameter in _method.Parameters)
+        {
+            if (MergeAppendOf(parameter) is not { } attribute)
+            {
+                continue;
+            }
+
+            AppendKind? kind = AppendKindOf(parameter.Type);
+            string? problem =
+                !values.Merges ? "only calls merged by a merge window have values to collect; set MergeWindowMs"
+                : kind is null ? $"its type '{parameter.Type.ToMessage()}' is neither a string nor an array, List<T> or a collection interface that List<T> implements"
+                : !keyParts.IsDefault && keyParts.Any(part => part.IsPlaceholder && part.Path[0] == parameter.Name) ? "the key names it, but merged calls differ in it; leave it out of Key"
+                : null;
+            if (problem is not null)
+            {
+                Report(DiagnosticDescriptors.InvalidMergeAppend, ParameterLocation(parameter), parameter.Name, _display, problem);
+                continue;
+            }
+
+            string separator = attribute.NamedArguments.FirstOrDefault(a => a.Key == "Separator").Value.Value as string ?? "\n";
+            appends.Add(new AppendSpec(SymbolExtensions.EscapeIdentifier(parameter.Name), kind!.Value, separator));
+        }
+
+        return appends.ToEquatableArray();
+    }
+
+    private static AppendKind? AppendKindOf(ITypeSymbol type)
+    {
+        if (type.SpecialType == SpecialType.System_String)
+        {
+            return AppendKind.String;
+        }
+
+        if (type is IArrayTypeSymbol { Rank: 1 })
+        {
+            return AppendKind.Array;
+        }
+
+        bool listCompatible = type is INamedTypeSymbol { TypeArguments.Length: 1 } named
+            && named.ContainingNamespace?.ToDisplayString() == "System.Collections.Generic"
+            && named.MetadataName is "List`1" or "IEnumerable`1" or "IReadOnlyList`1" or "IReadOnlyCollection`1" or "IList`1" or "ICollection`1";
+        return listCompatible ? AppendKind.List : null;
     }
 
     private static bool IsNotInKey(IParameterSymbol parameter) =>

@@ -304,24 +304,27 @@ public sealed class MergeWindowUnitTests : IDisposable
             }
         });
 
+        // Workers issue calls without waiting for them, so windows fill with several calls while the pump closes them.
         var workers = Enumerable.Range(0, Threads).Select(thread => Task.Run(async () =>
         {
+            var issued = new List<(int Key, int Sequence, Task<string> Call)>();
             for (int i = 0; i < CallsPerThread; i++)
             {
                 int key = (thread + i) % Keys;
-                int sequence;
-                Task<string> call;
                 lock (keyLocks[key])
                 {
-                    sequence = nextSequence[key]++;
-                    call = _windows.JoinAsync("k" + key, key + "#" + sequence, null, Execute, CancellationToken.None);
+                    int sequence = nextSequence[key]++;
+                    issued.Add((key, sequence, _windows.JoinAsync("k" + key, key + "#" + sequence, null, Execute, CancellationToken.None)));
                 }
 
                 if (delays[(thread * CallsPerThread) + i] == 0)
                 {
                     await Task.Yield();
                 }
+            }
 
+            foreach ((int key, int sequence, Task<string> call) in issued)
+            {
                 int answeredWith = int.Parse((await call.Within()).Split('#')[1], System.Globalization.CultureInfo.InvariantCulture);
                 if (answeredWith < sequence)
                 {
