@@ -613,10 +613,9 @@ public sealed class DiagnosticTests
     }
 
     [Theory]
-    [InlineData("public partial class Assistant", "public partial Task<T> AskAsync<T>(string question);", "generic guarded methods are not supported yet")]
-    [InlineData("public partial struct Assistant", "public partial Task<string> AskAsync(string question);", "guarded methods in structs are not supported yet")]
-    [InlineData("public partial record struct Assistant", "public partial Task<string> AskAsync(string question);", "guarded methods in structs are not supported yet")]
-    [InlineData("public partial interface IAssistant", "public partial Task<string> AskAsync(string question);", "guarded methods in interfaces are not supported yet")]
+    [InlineData("public partial struct Assistant", "public partial Task<string> AskAsync(string question);", "the core would run on a copy of the struct")]
+    [InlineData("public partial record struct Assistant", "public partial Task<string> AskAsync(string question);", "declare it a readonly struct")]
+    [InlineData("public ref partial struct Assistant", "public partial Task<string> AskAsync(string question);", "its type is a ref struct")]
     [InlineData("file partial class Assistant", "public partial Task<string> AskAsync(string question);", "its type is file-local")]
     public void Unsupported_declaration_reports_LLMG017_at_the_method(string type, string method, string phrase)
     {
@@ -630,6 +629,43 @@ public sealed class DiagnosticTests
 
         AssertReported(run, "LLMG017", DiagnosticSeverity.Error, "AskAsync", phrase);
         Assert.Empty(run.GeneratedSources);
+    }
+
+    [Theory]
+    [InlineData("public readonly partial struct Assistant", "public partial Task<string> AskAsync(string question);", "private Task<string> AskCoreAsync(string question) => Task.FromResult(question);")]
+    [InlineData("public readonly partial record struct Assistant", "public partial Task<string> AskAsync(string question);", "private Task<string> AskCoreAsync(string question) => Task.FromResult(question);")]
+    [InlineData("public partial interface IAssistant", "public partial Task<string> AskAsync(string question);", "protected Task<string> AskCoreAsync(string question);")]
+    [InlineData("public partial class Assistant", "public partial Task<T> AskAsync<T>(string question) where T : class, new();", "private Task<T> AskCoreAsync<T>(string question) where T : class, new() => Task.FromResult(new T());")]
+    public void Readonly_structs_interfaces_and_generic_methods_are_guarded_without_diagnostics(string type, string method, string core)
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + $$"""
+            {{type}}
+            {
+                [Guarded]
+                {{method}}
+
+                {{core}}
+            }
+            """);
+
+        Assert.Empty(run.GeneratorDiagnostics);
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void A_generic_core_with_a_different_number_of_type_parameters_reports_LLMG005()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded]
+                public partial Task<T> AskAsync<T>(string question);
+
+                private Task<T> AskCoreAsync<T, U>(string question) => Task.FromResult(default(T)!);
+            }
+            """);
+
+        AssertReported(run, "LLMG005", DiagnosticSeverity.Error, "AskAsync", "it must have 1 type parameter(s), like the guarded method");
     }
 
     [Theory]

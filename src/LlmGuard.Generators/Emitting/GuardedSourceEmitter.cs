@@ -107,7 +107,7 @@ internal static class GuardedSourceEmitter
     {
         string message = $"'{stub.Name}' was not generated because of {stub.DiagnosticId}; see the build's diagnostics.";
         writer.Line(GeneratedCode);
-        writer.Line($"{stub.Modifiers} {stub.ReturnType} {stub.Name}({ParameterDeclarations(stub.Parameters)})");
+        writer.Line($"{stub.Modifiers} {stub.ReturnType} {stub.Name}({ParameterDeclarations(stub.Parameters)}){stub.ConstraintClauses}");
         writer.Indent().Line($"=> throw new global::System.InvalidOperationException({Literal(message)});").Outdent();
     }
 
@@ -126,6 +126,8 @@ internal static class GuardedSourceEmitter
         private readonly string _executeMethod;
         private readonly string _keyMethod;
         private readonly string _appendMethod;
+        private readonly string _typeArguments;
+        private readonly string _constraints;
         private readonly string _selfName;
         private readonly string _pipelineName;
         private readonly string _guardLocal;
@@ -140,6 +142,8 @@ internal static class GuardedSourceEmitter
             _executeMethod = stem + "_ExecuteAsync";
             _keyMethod = stem + "_Key";
             _appendMethod = stem + "_Append";
+            _typeArguments = method.TypeParameters;
+            _constraints = method.ConstraintClauses;
             var taken = new HashSet<string>(method.Parameters.Select(p => p.Name));
             _selfName = Unique("Self", taken);
             _pipelineName = Unique("Pipeline", taken);
@@ -193,41 +197,54 @@ internal static class GuardedSourceEmitter
             });
             _writer.Line("// Merging a later call into the window: its arguments win, except [MergeAppend] values, which collect in arrival order.");
             _writer.Line(GeneratedCode);
-            _writer.Line($"private static {_argumentsType} {_appendMethod}({_argumentsType} earlier, {_argumentsType} later) =>");
+            string arguments = _argumentsType + _typeArguments;
+            _writer.Line($"private static {arguments} {_appendMethod}{_typeArguments}({arguments} earlier, {arguments} later){_constraints} =>");
             _writer.Indent().Line($"later with {{ {string.Join(", ", collected)} }};").Outdent();
         }
 
         private void WriteGuardField()
         {
             PolicySpec policy = _method.Policy;
-            _writer.Line(GeneratedCode);
-            _writer.Line($"private static readonly global::LlmGuard.Infrastructure.GuardedMethod<{_method.ResultType}> {_guardField} =");
             string merge = _method.Merge switch
             {
                 null => string.Empty,
                 { Sliding: true } m => $", mergeWindowMs: {m.WindowMs}, mergeMode: global::LlmGuard.MergeMode.Sliding, mergeMaxWaitMs: {m.MaxWaitMs}",
                 { } m => $", mergeWindowMs: {m.WindowMs}",
             } + (_method.Merge is { Supersede: true } ? ", supersede: true" : string.Empty);
-            _writer.Indent()
-                .Line($"new(scene: {Literal(_method.Key.Scene)}, timeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{merge});")
-                .Outdent();
+            string type = $"global::LlmGuard.Infrastructure.GuardedMethod<{_method.ResultType}>";
+            string creation = $"new(scene: {Literal(_method.Key.Scene)}, timeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{merge});";
+            if (_typeArguments.Length == 0)
+            {
+                _writer.Line(GeneratedCode);
+                _writer.Line($"private static readonly {type} {_guardField} =");
+                _writer.Indent().Line(creation).Outdent();
+                return;
+            }
+
+            // One per type argument: calls with different type arguments never share state.
+            _writer.Line(GeneratedCode);
+            _writer.OpenBlock($"private static class {_guardField}{_typeArguments}{_constraints}");
+            _writer.Line($"public static readonly {type} Value =");
+            _writer.Indent().Line(creation).Outdent();
+            _writer.CloseBlock();
         }
 
         private void WriteGuardedMethod()
         {
             _writer.Line(GeneratedCode);
-            _writer.OpenBlock($"{_method.Modifiers} {_method.ReturnType} {_method.Name}({ParameterDeclarations(_method.Parameters)})");
+            _writer.OpenBlock($"{_method.Modifiers} {_method.ReturnType} {_method.Name}{_typeArguments}({ParameterDeclarations(_method.Parameters)}){_constraints}");
 
             string callerToken = _method.Parameters.FirstOrDefault(p => p.IsCancellationToken)?.Name ?? "default";
             string runtime = _method.Runtime.Expression is null ? GuardRuntime + ".Default" : RuntimeMember;
-            _writer.Line($"global::LlmGuard.Infrastructure.GuardedMethodState<{_method.ResultType}> {_guardLocal} = {_guardField}.For({runtime});");
+            string guardField = _typeArguments.Length == 0 ? _guardField : $"{_guardField}{_typeArguments}.Value";
+            _writer.Line($"global::LlmGuard.Infrastructure.GuardedMethodState<{_method.ResultType}> {_guardLocal} = {guardField}.For({runtime});");
             string self = _method.IsStatic ? string.Empty : "this, ";
-            string arguments = $"new {_argumentsType}({self}{_guardLocal}.Pipeline{string.Concat(Arguments.Select(p => ", " + p.Name))})";
+            string arguments = $"new {_argumentsType}{_typeArguments}({self}{_guardLocal}.Pipeline{string.Concat(Arguments.Select(p => ", " + p.Name))})";
 
             string execution;
             if (_method.Merge is { } window)
             {
-                _writer.Line($"string {_keyLocal} = {_keyMethod}({string.Join(", ", Arguments.Select(p => p.Name))});");
+                _writer.Line($"string {_keyLocal} = {_keyMethod}{_typeArguments}({string.Join(", ", Arguments.Select(p => p.Name))});");
                 _writer.Line();
                 string closes = window.Sliding
                     ? $"closes {window.WindowMs} ms after its latest call, at most {window.MaxWaitMs} ms after it opened"
@@ -236,21 +253,21 @@ internal static class GuardedSourceEmitter
                 _writer.Line(_method.Appends.Count == 0
                     ? "// The latest call's arguments win; at the close one execution runs with them and answers every caller."
                     : "// The latest call's arguments win and [MergeAppend] values collect; at the close one execution answers every caller.");
-                string append = _method.Appends.Count == 0 ? "append: null" : _appendMethod;
-                execution = $"{_guardLocal}.Merges.JoinAsync({_keyLocal}, {arguments}, {append}, {_executeMethod}, {callerToken})";
+                string append = _method.Appends.Count == 0 ? "append: null" : _appendMethod + _typeArguments;
+                execution = $"{_guardLocal}.Merges.JoinAsync({_keyLocal}, {arguments}, {append}, {_executeMethod}{_typeArguments}, {callerToken})";
             }
             else if (_method.SingleFlight)
             {
-                _writer.Line($"string {_keyLocal} = {_keyMethod}({string.Join(", ", Arguments.Select(p => p.Name))});");
+                _writer.Line($"string {_keyLocal} = {_keyMethod}{_typeArguments}({string.Join(", ", Arguments.Select(p => p.Name))});");
                 _writer.Line();
                 _writer.Line("// Singleflight: wait for the execution in flight for this key, or start one with these arguments.");
-                execution = $"{_guardLocal}.Flights.RunAsync({_keyLocal}, {arguments}, {_executeMethod}, {callerToken})";
+                execution = $"{_guardLocal}.Flights.RunAsync({_keyLocal}, {arguments}, {_executeMethod}{_typeArguments}, {callerToken})";
             }
             else
             {
                 _writer.Line();
                 _writer.Line("// SingleFlight = false: every call runs its own execution, cancelled by its caller's token.");
-                execution = $"{_executeMethod}({arguments}, {callerToken})";
+                execution = $"{_executeMethod}{_typeArguments}({arguments}, {callerToken})";
             }
 
             _writer.Line(_method.Shape switch
@@ -267,7 +284,7 @@ internal static class GuardedSourceEmitter
             KeySpec key = _method.Key;
             _writer.Line($"// Key: scene {Literal(key.Scene)}, then the template {Literal(key.Template)} with every value escaped.");
             _writer.Line(GeneratedCode);
-            _writer.OpenBlock($"private static string {_keyMethod}({ParameterDeclarations(Arguments.Select(p => p with { Modifier = string.Empty }))})");
+            _writer.OpenBlock($"private static string {_keyMethod}{_typeArguments}({ParameterDeclarations(Arguments.Select(p => p with { Modifier = string.Empty }))}){_constraints}");
             string prefix = key.Scene + ":";
             if (!key.Segments.Any(s => s.Kind != KeySegmentKind.Literal))
             {
@@ -306,7 +323,7 @@ internal static class GuardedSourceEmitter
             fields.AddRange(Arguments.Select(p => p.Type + " " + p.Name));
             _writer.Line($"// What one execution of {_method.Name.TrimStart('@')} runs with: the arguments of the call that started it.");
             _writer.Line(GeneratedCode);
-            _writer.Line($"private readonly record struct {_argumentsType}({string.Join(", ", fields)});");
+            _writer.Line($"private readonly record struct {_argumentsType}{_typeArguments}({string.Join(", ", fields)}){_constraints};");
         }
 
         private void WriteExecution()
@@ -315,7 +332,7 @@ internal static class GuardedSourceEmitter
             string sharedBy = _method.SingleFlight ? "One execution, shared by every caller with its key" : "One execution, for one call";
             _writer.Line($"// {sharedBy}: attempts{(fallback is null ? "." : ", then the fallback.")}");
             _writer.Line(GeneratedCode);
-            _writer.OpenBlock($"private static async {ResultTask} {_executeMethod}({_argumentsType} arguments, {CancellationToken} executionToken)");
+            _writer.OpenBlock($"private static async {ResultTask} {_executeMethod}{_typeArguments}({_argumentsType}{_typeArguments} arguments, {CancellationToken} executionToken){_constraints}");
             if (fallback is null)
             {
                 WriteAttempts();
@@ -339,7 +356,7 @@ internal static class GuardedSourceEmitter
         {
             bool returnsValue = _method.Shape is ReturnShape.TaskOfT or ReturnShape.ValueTaskOfT;
             bool coreReturnsValueTask = _method.Shape is ReturnShape.ValueTask or ReturnShape.ValueTaskOfT;
-            string coreCall = $"{Target("arguments", isStatic: _method.IsStatic)}{_method.CoreName}({CoreArguments()})";
+            string coreCall = $"{Target("arguments", isStatic: _method.IsStatic)}{_method.CoreName}{_typeArguments}({CoreArguments()})";
             string attempt = coreReturnsValueTask ? coreCall : returnsValue ? $"new {ValueTask}<{_method.ResultType}>({coreCall})" : $"new {ValueTask}({coreCall})";
 
             _writer.Line("// Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.");
@@ -363,7 +380,7 @@ internal static class GuardedSourceEmitter
                 FallbackArgumentKind.CancellationToken => "executionToken",
                 _ => "arguments." + a.ParameterName,
             });
-            string call = $"{Target("arguments", isStatic: fallback.IsStatic)}{fallback.Name}({string.Join(", ", values)})";
+            string call = $"{Target("arguments", isStatic: fallback.IsStatic)}{fallback.Name}{(fallback.IsGeneric ? _typeArguments : string.Empty)}({string.Join(", ", values)})";
             bool returnsValue = _method.Shape is ReturnShape.TaskOfT or ReturnShape.ValueTaskOfT;
 
             _writer.Line("// Fallback: every attempt failed, and at least one caller is still waiting.");

@@ -3,7 +3,7 @@ using LlmGuard.Generators.Common;
 namespace LlmGuard.Generators.Models;
 
 // Arguments: What to pass, in order: parameter names, the execution token, or the exception.
-internal sealed record FallbackSpec(string Name, bool IsStatic, EquatableArray<FallbackArgument> Arguments, FallbackReturn Return);
+internal sealed record FallbackSpec(string Name, bool IsStatic, bool IsGeneric, EquatableArray<FallbackArgument> Arguments, FallbackReturn Return);
 
 internal sealed record FallbackArgument(FallbackArgumentKind Kind, string ParameterName)
 {

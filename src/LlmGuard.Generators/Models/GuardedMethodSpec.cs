@@ -12,6 +12,8 @@ internal sealed record GuardedMethodSpec(
     ReturnShape Shape,
     string ResultType,
     EquatableArray<ParameterSpec> Parameters,
+    string TypeParameters,
+    string ConstraintClauses,
     bool IsStatic,
     string CoreName,
     KeySpec Key,

@@ -11,4 +11,4 @@ namespace LlmGuard.Generators.Models;
 internal sealed record ParseResult(GuardedMethodSpec? Spec, StubSpec? Stub, EquatableArray<DiagnosticInfo> Diagnostics);
 
 /// <summary>A partial method implementation that only throws, written for a declaration that has errors.</summary>
-internal sealed record StubSpec(TypeHierarchy ContainingType, string Name, string Modifiers, string ReturnType, EquatableArray<ParameterSpec> Parameters, string DiagnosticId);
+internal sealed record StubSpec(TypeHierarchy ContainingType, string Name, string Modifiers, string ReturnType, EquatableArray<ParameterSpec> Parameters, string ConstraintClauses, string DiagnosticId);

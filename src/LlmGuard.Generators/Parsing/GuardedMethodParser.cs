@@ -75,7 +75,7 @@ internal sealed class GuardedMethodParser
         if (_diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error) || shape is null || key is null)
         {
             string firstError = _diagnostics.First(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error).Id;
-            StubSpec? stub = canStub ? new StubSpec(hierarchy, EscapedName, Modifiers, _method.ReturnType.ToSource(), parameters, firstError) : null;
+            StubSpec? stub = canStub ? new StubSpec(hierarchy, EscapedName + TypeParameterList(_method), Modifiers, _method.ReturnType.ToSource(), parameters, ConstraintClauses(_method), firstError) : null;
             return Result(spec: null, stub);
         }
 
@@ -88,6 +88,8 @@ internal sealed class GuardedMethodParser
             shape.Value,
             resultType is null ? "global::LlmGuard.Infrastructure.VoidResult" : resultType.ToSource(),
             parameters,
+            TypeParameterList(_method),
+            ConstraintClauses(_method),
             _method.IsStatic,
             SymbolExtensions.EscapeIdentifier(coreName),
             key,
@@ -141,9 +143,8 @@ internal sealed class GuardedMethodParser
     private bool CheckSupportedShape()
     {
         string? limitation =
-            ContainingType.TypeKind == TypeKind.Interface ? "guarded methods in interfaces are not supported yet"
-            : ContainingType.IsValueType ? "guarded methods in structs are not supported yet; declare the method in a class"
-            : _method.IsGenericMethod ? "generic guarded methods are not supported yet; move the type parameter to the containing type"
+            ContainingType.IsRefLikeType ? "its type is a ref struct, which cannot be carried by a call that may outlive its caller"
+            : ContainingType.IsValueType && !ContainingType.IsReadOnly ? "the core would run on a copy of the struct, so any change it makes to the struct would be lost; declare it a readonly struct, or use a class"
             : InFileLocalType(ContainingType) ? "its type is file-local, and generated code cannot extend a type outside that type's file"
             : null;
         if (limitation is not null)
@@ -167,6 +168,40 @@ internal sealed class GuardedMethodParser
             return false;
         }
     }
+
+    private static string TypeParameterList(IMethodSymbol method) =>
+        method.TypeParameters.IsEmpty ? string.Empty : "<" + string.Join(", ", method.TypeParameters.Select(t => SymbolExtensions.EscapeIdentifier(t.Name))) + ">";
+
+    /// <summary>The method's <c>where</c> clauses, which the implementation and every generic helper repeat.</summary>
+    private static string ConstraintClauses(IMethodSymbol method) =>
+        string.Concat(method.TypeParameters.Select(parameter =>
+        {
+            var constraints = new List<string>();
+            if (parameter.HasUnmanagedTypeConstraint)
+            {
+                constraints.Add("unmanaged");
+            }
+            else if (parameter.HasValueTypeConstraint)
+            {
+                constraints.Add("struct");
+            }
+            else if (parameter.HasReferenceTypeConstraint)
+            {
+                constraints.Add(parameter.ReferenceTypeConstraintNullableAnnotation == NullableAnnotation.Annotated ? "class?" : "class");
+            }
+            else if (parameter.HasNotNullConstraint)
+            {
+                constraints.Add("notnull");
+            }
+
+            constraints.AddRange(parameter.ConstraintTypes.Select(type => type.ToSource()));
+            if (parameter.HasConstructorConstraint)
+            {
+                constraints.Add("new()");
+            }
+
+            return constraints.Count == 0 ? string.Empty : $" where {SymbolExtensions.EscapeIdentifier(parameter.Name)} : {string.Join(", ", constraints)}";
+        }));
 
     private static TypeHierarchy BuildHierarchy(INamedTypeSymbol innermost)
     {
@@ -707,10 +742,17 @@ internal sealed class GuardedMethodParser
 
     /// <summary>How a value of this type becomes key text, or <see langword="null"/> when it has no stable text form.</summary>
     private static KeySegmentKind? ClassifyText(ITypeSymbol type) =>
-        type.SpecialType == SpecialType.System_String ? KeySegmentKind.String
+        type is ITypeParameterSymbol parameter ? ClassifyConstrainedText(parameter)
+        : type.SpecialType == SpecialType.System_String ? KeySegmentKind.String
         : type.Implements("System", "ISpanFormattable") ? KeySegmentKind.SpanFormattable
         : type.Implements("System", "IFormattable") ? KeySegmentKind.Formattable
         : type.TypeKind is not TypeKind.Interface and not TypeKind.TypeParameter and not TypeKind.Array && type.OverridesToString() ? KeySegmentKind.ToStringOverride
+        : null;
+
+    /// <summary>A type parameter has a stable text form only through what its constraints promise.</summary>
+    private static KeySegmentKind? ClassifyConstrainedText(ITypeParameterSymbol parameter) =>
+        parameter.ConstraintTypes.Any(c => c.Implements("System", "ISpanFormattable")) ? KeySegmentKind.SpanFormattable
+        : parameter.ConstraintTypes.Any(c => c.Implements("System", "IFormattable")) ? KeySegmentKind.Formattable
         : null;
 
     private void CheckCore(string coreName)
@@ -731,11 +773,12 @@ internal sealed class GuardedMethodParser
         }
 
         IMethodSymbol closest = candidates.FirstOrDefault(c => !SymbolEqualityComparer.Default.Equals(c, _method)) ?? candidates[0];
+        IMethodSymbol? aligned = AlignTypeParameters(closest);
         string reason =
             SymbolEqualityComparer.Default.Equals(closest, _method) ? "the core cannot be the guarded method itself; name the method that calls the model"
             : closest.IsStatic != _method.IsStatic ? (_method.IsStatic ? "it must be static, like the guarded method" : "it must not be static, like the guarded method")
-            : !SameParameters(closest.Parameters) ? $"it must take ({ParameterList(_method.Parameters)})"
-            : closest.IsGenericMethod ? "it must not be generic"
+            : aligned is null || closest.Arity != _method.Arity ? $"it must have {_method.Arity} type parameter(s), like the guarded method"
+            : !SameParameters(aligned.Parameters) ? $"it must take ({ParameterList(_method.Parameters)})"
             : $"it must return {_method.ReturnType.ToMessage()}";
         Report(DiagnosticDescriptors.CoreSignatureMismatch, location, closest.DisplayName(), _display, reason);
     }
@@ -743,9 +786,19 @@ internal sealed class GuardedMethodParser
     private bool IsMatchingCore(IMethodSymbol candidate) =>
         !SymbolEqualityComparer.Default.Equals(candidate, _method)
         && candidate.IsStatic == _method.IsStatic
-        && !candidate.IsGenericMethod
-        && SameParameters(candidate.Parameters)
-        && SymbolEqualityComparer.Default.Equals(candidate.ReturnType, _method.ReturnType);
+        && candidate.Arity == _method.Arity
+        && AlignTypeParameters(candidate) is { } aligned
+        && SameParameters(aligned.Parameters)
+        && SymbolEqualityComparer.Default.Equals(aligned.ReturnType, _method.ReturnType);
+
+    /// <summary>
+    /// The candidate with the guarded method's type parameters in place of its own, so signatures compare; a
+    /// non-generic candidate as it is; <see langword="null"/> when the numbers of type parameters differ.
+    /// </summary>
+    private IMethodSymbol? AlignTypeParameters(IMethodSymbol candidate) =>
+        candidate.Arity == 0 ? candidate
+        : candidate.Arity == _method.Arity ? candidate.Construct(_method.TypeParameters.Cast<ITypeSymbol>().ToArray())
+        : null;
 
     private bool SameParameters(ImmutableArray<IParameterSymbol> parameters) =>
         parameters.Length == _method.Parameters.Length
@@ -788,10 +841,13 @@ internal sealed class GuardedMethodParser
 
     private FallbackSpec? TryMatchFallback(IMethodSymbol candidate, ITypeSymbol? resultType)
     {
-        if (candidate.IsGenericMethod || SymbolEqualityComparer.Default.Equals(candidate, _method) || (_method.IsStatic && !candidate.IsStatic))
+        if (SymbolEqualityComparer.Default.Equals(candidate, _method) || (_method.IsStatic && !candidate.IsStatic) || AlignTypeParameters(candidate) is not { } aligned)
         {
             return null;
         }
+
+        bool generic = candidate.IsGenericMethod;
+        candidate = aligned;
 
         FallbackReturn? returns = FallbackReturnOf(candidate.ReturnType, resultType);
         if (returns is null)
@@ -830,7 +886,7 @@ internal sealed class GuardedMethodParser
                 arguments = arguments.Concat(new[] { FallbackArgument.Exception });
             }
 
-            return new FallbackSpec(SymbolExtensions.EscapeIdentifier(candidate.Name), candidate.IsStatic, arguments.ToEquatableArray(), returns.Value);
+            return new FallbackSpec(SymbolExtensions.EscapeIdentifier(candidate.Name), candidate.IsStatic, generic, arguments.ToEquatableArray(), returns.Value);
         }
 
         return null;
