@@ -1,50 +1,47 @@
 using System;
-using System.Diagnostics;
 using System.Linq;
 using System.Threading.Tasks;
 using QuickStart;
 
-// A support desk under real traffic: many sessions at once, and every message arrives as a small burst of
-// duplicate triggers (double clicks, page retries, webhook redelivery). Every trigger calls the guarded method.
-const int Sessions = 40;
-const int TurnsPerSession = 3;
-var random = new Random(2026);
-var model = new SimulatedModel(seed: 7, faultRate: 0.2, hangRate: 0.05);
-var assistant = new SupportAssistant(model);
+// A support desk under real traffic: many sessions at once. In every turn a user types one to three messages in
+// quick succession, and each message arrives as a small burst of duplicate triggers (double clicks, page retries,
+// webhook redelivery). The same seeded traffic runs twice: once through a singleflight keyed by message, once
+// through a merge window keyed by session that answers each burst of messages with one model call.
+var traffic = SupportTraffic.Generate(seed: 2026, sessions: 40, turnsPerSession: 3);
 
-var stopwatch = Stopwatch.StartNew();
-int requested = 0;
-await Task.WhenAll(Enumerable.Range(1, Sessions).Select(async session =>
+Result[] results =
+[
+    await Run("singleflight per message", traffic, static (assistant, message) => assistant.ReplyAsync(message)),
+    await Run("+ merge window per session", traffic, static (assistant, message) => assistant.ReplyToBurstAsync(message.SessionId, message.Text, [message.MessageId])),
+];
+
+Console.WriteLine("LlmGuard QuickStart: support-chat triggers against a simulated model (150-450 ms, 20% 503s, 5% hangs)");
+Console.WriteLine();
+Console.WriteLine($"  {"configuration",-28}{"requested",10}{"model calls",13}{"shared",8}{"merged",8}{"retries",9}{"fallbacks",11}{"elapsed",9}");
+foreach (Result r in results)
 {
-    for (int turn = 1; turn <= TurnsPerSession; turn++)
-    {
-        int duplicates;
-        int[] delays;
-        lock (random)
-        {
-            duplicates = random.Next(1, 6);
-            delays = Enumerable.Range(0, duplicates).Select(_ => random.Next(0, 40)).ToArray();
-        }
+    Console.WriteLine($"  {r.Name,-28}{r.Requested,10}{r.ModelCalls,13}{r.Shared,8}{r.Merged,8}{r.Retries,9}{r.Fallbacks,11}{r.Elapsed.TotalSeconds,8:F1}s");
+}
 
-        var message = new ChatTurn($"session-{session}", turn, $"Where is order #{1000 + session}? (message {turn})");
-        await Task.WhenAll(delays.Select(async delay =>
-        {
-            await Task.Delay(delay);
-            System.Threading.Interlocked.Increment(ref requested);
-            await assistant.ReplyAsync(message);
-        }));
-    }
-}));
-stopwatch.Stop();
+Console.WriteLine();
+Console.WriteLine("shared: calls answered by another caller's execution; merged: calls folded into a burst's one execution.");
 
-int executions = assistant.Executions;
-Console.WriteLine("LlmGuard QuickStart: one guarded method under a burst of duplicate triggers");
-Console.WriteLine();
-Console.WriteLine($"  {"calls requested",-22}{requested,8}");
-Console.WriteLine($"  {"model calls made",-22}{model.Calls,8}");
-Console.WriteLine($"  {"calls shared",-22}{requested - executions,8}");
-Console.WriteLine($"  {"retries",-22}{model.Calls - executions,8}");
-Console.WriteLine($"  {"fallbacks",-22}{assistant.Fallbacks,8}");
-Console.WriteLine($"  {"elapsed",-22}{stopwatch.Elapsed.TotalSeconds,7:F1}s");
-Console.WriteLine();
-Console.WriteLine($"Model faults seen: {model.Faults} (transient 503s and hangs cut off by the 1 s attempt timeout).");
+static async Task<Result> Run(string name, SupportTraffic traffic, Func<SupportAssistant, ChatMessage, Task<string>> call)
+{
+    var model = new SimulatedModel(seed: 7, faultRate: 0.2, hangRate: 0.05);
+    var assistant = new SupportAssistant(model);
+    TimeSpan elapsed = await traffic.ReplayAsync(message => call(assistant, message));
+    int executions = assistant.Executions;
+    bool merging = name.Contains("merge", StringComparison.Ordinal);
+    return new Result(
+        name,
+        traffic.Triggers,
+        model.Calls,
+        Shared: merging ? 0 : traffic.Triggers - executions,
+        Merged: merging ? traffic.Triggers - executions : 0,
+        Retries: model.Calls - executions,
+        assistant.Fallbacks,
+        elapsed);
+}
+
+internal sealed record Result(string Name, int Requested, int ModelCalls, int Shared, int Merged, int Retries, int Fallbacks, TimeSpan Elapsed);

@@ -7,39 +7,65 @@ using LlmGuard;
 
 namespace QuickStart;
 
-/// <summary>One user message in a support chat.</summary>
-public sealed record ChatTurn(string SessionId, int TurnNumber, string Text);
-
-/// <summary>The business code: one guarded method, one core that calls the model, one fallback.</summary>
+/// <summary>The business code: guarded methods, the cores that call the model, one fallback.</summary>
 public sealed partial class SupportAssistant(SimulatedModel model)
 {
-    // Each execution gets the ChatTurn of the call that started it, for all of its attempts: counting the
+    // An execution passes the same arguments to every attempt, and no two executions share them: counting the
     // distinct ones counts executions, whatever the retries.
-    private readonly ConcurrentDictionary<ChatTurn, bool> _executions = new(ReferenceEqualityComparer.Instance);
+    private readonly ConcurrentDictionary<object, bool> _executions = new(ReferenceEqualityComparer.Instance);
     private int _fallbacks;
 
     public int Executions => _executions.Count;
 
     public int Fallbacks => Volatile.Read(ref _fallbacks);
 
+    /// <summary>Duplicate triggers of one message share one model call.</summary>
     [Guarded(
         Scene = "support_reply",
-        Key = "{turn.SessionId}:{turn.TurnNumber}",
+        Key = "{message.SessionId}:{message.MessageId}",
         TimeoutMs = 1000,
         MaxRetries = 2,
         RetryDelayMs = 50,
         Fallback = nameof(HandOverToAgent))]
-    public partial Task<string> ReplyAsync(ChatTurn turn, CancellationToken cancellationToken = default);
+    public partial Task<string> ReplyAsync(ChatMessage message, CancellationToken cancellationToken = default);
 
-    private async Task<string> ReplyCoreAsync(ChatTurn turn, CancellationToken cancellationToken)
+    /// <summary>
+    /// A user's burst of messages is answered once: the window closes 400 ms after the latest message (never more
+    /// than 1.5 s after the first), and the model sees every message of the burst in order.
+    /// </summary>
+    [Guarded(
+        Scene = "support_burst",
+        Key = "{sessionId}",
+        MergeWindowMs = 400,
+        MergeMode = MergeMode.Sliding,
+        MergeMaxWaitMs = 1500,
+        TimeoutMs = 1000,
+        MaxRetries = 2,
+        RetryDelayMs = 50,
+        Fallback = nameof(HandOverBurstToAgent))]
+    public partial Task<string> ReplyToBurstAsync(string sessionId, [MergeAppend] string text, [MergeAppend] IReadOnlyList<int> messageIds, CancellationToken cancellationToken = default);
+
+    private async Task<string> ReplyCoreAsync(ChatMessage message, CancellationToken cancellationToken)
     {
-        _executions.TryAdd(turn, true);
-        return await model.CompleteAsync($"You are a support agent. Answer briefly.\nUser: {turn.Text}", cancellationToken);
+        _executions.TryAdd(message, true);
+        return await model.CompleteAsync($"You are a support agent. Answer briefly.\nUser: {message.Text}", cancellationToken);
     }
 
-    private string HandOverToAgent(ChatTurn turn, CancellationToken cancellationToken, Exception failure)
+    private async Task<string> ReplyToBurstCoreAsync(string sessionId, string text, IReadOnlyList<int> messageIds, CancellationToken cancellationToken)
+    {
+        _executions.TryAdd(messageIds, true);
+        return await model.CompleteAsync($"You are a support agent. Answer briefly.\nUser: {text}", cancellationToken);
+    }
+
+    private string HandOverToAgent(ChatMessage message, CancellationToken cancellationToken, Exception failure) =>
+        HandOver(message.SessionId, failure);
+
+    private string HandOverBurstToAgent(string sessionId, string text, IReadOnlyList<int> messageIds, CancellationToken cancellationToken, Exception failure) =>
+        HandOver(sessionId, failure);
+
+    private string HandOver(string sessionId, Exception failure)
     {
         Interlocked.Increment(ref _fallbacks);
-        return $"Sorry, I could not answer that right now ({failure.GetType().Name}); a human agent will reply in {turn.SessionId}.";
+        return $"Sorry, I could not answer that right now ({failure.GetType().Name}); a human agent will reply in {sessionId}.";
     }
 }
