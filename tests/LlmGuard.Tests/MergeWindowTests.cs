@@ -129,6 +129,24 @@ public sealed class MergeWindowTests : IDisposable
     }
 
     [Fact]
+    public async Task A_merged_execution_is_retried_and_its_fallback_answers_every_caller_in_the_window()
+    {
+        Task<Reply> first = _desk.ReplyResilientlyAsync("s1", "where is");
+        Task<Reply> second = _desk.ReplyResilientlyAsync("s1", "my parcel?");
+        _time.Advance(TimeSpan.FromSeconds(1));
+        ModelCall attempt = await _model.NextCallAsync();
+        attempt.Fail(new System.Net.Http.HttpRequestException("busy", null, System.Net.HttpStatusCode.TooManyRequests));
+        ModelCall retry = await _model.NextCallAsync();
+        retry.Fail(new InvalidOperationException("content filter"));
+
+        Reply reply = await first.Within();
+        Assert.Same(reply, await second.Within());
+        Assert.Equal("Sorry (InvalidOperationException), about: my parcel?", reply.Text);
+        Assert.Equal("s1|my parcel?", retry.Prompt);
+        Assert.Equal(2, _model.Calls);
+    }
+
+    [Fact]
     public async Task Only_the_latest_status_of_a_burst_is_pushed()
     {
         Task first = _desk.PushStatusAsync("t-7", "assigned");

@@ -24,6 +24,16 @@ public partial class ChatDesk(GuardRuntime runtime, ScriptedModel model)
     [Guarded(Key = "{ticketId}", MergeWindowMs = 1000, TimeoutMs = 0, MaxRetries = 0)]
     public partial Task PushStatusAsync(string ticketId, [NotInKey] string status);
 
+    // A merged execution runs under the same attempts and fallback as any other.
+    [Guarded(Key = "{sessionId}", MergeWindowMs = 1000, TimeoutMs = 500, MaxRetries = 1, RetryDelayMs = 0, Fallback = nameof(Apologize))]
+    public partial Task<Reply> ReplyResilientlyAsync(string sessionId, [NotInKey] string message);
+
+    private async Task<Reply> ReplyResilientlyCoreAsync(string sessionId, string message) =>
+        new(await model.RespondAsync(sessionId + "|" + message, CancellationToken.None));
+
+    private static Reply Apologize(string sessionId, string message, System.Exception failure) =>
+        new($"Sorry ({failure.GetType().Name}), about: {message}");
+
     private async Task<Reply> ReplyCoreAsync(string sessionId, string message, CancellationToken cancellationToken) =>
         new(await model.RespondAsync(sessionId + "|" + message, cancellationToken));
 
