@@ -16,6 +16,15 @@ internal static class CallerWait
     private static readonly Action<object?> s_leave = static joined => ((IJoinable)joined!).Leave();
 
     /// <summary>
+    /// The outcome of a call that must not join anything: its token is already cancelled, or it runs inside the
+    /// very execution of <paramref name="owner"/> for <paramref name="key"/> that it would wait for. Otherwise null.
+    /// </summary>
+    public static Task<TResult>? EndsBeforeJoining<TResult>(object owner, string key, CancellationToken cancellationToken) =>
+        cancellationToken.IsCancellationRequested ? Task.FromCanceled<TResult>(cancellationToken)
+        : ExecutingFlights.Contains(owner, key) ? Task.FromException<TResult>(new GuardRecursionException(key))
+        : null;
+
+    /// <summary>
     /// Waits for <paramref name="shared"/>; when <paramref name="cancellationToken"/> is cancelled first, leaves
     /// <paramref name="joined"/> and then fails with a cancellation that carries that token.
     /// </summary>

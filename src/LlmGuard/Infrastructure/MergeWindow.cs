@@ -75,14 +75,9 @@ public sealed class MergeWindow<TResult>
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(execute);
-        if (cancellationToken.IsCancellationRequested)
+        if (CallerWait.EndsBeforeJoining<TResult>(this, key, cancellationToken) is { } ended)
         {
-            return Task.FromCanceled<TResult>(cancellationToken);
-        }
-
-        if (ExecutingFlights.Contains(this, key))
-        {
-            return Task.FromException<TResult>(new GuardRecursionException(key));
+            return ended;
         }
 
         while (true)
