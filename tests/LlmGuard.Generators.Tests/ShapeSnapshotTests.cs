@@ -444,6 +444,4 @@ public sealed class ShapeSnapshotTests
         run.AssertClean();
         Snapshot.VerifyGenerated(run.Source("Demo.Legacy.LegacyAssistant.Guarded.g.cs"), "NullableDisabled");
     }
-
-    // The generator's version is not behaviour: snapshots would churn on every release.
 }
