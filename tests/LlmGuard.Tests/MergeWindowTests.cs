@@ -94,6 +94,7 @@ public sealed class MergeWindowTests : IDisposable
         Assert.Equal("s1|refund for order 123?", fresh.Prompt);
         Assert.Equal("Refund for 123 is on its way.", (await draft.AsTask().Within()).Text);
         Assert.Equal("Refund for 123 is on its way.", (await final.AsTask().Within()).Text);
+        await Eventually.Until(() => _runtime.InFlightCount == 0, "the superseded execution has ended");
     }
 
     [Fact]

@@ -23,7 +23,9 @@ namespace LlmGuard.Infrastructure;
 public sealed class MergeWindow<TResult>
 {
     private readonly ConcurrentDictionary<string, Window> _open = new(StringComparer.Ordinal);
+    // The latest execution per key, for supersede; several may run for one key, so they are counted apart.
     private readonly ConcurrentDictionary<string, Window> _executing = new(StringComparer.Ordinal);
+    private int _running;
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _length;
     private readonly TimeSpan _maxWait;
@@ -53,7 +55,7 @@ public sealed class MergeWindow<TResult>
     }
 
     /// <summary>Gets the number of windows that are open or whose execution is running.</summary>
-    public int Count => _open.Count + _executing.Count;
+    public int Count => _open.Count + Volatile.Read(ref _running);
 
     /// <summary>Joins the open window for <paramref name="key"/>, or opens one.</summary>
     /// <typeparam name="TState">The arguments of a call; passed to <paramref name="execute"/>, never captured.</typeparam>
@@ -292,6 +294,7 @@ public sealed class MergeWindow<TResult>
                 state = _state;
             }
 
+            Interlocked.Increment(ref Owner._running);
             Owner._open.TryRemove(new KeyValuePair<string, Window>(Key, this));
             Owner._executing[Key] = this;
             _ = RunAsync(state, token);
@@ -322,6 +325,7 @@ public sealed class MergeWindow<TResult>
             }
 
             Owner._executing.TryRemove(new KeyValuePair<string, Window>(Key, this));
+            Interlocked.Decrement(ref Owner._running);
             if (superseded)
             {
                 return;

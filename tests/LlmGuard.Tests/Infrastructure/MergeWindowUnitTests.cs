@@ -232,6 +232,9 @@ public sealed class MergeWindowUnitTests : IDisposable
         Assert.Equal("answer to final", await early.Within());
         Assert.Equal("answer to final", await late.Within());
         Assert.Equal(2, executions);
+
+        // The superseded execution unwinds its cancellation on another thread; it still counts until it has.
+        await Eventually.Until(() => _windows.Count == 0, "the superseded execution has ended");
     }
 
     [Fact]
@@ -258,6 +261,7 @@ public sealed class MergeWindowUnitTests : IDisposable
         Assert.Equal(everything, await a.Within());
         Assert.Equal(everything, await b.Within());
         Assert.Equal(everything, await c.Within());
+        await Eventually.Until(() => _windows.Count == 0, "the superseded execution has ended");
     }
 
     [Fact]
