@@ -22,7 +22,7 @@ public sealed class GuardedGenerator : IIncrementalGenerator
         IncrementalValuesProvider<ParseResult> methods = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 "LlmGuard.GuardedAttribute",
-                static (node, _) => node is MethodDeclarationSyntax,
+                static (node, _) => node is MethodDeclarationSyntax or LocalFunctionStatementSyntax,
                 GuardedMethodParser.Parse)
             .WithTrackingName(TrackingNames.Methods);
 
@@ -33,7 +33,10 @@ public sealed class GuardedGenerator : IIncrementalGenerator
         {
             foreach (DiagnosticInfo info in infos)
             {
-                output.ReportDiagnostic(info.ToDiagnostic());
+                if (!info.Silent)
+                {
+                    output.ReportDiagnostic(info.ToDiagnostic());
+                }
             }
         });
 

@@ -333,6 +333,170 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void A_record_whose_ToString_prints_a_collection_by_type_name_is_no_implicit_key_part()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            using System.Collections.Generic;
+
+            public sealed record Draft(string CustomerId, List<string> Lines);
+
+            public partial class Assistant
+            {
+                [Guarded]
+                public partial Task<string> PolishAsync(Draft draft);
+
+                private Task<string> PolishCoreAsync(Draft draft) => Task.FromResult(draft.CustomerId);
+            }
+            """);
+
+        Diagnostic diagnostic = AssertReported(run, "LLMG010", DiagnosticSeverity.Error, "draft", "a record whose ToString prints its member 'Lines' of type 'List<string>' by its type name");
+        Assert.Contains("mark the parameter [NotInKey]", diagnostic.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_record_of_stable_members_is_an_implicit_key_part()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public sealed record Ticket(string CustomerId, int Number, DateTime? OpenedAt, Priority Priority);
+
+            public enum Priority { Low, High }
+
+            public partial class Assistant
+            {
+                [Guarded]
+                public partial Task<string> TriageAsync(Ticket ticket);
+
+                private Task<string> TriageCoreAsync(Ticket ticket) => Task.FromResult(ticket.CustomerId);
+            }
+            """);
+
+        Assert.Empty(run.GeneratorDiagnostics);
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void A_protected_member_read_through_a_base_typed_parameter_reports_LLMG009_instead_of_code_that_cannot_compile()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public class Conversation
+            {
+                protected string Secret { get; set; } = "";
+            }
+
+            public partial class Assistant : Conversation
+            {
+                [Guarded(Key = "{other.Secret}")]
+                public partial Task<string> AskAsync(Conversation other);
+
+                private Task<string> AskCoreAsync(Conversation other) => Task.FromResult("");
+            }
+            """);
+
+        AssertReported(run, "LLMG009", DiagnosticSeverity.Error, "\"{other.Secret}\"", "has no readable instance field or property 'Secret'");
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void A_nested_type_may_key_on_a_private_member_of_its_enclosing_type()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Desk
+            {
+                private string Queue { get; } = "billing";
+
+                public partial class Agent
+                {
+                    [Guarded(Key = "{desk.Queue}")]
+                    public partial Task<string> AskAsync(Desk desk);
+
+                    private Task<string> AskCoreAsync(Desk desk) => Task.FromResult(desk.Queue);
+                }
+            }
+            """);
+
+        Assert.Empty(run.GeneratorDiagnostics);
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void A_guarded_local_function_reports_LLMG017_rather_than_running_unguarded()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                public Task<string> RunAsync()
+                {
+                    return AskAsync("hello");
+
+                    [Guarded]
+                    static Task<string> AskAsync(string question) => Task.FromResult(question);
+                }
+            }
+            """);
+
+        AssertReported(run, "LLMG017", DiagnosticSeverity.Error, "AskAsync", "a local function cannot be partial");
+    }
+
+    [Fact]
+    public void A_key_with_SingleFlight_off_reports_LLMG013_because_nothing_would_use_it()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Key = "{question}", SingleFlight = false)]
+                public partial Task<string> AskAsync(string question);
+
+                private Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+            }
+            """);
+
+        AssertReported(run, "LLMG013", DiagnosticSeverity.Error, "\"{question}\"", "no call is shared, so no key is built");
+    }
+
+    [Fact]
+    public void Several_GuardRuntime_members_are_reported_once_per_type_however_many_methods_it_guards()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                private readonly GuardRuntime _primary = new();
+                private readonly GuardRuntime _secondary = new();
+
+                [Guarded]
+                public partial Task<string> AskAsync(string question);
+
+                [Guarded]
+                public partial Task<string> SummarizeAsync(string text);
+
+                private Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+
+                private Task<string> SummarizeCoreAsync(string text) => Task.FromResult(text + _primary.InFlightCount + _secondary.InFlightCount);
+            }
+            """);
+
+        Assert.Single(run.GeneratorDiagnostics, d => d.Id == "LLMG014");
+        Assert.DoesNotContain(run.OutputDiagnostics, d => d.Id == "CS8795");
+    }
+
+    [Fact]
+    public void A_static_method_with_a_primary_constructor_runtime_is_told_to_keep_the_runtime_in_a_static_member()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant(GuardRuntime runtime)
+            {
+                [Guarded]
+                public static partial Task<string> AskAsync(string question);
+
+                private static Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+
+                public int InFlight => runtime.InFlightCount;
+            }
+            """);
+
+        AssertReported(run, "LLMG016", DiagnosticSeverity.Error, "AskAsync", "keep the runtime in a static field or property");
+    }
+
+    [Fact]
     public void Explicit_key_part_without_stable_text_reports_LLMG010_at_the_Key_argument()
     {
         GeneratorRun run = GeneratorHarness.Run(Usings + """

@@ -59,7 +59,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor KeyPartWithoutStableText = Error(
         "LLMG010",
         "A key part has no stable text form",
-        "Key part '{0}' of '{1}' has type '{2}', which neither overrides ToString nor implements IFormattable, so equal values would not render equal keys; {3}");
+        "Key part '{0}' of '{1}' has type '{2}', {3}, so different values could render equal keys; {4}");
 
     public static readonly DiagnosticDescriptor FallbackNotFound = Error(
         "LLMG011",
@@ -93,7 +93,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor StaticMethodWithInstanceRuntime = Error(
         "LLMG016",
         "A static guarded method cannot use an instance GuardRuntime member",
-        "Static method '{0}' cannot use the instance GuardRuntime member '{1}'; make '{1}' static, or make the method an instance method");
+        "Static method '{0}' cannot use the instance GuardRuntime member '{1}'; {2}");
 
     public static readonly DiagnosticDescriptor UnsupportedDeclaration = Error(
         "LLMG017",

@@ -11,6 +11,9 @@ namespace LlmGuard.Generators.Diagnostics;
 /// </summary>
 internal sealed record DiagnosticInfo(string Id, Location? Location, EquatableArray<string> MessageArguments)
 {
+    /// <summary>Counts as this error for the method, but another method of the type reports it.</summary>
+    public bool Silent { get; init; }
+
     public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, Location? location, params string[] messageArguments) =>
         new(descriptor.Id, Trim(location), messageArguments.ToEquatableArray());
 

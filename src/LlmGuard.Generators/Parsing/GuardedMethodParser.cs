@@ -21,15 +21,17 @@ internal sealed class GuardedMethodParser
     private readonly IMethodSymbol _method;
     private readonly MethodDeclarationSyntax _syntax;
     private readonly AttributeData _attribute;
+    private readonly Compilation _compilation;
     private readonly CancellationToken _cancellationToken;
     private readonly List<DiagnosticInfo> _diagnostics = new();
     private readonly string _display;
 
-    private GuardedMethodParser(IMethodSymbol method, MethodDeclarationSyntax syntax, AttributeData attribute, CancellationToken cancellationToken)
+    private GuardedMethodParser(IMethodSymbol method, MethodDeclarationSyntax syntax, AttributeData attribute, Compilation compilation, CancellationToken cancellationToken)
     {
         _method = method;
         _syntax = syntax;
         _attribute = attribute;
+        _compilation = compilation;
         _cancellationToken = cancellationToken;
         _display = method.DisplayName();
     }
@@ -40,12 +42,23 @@ internal sealed class GuardedMethodParser
 
     public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
+        if (context.TargetNode is LocalFunctionStatementSyntax localFunction)
+        {
+            // Silently ignoring the attribute would leave the function unguarded.
+            var refused = DiagnosticInfo.Create(
+                DiagnosticDescriptors.UnsupportedDeclaration,
+                localFunction.Identifier.GetLocation(),
+                localFunction.Identifier.Text,
+                "a local function cannot be partial; declare it as a partial method of the type");
+            return new ParseResult(null, null, new[] { refused }.ToEquatableArray());
+        }
+
         if (context.TargetSymbol is not IMethodSymbol method || context.TargetNode is not MethodDeclarationSyntax syntax || context.Attributes.IsEmpty)
         {
             return new ParseResult(null, null, EquatableArray<DiagnosticInfo>.Empty);
         }
 
-        return new GuardedMethodParser(method, syntax, context.Attributes[0], cancellationToken).Parse();
+        return new GuardedMethodParser(method, syntax, context.Attributes[0], context.SemanticModel.Compilation, cancellationToken).Parse();
     }
 
     private ParseResult Parse()
@@ -116,7 +129,7 @@ internal sealed class GuardedMethodParser
 
     private bool CheckPartialDeclaration()
     {
-        string coreName = DefaultCoreName(_method.Name);
+        string coreName = _attribute.NamedArguments.FirstOrDefault(a => a.Key == "Core").Value.Value as string ?? DefaultCoreName(_method.Name);
         string? problem =
             !_syntax.Modifiers.Any(SyntaxKind.PartialKeyword) ? "is not partial"
             : _syntax.Body is not null || _syntax.ExpressionBody is not null ? "has a body"
@@ -490,9 +503,14 @@ internal sealed class GuardedMethodParser
         string scene = values.Scene ?? ContainingType.Name + "." + _method.Name;
         ImmutableArray<KeyTemplatePart> parts;
         string template;
-        if (values.Key is null && !values.SingleFlight)
+        if (!values.SingleFlight && !values.Merges)
         {
             // No call is ever shared, so no key is built and the parameters need no text form.
+            if (values.Key is not null)
+            {
+                Report(DiagnosticDescriptors.InvalidAttributeValue, ArgumentLocation("Key"), "Key", "\"" + values.Key + "\"", _display, "with SingleFlight = false no call is shared, so no key is built; remove one of them");
+            }
+
             return new KeySpec(scene, string.Empty, string.Empty, EquatableArray<KeySegment>.Empty);
         }
 
@@ -554,7 +572,8 @@ internal sealed class GuardedMethodParser
         var parts = ImmutableArray.CreateBuilder<KeyTemplatePart>();
         foreach (IParameterSymbol parameter in _method.Parameters)
         {
-            if (parameter.Type.IsCancellationToken() || IsNotInKey(parameter) || MergeAppendOf(parameter) is not null)
+            bool refused = parameter.RefKind != RefKind.None || parameter.Type is IPointerTypeSymbol or IFunctionPointerTypeSymbol || parameter.Type.IsRefLikeType;
+            if (refused || parameter.Type.IsCancellationToken() || IsNotInKey(parameter) || MergeAppendOf(parameter) is not null)
             {
                 continue;
             }
@@ -660,13 +679,37 @@ internal sealed class GuardedMethodParser
 
         bool nullableValue = type.IsNullableValueType(out ITypeSymbol valueType);
         KeySegmentKind? kind = ClassifyText(valueType);
-        if (kind is null)
+        string? unstableMember = kind == KeySegmentKind.ToStringOverride ? UnstableRecordMember(valueType, depth: 0) : null;
+        if (kind is null || unstableMember is not null)
         {
-            string remedy = explicitKey
-                ? $"name a member of it that has a stable text form, or override ToString or implement IFormattable in '{valueType.ToMessage()}'"
-                : $"give the method a Key template that names members with a stable text form (for example Key = \"{{{parameter.Name}.Id}}\"), mark the parameter [NotInKey], or override ToString in '{valueType.ToMessage()}'";
+            string why = unstableMember is null
+                ? "which neither overrides ToString nor implements IFormattable"
+                : $"a record whose ToString prints {unstableMember} by its type name";
+            var remedies = new List<string>();
+            if (valueType.TypeKind is TypeKind.Class or TypeKind.Struct && valueType.SpecialType == SpecialType.None)
+            {
+                remedies.Add(explicitKey
+                    ? "name members of it that have a stable text form"
+                    : $"give the method a Key template that names members of it with a stable text form (for example Key = \"{{{parameter.Name}.Id}}\")");
+            }
+
+            if (!explicitKey)
+            {
+                remedies.Add("mark the parameter [NotInKey]");
+            }
+
+            if (unstableMember is null && valueType.TypeKind is TypeKind.Class or TypeKind.Struct && valueType.Locations.Any(l => l.IsInSource))
+            {
+                remedies.Add($"override ToString or implement IFormattable in '{valueType.ToMessage()}'");
+            }
+
+            if (remedies.Count == 0)
+            {
+                remedies.Add("name the parameters that identify the call in Key instead");
+            }
+
             Location? location = explicitKey ? ArgumentLocation("Key") : ParameterLocation(parameter);
-            Report(DiagnosticDescriptors.KeyPartWithoutStableText, location, placeholder, _display, valueType.ToMessage(), remedy);
+            Report(DiagnosticDescriptors.KeyPartWithoutStableText, location, placeholder, _display, valueType.ToMessage(), why, string.Join(", or ", remedies));
             return null;
         }
 
@@ -695,8 +738,8 @@ internal sealed class GuardedMethodParser
                 bool readable = member switch
                 {
                     IPropertySymbol { IsStatic: false, IsIndexer: false, GetMethod: not null, RefKind: RefKind.None } property =>
-                        IsAccessible(property.GetMethod),
-                    IFieldSymbol { IsStatic: false, RefKind: RefKind.None } field => IsAccessible(field),
+                        _compilation.IsSymbolAccessibleWithin(property.GetMethod, ContainingType, owner),
+                    IFieldSymbol { IsStatic: false, RefKind: RefKind.None } field => _compilation.IsSymbolAccessibleWithin(field, ContainingType, owner),
                     _ => false,
                 };
                 if (readable)
@@ -717,29 +760,6 @@ internal sealed class GuardedMethodParser
         }
     }
 
-    private bool IsAccessible(ISymbol symbol) => symbol.DeclaredAccessibility switch
-    {
-        Accessibility.Public => true,
-        Accessibility.Internal or Accessibility.ProtectedOrInternal => SymbolEqualityComparer.Default.Equals(symbol.ContainingAssembly, ContainingType.ContainingAssembly)
-            || symbol.DeclaredAccessibility == Accessibility.ProtectedOrInternal && InheritsFrom(symbol.ContainingType),
-        Accessibility.Private => SymbolEqualityComparer.Default.Equals(symbol.ContainingType.OriginalDefinition, ContainingType.OriginalDefinition),
-        Accessibility.Protected or Accessibility.ProtectedAndInternal => InheritsFrom(symbol.ContainingType),
-        _ => false,
-    };
-
-    private bool InheritsFrom(INamedTypeSymbol? owner)
-    {
-        for (INamedTypeSymbol? type = ContainingType; type is not null; type = type.BaseType)
-        {
-            if (SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, owner?.OriginalDefinition))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     /// <summary>How a value of this type becomes key text, or <see langword="null"/> when it has no stable text form.</summary>
     private static KeySegmentKind? ClassifyText(ITypeSymbol type) =>
         type is ITypeParameterSymbol parameter ? ClassifyConstrainedText(parameter)
@@ -748,6 +768,47 @@ internal sealed class GuardedMethodParser
         : type.Implements("System", "IFormattable") ? KeySegmentKind.Formattable
         : type.TypeKind is not TypeKind.Interface and not TypeKind.TypeParameter and not TypeKind.Array && type.OverridesToString() ? KeySegmentKind.ToStringOverride
         : null;
+
+    /// <summary>
+    /// A record's generated ToString prints its public members with their own ToString: a collection member prints
+    /// its type name, so records that differ only there would render equal keys. Names the first such member.
+    /// </summary>
+    private static string? UnstableRecordMember(ITypeSymbol type, int depth)
+    {
+        bool generatedToString = type.IsRecord && type.GetMembers("ToString").OfType<IMethodSymbol>().Any(m => m.Parameters.IsEmpty && m.IsImplicitlyDeclared);
+        if (!generatedToString || depth > 3)
+        {
+            return null;
+        }
+
+        foreach (ISymbol member in type.GetMembers())
+        {
+            ITypeSymbol? memberType = member switch
+            {
+                IPropertySymbol { IsStatic: false, IsIndexer: false, DeclaredAccessibility: Accessibility.Public, GetMethod: not null } property => property.Type,
+                IFieldSymbol { IsStatic: false, DeclaredAccessibility: Accessibility.Public } field => field.Type,
+                _ => null,
+            };
+            if (memberType is null || member.Name == "EqualityContract")
+            {
+                continue;
+            }
+
+            memberType.IsNullableValueType(out ITypeSymbol printed);
+            KeySegmentKind? kind = ClassifyText(printed);
+            if (kind is null)
+            {
+                return $"its member '{member.Name}' of type '{memberType.ToMessage()}'";
+            }
+
+            if (kind == KeySegmentKind.ToStringOverride && UnstableRecordMember(printed, depth + 1) is { } nested)
+            {
+                return nested;
+            }
+        }
+
+        return type.BaseType is { } baseType ? UnstableRecordMember(baseType, depth + 1) : null;
+    }
 
     /// <summary>A type parameter has a stable text form only through what its constraints promise.</summary>
     private static KeySegmentKind? ClassifyConstrainedText(ITypeParameterSymbol parameter) =>
@@ -934,7 +995,11 @@ internal sealed class GuardedMethodParser
 
         if (members.Length > 1)
         {
-            Report(DiagnosticDescriptors.MultipleRuntimeMembers, ContainingType.Locations.FirstOrDefault(), ContainingType.Name, string.Join(", ", members.Select(m => m.Name)));
+            // Every guarded method of the type fails; the type's first one says why, once.
+            IMethodSymbol firstGuarded = ContainingType.GetMembers().OfType<IMethodSymbol>()
+                .First(m => m.GetAttributes().Any(a => a.AttributeClass.Is("LlmGuard", "GuardedAttribute")));
+            DiagnosticInfo error = DiagnosticInfo.Create(DiagnosticDescriptors.MultipleRuntimeMembers, ContainingType.Locations.FirstOrDefault(), ContainingType.Name, string.Join(", ", members.Select(m => m.Name)));
+            _diagnostics.Add(SymbolEqualityComparer.Default.Equals(firstGuarded, _method) ? error : error with { Silent = true });
             return new RuntimeSpec(null, IsStatic: true);
         }
 
@@ -946,7 +1011,10 @@ internal sealed class GuardedMethodParser
         ISymbol member = members[0];
         if (_method.IsStatic && !member.IsStatic)
         {
-            Report(DiagnosticDescriptors.StaticMethodWithInstanceRuntime, MethodLocation, _display, member.Name);
+            string remedy = member is IParameterSymbol
+                ? "keep the runtime in a static field or property, or make the method an instance method"
+                : $"make '{member.Name}' static, or make the method an instance method";
+            Report(DiagnosticDescriptors.StaticMethodWithInstanceRuntime, MethodLocation, _display, member.Name, remedy);
         }
 
         string name = SymbolExtensions.EscapeIdentifier(member.Name);
