@@ -735,7 +735,7 @@ public sealed class DiagnosticTests
             """);
 
         AssertReported(run, "LLMG015", DiagnosticSeverity.Info, "question", "does not use parameter 'question'");
-        Assert.Contains("__AskAsync_Key(string userId, string question)", run.SingleSource(), StringComparison.Ordinal);
+        Assert.Contains("__AskAsync_Key(string userId)", run.SingleSource(), StringComparison.Ordinal);
         run.AssertOutputCompilesCleanly();
     }
 

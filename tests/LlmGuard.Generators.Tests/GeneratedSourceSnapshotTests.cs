@@ -115,6 +115,35 @@ public sealed class GeneratedSourceSnapshotTests
     }
 
     [Fact]
+    public void Merge_windows_fixed_and_sliding_with_supersede_and_appended_parameters()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            using System.Collections.Generic;
+
+            namespace Demo;
+
+            public partial class ChatDesk(GuardRuntime runtime)
+            {
+                [Guarded(Key = "{sessionId}", MergeWindowMs = 2000, Fallback = nameof(Apologize))]
+                public partial Task<string> ReplyAsync(string sessionId, [NotInKey] string message, CancellationToken cancellationToken = default);
+
+                [Guarded(Key = "{sessionId}", MergeWindowMs = 400, MergeMode = MergeMode.Sliding, MergeMaxWaitMs = 1500, Supersede = true)]
+                public partial Task<string> ReplyToBurstAsync(string sessionId, [MergeAppend(Separator = " / ")] string text, [MergeAppend] IReadOnlyList<int> messageIds, CancellationToken cancellationToken = default);
+
+                private Task<string> ReplyCoreAsync(string sessionId, string message, CancellationToken cancellationToken) => Task.FromResult(message);
+
+                private Task<string> ReplyToBurstCoreAsync(string sessionId, string text, IReadOnlyList<int> messageIds, CancellationToken cancellationToken) =>
+                    Task.FromResult(text + runtime.InFlightCount);
+
+                private static string Apologize(string sessionId, string message, Exception exception) => "Sorry.";
+            }
+            """);
+
+        run.AssertClean();
+        Snapshot.VerifyGenerated(run.Source("Demo.ChatDesk.Guarded.g.cs"), "MergeWindows");
+    }
+
+    [Fact]
     public void Nested_generic_type_and_global_namespace_type_are_redeclared_with_metadata_hint_names()
     {
         GeneratorRun run = GeneratorHarness.Run(

@@ -127,6 +127,7 @@ public sealed class MergeWindowTests : IDisposable
         await running.Ended;
 
         Assert.True(running.Token.IsCancellationRequested);
+        await Eventually.Until(() => _runtime.InFlightCount == 0, "the cancelled execution has ended");
     }
 
     [Fact]

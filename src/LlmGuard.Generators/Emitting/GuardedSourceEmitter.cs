@@ -244,7 +244,7 @@ internal static class GuardedSourceEmitter
             string execution;
             if (_method.Merge is { } window)
             {
-                _writer.Line($"string {_keyLocal} = {_keyMethod}{_typeArguments}({string.Join(", ", Arguments.Select(p => p.Name))});");
+                _writer.Line($"string {_keyLocal} = {_keyMethod}{_typeArguments}({string.Join(", ", _method.Key.Parameters)});");
                 _writer.Line();
                 string closes = window.Sliding
                     ? $"closes {window.WindowMs} ms after its latest call, at most {window.MaxWaitMs} ms after it opened"
@@ -258,7 +258,7 @@ internal static class GuardedSourceEmitter
             }
             else if (_method.SingleFlight)
             {
-                _writer.Line($"string {_keyLocal} = {_keyMethod}{_typeArguments}({string.Join(", ", Arguments.Select(p => p.Name))});");
+                _writer.Line($"string {_keyLocal} = {_keyMethod}{_typeArguments}({string.Join(", ", _method.Key.Parameters)});");
                 _writer.Line();
                 _writer.Line("// Singleflight: wait for the execution in flight for this key, or start one with these arguments.");
                 execution = $"{_guardLocal}.Flights.RunAsync({_keyLocal}, {arguments}, {_executeMethod}{_typeArguments}, {callerToken})";
@@ -284,7 +284,8 @@ internal static class GuardedSourceEmitter
             KeySpec key = _method.Key;
             _writer.Line($"// Key: scene {Literal(key.Scene)}, then the template {Literal(key.Template)} with every value escaped.");
             _writer.Line(GeneratedCode);
-            _writer.OpenBlock($"private static string {_keyMethod}{_typeArguments}({ParameterDeclarations(Arguments.Select(p => p with { Modifier = string.Empty }))}){_constraints}");
+            IEnumerable<ParameterSpec> read = Arguments.Where(p => key.Parameters.Contains(p.Name)).Select(p => p with { Modifier = string.Empty });
+            _writer.OpenBlock($"private static string {_keyMethod}{_typeArguments}({ParameterDeclarations(read)}){_constraints}");
             string prefix = key.Scene + ":";
             if (!key.Segments.Any(s => s.Kind != KeySegmentKind.Literal))
             {

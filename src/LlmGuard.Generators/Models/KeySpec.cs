@@ -5,7 +5,8 @@ namespace LlmGuard.Generators.Models;
 /// <summary>How a call's key is rendered: the scene, then the template's segments in order.</summary>
 // Template: The template as the user wrote it, or as implied by the parameters; shown in the generated code.
 // ReservedCharacters: Characters a value escapes: <c>\</c>, <c>∅</c> and every character of the literal text.
-internal sealed record KeySpec(string Scene, string Template, string ReservedCharacters, EquatableArray<KeySegment> Segments);
+// Parameters: the names (as source writes them) of the parameters the key reads, in declaration order.
+internal sealed record KeySpec(string Scene, string Template, string ReservedCharacters, EquatableArray<KeySegment> Segments, EquatableArray<string> Parameters);
 
 /// <summary>Literal text, or a value read by <see cref="Expression"/> and appended the way <see cref="Kind"/> says.</summary>
 internal sealed record KeySegment(KeySegmentKind Kind, string Expression, string? Format)

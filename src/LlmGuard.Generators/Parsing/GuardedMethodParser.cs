@@ -511,7 +511,7 @@ internal sealed class GuardedMethodParser
                 Report(DiagnosticDescriptors.InvalidAttributeValue, ArgumentLocation("Key"), "Key", "\"" + values.Key + "\"", _display, "with SingleFlight = false no call is shared, so no key is built; remove one of them");
             }
 
-            return new KeySpec(scene, string.Empty, string.Empty, EquatableArray<KeySegment>.Empty);
+            return new KeySpec(scene, string.Empty, string.Empty, EquatableArray<KeySegment>.Empty, EquatableArray<string>.Empty);
         }
 
         if (values.Key is null)
@@ -564,7 +564,11 @@ internal sealed class GuardedMethodParser
             }
         }
 
-        return valid ? new KeySpec(scene, template, KeyTemplate.ReservedCharacters(parts), segments.ToEquatableArray()) : null;
+        EquatableArray<string> keyParameters = _method.Parameters
+            .Where(parameter => used.Contains(parameter.Name))
+            .Select(parameter => SymbolExtensions.EscapeIdentifier(parameter.Name))
+            .ToEquatableArray();
+        return valid ? new KeySpec(scene, template, KeyTemplate.ReservedCharacters(parts), segments.ToEquatableArray(), keyParameters) : null;
     }
 
     private ImmutableArray<KeyTemplatePart> ImplicitKeyParts()

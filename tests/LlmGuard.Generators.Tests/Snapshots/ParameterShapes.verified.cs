@@ -59,7 +59,7 @@ namespace Demo.Parameters
         public partial global::System.Threading.Tasks.Task<string> RouteByEventAsync(string @class, string @event)
         {
             global::LlmGuard.Infrastructure.GuardedMethodState<string> guard = __RouteByEventAsync_Guard.For(__GuardRuntime);
-            string key = __RouteByEventAsync_Key(@class, @event);
+            string key = __RouteByEventAsync_Key(@event);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
             return guard.Flights.RunAsync(key, new __RouteByEventAsync_Arguments(this, guard.Pipeline, @class, @event), __RouteByEventAsync_ExecuteAsync, default);
@@ -67,7 +67,7 @@ namespace Demo.Parameters
 
         // Key: scene "ParameterShapes.RouteByEventAsync", then the template "{event}" with every value escaped.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static string __RouteByEventAsync_Key(string @class, string @event)
+        private static string __RouteByEventAsync_Key(string @event)
         {
             global::LlmGuard.Infrastructure.GuardKeyBuilder key = new(stackalloc char[128], "\\∅");
             key.AppendLiteral("ParameterShapes.RouteByEventAsync:");
