@@ -12,11 +12,15 @@ namespace LlmGuard.Generators.Tests;
 public sealed class DiagnosticDescriptorTests
 {
     [Fact]
-    public void Descriptor_ids_run_from_LLMG001_without_gaps()
+    public void Descriptor_ids_run_from_LLMG001_and_LLMG100_without_gaps()
     {
         string[] ids = DiagnosticDescriptors.All.Select(d => d.Id).OrderBy(id => id, StringComparer.Ordinal).ToArray();
 
-        Assert.Equal(Enumerable.Range(1, ids.Length).Select(n => $"LLMG{n:000}"), ids);
+        // The generator's diagnostics count from LLMG001, the analyzer's from LLMG100.
+        string[] generator = ids.Where(id => string.CompareOrdinal(id, "LLMG100") < 0).ToArray();
+        string[] analyzer = ids.Except(generator).ToArray();
+        Assert.Equal(Enumerable.Range(1, generator.Length).Select(n => $"LLMG{n:000}"), generator);
+        Assert.Equal(Enumerable.Range(100, analyzer.Length).Select(n => $"LLMG{n:000}"), analyzer);
     }
 
     [Fact]
@@ -61,7 +65,7 @@ public sealed class DiagnosticDescriptorTests
             DiagnosticSeverity expected = descriptor.Id switch
             {
                 "LLMG015" => DiagnosticSeverity.Info,
-                "LLMG018" => DiagnosticSeverity.Warning,
+                "LLMG018" or "LLMG100" or "LLMG101" => DiagnosticSeverity.Warning,
                 _ => DiagnosticSeverity.Error,
             };
             Assert.Equal(expected, descriptor.DefaultSeverity);

@@ -114,6 +114,25 @@ internal static class DiagnosticDescriptors
         "A [MergeAppend] parameter cannot collect merged values",
         "[MergeAppend] on parameter '{0}' of '{1}' cannot work: {2}");
 
+    public static readonly DiagnosticDescriptor UnguardedLlmCall = new(
+        "LLMG100",
+        "A model SDK is called outside a guarded boundary",
+        "'{0}' calls a model outside a guarded boundary; move the call into the core of a [Guarded] method, or mark the member [GuardBoundary(\"why\")]",
+        Category,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        helpLinkUri: HelpLinkBase + "LLMG100.md");
+
+    public static readonly DiagnosticDescriptor InvalidLlmApiEntry = new(
+        "LLMG101",
+        "An llmguard.llm_apis entry names nothing",
+        "The llmguard.llm_apis entry '{0}' {1}; write documentation comment IDs such as T:MyCorp.Llm.Client or M:MyCorp.Llm.Client.Send(System.String), separated by ';'",
+        Category,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        helpLinkUri: HelpLinkBase + "LLMG101.md",
+        customTags: WellKnownDiagnosticTags.CompilationEnd);
+
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = typeof(DiagnosticDescriptors)
         .GetFields()
         .Select(field => field.GetValue(null))

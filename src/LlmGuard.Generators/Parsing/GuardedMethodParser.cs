@@ -124,7 +124,7 @@ internal sealed class GuardedMethodParser
     private void Report(DiagnosticDescriptor descriptor, Location? location, params string[] arguments) =>
         _diagnostics.Add(DiagnosticInfo.Create(descriptor, location, arguments));
 
-    private static string DefaultCoreName(string name) =>
+    internal static string DefaultCoreName(string name) =>
         name.EndsWith("Async", StringComparison.Ordinal) ? name.Substring(0, name.Length - "Async".Length) + "CoreAsync" : name + "Core";
 
     private bool CheckPartialDeclaration()
