@@ -242,7 +242,7 @@ public sealed class UnguardedLlmCallAnalyzer : DiagnosticAnalyzer
         private static IEnumerable<string> CoreNames(INamedTypeSymbol type) =>
             type.GetMembers().OfType<IMethodSymbol>()
                 .Select(guarded => guarded.GetAttributes().FirstOrDefault(a => a.AttributeClass.Is("LlmGuard", "GuardedAttribute")) is { } attribute
-                    ? attribute.NamedArguments.FirstOrDefault(a => a.Key == "Core").Value.Value as string ?? GuardedMethodParser.DefaultCoreName(guarded.Name)
+                    ? attribute.NamedArguments.FirstOrDefault(a => a.Key == "Core").Value.Value as string ?? CoreNaming.CoreName(guarded.Name)
                     : null)
                 .OfType<string>();
     }

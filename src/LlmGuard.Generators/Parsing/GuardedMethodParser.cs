@@ -80,7 +80,7 @@ internal sealed class GuardedMethodParser
         {
             Report(DiagnosticDescriptors.MergeWindowWithoutConversationKey, values.Key is null ? MethodLocation : ArgumentLocation("Key"), _display, values.MergeWindowMs.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
-        string coreName = values.Core ?? DefaultCoreName(_method.Name);
+        string coreName = values.Core ?? CoreNaming.CoreName(_method.Name);
         CheckCore(coreName);
         FallbackSpec? fallback = values.Fallback is null || shape is null ? null : FindFallback(values.Fallback, shape.Value, resultType);
         RuntimeSpec runtime = FindRuntime();
@@ -124,12 +124,10 @@ internal sealed class GuardedMethodParser
     private void Report(DiagnosticDescriptor descriptor, Location? location, params string[] arguments) =>
         _diagnostics.Add(DiagnosticInfo.Create(descriptor, location, arguments));
 
-    internal static string DefaultCoreName(string name) =>
-        name.EndsWith("Async", StringComparison.Ordinal) ? name.Substring(0, name.Length - "Async".Length) + "CoreAsync" : name + "Core";
 
     private bool CheckPartialDeclaration()
     {
-        string coreName = _attribute.NamedArguments.FirstOrDefault(a => a.Key == "Core").Value.Value as string ?? DefaultCoreName(_method.Name);
+        string coreName = _attribute.NamedArguments.FirstOrDefault(a => a.Key == "Core").Value.Value as string ?? CoreNaming.CoreName(_method.Name);
         string? problem =
             !_syntax.Modifiers.Any(SyntaxKind.PartialKeyword) ? "is not partial"
             : _syntax.Body is not null || _syntax.ExpressionBody is not null ? "has a body"

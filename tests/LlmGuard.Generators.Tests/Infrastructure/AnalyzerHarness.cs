@@ -47,7 +47,7 @@ internal static class AnalyzerHarness
         return new AnalyzerRun(diagnostics, telemetry, errors);
     }
 
-    private static IEnumerable<string> References()
+    public static IEnumerable<string> References()
     {
         string trusted = (string?)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")
             ?? throw new InvalidOperationException("The test host does not list its trusted platform assemblies.");
