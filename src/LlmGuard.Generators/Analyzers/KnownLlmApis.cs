@@ -17,7 +17,7 @@ internal static class KnownLlmApis
         // OpenAI 2.x
         ("OpenAI.Chat.ChatClient", new[] { "CompleteChat", "CompleteChatAsync", "CompleteChatStreaming", "CompleteChatStreamingAsync" }),
         ("OpenAI.Embeddings.EmbeddingClient", new[] { "GenerateEmbedding", "GenerateEmbeddingAsync", "GenerateEmbeddings", "GenerateEmbeddingsAsync" }),
-        ("OpenAI.Responses.ResponsesClient", new[] { "CreateResponse", "CreateResponseAsync", "CreateResponseStreaming", "CreateResponseStreamingAsync" }),
+        ("OpenAI.Responses.ResponsesClient", new[] { "CreateResponse", "CreateResponseAsync", "CreateResponseStreamingAsync" }),
 
         // Anthropic
         ("Anthropic.Services.IMessageService", new[] { "Create", "CreateStreaming" }),

@@ -30,7 +30,8 @@ internal static class AnalyzerHarness
             "AnalyzerTests",
             new[] { source }.Concat(moreSources).Select((text, i) => CSharpSyntaxTree.ParseText(text, GeneratorHarness.ParseOptions, $"Source{i}.cs")),
             references,
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable)
+                .WithSpecificDiagnosticOptions(new Dictionary<string, ReportDiagnostic> { ["OPENAI001"] = ReportDiagnostic.Suppress })); // OpenAI's Responses client is marked experimental.
 
         var options = new AnalyzerOptions(
             ImmutableArray<AdditionalText>.Empty,
