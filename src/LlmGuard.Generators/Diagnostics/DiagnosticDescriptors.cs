@@ -81,14 +81,11 @@ internal static class DiagnosticDescriptors
         "A type has several GuardRuntime members",
         "Type '{0}' has several GuardRuntime members ({1}); keep one, so its guarded methods know which runtime to use");
 
-    public static readonly DiagnosticDescriptor KeyOmitsParameter = new(
+    public static readonly DiagnosticDescriptor KeyOmitsParameter = Create(
         "LLMG015",
         "The key template leaves out a parameter",
         "Key template of '{0}' does not use parameter '{1}': callers that differ only in '{1}' share one result; mark it [NotInKey] if that is intended, or add it to the template",
-        Category,
-        DiagnosticSeverity.Info,
-        isEnabledByDefault: true,
-        helpLinkUri: HelpLinkBase + "LLMG015.md");
+        DiagnosticSeverity.Info);
 
     public static readonly DiagnosticDescriptor StaticMethodWithInstanceRuntime = Error(
         "LLMG016",
@@ -100,38 +97,28 @@ internal static class DiagnosticDescriptors
         "This declaration cannot be guarded",
         "'{0}' cannot be guarded: {1}");
 
-    public static readonly DiagnosticDescriptor MergeWindowWithoutConversationKey = new(
+    public static readonly DiagnosticDescriptor MergeWindowWithoutConversationKey = Create(
         "LLMG018",
         "A merge window's key cannot tell conversations apart",
         "'{0}' merges calls for {1} ms, but its key has no parts, so calls from every conversation merge into one execution; name the conversation in Key (for example Key = \"{{sessionId}}\")",
-        Category,
-        DiagnosticSeverity.Warning,
-        isEnabledByDefault: true,
-        helpLinkUri: HelpLinkBase + "LLMG018.md");
+        DiagnosticSeverity.Warning);
 
     public static readonly DiagnosticDescriptor InvalidMergeAppend = Error(
         "LLMG019",
         "A [MergeAppend] parameter cannot collect merged values",
         "[MergeAppend] on parameter '{0}' of '{1}' cannot work: {2}");
 
-    public static readonly DiagnosticDescriptor UnguardedLlmCall = new(
+    public static readonly DiagnosticDescriptor UnguardedLlmCall = Create(
         "LLMG100",
         "A model SDK is called outside a guarded boundary",
         "'{0}' calls a model outside a guarded boundary; move the call into the core of a [Guarded] method, or mark the member [GuardBoundary(\"why\")]",
-        Category,
-        DiagnosticSeverity.Warning,
-        isEnabledByDefault: true,
-        helpLinkUri: HelpLinkBase + "LLMG100.md");
+        DiagnosticSeverity.Warning);
 
-    public static readonly DiagnosticDescriptor InvalidLlmApiEntry = new(
+    public static readonly DiagnosticDescriptor InvalidLlmApiEntry = Create(
         "LLMG101",
         "An llmguard.llm_apis entry names nothing",
         "The llmguard.llm_apis entry '{0}' {1}; write documentation comment IDs such as T:MyCorp.Llm.Client or M:MyCorp.Llm.Client.Send(System.String), separated by ';'",
-        Category,
-        DiagnosticSeverity.Warning,
-        isEnabledByDefault: true,
-        helpLinkUri: HelpLinkBase + "LLMG101.md",
-        customTags: WellKnownDiagnosticTags.CompilationEnd);
+        DiagnosticSeverity.Warning, WellKnownDiagnosticTags.CompilationEnd);
 
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = typeof(DiagnosticDescriptors)
         .GetFields()
@@ -144,5 +131,8 @@ internal static class DiagnosticDescriptors
     public static DiagnosticDescriptor ById(string id) => s_byId[id];
 
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
-        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + id + ".md");
+        Create(id, title, message, DiagnosticSeverity.Error);
+
+    private static DiagnosticDescriptor Create(string id, string title, string message, DiagnosticSeverity severity, params string[] customTags) =>
+        new(id, title, message, Category, severity, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + id + ".md", customTags: customTags);
 }
