@@ -1,0 +1,71 @@
+using System;
+using System.Collections.Concurrent;
+using System.Threading;
+using System.Threading.Tasks;
+using BenchmarkDotNet.Attributes;
+using Polly;
+using Polly.Retry;
+
+namespace LlmGuard.Benchmarks;
+
+/// <summary>
+/// One call whose core completes synchronously and finds nothing in flight: the cost LlmGuard adds on every call,
+/// against the core alone, Polly alone, and the singleflight a team would write by hand today.
+/// </summary>
+[MemoryDiagnoser]
+public partial class HotPathBenchmarks
+{
+    private static readonly Task<string> s_answer = Task.FromResult("It ships today.");
+
+    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _handWrittenFlights = new();
+    private ResiliencePipeline _pipeline = ResiliencePipeline.Empty;
+
+    [GlobalSetup]
+    public void Setup() =>
+        _pipeline = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = 2,
+                Delay = TimeSpan.FromMilliseconds(200),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                ShouldHandle = static args => new ValueTask<bool>(TransientFailure.IsTransient(args.Outcome.Exception)),
+            })
+            .AddTimeout(TimeSpan.FromSeconds(30))
+            .Build();
+
+    [Benchmark(Baseline = true, Description = "core called directly")]
+    public Task<string> CoreDirectly() => AskCoreAsync("user-1", "where is my order?", CancellationToken.None);
+
+    [Benchmark(Description = "Polly.Core alone")]
+    public async Task<string> PollyAlone() =>
+        await _pipeline.ExecuteAsync(static (self, token) => new ValueTask<string>(self.AskCoreAsync("user-1", "where is my order?", token)), this, CancellationToken.None);
+
+    [Benchmark(Description = "hand-written singleflight + Polly")]
+    public async Task<string> HandWritten()
+    {
+        string userId = "user-1", question = "where is my order?";
+        string key = $"support:{userId}:{question}";
+        var flight = new Lazy<Task<string>>(() => _pipeline.ExecuteAsync(
+            static (state, token) => new ValueTask<string>(state.self.AskCoreAsync(state.userId, state.question, token)),
+            (self: this, userId, question),
+            CancellationToken.None).AsTask());
+        Lazy<Task<string>> shared = _handWrittenFlights.GetOrAdd(key, flight);
+        try
+        {
+            return await shared.Value;
+        }
+        finally
+        {
+            _handWrittenFlights.TryRemove(new(key, shared));
+        }
+    }
+
+    [Benchmark(Description = "LlmGuard [Guarded]")]
+    public Task<string> Guarded() => AskAsync("user-1", "where is my order?", CancellationToken.None);
+
+    [Guarded(Scene = "support", TimeoutMs = 30_000, MaxRetries = 2, RetryDelayMs = 200)]
+    public partial Task<string> AskAsync(string userId, string question, CancellationToken cancellationToken);
+
+    private Task<string> AskCoreAsync(string userId, string question, CancellationToken cancellationToken) => s_answer;
+}

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(LlmGuard.Benchmarks.HotPathBenchmarks).Assembly).Run(args);
