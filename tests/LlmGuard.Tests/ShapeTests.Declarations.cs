@@ -21,10 +21,7 @@ public sealed partial class ShapeTests
         Task<string> sameText = catalog.LookupAsync("42");
         Task<string> byNumber = catalog.LookupAsync(42);
         Task<string> sameNumber = catalog.LookupAsync(42);
-        ModelCall a = await _model.NextCallAsync();
-        ModelCall b = await _model.NextCallAsync();
-        (a.Prompt == "text|42" ? a : b).Succeed("from text");
-        (a.Prompt == "text|42" ? b : a).Succeed("from number");
+        await _model.AnswerTwoAsync("text|42", "from text", "from number");
 
         Assert.Equal("from text", await byText.Within());
         Assert.Equal("from text", await sameText.Within());
@@ -60,10 +57,7 @@ public sealed partial class ShapeTests
         Task<string> sameAsk = desk.AskAsync("s1");
         Task<string> clarify = desk.ClarifyAsync("s1");
         Task<string> sameClarify = desk.ClarifyAsync("s1");
-        ModelCall a = await _model.NextCallAsync();
-        ModelCall b = await _model.NextCallAsync();
-        (a.Prompt == "ask|s1" ? a : b).Succeed("answer");
-        (a.Prompt == "ask|s1" ? b : a).Succeed("question back");
+        await _model.AnswerTwoAsync("ask|s1", "answer", "question back");
 
         Assert.Equal("answer", await ask.Within());
         Assert.Equal("answer", await sameAsk.Within());
@@ -102,10 +96,7 @@ public sealed partial class ShapeTests
         Task<string> first = desk.AskAsync("s1", "hello");
         Task<string> second = desk.AskAsync("s1", "hello");
         Task<string> other = desk.AskAsync("s2", "hello");
-        ModelCall a = await _model.NextCallAsync();
-        ModelCall b = await _model.NextCallAsync();
-        (a.Prompt == "s1|hello" ? a : b).Succeed("hi s1");
-        (a.Prompt == "s1|hello" ? b : a).Succeed("hi s2");
+        await _model.AnswerTwoAsync("s1|hello", "hi s1", "hi s2");
 
         Assert.Equal("hi s1", await first.Within());
         Assert.Equal("hi s1", await second.Within());
@@ -150,10 +141,7 @@ public sealed partial class ShapeTests
         Task<string> withoutSession = assistant.AskAsync(null, "q");
         Task<string> sameWithoutSession = assistant.AskAsync(null, "q");
         Task<string> emptySession = assistant.AskAsync("", "q");
-        ModelCall a = await _model.NextCallAsync();
-        ModelCall b = await _model.NextCallAsync();
-        (a.Prompt == "<none>|q" ? a : b).Succeed("");
-        (a.Prompt == "<none>|q" ? b : a).Succeed("empty");
+        await _model.AnswerTwoAsync("<none>|q", "", "empty");
 
         Assert.Null(await withoutSession.Within());
         Assert.Null(await sameWithoutSession.Within());

@@ -18,10 +18,7 @@ public sealed partial class ShapeTests
         Task<string> first = shapes.RouteAsync("billing", "refund");
         Task<string> second = shapes.RouteAsync("billing", "refund");
         Task<string> other = shapes.RouteAsync("billing", "complaint");
-        ModelCall a = await _model.NextCallAsync();
-        ModelCall b = await _model.NextCallAsync();
-        (a.Prompt == "billing|refund" ? a : b).Succeed("finance");
-        (a.Prompt == "billing|refund" ? b : a).Succeed("support");
+        await _model.AnswerTwoAsync("billing|refund", "finance", "support");
 
         Assert.Equal("finance", await first.Within());
         Assert.Equal("finance", await second.Within());

@@ -84,10 +84,7 @@ public sealed partial class ShapeTests
         Task<string?> missing = shapes.FindTitleAsync("t-1");
         Task<string?> sameMissing = shapes.FindTitleAsync("t-1");
         Task<string?> found = shapes.FindTitleAsync("t-2");
-        ModelCall a = await _model.NextCallAsync();
-        ModelCall b = await _model.NextCallAsync();
-        (a.Prompt == "title|t-1" ? a : b).Succeed("none");
-        (a.Prompt == "title|t-1" ? b : a).Succeed("Printer on fire");
+        await _model.AnswerTwoAsync("title|t-1", "none", "Printer on fire");
 
         Assert.Null(await missing.Within());
         Assert.Null(await sameMissing.Within());
@@ -104,10 +101,7 @@ public sealed partial class ShapeTests
         Task<int?> unknown = shapes.FindPriorityAsync("t-1");
         Task<int?> sameUnknown = shapes.FindPriorityAsync("t-1");
         Task<int?> known = shapes.FindPriorityAsync("t-2");
-        ModelCall a = await _model.NextCallAsync();
-        ModelCall b = await _model.NextCallAsync();
-        (a.Prompt == "priority|t-1" ? a : b).Succeed("unknown");
-        (a.Prompt == "priority|t-1" ? b : a).Succeed("3");
+        await _model.AnswerTwoAsync("priority|t-1", "unknown", "3");
 
         Assert.Null(await unknown.Within());
         Assert.Null(await sameUnknown.Within());

@@ -109,10 +109,7 @@ public sealed partial class ShapeTests : IDisposable
         Task<int> open = quota.CountTicketsAsync("open");
         Task<int> sameOpen = copy.CountTicketsAsync("open");
         Task<int> closed = copy.CountTicketsAsync("closed");
-        ModelCall a = await _model.NextCallAsync();
-        ModelCall b = await _model.NextCallAsync();
-        (a.Prompt == "acme|open" ? a : b).Succeed("7");
-        (a.Prompt == "acme|open" ? b : a).Succeed("12");
+        await _model.AnswerTwoAsync("acme|open", "7", "12");
 
         Assert.Equal(7, await open.Within());
         Assert.Equal(7, await sameOpen.Within());
@@ -147,10 +144,7 @@ public sealed partial class ShapeTests : IDisposable
         Task<string> first = desk.EscalateAsync("t-1");
         Task<string> second = desk.EscalateAsync("t-1");
         Task<string> other = desk.EscalateAsync("t-2");
-        ModelCall a = await _model.NextCallAsync();
-        ModelCall b = await _model.NextCallAsync();
-        (a.Prompt == "escalate|t-1" ? a : b).Succeed("tier 2");
-        (a.Prompt == "escalate|t-1" ? b : a).Succeed("tier 3");
+        await _model.AnswerTwoAsync("escalate|t-1", "tier 2", "tier 3");
 
         Assert.Equal("tier 2", await first.Within());
         Assert.Equal("tier 2", await second.Within());
@@ -170,10 +164,7 @@ public sealed partial class ShapeTests : IDisposable
         Task<Order> order = orders.LoadAsync("42");
         Task<Order> sameOrder = sameOrders.LoadAsync("42");
         Task<Invoice> invoice = invoices.LoadAsync("42");
-        ModelCall a = await _model.NextCallAsync();
-        ModelCall b = await _model.NextCallAsync();
-        (a.Prompt == "Order|42" ? a : b).Succeed("order-42");
-        (a.Prompt == "Order|42" ? b : a).Succeed("invoice-42");
+        await _model.AnswerTwoAsync("Order|42", "order-42", "invoice-42");
 
         Assert.Equal(new Order("order-42"), await order.Within());
         Assert.Same(await order.Within(), await sameOrder.Within());

@@ -47,10 +47,7 @@ public sealed class SingleFlightTests : IDisposable
     {
         Task<Reply> first = _assistant.AskAsync("s1", "hello");
         Task<Reply> second = _assistant.AskAsync("s2", "hello");
-        ModelCall a = await _model.NextCallAsync();
-        ModelCall b = await _model.NextCallAsync();
-        (a.Prompt == "s1|hello" ? a : b).Succeed("one");
-        (a.Prompt == "s1|hello" ? b : a).Succeed("two");
+        await _model.AnswerTwoAsync("s1|hello", "one", "two");
 
         Assert.Equal("one", (await first.Within()).Text);
         Assert.Equal("two", (await second.Within()).Text);

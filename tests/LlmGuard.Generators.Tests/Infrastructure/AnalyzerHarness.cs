@@ -24,7 +24,7 @@ internal static class AnalyzerHarness
 
     public static Task<AnalyzerRun> RunAsync(string source, string? editorConfigApis = null, bool withSdks = true, params string[] moreSources)
     {
-        IEnumerable<MetadataReference> references = References().Where(path => withSdks || !s_sdks.Contains(Path.GetFileNameWithoutExtension(path)))
+        IEnumerable<MetadataReference> references = GeneratorHarness.ReferencePaths().Where(path => withSdks || !s_sdks.Contains(Path.GetFileNameWithoutExtension(path)))
             .Select(path => MetadataReference.CreateFromFile(path));
         CSharpCompilation compilation = CSharpCompilation.Create(
             "AnalyzerTests",
@@ -46,16 +46,6 @@ internal static class AnalyzerHarness
         AnalyzerTelemetryInfo telemetry = await withAnalyzers.GetAnalyzerTelemetryInfoAsync(withAnalyzers.Analyzers[0], CancellationToken.None);
         ImmutableArray<Diagnostic> errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToImmutableArray();
         return new AnalyzerRun(diagnostics, telemetry, errors);
-    }
-
-    public static IEnumerable<string> References()
-    {
-        string trusted = (string?)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")
-            ?? throw new InvalidOperationException("The test host does not list its trusted platform assemblies.");
-        return trusted.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Where(path => path.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
-            .Concat(new[] { typeof(GuardedAttribute).Assembly.Location })
-            .Distinct(StringComparer.Ordinal);
     }
 
     /// <summary>The same .editorconfig options for every file, as a <c>[*.cs]</c> section gives them.</summary>

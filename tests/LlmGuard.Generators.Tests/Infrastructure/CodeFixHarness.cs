@@ -29,7 +29,7 @@ internal static class CodeFixHarness
             LanguageNames.CSharp,
             compilationOptions: new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable),
             parseOptions: GeneratorHarness.ParseOptions,
-            metadataReferences: AnalyzerHarness.References().Select(path => MetadataReference.CreateFromFile(path)));
+            metadataReferences: GeneratorHarness.ReferencePaths().Select(path => MetadataReference.CreateFromFile(path)));
         Document document = workspace.AddProject(project).AddDocument("Source0.cs", SourceText.From(source));
 
         Compilation compilation = (await document.Project.GetCompilationAsync())!;

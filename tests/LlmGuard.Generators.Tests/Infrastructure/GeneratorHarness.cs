@@ -56,16 +56,17 @@ internal static class GeneratorHarness
     public static GeneratorRunResult RunGeneratorOnly(CSharpCompilation compilation) =>
         CreateDriver().RunGenerators(compilation).GetRunResult().Results[0];
 
-    private static IEnumerable<MetadataReference> LoadReferences()
+    /// <summary>The test host's trusted platform assemblies (the SDK, the model SDKs) plus the runtime and Polly.</summary>
+    public static IEnumerable<string> ReferencePaths()
     {
         string trusted = (string?)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")
             ?? throw new InvalidOperationException("The test host does not list its trusted platform assemblies.");
-        IEnumerable<string> paths = trusted.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Concat(new[] { typeof(GuardedAttribute).Assembly.Location, typeof(Polly.ResiliencePipeline).Assembly.Location });
-        return paths
+        return trusted.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Concat(new[] { typeof(GuardedAttribute).Assembly.Location, typeof(Polly.ResiliencePipeline).Assembly.Location })
             .Where(path => path.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
-            .Distinct(StringComparer.Ordinal)
-            .Select(path => MetadataReference.CreateFromFile(path))
-            .ToArray();
+            .Distinct(StringComparer.Ordinal);
     }
+
+    private static IEnumerable<MetadataReference> LoadReferences() =>
+        ReferencePaths().Select(path => MetadataReference.CreateFromFile(path)).ToArray();
 }

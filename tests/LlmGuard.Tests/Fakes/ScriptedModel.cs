@@ -33,6 +33,19 @@ public sealed class ScriptedModel
         }
     }
 
+    /// <summary>
+    /// Answers the next two calls, which may arrive in either order: the one whose prompt is
+    /// <paramref name="prompt"/> with <paramref name="answer"/>, the other with <paramref name="otherAnswer"/>.
+    /// </summary>
+    public async Task AnswerTwoAsync(string prompt, string answer, string otherAnswer)
+    {
+        ModelCall a = await NextCallAsync();
+        ModelCall b = await NextCallAsync();
+        Assert.True(a.Prompt == prompt || b.Prompt == prompt, $"Neither '{a.Prompt}' nor '{b.Prompt}' is '{prompt}'.");
+        (a.Prompt == prompt ? a : b).Succeed(answer);
+        (a.Prompt == prompt ? b : a).Succeed(otherAnswer);
+    }
+
     /// <summary>The next call the model receives; fails after 10 s so a broken test cannot hang.</summary>
     public Task<ModelCall> NextCallAsync() => NextCallAsync(TimeSpan.FromSeconds(10));
 
