@@ -16,10 +16,10 @@ public sealed class DiagnosticDescriptorTests
     {
         string[] ids = DiagnosticDescriptors.All.Select(d => d.Id).OrderBy(id => id, StringComparer.Ordinal).ToArray();
 
-        // The generator's diagnostics count from LLMG001, the analyzer's from LLMG100.
+        // The generator's diagnostics count from LLMG001, skipping the package build check's LLMG020; the analyzer's from LLMG100.
         string[] generator = ids.Where(id => string.CompareOrdinal(id, "LLMG100") < 0).ToArray();
         string[] analyzer = ids.Except(generator).ToArray();
-        Assert.Equal(Enumerable.Range(1, generator.Length).Select(n => $"LLMG{n:000}"), generator);
+        Assert.Equal(Enumerable.Range(1, 99).Where(n => n != 20).Take(generator.Length).Select(n => $"LLMG{n:000}"), generator);
         Assert.Equal(Enumerable.Range(100, analyzer.Length).Select(n => $"LLMG{n:000}"), analyzer);
     }
 
@@ -51,6 +51,19 @@ public sealed class DiagnosticDescriptorTests
             .ToArray();
 
         Assert.True(problems.Length == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
+    public void The_package_build_check_owns_LLMG020_links_its_page_and_no_descriptor_reuses_it()
+    {
+        // LLMG020 is raised by MSBuild from the package's props, before any analyzer loads; the next generator
+        // diagnostic must take LLMG021.
+        string props = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "src", "LlmGuard", "buildTransitive", "LlmGuard.props"));
+
+        Assert.DoesNotContain(DiagnosticDescriptors.All, d => d.Id == "LLMG020");
+        Assert.Contains("Code=\"LLMG020\"", props, StringComparison.Ordinal);
+        Assert.Contains($"HelpLink=\"{DiagnosticDescriptors.HelpLinkBase}LLMG020.md\"", props, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(RepositoryPaths.Root, "docs", "diagnostics", "LLMG020.md")));
     }
 
     [Fact]

@@ -1,0 +1,145 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text.RegularExpressions;
+using System.Threading.Tasks;
+using System.Xml.Linq;
+using LlmGuard.Generators.Tests.Infrastructure;
+
+namespace LlmGuard.Generators.Tests.Package;
+
+/// <summary>
+/// A brand-new console project outside the repository installs LlmGuard from the packed package alone, the way a
+/// new user would: nothing from this repository reaches it but the package.
+/// </summary>
+[Collection(PackageCollection.Name)]
+public sealed class FreshProjectTests(PackedLlmGuard package) : IDisposable
+{
+    private const string DirectCallFile =
+        """
+        using Microsoft.Extensions.AI;
+
+        // Business code that calls the model directly: LLMG100 must point here.
+        public sealed class DirectCall(IChatClient chat)
+        {
+            public async Task<string> AskAsync(string question) => (await chat.GetResponseAsync(question)).Text;
+        }
+        """;
+
+    private const string ProgramFile =
+        """
+        using LlmGuard;
+
+        var greeter = new Greeter();
+        string[] answers = await Task.WhenAll(greeter.GreetAsync("Ada"), greeter.GreetAsync("Ada"), greeter.GreetAsync("Ada"));
+        Console.WriteLine($"guarded: {answers[0]} ({greeter.Executions} execution for {answers.Length} callers)");
+
+        public partial class Greeter
+        {
+            private int _executions;
+
+            public int Executions => _executions;
+
+            [Guarded(Scene = "greeting")]
+            public partial Task<string> GreetAsync(string name, CancellationToken cancellationToken = default);
+
+            private async Task<string> GreetCoreAsync(string name, CancellationToken cancellationToken)
+            {
+                Interlocked.Increment(ref _executions);
+                await Task.Delay(200, cancellationToken);
+                return $"Hello, {name}!";
+            }
+        }
+        """;
+
+    private readonly string _directory = DotnetCli.CreateTemporaryDirectory("fresh-project");
+
+    [Fact]
+    public async Task A_new_console_project_builds_with_the_package_reports_LLMG100_at_a_direct_call_and_runs_its_guarded_method()
+    {
+        WriteProject();
+
+        ProcessResult build = await DotnetCli.RunAsync("build", _directory, TimeSpan.FromMinutes(5));
+
+        Assert.True(build.ExitCode == 0, build.Output);
+        string line = DirectCallFile.Split('\n').First(l => l.Contains("chat.GetResponseAsync", StringComparison.Ordinal));
+        int lineNumber = Array.IndexOf(DirectCallFile.Split('\n'), line) + 1;
+        int column = line.IndexOf("chat.GetResponseAsync", StringComparison.Ordinal) + 1;
+        Assert.Contains($"DirectCall.cs({lineNumber},{column}): warning LLMG100:", build.Output, StringComparison.Ordinal);
+
+        string generated = Path.Combine(_directory, "generated", "LlmGuard.Generators", "LlmGuard.Generators.GuardedGenerator", "Greeter.Guarded.g.cs");
+        Assert.True(File.Exists(generated), $"No generated file at {generated}:\n{build.Output}");
+        Assert.Contains("public partial global::System.Threading.Tasks.Task<string> GreetAsync(string name, global::System.Threading.CancellationToken cancellationToken", File.ReadAllText(generated), StringComparison.Ordinal);
+
+        ProcessResult run = await DotnetCli.RunAsync("run --no-build", _directory, TimeSpan.FromMinutes(2));
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("guarded: Hello, Ada! (1 execution for 3 callers)", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_compiler_older_than_Roslyn_4_8_fails_the_build_with_LLMG020_instead_of_missing_methods()
+    {
+        WriteProject();
+
+        // The compiler's own targets define CompilerApiVersion; a global property stands in for an older compiler.
+        ProcessResult build = await DotnetCli.RunAsync("build -p:CompilerApiVersion=roslyn4.4", _directory, TimeSpan.FromMinutes(5));
+
+        Assert.NotEqual(0, build.ExitCode);
+        Assert.Matches(new Regex(@"error LLMG020: LlmGuard needs C# compiler Roslyn 4\.8 or newer .*this build uses 'roslyn4\.4'"), build.Output);
+        Assert.DoesNotContain("CS8795", build.Output, StringComparison.Ordinal);
+    }
+
+    public void Dispose() => DotnetCli.DeleteDirectory(_directory);
+
+    private void WriteProject()
+    {
+        // Packages restore into a folder of this project's own, so a cached LlmGuard of the same version can never
+        // stand in for the one just packed; LlmGuard may come from the temporary feed only.
+        File.WriteAllText(Path.Combine(_directory, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <config>
+                <add key="globalPackagesFolder" value="packages" />
+              </config>
+              <packageSources>
+                <clear />
+                <add key="llmguard-under-test" value="{package.Feed}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+              </packageSources>
+              <packageSourceMapping>
+                <packageSource key="llmguard-under-test">
+                  <package pattern="LlmGuard" />
+                </packageSource>
+                <packageSource key="nuget.org">
+                  <package pattern="*" />
+                </packageSource>
+              </packageSourceMapping>
+            </configuration>
+            """);
+        File.WriteAllText(Path.Combine(_directory, "App.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <Nullable>enable</Nullable>
+                <EmitCompilerGeneratedFiles>true</EmitCompilerGeneratedFiles>
+                <CompilerGeneratedFilesOutputPath>generated</CompilerGeneratedFilesOutputPath>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="LlmGuard" Version="{package.Version}" />
+                <PackageReference Include="Microsoft.Extensions.AI.Abstractions" Version="{RepositoryPackageVersion("Microsoft.Extensions.AI.Abstractions")}" />
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(_directory, "Program.cs"), ProgramFile);
+        File.WriteAllText(Path.Combine(_directory, "DirectCall.cs"), DirectCallFile);
+    }
+
+    private static string RepositoryPackageVersion(string id) =>
+        XDocument.Load(Path.Combine(RepositoryPaths.Root, "Directory.Packages.props"))
+            .Descendants("PackageVersion")
+            .First(element => element.Attribute("Include")?.Value == id)
+            .Attribute("Version")!.Value;
+}

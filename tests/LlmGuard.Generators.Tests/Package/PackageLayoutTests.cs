@@ -1,0 +1,75 @@
+using System;
+using System.IO.Compression;
+using System.Linq;
+using System.Xml.Linq;
+
+namespace LlmGuard.Generators.Tests.Package;
+
+/// <summary>What `dotnet pack` puts into LlmGuard's package: the layout NuGet and the compiler rely on.</summary>
+[Collection(PackageCollection.Name)]
+public sealed class PackageLayoutTests(PackedLlmGuard package)
+{
+    [Fact]
+    public void The_package_holds_the_runtime_per_framework_the_Roslyn_components_the_build_check_and_the_readme()
+    {
+        using ZipArchive archive = ZipFile.OpenRead(package.PackagePath);
+        string[] files = archive.Entries
+            .Select(entry => entry.FullName)
+            .Where(name => !name.StartsWith("_rels/", StringComparison.Ordinal)
+                && !name.StartsWith("package/", StringComparison.Ordinal)
+                && name != "[Content_Types].xml")
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+
+        Assert.Equal(
+            [
+                "LlmGuard.nuspec",
+                "README.md",
+                "analyzers/dotnet/roslyn4.8/cs/LlmGuard.CodeFixes.dll",
+                "analyzers/dotnet/roslyn4.8/cs/LlmGuard.Generators.dll",
+                "buildTransitive/LlmGuard.props",
+                "lib/net10.0/LlmGuard.dll",
+                "lib/net10.0/LlmGuard.xml",
+                "lib/net8.0/LlmGuard.dll",
+                "lib/net8.0/LlmGuard.xml",
+            ],
+            files);
+    }
+
+    [Fact]
+    public void The_manifest_names_the_license_readme_and_commit_and_depends_on_Polly_Core_alone()
+    {
+        using ZipArchive archive = ZipFile.OpenRead(package.PackagePath);
+        using var reader = archive.GetEntry("LlmGuard.nuspec")!.Open();
+        XElement metadata = XDocument.Load(reader).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
+        string Value(string name) => metadata.Elements().Single(e => e.Name.LocalName == name).Value;
+
+        Assert.Equal("LlmGuard", Value("id"));
+        Assert.Equal(package.Version, Value("version"));
+        Assert.Equal("MIT", Value("license"));
+        Assert.Equal("README.md", Value("readme"));
+        XElement repository = metadata.Elements().Single(e => e.Name.LocalName == "repository");
+        Assert.Equal("git", repository.Attribute("type")?.Value);
+        Assert.Matches("^[0-9a-f]{40}$", repository.Attribute("commit")?.Value ?? "");
+
+        // Roslyn and the generator's own references must never reach a user's dependency graph.
+        string[] dependencies = metadata.Descendants().Where(e => e.Name.LocalName == "dependency")
+            .Select(e => e.Attribute("id")!.Value)
+            .Distinct()
+            .ToArray();
+        Assert.Equal(["Polly.Core"], dependencies);
+        Assert.Equal(
+            ["net10.0", "net8.0"],
+            metadata.Descendants().Where(e => e.Name.LocalName == "group").Select(e => e.Attribute("targetFramework")!.Value).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void The_symbol_package_holds_a_portable_pdb_per_framework()
+    {
+        using ZipArchive archive = ZipFile.OpenRead(package.SymbolPackagePath);
+
+        Assert.Equal(
+            ["lib/net10.0/LlmGuard.pdb", "lib/net8.0/LlmGuard.pdb"],
+            archive.Entries.Select(entry => entry.FullName).Where(name => name.EndsWith(".pdb", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+    }
+}

@@ -1,0 +1,49 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using LlmGuard.Generators.Tests.Infrastructure;
+
+namespace LlmGuard.Generators.Tests.Package;
+
+/// <summary>The LlmGuard package, packed once from the repository into a temporary folder feed.</summary>
+public sealed class PackedLlmGuard : IAsyncLifetime
+{
+    private readonly string _root = DotnetCli.CreateTemporaryDirectory("package");
+
+    /// <summary>A folder that holds only the packed package: the feed a fresh project restores LlmGuard from.</summary>
+    public string Feed => Path.Combine(_root, "feed");
+
+    public string PackagePath { get; private set; } = "";
+
+    public string SymbolPackagePath { get; private set; } = "";
+
+    /// <summary>The version the repository stamps on the package, read back from its file name.</summary>
+    public string Version { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        string project = Path.Combine(RepositoryPaths.Root, "src", "LlmGuard", "LlmGuard.csproj");
+        ProcessResult pack = await DotnetCli.RunAsync(
+            $"pack \"{project}\" -c Release -o \"{Feed}\" --artifacts-path \"{Path.Combine(_root, "artifacts")}\"",
+            RepositoryPaths.Root,
+            TimeSpan.FromMinutes(5));
+        Assert.True(pack.ExitCode == 0, pack.Output);
+
+        PackagePath = Directory.GetFiles(Feed, "LlmGuard.*.nupkg").Single();
+        SymbolPackagePath = Directory.GetFiles(Feed, "LlmGuard.*.snupkg").Single();
+        Version = Path.GetFileNameWithoutExtension(PackagePath)["LlmGuard.".Length..];
+    }
+
+    public Task DisposeAsync()
+    {
+        DotnetCli.DeleteDirectory(_root);
+        return Task.CompletedTask;
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class PackageCollection : ICollectionFixture<PackedLlmGuard>
+{
+    public const string Name = "The packed LlmGuard package";
+}
