@@ -1,0 +1,115 @@
+using System;
+using System.Diagnostics;
+using System.Threading;
+using System.Threading.Tasks;
+using LlmGuard.Replay.Traffic;
+using LlmGuard.Replay.VirtualTime;
+
+namespace LlmGuard.Replay;
+
+/// <summary>The three ways the same trace is replayed.</summary>
+public enum ReplayWay
+{
+    /// <summary>Every trigger calls the model directly: no timeout, no retry, no fallback.</summary>
+    Unguarded,
+
+    /// <summary><see cref="SupportBot.AnswerAsync"/>: identical requests share one execution.</summary>
+    SingleFlight,
+
+    /// <summary><see cref="SupportBot.AnswerBurstAsync"/>: a merge window per session over the singleflight.</summary>
+    SingleFlightAndMergeWindow,
+}
+
+/// <summary>Counts callers as they finish; shared by the driver's thread and the pool threads that complete calls.</summary>
+public sealed class ReplayProgress
+{
+    private int _finished;
+
+    public int Finished => Volatile.Read(ref _finished);
+
+    internal void CallerFinished() => Interlocked.Increment(ref _finished);
+}
+
+/// <summary>Replays a trace one way, in virtual time, and measures what callers and the model saw.</summary>
+public static class ReplayRunner
+{
+    /// <summary>
+    /// Replays <paramref name="trace"/> on a dedicated thread (the driver blocks while the pool works) and returns when
+    /// every event has happened.
+    /// </summary>
+    public static WayResult Run(ReplayTrace trace, ReplayWay way, int seed, double faultRate, ReplayProgress? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(trace);
+        WayResult? result = null;
+        ExceptionDispatchInfoBox failure = new();
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                result = RunOnThisThread(trace, way, seed, faultRate, progress ?? new ReplayProgress());
+            }
+            catch (Exception exception)
+            {
+                failure.Capture(exception);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = $"Replay driver ({way})",
+        };
+        thread.Start();
+        thread.Join();
+        failure.ThrowIfCaptured();
+        return result!;
+    }
+
+    private static WayResult RunOnThisThread(ReplayTrace trace, ReplayWay way, int seed, double faultRate, ReplayProgress progress)
+    {
+        var clock = new VirtualTimeProvider();
+        var model = new SimulatedModel(clock, seed, faultRate);
+        var bot = new SupportBot(model, new GuardRuntime(clock));
+        var callers = new CallerLedger(trace, clock, progress);
+
+        Func<Trigger, Task<Answer>> call = way switch
+        {
+            ReplayWay.Unguarded => trigger => model.CompleteAsync(trigger.Session, trigger.Revision, CancellationToken.None),
+            ReplayWay.SingleFlight => trigger => bot.AnswerAsync(new AnswerRequest(trigger.Session, trigger.Revision)),
+            ReplayWay.SingleFlightAndMergeWindow => trigger => bot.AnswerBurstAsync(trigger.Session, [trigger.Revision]),
+            _ => throw new ArgumentOutOfRangeException(nameof(way)),
+        };
+
+        var wallClock = Stopwatch.StartNew();
+        long steps = VirtualTimeDriver.Run(clock, trace.ArrivalTicks, index =>
+        {
+            Trigger trigger = trace.Triggers[index];
+            _ = callers.TrackAsync(index, call(trigger));
+        });
+        wallClock.Stop();
+
+        return new WayResult(
+            way,
+            trace.Triggers.Count,
+            ModelCalls: model.Calls,
+            Executions: way == ReplayWay.Unguarded ? model.Calls : bot.Executions,
+            MergeWindows: bot.MergedExecutions,
+            callers.LatencyPercentiles(),
+            StaleResults: callers.Stale,
+            AttemptFailures: model.Failures,
+            CallerFailures: callers.Failed,
+            FallbackAnswers: callers.FallbackAnswers,
+            FallbackExecutions: bot.Fallbacks,
+            UnfinishedCallers: callers.Unfinished,
+            VirtualDuration: clock.Elapsed,
+            WallTime: wallClock.Elapsed,
+            Steps: steps);
+    }
+
+    private sealed class ExceptionDispatchInfoBox
+    {
+        private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _captured;
+
+        public void Capture(Exception exception) => _captured = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(exception);
+
+        public void ThrowIfCaptured() => _captured?.Throw();
+    }
+}

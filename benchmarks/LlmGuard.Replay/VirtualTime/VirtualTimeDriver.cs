@@ -1,0 +1,47 @@
+using System;
+using System.Collections.Generic;
+
+namespace LlmGuard.Replay.VirtualTime;
+
+/// <summary>
+/// Runs a replay in virtual time: waits until the process is quiescent, then jumps the clock to the next event — the
+/// next trigger's arrival or the next timer — fires the timers due then and starts the triggers that arrive then.
+/// Ends when no trigger is left, no timer is scheduled and the pool is idle.
+/// </summary>
+public static class VirtualTimeDriver
+{
+    /// <param name="clock">The clock every timer of the replay is on.</param>
+    /// <param name="arrivalTicks">Each trigger's arrival, in ticks since the clock's start, in ascending order.</param>
+    /// <param name="arrive">Starts trigger i; called on the driver's thread, at its arrival.</param>
+    /// <returns>The number of steps (clock moves) it took.</returns>
+    public static long Run(VirtualTimeProvider clock, IReadOnlyList<long> arrivalTicks, Action<int> arrive)
+    {
+        ArgumentNullException.ThrowIfNull(clock);
+        ArgumentNullException.ThrowIfNull(arrivalTicks);
+        ArgumentNullException.ThrowIfNull(arrive);
+
+        int next = 0;
+        long steps = 0;
+        while (true)
+        {
+            ThreadPoolQuiescence.WaitUntilIdle();
+            long? timerDue = clock.NextDueTicks;
+            long? arrival = next < arrivalTicks.Count ? arrivalTicks[next] : null;
+            if (timerDue is null && arrival is null)
+            {
+                return steps;
+            }
+
+            long at = Math.Min(timerDue ?? long.MaxValue, arrival ?? long.MaxValue);
+            steps++;
+
+            // Timers first: a merge window due to close at this instant closes before a trigger of the same instant
+            // arrives, as it would on a real clock whose timer thread got there first.
+            clock.AdvanceTo(at);
+            while (next < arrivalTicks.Count && arrivalTicks[next] <= at)
+            {
+                arrive(next++);
+            }
+        }
+    }
+}
