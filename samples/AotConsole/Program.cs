@@ -1,0 +1,89 @@
+// A guarded program published as a native executable (net9.0, PublishAot) and as a trimmed self-contained app
+// (net10.0): each behaviour of a guarded call runs once, prints one line and is checked. The output is the same on
+// every run; "all checks passed" and exit code 0 only when every check holds. No reflection, no dynamic code.
+using System;
+using System.Linq;
+using System.Threading.Tasks;
+using AotConsole;
+using LlmGuard;
+
+var runtime = new GuardRuntime(TimeProvider.System);
+var desk = new SupportDesk(runtime);
+var checks = new Checks();
+TimeSpan limit = TimeSpan.FromSeconds(10);
+
+// Singleflight: five concurrent callers of one key share one execution and one answer; once it has completed,
+// the next call starts a new execution.
+Task<string>[] callers = Enumerable.Range(0, 5).Select(_ => desk.AnswerAsync("session-1", "where is my order?")).ToArray();
+desk.LetAnswersFinish();
+string[] answers = await Task.WhenAll(callers).WaitAsync(limit);
+int shared = desk.AnswerExecutions;
+await desk.AnswerAsync("session-1", "where is my order?").WaitAsync(limit);
+checks.Expect(
+    shared == 1 && answers.All(answer => ReferenceEquals(answer, answers[0])) && desk.AnswerExecutions == 2,
+    $"singleflight: {callers.Length} callers, {shared} execution; a call after it completed, {desk.AnswerExecutions - shared} new execution");
+
+// Merge window: a burst of three messages within the 100 ms window becomes one execution that sees every message
+// in order ([MergeAppend]) and the latest call's message id; every caller gets its answer.
+string[] burst = ["I want to complain", "about yesterday's order", "order no. 123"];
+Task<string>[] burstCalls = burst.Select((message, index) => desk.ReplyToBurstAsync("session-2", message, index + 1)).ToArray();
+string[] burstReplies = await Task.WhenAll(burstCalls).WaitAsync(limit);
+checks.Expect(
+    desk.BurstExecutions == 1 && desk.BurstMessagesSeen == string.Join(" / ", burst) && desk.BurstMessageIdSeen == 3
+        && burstReplies.All(reply => ReferenceEquals(reply, burstReplies[0])),
+    $"merge window: {burstCalls.Length} calls, {desk.BurstExecutions} execution, saw \"{desk.BurstMessagesSeen}\", latest message id {desk.BurstMessageIdSeen}");
+
+// Timeout and retry: the first attempt hangs and is cancelled by the 50 ms attempt timeout; the retry answers.
+string summary = await desk.SummarizeAsync("T-7").WaitAsync(limit);
+checks.Expect(
+    desk.SummaryAttempts == 2 && desk.SummaryTimeouts == 1 && summary == "summary of T-7",
+    $"timeout + retry: {desk.SummaryAttempts} attempts, {desk.SummaryTimeouts} timed out, answer \"{summary}\"");
+
+// Fallback: every attempt (the first and two retries) fails with a 503, so the fallback answers.
+string urgency = await desk.RateUrgencyAsync("T-8").WaitAsync(limit);
+checks.Expect(
+    desk.UrgencyAttempts == 3 && urgency == "T-8 handed to a human (HttpRequestException 503)",
+    $"fallback: {desk.UrgencyAttempts} attempts failed, fallback answered \"{urgency}\"");
+
+// A guarded interface member: three callers through two implementations on one runtime share one execution.
+var model = new RoutingModel();
+ITicketRouter first = new ModelTicketRouter(runtime, model);
+ITicketRouter second = new ModelTicketRouter(runtime, model);
+Task<string>[] routes =
+[
+    first.RouteAsync("T-9", "my invoice is wrong"),
+    second.RouteAsync("T-9", "my invoice is wrong"),
+    first.RouteAsync("T-9", "my invoice is wrong, again"),
+];
+model.LetAnswer();
+string[] routed = await Task.WhenAll(routes).WaitAsync(limit);
+checks.Expect(
+    model.Calls == 1 && routed.All(route => route == "billing"),
+    $"interface: {routes.Length} callers on 2 {nameof(ITicketRouter)} implementations, {model.Calls} execution, routed to {routed[0]}");
+
+// Nothing outlives its execution.
+checks.Expect(runtime.InFlightCount == 0, $"in flight after the run: {runtime.InFlightCount}");
+
+return checks.Finish();
+
+/// <summary>Prints one line per check and decides the exit code.</summary>
+internal sealed class Checks
+{
+    private int _failed;
+
+    public void Expect(bool holds, string line)
+    {
+        if (!holds)
+        {
+            _failed++;
+        }
+
+        Console.WriteLine(holds ? line : "FAILED " + line);
+    }
+
+    public int Finish()
+    {
+        Console.WriteLine(_failed == 0 ? "all checks passed" : $"{_failed} check(s) failed");
+        return _failed == 0 ? 0 : 1;
+    }
+}
