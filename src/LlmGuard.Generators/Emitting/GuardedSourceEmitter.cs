@@ -155,8 +155,6 @@ internal static class GuardedSourceEmitter
 
         private IEnumerable<ParameterSpec> Arguments => _method.Parameters.Where(p => !p.IsCancellationToken);
 
-        private string ResultTask => $"{Task}<{_method.ResultType}>";
-
         public void Write()
         {
             WriteGuardField();
@@ -267,7 +265,15 @@ internal static class GuardedSourceEmitter
             {
                 _writer.Line();
                 _writer.Line("// SingleFlight = false: every call runs its own execution, cancelled by its caller's token.");
-                execution = $"{_executeMethod}{_typeArguments}({arguments}, {callerToken})";
+                string ownExecution = $"{_executeMethod}{_typeArguments}({arguments}, {callerToken})";
+                _writer.Line(_method.Shape switch
+                {
+                    ReturnShape.ValueTaskOfT => $"return {ownExecution};",
+                    ReturnShape.ValueTask => $"return new {ValueTask}({ownExecution}.AsTask());",
+                    _ => $"return {ownExecution}.AsTask();",
+                });
+                _writer.CloseBlock();
+                return;
             }
 
             _writer.Line(_method.Shape switch
@@ -333,7 +339,8 @@ internal static class GuardedSourceEmitter
             string sharedBy = _method.SingleFlight ? "One execution, shared by every caller with its key" : "One execution, for one call";
             _writer.Line($"// {sharedBy}: attempts{(fallback is null ? "." : ", then the fallback.")}");
             _writer.Line(GeneratedCode);
-            _writer.OpenBlock($"private static async {ResultTask} {_executeMethod}{_typeArguments}({_argumentsType}{_typeArguments} arguments, {CancellationToken} executionToken){_constraints}");
+            // A ValueTask: an execution whose attempts complete synchronously allocates no task of its own.
+            _writer.OpenBlock($"private static async {ValueTask}<{_method.ResultType}> {_executeMethod}{_typeArguments}({_argumentsType}{_typeArguments} arguments, {CancellationToken} executionToken){_constraints}");
             if (fallback is null)
             {
                 WriteAttempts();

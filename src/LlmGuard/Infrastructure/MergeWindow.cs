@@ -72,7 +72,7 @@ public sealed class MergeWindow<TResult>
         string key,
         TState state,
         Func<TState, TState, TState>? append,
-        Func<TState, CancellationToken, Task<TResult>> execute,
+        Func<TState, CancellationToken, ValueTask<TResult>> execute,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
@@ -139,7 +139,7 @@ public sealed class MergeWindow<TResult>
     {
         private readonly object _gate = new();
         private readonly Func<TState, TState, TState>? _append;
-        private readonly Func<TState, CancellationToken, Task<TResult>> _execute;
+        private readonly Func<TState, CancellationToken, ValueTask<TResult>> _execute;
         private TState _state;
         private Phase _phase = Phase.Open;
         private int _waiters = 1;
@@ -149,7 +149,7 @@ public sealed class MergeWindow<TResult>
         private Window<TState>? _supersededBy;
         private List<Window<TState>>? _takenOver;
 
-        public Window(MergeWindow<TResult> owner, string key, TState state, Func<TState, TState, TState>? append, Func<TState, CancellationToken, Task<TResult>> execute)
+        public Window(MergeWindow<TResult> owner, string key, TState state, Func<TState, TState, TState>? append, Func<TState, CancellationToken, ValueTask<TResult>> execute)
             : base(owner, key)
         {
             _state = state;

@@ -33,7 +33,7 @@ public sealed class SingleFlight<TResult>
     /// <param name="execute">Runs the execution; receives the execution's token, cancelled when every waiter has cancelled.</param>
     /// <param name="cancellationToken">Ends this caller's wait only.</param>
     /// <returns>The execution's outcome, or a cancellation carrying <paramref name="cancellationToken"/>.</returns>
-    public Task<TResult> RunAsync<TState>(string key, TState state, Func<TState, CancellationToken, Task<TResult>> execute, CancellationToken cancellationToken)
+    public Task<TResult> RunAsync<TState>(string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> execute, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(execute);
@@ -133,7 +133,7 @@ public sealed class SingleFlight<TResult>
         }
 
         // Never faults: every outcome goes to the waiters through this completion source.
-        public async Task StartAsync<TState>(Func<TState, CancellationToken, Task<TResult>> execute, TState state)
+        public async Task StartAsync<TState>(Func<TState, CancellationToken, ValueTask<TResult>> execute, TState state)
         {
             // Set inside this async method, so the caller's flow is restored when it first yields.
             _parent = ExecutingFlights.Enter(this);

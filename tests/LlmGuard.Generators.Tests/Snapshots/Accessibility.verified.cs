@@ -40,7 +40,7 @@ namespace Demo.Access
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string> __InternalAsync_ExecuteAsync(__InternalAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string> __InternalAsync_ExecuteAsync(__InternalAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(
@@ -79,7 +79,7 @@ namespace Demo.Access
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string> __ProtectedInternalAsync_ExecuteAsync(__ProtectedInternalAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string> __ProtectedInternalAsync_ExecuteAsync(__ProtectedInternalAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(
@@ -118,7 +118,7 @@ namespace Demo.Access
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string> __PrivateAsync_ExecuteAsync(__PrivateAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string> __PrivateAsync_ExecuteAsync(__PrivateAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(
@@ -157,7 +157,7 @@ namespace Demo.Access
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string> __PrivateProtectedAsync_ExecuteAsync(__PrivateProtectedAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string> __PrivateProtectedAsync_ExecuteAsync(__PrivateProtectedAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(

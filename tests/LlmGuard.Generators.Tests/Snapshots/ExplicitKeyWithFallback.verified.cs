@@ -38,7 +38,7 @@ namespace Demo.Tickets
 
         // One execution, shared by every caller with its key: attempts, then the fallback.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<global::Demo.Tickets.TicketDraft> __ExtractAsync_ExecuteAsync(__ExtractAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<global::Demo.Tickets.TicketDraft> __ExtractAsync_ExecuteAsync(__ExtractAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             try
             {

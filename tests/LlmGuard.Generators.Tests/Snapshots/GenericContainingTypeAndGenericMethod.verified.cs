@@ -40,7 +40,7 @@ namespace Demo.Generics
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<T> __LoadAsync_ExecuteAsync(__LoadAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<T> __LoadAsync_ExecuteAsync(__LoadAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(
@@ -82,7 +82,7 @@ namespace Demo.Generics
 
         // One execution, shared by every caller with its key: attempts, then the fallback.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<TView?> __ProjectAsync_ExecuteAsync<TView>(__ProjectAsync_Arguments<TView> arguments, global::System.Threading.CancellationToken executionToken) where TView : global::System.IParsable<TView>
+        private static async global::System.Threading.Tasks.ValueTask<TView?> __ProjectAsync_ExecuteAsync<TView>(__ProjectAsync_Arguments<TView> arguments, global::System.Threading.CancellationToken executionToken) where TView : global::System.IParsable<TView>
         {
             try
             {

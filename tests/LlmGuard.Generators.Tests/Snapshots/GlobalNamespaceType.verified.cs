@@ -34,7 +34,7 @@ partial class GlobalAssistant
 
     // One execution, shared by every caller with its key: attempts.
     [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-    private static async global::System.Threading.Tasks.Task<global::LlmGuard.Infrastructure.VoidResult> __SaveAsync_ExecuteAsync(__SaveAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+    private static async global::System.Threading.Tasks.ValueTask<global::LlmGuard.Infrastructure.VoidResult> __SaveAsync_ExecuteAsync(__SaveAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
     {
         // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
         await arguments.Pipeline.ExecuteAsync(

@@ -41,7 +41,7 @@ namespace Demo
 
         // One execution, shared by every caller with its key: attempts, then the fallback.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string> __ReplyAsync_ExecuteAsync(__ReplyAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string> __ReplyAsync_ExecuteAsync(__ReplyAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             try
             {
@@ -94,7 +94,7 @@ namespace Demo
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string> __ReplyToBurstAsync_ExecuteAsync(__ReplyToBurstAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string> __ReplyToBurstAsync_ExecuteAsync(__ReplyToBurstAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(

@@ -44,7 +44,7 @@ namespace Demo.Nesting
 
                 // One execution, shared by every caller with its key: attempts.
                 [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-                private static async global::System.Threading.Tasks.Task<string> __EscalateAsync_ExecuteAsync(__EscalateAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+                private static async global::System.Threading.Tasks.ValueTask<string> __EscalateAsync_ExecuteAsync(__EscalateAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
                 {
                     // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
                     return await arguments.Pipeline.ExecuteAsync(

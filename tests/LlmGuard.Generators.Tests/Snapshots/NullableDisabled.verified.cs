@@ -42,7 +42,7 @@ namespace Demo.Legacy
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string> __AskAsync_ExecuteAsync(__AskAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string> __AskAsync_ExecuteAsync(__AskAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(
@@ -81,7 +81,7 @@ namespace Demo.Legacy
 
         // One execution, shared by every caller with its key: attempts, then the fallback.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string> __HandleAsync_ExecuteAsync(__HandleAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string> __HandleAsync_ExecuteAsync(__HandleAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             try
             {
@@ -131,7 +131,7 @@ namespace Demo.Legacy
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<T> __FindAsync_ExecuteAsync<T>(__FindAsync_Arguments<T> arguments, global::System.Threading.CancellationToken executionToken) where T : class
+        private static async global::System.Threading.Tasks.ValueTask<T> __FindAsync_ExecuteAsync<T>(__FindAsync_Arguments<T> arguments, global::System.Threading.CancellationToken executionToken) where T : class
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(

@@ -42,7 +42,7 @@ namespace Demo.Parameters
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string> __RouteAsync_ExecuteAsync(__RouteAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string> __RouteAsync_ExecuteAsync(__RouteAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(
@@ -81,7 +81,7 @@ namespace Demo.Parameters
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string> __RouteByEventAsync_ExecuteAsync(__RouteByEventAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string> __RouteByEventAsync_ExecuteAsync(__RouteByEventAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(
@@ -124,7 +124,7 @@ namespace Demo.Parameters
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string> __TranslateAsync_ExecuteAsync(__TranslateAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string> __TranslateAsync_ExecuteAsync(__TranslateAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(
@@ -165,7 +165,7 @@ namespace Demo.Parameters
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string> __TokenFirstAsync_ExecuteAsync(__TokenFirstAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string> __TokenFirstAsync_ExecuteAsync(__TokenFirstAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(
@@ -206,7 +206,7 @@ namespace Demo.Parameters
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string> __TokenMiddleAsync_ExecuteAsync(__TokenMiddleAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string> __TokenMiddleAsync_ExecuteAsync(__TokenMiddleAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(
@@ -247,7 +247,7 @@ namespace Demo.Parameters
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string> __TokenLastAsync_ExecuteAsync(__TokenLastAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string> __TokenLastAsync_ExecuteAsync(__TokenLastAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(

@@ -40,7 +40,7 @@ namespace Demo.Values
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<int> __CountTicketsAsync_ExecuteAsync(__CountTicketsAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<int> __CountTicketsAsync_ExecuteAsync(__CountTicketsAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(

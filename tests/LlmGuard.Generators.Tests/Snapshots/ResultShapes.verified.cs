@@ -40,7 +40,7 @@ namespace Demo.Results
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string> __DescribeAsync_ExecuteAsync(__DescribeAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string> __DescribeAsync_ExecuteAsync(__DescribeAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(
@@ -79,7 +79,7 @@ namespace Demo.Results
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<global::LlmGuard.Infrastructure.VoidResult> __ArchiveAsync_ExecuteAsync(__ArchiveAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<global::LlmGuard.Infrastructure.VoidResult> __ArchiveAsync_ExecuteAsync(__ArchiveAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             await arguments.Pipeline.ExecuteAsync(
@@ -119,7 +119,7 @@ namespace Demo.Results
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<global::LlmGuard.Infrastructure.VoidResult> __AcknowledgeAsync_ExecuteAsync(__AcknowledgeAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<global::LlmGuard.Infrastructure.VoidResult> __AcknowledgeAsync_ExecuteAsync(__AcknowledgeAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             await arguments.Pipeline.ExecuteAsync(
@@ -159,7 +159,7 @@ namespace Demo.Results
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<int> __CountAsync_ExecuteAsync(__CountAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<int> __CountAsync_ExecuteAsync(__CountAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(
@@ -198,7 +198,7 @@ namespace Demo.Results
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string?> __FindTitleAsync_ExecuteAsync(__FindTitleAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string?> __FindTitleAsync_ExecuteAsync(__FindTitleAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(
@@ -237,7 +237,7 @@ namespace Demo.Results
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<int?> __FindPriorityAsync_ExecuteAsync(__FindPriorityAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<int?> __FindPriorityAsync_ExecuteAsync(__FindPriorityAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(

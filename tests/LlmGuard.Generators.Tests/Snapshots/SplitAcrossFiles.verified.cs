@@ -40,7 +40,7 @@ namespace Demo.Split
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string> __AskAsync_ExecuteAsync(__AskAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string> __AskAsync_ExecuteAsync(__AskAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(
@@ -79,7 +79,7 @@ namespace Demo.Split
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string> __ClarifyAsync_ExecuteAsync(__ClarifyAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string> __ClarifyAsync_ExecuteAsync(__ClarifyAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(
@@ -118,7 +118,7 @@ namespace Demo.Split
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<string> __SummarizeAsync_ExecuteAsync(__SummarizeAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<string> __SummarizeAsync_ExecuteAsync(__SummarizeAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             return await arguments.Pipeline.ExecuteAsync(

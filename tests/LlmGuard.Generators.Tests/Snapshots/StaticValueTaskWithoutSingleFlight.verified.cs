@@ -16,7 +16,7 @@ namespace Demo
             global::LlmGuard.Infrastructure.GuardedMethodState<global::LlmGuard.Infrastructure.VoidResult> guard = __NotifyAsync_Guard.For(global::LlmGuard.GuardRuntime.Default);
 
             // SingleFlight = false: every call runs its own execution, cancelled by its caller's token.
-            return new global::System.Threading.Tasks.ValueTask(__NotifyAsync_ExecuteAsync(new __NotifyAsync_Arguments(guard.Pipeline, ticketId), cancellationToken));
+            return new global::System.Threading.Tasks.ValueTask(__NotifyAsync_ExecuteAsync(new __NotifyAsync_Arguments(guard.Pipeline, ticketId), cancellationToken).AsTask());
         }
 
         // What one execution of NotifyAsync runs with: the arguments of the call that started it.
@@ -25,7 +25,7 @@ namespace Demo
 
         // One execution, for one call: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.Task<global::LlmGuard.Infrastructure.VoidResult> __NotifyAsync_ExecuteAsync(__NotifyAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static async global::System.Threading.Tasks.ValueTask<global::LlmGuard.Infrastructure.VoidResult> __NotifyAsync_ExecuteAsync(__NotifyAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
             await arguments.Pipeline.ExecuteAsync(

@@ -27,10 +27,10 @@ public sealed class MergeWindowUnitTests : IDisposable
         _windows.JoinAsync(key, arguments, append: null, Echo, cancellationToken);
 
     // Answers with the arguments it ran with, so callers can see which call's arguments won.
-    private Task<string> Echo(string arguments, CancellationToken token)
+    private ValueTask<string> Echo(string arguments, CancellationToken token)
     {
         _executions.Enqueue((arguments, token));
-        return Task.FromResult("answer to " + arguments);
+        return ValueTask.FromResult("answer to " + arguments);
     }
 
     [Fact]
@@ -84,8 +84,8 @@ public sealed class MergeWindowUnitTests : IDisposable
     {
         var running = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         int executions = 0;
-        Task<string> Slow(string arguments, CancellationToken _) =>
-            Interlocked.Increment(ref executions) == 1 ? running.Task : Task.FromResult("answer to " + arguments);
+        ValueTask<string> Slow(string arguments, CancellationToken _) =>
+            Interlocked.Increment(ref executions) == 1 ? new(running.Task) : ValueTask.FromResult("answer to " + arguments);
 
         Task<string> early = _windows.JoinAsync("s1", "old", null, Slow, CancellationToken.None);
         _time.Advance(TimeSpan.FromSeconds(2));
@@ -136,7 +136,7 @@ public sealed class MergeWindowUnitTests : IDisposable
         var running = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         CancellationToken executionToken = default;
         using var caller = new CancellationTokenSource();
-        Task<string> call = _windows.JoinAsync("s1", "a", null, (_, token) => { executionToken = token; return running.Task.WaitAsync(token); }, caller.Token);
+        Task<string> call = _windows.JoinAsync("s1", "a", null, (_, token) => { executionToken = token; return new ValueTask<string>(running.Task.WaitAsync(token)); }, caller.Token);
         _time.Advance(TimeSpan.FromSeconds(2));
         Assert.False(executionToken.IsCancellationRequested);
 
@@ -150,8 +150,8 @@ public sealed class MergeWindowUnitTests : IDisposable
     public async Task A_failure_reaches_every_joined_caller_and_is_not_cached()
     {
         int executions = 0;
-        Task<string> Failing(string arguments, CancellationToken _) =>
-            Interlocked.Increment(ref executions) == 1 ? Task.FromException<string>(new InvalidOperationException("model down")) : Task.FromResult("answer to " + arguments);
+        ValueTask<string> Failing(string arguments, CancellationToken _) =>
+            Interlocked.Increment(ref executions) == 1 ? ValueTask.FromException<string>(new InvalidOperationException("model down")) : ValueTask.FromResult("answer to " + arguments);
 
         Task<string> a = _windows.JoinAsync("s1", "a", null, Failing, CancellationToken.None);
         Task<string> b = _windows.JoinAsync("s1", "b", null, Failing, CancellationToken.None);
@@ -210,15 +210,15 @@ public sealed class MergeWindowUnitTests : IDisposable
         var firstExecution = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         CancellationToken firstToken = default;
         int executions = 0;
-        Task<string> Execute(string arguments, CancellationToken token)
+        ValueTask<string> Execute(string arguments, CancellationToken token)
         {
             if (Interlocked.Increment(ref executions) == 1)
             {
                 firstToken = token;
-                return firstExecution.Task.WaitAsync(token);
+                return new(firstExecution.Task.WaitAsync(token));
             }
 
-            return Task.FromResult("answer to " + arguments);
+            return ValueTask.FromResult("answer to " + arguments);
         }
 
         Task<string> early = _windows.JoinAsync("s1", "draft", null, Execute, CancellationToken.None);
@@ -243,10 +243,10 @@ public sealed class MergeWindowUnitTests : IDisposable
         _windows = new MergeWindow<string>(_time, 1000, MergeMode.Fixed, 0, supersede: true);
         var firstExecution = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var ranWith = new ConcurrentQueue<string>();
-        Task<string> Execute(string messages, CancellationToken token)
+        ValueTask<string> Execute(string messages, CancellationToken token)
         {
             ranWith.Enqueue(messages);
-            return ranWith.Count == 1 ? firstExecution.Task.WaitAsync(token) : Task.FromResult(messages);
+            return ranWith.Count == 1 ? new(firstExecution.Task.WaitAsync(token)) : ValueTask.FromResult(messages);
         }
 
         static string Append(string earlier, string later) => earlier + " | " + later;
@@ -267,7 +267,7 @@ public sealed class MergeWindowUnitTests : IDisposable
     [Fact]
     public async Task An_execution_that_joins_its_own_key_fails_fast()
     {
-        Task<string> call = _windows.JoinAsync("s1", "a", null, (arguments, token) => _windows.JoinAsync("s1", arguments, null, Echo, token), CancellationToken.None);
+        Task<string> call = _windows.JoinAsync("s1", "a", null, (arguments, token) => new ValueTask<string>(_windows.JoinAsync("s1", arguments, null, Echo, token)), CancellationToken.None);
         _time.Advance(TimeSpan.FromSeconds(2));
 
         await Assert.ThrowsAsync<GuardRecursionException>(() => call.Within(1));
@@ -287,7 +287,7 @@ public sealed class MergeWindowUnitTests : IDisposable
         var violations = new ConcurrentQueue<string>();
         int executions = 0;
 
-        async Task<string> Execute(string arguments, CancellationToken token)
+        async ValueTask<string> Execute(string arguments, CancellationToken token)
         {
             Interlocked.Increment(ref executions);
             if (int.Parse(arguments.Split('#')[1], System.Globalization.CultureInfo.InvariantCulture) % 3 == 0)

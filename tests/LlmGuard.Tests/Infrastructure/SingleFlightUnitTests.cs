@@ -35,11 +35,11 @@ public sealed class SingleFlightUnitTests
         TaskCompletionSource<string> old = InlineExecution();
         TaskCompletionSource<string> newer = InlineExecution();
         using var leaving = new CancellationTokenSource();
-        Task<string> abandoned = _flights.RunAsync("k", old, static (execution, _) => execution.Task, leaving.Token);
+        Task<string> abandoned = _flights.RunAsync("k", old, static (execution, _) => new ValueTask<string>(execution.Task), leaving.Token);
         leaving.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned.Within());
 
-        Task<string> second = _flights.RunAsync("k", newer, static (execution, _) => execution.Task, CancellationToken.None);
+        Task<string> second = _flights.RunAsync("k", newer, static (execution, _) => new ValueTask<string>(execution.Task), CancellationToken.None);
         CompleteInline(old, "old");
 
         Assert.Equal(1, _flights.Count);
@@ -54,7 +54,7 @@ public sealed class SingleFlightUnitTests
     public async Task The_entry_is_gone_before_any_waiter_resumes()
     {
         TaskCompletionSource<string> execution = InlineExecution();
-        Task<string> call = _flights.RunAsync("k", execution, static (e, _) => e.Task, CancellationToken.None);
+        Task<string> call = _flights.RunAsync("k", execution, static (e, _) => new ValueTask<string>(e.Task), CancellationToken.None);
         Task<int> countSeenOnResume = call.ContinueWith(_ => _flights.Count, TaskContinuationOptions.ExecuteSynchronously);
 
         execution.SetResult("done");
@@ -68,7 +68,7 @@ public sealed class SingleFlightUnitTests
         CancellationToken executionToken = default;
         using var first = new CancellationTokenSource();
         using var second = new CancellationTokenSource();
-        Task<string> a = _flights.RunAsync("k", InlineExecution(), (e, token) => { executionToken = token; return e.Task; }, first.Token);
+        Task<string> a = _flights.RunAsync("k", InlineExecution(), (e, token) => { executionToken = token; return new ValueTask<string>(e.Task); }, first.Token);
         Task<string> b = _flights.RunAsync("k", InlineExecution(), static (_, _) => throw new InvalidOperationException("must join"), second.Token);
 
         first.Cancel();
@@ -88,8 +88,8 @@ public sealed class SingleFlightUnitTests
         CancellationToken executionToken = default;
         TaskCompletionSource<string> execution = InlineExecution();
         using var leaving = new CancellationTokenSource();
-        Task<string> staying = _flights.RunAsync("k", execution, (e, token) => { executionToken = token; return e.Task; }, CancellationToken.None);
-        Task<string> left = _flights.RunAsync("k", execution, static (e, _) => e.Task, leaving.Token);
+        Task<string> staying = _flights.RunAsync("k", execution, (e, token) => { executionToken = token; return new ValueTask<string>(e.Task); }, CancellationToken.None);
+        Task<string> left = _flights.RunAsync("k", execution, static (e, _) => new ValueTask<string>(e.Task), leaving.Token);
 
         leaving.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => left.Within());
@@ -110,7 +110,7 @@ public sealed class SingleFlightUnitTests
             int length = await flights.inner.RunAsync("inner", flights.outer, static async (o, _) =>
             {
                 await Task.Yield();
-                return (await o.RunAsync("k", 0, static (_, _) => Task.FromResult("never"), CancellationToken.None)).Length;
+                return (await o.RunAsync("k", 0, static (_, _) => ValueTask.FromResult("never"), CancellationToken.None)).Length;
             }, CancellationToken.None);
             return length.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }, CancellationToken.None);
