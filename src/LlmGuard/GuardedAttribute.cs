@@ -9,7 +9,8 @@ namespace LlmGuard;
 /// </summary>
 /// <remarks>
 /// The hand-written core that calls the model has the guarded method's name with <c>Core</c> put before a
-/// trailing <c>Async</c> (<c>AskAsync</c> → <c>AskCoreAsync</c>), or the name given by <see cref="Core"/>.
+/// trailing <c>Async</c> (<c>AskAsync</c> → <c>AskCoreAsync</c>) or <c>Core</c> appended otherwise
+/// (<c>Summarize</c> → <c>SummarizeCore</c>), or the name given by <see cref="Core"/>.
 /// The attribute is read at compile time only; nothing reads it at run time.
 /// </remarks>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
@@ -34,7 +35,8 @@ public sealed class GuardedAttribute : Attribute
     /// Gets or sets the key template, for example <c>"{req.UserId}:{req.SessionId}"</c>: <c>{name}</c> renders a
     /// parameter, <c>{name.A.B}</c> a member chain of one, <c>{{</c> and <c>}}</c> literal braces.
     /// Calls with equal keys share one execution. Without a template every parameter except the
-    /// cancellation token and those marked <see cref="NotInKeyAttribute"/> is a key part.
+    /// cancellation token and those marked <see cref="NotInKeyAttribute"/> or <see cref="MergeAppendAttribute"/> is a
+    /// key part; with a template, the template alone decides.
     /// </summary>
     public string? Key { get; set; }
 
@@ -42,6 +44,7 @@ public sealed class GuardedAttribute : Attribute
     /// Gets or sets the merge window in milliseconds; 0 (the default) means none. The first call for a key opens
     /// the window; calls for the key inside it join it and the latest call's arguments replace earlier ones; when
     /// it closes the core runs once with the latest arguments and every caller that joined gets that outcome.
+    /// 0 to 86 400 000.
     /// </summary>
     public int MergeWindowMs { get; set; }
 
@@ -50,7 +53,7 @@ public sealed class GuardedAttribute : Attribute
 
     /// <summary>
     /// Gets or sets, for <see cref="LlmGuard.MergeMode.Sliding"/> windows, the longest a window stays open after the
-    /// call that opened it, in milliseconds. Required with a sliding window.
+    /// call that opened it, in milliseconds: from <see cref="MergeWindowMs"/> to 86 400 000. Required with a sliding window.
     /// </summary>
     public int MergeMaxWaitMs { get; set; }
 

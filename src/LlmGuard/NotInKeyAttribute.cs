@@ -4,8 +4,9 @@ namespace LlmGuard;
 
 /// <summary>
 /// Marks a parameter of a <see cref="GuardedAttribute">[Guarded]</see> method that is deliberately not part of
-/// its key: callers that differ only in this parameter share one execution and receive the same result.
+/// its implicit key: callers that differ only in this parameter share one execution and receive the same result.
 /// </summary>
+/// <remarks>It applies when the method has no <see cref="GuardedAttribute.Key"/> template; a template decides the key alone.</remarks>
 [AttributeUsage(AttributeTargets.Parameter, AllowMultiple = false, Inherited = false)]
 public sealed class NotInKeyAttribute : Attribute
 {
