@@ -27,6 +27,12 @@ internal sealed class CallerLedger(ReplayTrace trace, VirtualTimeProvider clock,
 
     public int Unfinished => _finished.Count(finished => !finished);
 
+    public string DescribeUnfinished() => string.Join("; ", _finished
+        .Select((finished, index) => (finished, index))
+        .Where(entry => !entry.finished)
+        .Take(5)
+        .Select(entry => trace.Triggers[entry.index].ToString()));
+
     // Never faults. The clock does not move while continuations run (the driver waits for quiescence), so "now" here is the
     // virtual instant the caller got its outcome.
     public async Task TrackAsync(int index, Task<Answer> call)

@@ -19,8 +19,8 @@ namespace LlmGuard.Replay.VirtualTime;
 /// </remarks>
 public static class ThreadPoolQuiescence
 {
-    /// <summary>Consecutive samples with no pending and no newly completed work item that count as idle.</summary>
-    public const int StableSamples = 6;
+    /// <summary>Consecutive samples with no pending and no newly completed work item that count as idle (default 6).</summary>
+    public static int StableSamples { get; set; } = 6;
 
     /// <summary>Busy-wait iterations between samples: a few microseconds, longer than one of LlmGuard's continuations.</summary>
     public const int SpinIterationsBetweenSamples = 40;

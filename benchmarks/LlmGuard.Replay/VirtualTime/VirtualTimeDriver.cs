@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Threading;
 
 namespace LlmGuard.Replay.VirtualTime;
 
@@ -29,7 +30,12 @@ public static class VirtualTimeDriver
             long? arrival = next < arrivalTicks.Count ? arrivalTicks[next] : null;
             if (timerDue is null && arrival is null)
             {
-                return steps;
+                if (NothingLeftToHappen(clock))
+                {
+                    return steps;
+                }
+
+                continue;
             }
 
             long at = Math.Min(timerDue ?? long.MaxValue, arrival ?? long.MaxValue);
@@ -43,5 +49,22 @@ public static class VirtualTimeDriver
                 arrive(next++);
             }
         }
+    }
+
+    // The end is the one moment a mistaken "idle" cannot be corrected by a later step: a continuation still running
+    // could schedule a timer (a retry delay) that nobody would fire. Confirm over a few milliseconds of real time.
+    private static bool NothingLeftToHappen(VirtualTimeProvider clock)
+    {
+        for (int check = 0; check < 3; check++)
+        {
+            Thread.Sleep(1);
+            ThreadPoolQuiescence.WaitUntilIdle();
+            if (clock.NextDueTicks is not null)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 }
