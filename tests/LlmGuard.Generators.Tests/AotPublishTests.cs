@@ -1,0 +1,126 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+using System.Threading.Tasks;
+using LlmGuard.Generators.Tests.Infrastructure;
+
+namespace LlmGuard.Generators.Tests;
+
+/// <summary>
+/// The AotConsole sample published the two ways a guarded program ships without a JIT-friendly runtime around it:
+/// native AOT (net9.0) and trimmed self-contained (net10.0). Each publish must be free of trim and AOT warnings
+/// (IL2xxx, IL3xxx) with warnings as errors, and the published program must run every check of the sample.
+/// </summary>
+public sealed class AotPublishTests
+{
+    private static readonly string[] ExpectedOutput =
+    [
+        "singleflight: 5 callers, 1 execution; a call after it completed, 1 new execution",
+        "merge window: 3 calls, 1 execution, saw \"I want to complain / about yesterday's order / order no. 123\", latest message id 3",
+        "timeout + retry: 2 attempts, 1 timed out, answer \"summary of T-7\"",
+        "fallback: 3 attempts failed, fallback answered \"T-8 handed to a human (HttpRequestException 503)\"",
+        "interface: 3 callers on 2 ITicketRouter implementations, 1 execution, routed to billing",
+        "in flight after the run: 0",
+        "all checks passed",
+    ];
+
+    private static readonly TimeSpan PublishTimeout = TimeSpan.FromMinutes(8);
+
+    private static readonly Regex TrimOrAotWarning = new(@"\bIL[23]\d{3}\b|warning IL", RegexOptions.CultureInvariant);
+
+    [Fact]
+    public async Task The_sample_publishes_as_native_AOT_without_trim_or_AOT_warnings_and_the_native_binary_passes_its_checks()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.True(
+                IsOnPath("clang"),
+                "clang is not installed: native AOT on Linux links with clang. Install it (Debian: apt-get install clang zlib1g-dev); .ci/run does this on CI.");
+        }
+
+        await PublishAndRunAsync("net9.0", "");
+    }
+
+    [Fact]
+    public async Task The_sample_publishes_trimmed_and_self_contained_on_net10_without_trim_warnings_and_the_trimmed_app_passes_its_checks()
+    {
+        await PublishAndRunAsync("net10.0", "-p:SelfContained=true");
+    }
+
+    private static async Task PublishAndRunAsync(string framework, string extraArguments)
+    {
+        string project = Path.Combine(RepositoryPaths.Root, "samples", "AotConsole", "AotConsole.csproj");
+        string artifacts = Path.Combine(Path.GetTempPath(), "llmguard-aot-" + Guid.NewGuid().ToString("N"));
+        string rid = CurrentRuntimeIdentifier();
+        try
+        {
+            // TrimmerSingleWarn=false: a warning inside a referenced assembly (the runtime, Polly) is reported at its
+            // own location instead of as one IL2104 per assembly.
+            (int exitCode, string log) = await RunAsync(
+                "dotnet",
+                $"publish \"{project}\" -c Release -r {rid} -f {framework} {extraArguments} -p:TreatWarningsAsErrors=true -p:TrimmerSingleWarn=false --artifacts-path \"{artifacts}\" -nodeReuse:false",
+                PublishTimeout);
+
+            Assert.True(exitCode == 0, $"dotnet publish -f {framework} failed:\n{log}");
+            string[] warnings = log.Split('\n').Where(line => TrimOrAotWarning.IsMatch(line)).ToArray();
+            Assert.True(warnings.Length == 0, "Trim/AOT warnings:\n" + string.Join("\n", warnings));
+
+            string publishDirectory = Path.Combine(artifacts, "publish", "AotConsole", $"release_{framework}_{rid}");
+            string program = Path.Combine(publishDirectory, OperatingSystem.IsWindows() ? "AotConsole.exe" : "AotConsole");
+            Assert.True(
+                File.Exists(program),
+                $"No '{program}' after publishing. Published files:\n" + (Directory.Exists(Path.Combine(artifacts, "publish"))
+                    ? string.Join("\n", Directory.EnumerateFiles(Path.Combine(artifacts, "publish"), "*", SearchOption.AllDirectories))
+                    : "(none)"));
+
+            (int programExit, string output) = await RunAsync(program, "", TimeSpan.FromMinutes(1));
+
+            Assert.True(programExit == 0, $"{program} exited with {programExit}:\n{output}");
+            Assert.Equal(ExpectedOutput, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.TrimEnd('\r')).ToArray());
+        }
+        finally
+        {
+            if (Directory.Exists(artifacts))
+            {
+                Directory.Delete(artifacts, recursive: true);
+            }
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(string fileName, string arguments, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo(fileName, arguments)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using Process process = Process.Start(start)!;
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> errors = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await output + await errors);
+    }
+
+    private static string CurrentRuntimeIdentifier()
+    {
+        string os = OperatingSystem.IsWindows() ? "win" : OperatingSystem.IsMacOS() ? "osx" : "linux";
+        return os + "-" + RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
+    }
+
+    private static bool IsOnPath(string command) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Any(directory => File.Exists(Path.Combine(directory, command)));
+}
