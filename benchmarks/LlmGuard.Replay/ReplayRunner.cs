@@ -34,23 +34,29 @@ public sealed class ReplayProgress
 public static class ReplayRunner
 {
     /// <summary>
-    /// Replays <paramref name="trace"/> on a dedicated thread (the driver blocks while the pool works) and returns when
-    /// every event has happened.
+    /// Replays <paramref name="trace"/> and returns when every event has happened. Blocks the calling thread; the
+    /// driver runs on a thread of its own, see <see cref="StartAsync"/>.
     /// </summary>
-    public static WayResult Run(ReplayTrace trace, ReplayWay way, int seed, double faultRate, ReplayProgress? progress = null)
+    public static WayResult Run(ReplayTrace trace, ReplayWay way, int seed, double faultRate, ReplayProgress? progress = null) =>
+        StartAsync(trace, way, seed, faultRate, progress).GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Starts replaying <paramref name="trace"/> on a dedicated thread, not a pool thread: the driver blocks while the
+    /// pool works, and must not count as (or take the place of) pool work itself.
+    /// </summary>
+    public static Task<WayResult> StartAsync(ReplayTrace trace, ReplayWay way, int seed, double faultRate, ReplayProgress? progress = null)
     {
         ArgumentNullException.ThrowIfNull(trace);
-        WayResult? result = null;
-        ExceptionDispatchInfoBox failure = new();
+        var outcome = new TaskCompletionSource<WayResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
             try
             {
-                result = RunOnThisThread(trace, way, seed, faultRate, progress ?? new ReplayProgress());
+                outcome.SetResult(RunOnThisThread(trace, way, seed, faultRate, progress ?? new ReplayProgress()));
             }
             catch (Exception exception)
             {
-                failure.Capture(exception);
+                outcome.SetException(exception);
             }
         })
         {
@@ -58,9 +64,7 @@ public static class ReplayRunner
             Name = $"Replay driver ({way})",
         };
         thread.Start();
-        thread.Join();
-        failure.ThrowIfCaptured();
-        return result!;
+        return outcome.Task;
     }
 
     private static WayResult RunOnThisThread(ReplayTrace trace, ReplayWay way, int seed, double faultRate, ReplayProgress progress)
@@ -102,14 +106,5 @@ public static class ReplayRunner
             VirtualDuration: clock.Elapsed,
             WallTime: wallClock.Elapsed,
             Steps: steps);
-    }
-
-    private sealed class ExceptionDispatchInfoBox
-    {
-        private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _captured;
-
-        public void Capture(Exception exception) => _captured = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(exception);
-
-        public void ThrowIfCaptured() => _captured?.Throw();
     }
 }
