@@ -9,6 +9,15 @@ using LlmGuard;
 
 var runtime = new GuardRuntime(TimeProvider.System);
 var desk = new SupportDesk(runtime);
+
+// "--first-call": start up, make one guarded call and exit, to measure start-up time without the checks' waits.
+if (args is ["--first-call"])
+{
+    desk.LetAnswersFinish();
+    Console.WriteLine(await desk.AnswerAsync("session-0", "hello?"));
+    return 0;
+}
+
 var checks = new Checks();
 TimeSpan limit = TimeSpan.FromSeconds(10);
 
