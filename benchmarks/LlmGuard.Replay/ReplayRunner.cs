@@ -87,7 +87,8 @@ public static class ReplayRunner
         {
             Trigger trigger = trace.Triggers[index];
             _ = callers.TrackAsync(index, call(trigger));
-        });
+        },
+        everyCallerFinished: () => progress.Finished == trace.Triggers.Count);
         wallClock.Stop();
 
         return new WayResult(
