@@ -161,7 +161,7 @@ public sealed class ReplayReport(ReplaySettings settings, ReplayTrace trace, IRe
     [
         "A TimeProvider with a virtual clock and a timer queue carries every delay: model latency, Polly's timeouts and retry delays, merge windows. A driver jumps the clock to the next event (a trigger or a timer) and fires what is due.",
         F($"It moves the clock only when the thread pool is quiescent: no work item pending and the completed-work-item count unchanged over {ThreadPoolQuiescence.StableSamples} consecutive samples a few microseconds apart. LlmGuard's continuations run on the pool (ConfigureAwait(false), RunContinuationsAsynchronously), so this is when a step's consequences have all happened."),
-        "Limit: the pool does not report items that are running. One that outlasts the sampling window (JIT, GC, a descheduled thread) is taken for idleness and its effects land at a later virtual instant; the replay warms up first and confirms the end over a few real milliseconds. Polly's retry jitter is not seeded, so figures can move by a few calls between runs of the same seed.",
+        "Limit: the pool does not report items that are running. One that outlasts the sampling window (JIT, GC, a descheduled thread) is taken for idleness and its effects land at a later virtual instant; the replay warms up first, and a run ends only when every caller has its outcome (waiting in real time, up to 10 s, for work a false idle missed). Polly's retry jitter is not seeded, so figures can move by a few calls between runs of the same seed.",
     ];
 
     private static string F(FormattableString text) => text.ToString(Invariant);
