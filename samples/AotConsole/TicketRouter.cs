@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard;
@@ -37,12 +36,6 @@ public sealed class RoutingModel
     }
 }
 
-// Workaround for a native AOT compiler bug in .NET 9 (ILCompiler 9.0.20; .NET 8's compiler is not affected): C# emits the
-// generated body of a partial interface method as a non-virtual instance method of the interface, and ILC 9 replaces
-// the body of such a method with a stub that throws NotSupportedException ("The body of this instance method was
-// removed by the AOT compiler"), because an interface is never seen as allocated. Publishing reports no warning.
-// Rooting the method keeps its body; every [Guarded] member of an interface needs one such line in a net9.0 AOT app.
-[method: DynamicDependency(nameof(ITicketRouter.RouteAsync), typeof(ITicketRouter))]
 public sealed class ModelTicketRouter(GuardRuntime runtime, RoutingModel model) : ITicketRouter
 {
     GuardRuntime ITicketRouter.Runtime => runtime;

@@ -52,6 +52,51 @@ public sealed class ShapeSnapshotTests
     }
 
     [Fact]
+    public void Interfaces_get_a_default_implementation_and_a_native_AOT_root_for_each_instance_method()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            namespace Demo.Interfaces;
+
+            public partial interface ITicketRouter
+            {
+                protected GuardRuntime Runtime { get; }
+
+                [Guarded(Key = "{ticketId}")]
+                public partial Task<string> RouteAsync(string ticketId, [NotInKey] string text, CancellationToken cancellationToken = default);
+
+                protected Task<string> RouteCoreAsync(string ticketId, string text, CancellationToken cancellationToken);
+            }
+
+            public static partial class Registry<TKey>
+            {
+                public partial interface ILookup<TValue>
+                {
+                    [Guarded]
+                    public partial Task<TValue> FindAsync(string name);
+
+                    [Guarded]
+                    public static partial Task<string> DescribeAsync(string queue);
+
+                    protected Task<TValue> FindCoreAsync(string name);
+
+                    private static Task<string> DescribeCoreAsync(string queue) => Task.FromResult(queue);
+                }
+            }
+            """);
+
+        run.AssertClean();
+        string router = run.Source("Demo.Interfaces.ITicketRouter.Guarded.g.cs");
+        string lookup = run.Source("Demo.Interfaces.Registry`1.ILookup`1.Guarded.g.cs");
+
+        // The static method needs no root: only instance methods of an interface lose their bodies in native AOT.
+        Assert.Contains("[global::System.Diagnostics.CodeAnalysis.DynamicDependency(\"RouteAsync\", typeof(global::Demo.Interfaces.ITicketRouter))]", router, StringComparison.Ordinal);
+        Assert.DoesNotContain("DynamicDependency(\"DescribeAsync\"", lookup, StringComparison.Ordinal);
+        Assert.Contains("[global::System.Diagnostics.CodeAnalysis.DynamicDependency(\"FindAsync\", typeof(global::Demo.Interfaces.Registry<>.ILookup<>))]", lookup, StringComparison.Ordinal);
+        Snapshot.VerifyGenerated(router, "Interface");
+        Snapshot.VerifyGenerated(lookup, "NestedGenericInterface");
+    }
+
+    [Fact]
     public void Records_and_readonly_structs_are_redeclared_with_their_own_keywords()
     {
         GeneratorRun run = GeneratorHarness.Run(Usings + """

@@ -88,12 +88,55 @@ internal static class GuardedSourceEmitter
             writer.CloseBlock();
         }
 
+        WriteInterfaceAotRoots(writer, type);
+
         if (type.Type.Namespace is not null)
         {
             writer.CloseBlock();
         }
 
         return writer.ToString();
+    }
+
+    // A generated interface implementation is a non-virtual instance method of the interface. Native AOT from .NET 9
+    // treats such a method as unreachable, because no instance of an interface type is ever allocated, and compiles it
+    // as a stub that throws NotSupportedException. Naming the methods in a dependency of a module initializer keeps
+    // their bodies; the initializer itself does nothing.
+    private static void WriteInterfaceAotRoots(SourceWriter writer, GuardedTypeSpec type)
+    {
+        string[] instanceMethods = type.Methods.Where(m => !m.IsStatic).Select(m => m.Name.TrimStart('@')).Distinct().ToArray();
+        if (type.Type.Types[type.Type.Types.Count - 1].Keyword != "interface" || instanceMethods.Length == 0)
+        {
+            return;
+        }
+
+        string interfaceType = "global::" + (type.Type.Namespace is null ? string.Empty : type.Type.Namespace + ".")
+            + string.Join(".", type.Type.Types.Select(t => UnboundName(t)));
+        writer.Line();
+        writer.Line("// Keeps the generated interface methods in native AOT builds, which would otherwise compile them as throwing stubs.");
+        writer.Line(GeneratedCode);
+        writer.OpenBlock("file static class GuardedInterfaceAotRoots");
+        writer.Line("[global::System.Runtime.CompilerServices.ModuleInitializer]");
+        foreach (string method in instanceMethods)
+        {
+            writer.Line($"[global::System.Diagnostics.CodeAnalysis.DynamicDependency({Literal(method)}, typeof({interfaceType}))]");
+        }
+
+        writer.Line("internal static void Keep() { }");
+        writer.CloseBlock();
+    }
+
+    // Outer<T>.IInner<U> is written Outer<>.IInner<> inside typeof.
+    private static string UnboundName(TypeDeclaration type)
+    {
+        int tick = type.MetadataName.IndexOf('`');
+        if (tick < 0)
+        {
+            return type.NameWithTypeParameters;
+        }
+
+        int arity = int.Parse(type.MetadataName.Substring(tick + 1), System.Globalization.CultureInfo.InvariantCulture);
+        return type.NameWithTypeParameters.Substring(0, type.NameWithTypeParameters.IndexOf('<')) + "<" + new string(',', arity - 1) + ">";
     }
 
     private static void WriteRuntimeMember(SourceWriter writer, RuntimeSpec runtime)
