@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
@@ -53,15 +52,15 @@ public sealed class AotPublishTests
     private static async Task PublishAndRunAsync(string framework, string extraArguments)
     {
         string project = Path.Combine(RepositoryPaths.Root, "samples", "AotConsole", "AotConsole.csproj");
-        string artifacts = Path.Combine(Path.GetTempPath(), "llmguard-aot-" + Guid.NewGuid().ToString("N"));
+        string artifacts = DotnetCli.CreateTemporaryDirectory("aot");
         string rid = CurrentRuntimeIdentifier();
         try
         {
             // TrimmerSingleWarn=false: a warning inside a referenced assembly (the runtime, Polly) is reported at its
             // own location instead of as one IL2104 per assembly.
-            (int exitCode, string log) = await RunAsync(
-                "dotnet",
-                $"publish \"{project}\" -c Release -r {rid} -f {framework} {extraArguments} -p:TreatWarningsAsErrors=true -p:TrimmerSingleWarn=false --artifacts-path \"{artifacts}\" -nodeReuse:false",
+            (int exitCode, string log) = await DotnetCli.RunAsync(
+                $"publish \"{project}\" -c Release -r {rid} -f {framework} {extraArguments} -p:TreatWarningsAsErrors=true -p:TrimmerSingleWarn=false --artifacts-path \"{artifacts}\"",
+                RepositoryPaths.Root,
                 PublishTimeout);
 
             Assert.True(exitCode == 0, $"dotnet publish -f {framework} failed:\n{log}");
@@ -76,41 +75,15 @@ public sealed class AotPublishTests
                     ? string.Join("\n", Directory.EnumerateFiles(Path.Combine(artifacts, "publish"), "*", SearchOption.AllDirectories))
                     : "(none)"));
 
-            (int programExit, string output) = await RunAsync(program, "", TimeSpan.FromMinutes(1));
+            (int programExit, string output) = await DotnetCli.RunProgramAsync(program, "", publishDirectory, TimeSpan.FromMinutes(1));
 
             Assert.True(programExit == 0, $"{program} exited with {programExit}:\n{output}");
             Assert.Equal(ExpectedOutput, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.TrimEnd('\r')).ToArray());
         }
         finally
         {
-            if (Directory.Exists(artifacts))
-            {
-                Directory.Delete(artifacts, recursive: true);
-            }
+            DotnetCli.DeleteDirectory(artifacts);
         }
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string fileName, string arguments, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(fileName, arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using Process process = Process.Start(start)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> errors = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(timeout);
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await output + await errors);
     }
 
     private static string CurrentRuntimeIdentifier()
