@@ -69,15 +69,20 @@ public sealed class ShapeSnapshotTests
 
             public static partial class Registry<TKey>
             {
-                public partial interface ILookup<TValue>
+                private partial interface ILookup<TValue>
                 {
                     [Guarded]
                     public partial Task<TValue> FindAsync(string name);
 
                     [Guarded]
+                    public partial Task<T> ConvertAsync<T>(string name);
+
+                    [Guarded]
                     public static partial Task<string> DescribeAsync(string queue);
 
                     protected Task<TValue> FindCoreAsync(string name);
+
+                    protected Task<T> ConvertCoreAsync<T>(string name);
 
                     private static Task<string> DescribeCoreAsync(string queue) => Task.FromResult(queue);
                 }
@@ -88,10 +93,12 @@ public sealed class ShapeSnapshotTests
         string router = run.Source("Demo.Interfaces.ITicketRouter.Guarded.g.cs");
         string lookup = run.Source("Demo.Interfaces.Registry`1.ILookup`1.Guarded.g.cs");
 
-        // The static method needs no root: only instance methods of an interface lose their bodies in native AOT.
-        Assert.Contains("[global::System.Diagnostics.CodeAnalysis.DynamicDependency(\"RouteAsync\", typeof(global::Demo.Interfaces.ITicketRouter))]", router, StringComparison.Ordinal);
+        // Named by metadata name, so a private nested interface can be named from outside it; a generic method with its
+        // arity; the static method needs no root, since only instance methods of an interface lose their bodies.
+        Assert.Contains("[global::System.Diagnostics.CodeAnalysis.DynamicDependency(\"RouteAsync\", \"Demo.Interfaces.ITicketRouter\", \"GeneratorTests\")]", router, StringComparison.Ordinal);
+        Assert.Contains("[global::System.Diagnostics.CodeAnalysis.DynamicDependency(\"FindAsync\", \"Demo.Interfaces.Registry`1.ILookup`1\", \"GeneratorTests\")]", lookup, StringComparison.Ordinal);
+        Assert.Contains("[global::System.Diagnostics.CodeAnalysis.DynamicDependency(\"ConvertAsync``1\", \"Demo.Interfaces.Registry`1.ILookup`1\", \"GeneratorTests\")]", lookup, StringComparison.Ordinal);
         Assert.DoesNotContain("DynamicDependency(\"DescribeAsync\"", lookup, StringComparison.Ordinal);
-        Assert.Contains("[global::System.Diagnostics.CodeAnalysis.DynamicDependency(\"FindAsync\", typeof(global::Demo.Interfaces.Registry<>.ILookup<>))]", lookup, StringComparison.Ordinal);
         Snapshot.VerifyGenerated(router, "Interface");
         Snapshot.VerifyGenerated(lookup, "NestedGenericInterface");
     }

@@ -101,17 +101,20 @@ internal static class GuardedSourceEmitter
     // A generated interface implementation is a non-virtual instance method of the interface. Native AOT from .NET 9
     // treats such a method as unreachable, because no instance of an interface type is ever allocated, and compiles it
     // as a stub that throws NotSupportedException. Naming the methods in a dependency of a module initializer keeps
-    // their bodies; the initializer itself does nothing.
+    // their bodies; the initializer itself does nothing. The interface is named by its metadata name, which reaches
+    // private and protected nested interfaces too; a generic method is named with its arity, as ``1.
     private static void WriteInterfaceAotRoots(SourceWriter writer, GuardedTypeSpec type)
     {
-        string[] instanceMethods = type.Methods.Where(m => !m.IsStatic).Select(m => m.Name.TrimStart('@')).Distinct().ToArray();
+        string[] instanceMethods = type.Methods
+            .Where(m => !m.IsStatic)
+            .Select(m => m.Name.TrimStart('@') + (m.TypeParameters.Length == 0 ? string.Empty : "``" + (m.TypeParameters.Count(c => c == ',') + 1)))
+            .Distinct()
+            .ToArray();
         if (type.Type.Types[type.Type.Types.Count - 1].Keyword != "interface" || instanceMethods.Length == 0)
         {
             return;
         }
 
-        string interfaceType = "global::" + (type.Type.Namespace is null ? string.Empty : type.Type.Namespace + ".")
-            + string.Join(".", type.Type.Types.Select(t => UnboundName(t)));
         writer.Line();
         writer.Line("// Keeps the generated interface methods in native AOT builds, which would otherwise compile them as throwing stubs.");
         writer.Line(GeneratedCode);
@@ -119,24 +122,11 @@ internal static class GuardedSourceEmitter
         writer.Line("[global::System.Runtime.CompilerServices.ModuleInitializer]");
         foreach (string method in instanceMethods)
         {
-            writer.Line($"[global::System.Diagnostics.CodeAnalysis.DynamicDependency({Literal(method)}, typeof({interfaceType}))]");
+            writer.Line($"[global::System.Diagnostics.CodeAnalysis.DynamicDependency({Literal(method)}, {Literal(type.Type.MetadataName)}, {Literal(type.Type.AssemblyName)})]");
         }
 
         writer.Line("internal static void Keep() { }");
         writer.CloseBlock();
-    }
-
-    // Outer<T>.IInner<U> is written Outer<>.IInner<> inside typeof.
-    private static string UnboundName(TypeDeclaration type)
-    {
-        int tick = type.MetadataName.IndexOf('`');
-        if (tick < 0)
-        {
-            return type.NameWithTypeParameters;
-        }
-
-        int arity = int.Parse(type.MetadataName.Substring(tick + 1), System.Globalization.CultureInfo.InvariantCulture);
-        return type.NameWithTypeParameters.Substring(0, type.NameWithTypeParameters.IndexOf('<')) + "<" + new string(',', arity - 1) + ">";
     }
 
     private static void WriteRuntimeMember(SourceWriter writer, RuntimeSpec runtime)
@@ -382,16 +372,18 @@ internal static class GuardedSourceEmitter
             string sharedBy = _method.SingleFlight ? "One execution, shared by every caller with its key" : "One execution, for one call";
             _writer.Line($"// {sharedBy}: attempts{(fallback is null ? "." : ", then the fallback.")}");
             _writer.Line(GeneratedCode);
-            // A ValueTask: an execution whose attempts complete synchronously allocates no task of its own.
-            _writer.OpenBlock($"private static async {ValueTask}<{_method.ResultType}> {_executeMethod}{_typeArguments}({_argumentsType}{_typeArguments} arguments, {CancellationToken} executionToken){_constraints}");
+            // A ValueTask: an execution whose attempts complete synchronously allocates no task of its own. Without a
+            // fallback and with a result, Polly's own ValueTask is returned as it is, with no state machine around it.
+            bool passesPipelineThrough = fallback is null && ReturnsValue;
+            _writer.OpenBlock($"private static {(passesPipelineThrough ? string.Empty : "async ")}{ValueTask}<{_method.ResultType}> {_executeMethod}{_typeArguments}({_argumentsType}{_typeArguments} arguments, {CancellationToken} executionToken){_constraints}");
             if (fallback is null)
             {
-                WriteAttempts();
+                WriteAttempts(awaited: !passesPipelineThrough);
             }
             else
             {
                 _writer.OpenBlock("try");
-                WriteAttempts();
+                WriteAttempts(awaited: true);
                 _writer.CloseBlock();
                 // Naming the exception when the fallback does not take it would be warning CS0168 in the user's build.
                 string exception = fallback.Arguments.Any(a => a.Kind == FallbackArgumentKind.Exception) ? " exception" : string.Empty;
@@ -403,21 +395,22 @@ internal static class GuardedSourceEmitter
             _writer.CloseBlock();
         }
 
-        private void WriteAttempts()
+        private bool ReturnsValue => _method.Shape is ReturnShape.TaskOfT or ReturnShape.ValueTaskOfT;
+
+        private void WriteAttempts(bool awaited)
         {
-            bool returnsValue = _method.Shape is ReturnShape.TaskOfT or ReturnShape.ValueTaskOfT;
             bool coreReturnsValueTask = _method.Shape is ReturnShape.ValueTask or ReturnShape.ValueTaskOfT;
             string coreCall = $"{Target("arguments", isStatic: _method.IsStatic)}{_method.CoreName}{_typeArguments}({CoreArguments()})";
-            string attempt = coreReturnsValueTask ? coreCall : returnsValue ? $"new {ValueTask}<{_method.ResultType}>({coreCall})" : $"new {ValueTask}({coreCall})";
+            string attempt = coreReturnsValueTask ? coreCall : ReturnsValue ? $"new {ValueTask}<{_method.ResultType}>({coreCall})" : $"new {ValueTask}({coreCall})";
 
             _writer.Line("// Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.");
-            _writer.Line((returnsValue ? "return " : string.Empty) + "await arguments." + _pipelineName + ".ExecuteAsync(");
+            _writer.Line((ReturnsValue ? "return " : string.Empty) + (awaited ? "await " : string.Empty) + "arguments." + _pipelineName + ".ExecuteAsync(");
             _writer.Indent()
                 .Line($"static (arguments, attemptToken) => {attempt},")
                 .Line("arguments,")
-                .Line("executionToken).ConfigureAwait(false);")
+                .Line(awaited ? "executionToken).ConfigureAwait(false);" : "executionToken);")
                 .Outdent();
-            if (!returnsValue)
+            if (!ReturnsValue)
             {
                 _writer.Line("return default;");
             }
@@ -432,11 +425,9 @@ internal static class GuardedSourceEmitter
                 _ => "arguments." + a.ParameterName,
             });
             string call = $"{Target("arguments", isStatic: fallback.IsStatic)}{fallback.Name}{(fallback.IsGeneric ? _typeArguments : string.Empty)}({string.Join(", ", values)})";
-            bool returnsValue = _method.Shape is ReturnShape.TaskOfT or ReturnShape.ValueTaskOfT;
-
             _writer.Line("// Fallback: every attempt failed, and at least one caller is still waiting.");
             string invocation = fallback.Return == FallbackReturn.Awaitable ? $"await {call}.ConfigureAwait(false)" : call;
-            if (returnsValue)
+            if (ReturnsValue)
             {
                 _writer.Line($"return {invocation};");
             }

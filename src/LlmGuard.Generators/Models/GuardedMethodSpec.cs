@@ -28,7 +28,7 @@ internal sealed record GuardedMethodSpec(
     public string MemberStem => "__" + Name.TrimStart('@');
 }
 
-/// <summary>What the guarded method returns; the executions always produce a <c>Task&lt;TResult&gt;</c>.</summary>
+/// <summary>What the guarded method returns; the executions always produce a <c>ValueTask&lt;TResult&gt;</c>.</summary>
 internal enum ReturnShape
 {
     Task,

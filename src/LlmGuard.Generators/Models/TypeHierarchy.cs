@@ -3,7 +3,12 @@ using LlmGuard.Generators.Common;
 namespace LlmGuard.Generators.Models;
 
 /// <summary>The namespace and chain of types (outermost first) that contain guarded methods, as the generated file re-declares them.</summary>
-internal sealed record TypeHierarchy(string? Namespace, EquatableArray<TypeDeclaration> Types)
+/// <remarks>
+/// <c>MetadataName</c> (documentation-ID style, <c>Ns.Outer.Inner`1</c>) and <c>AssemblyName</c> name the innermost type
+/// in attributes such as <c>DynamicDependency</c>, where C# accessibility does not reach: generated code outside a
+/// private nested type can still name it.
+/// </remarks>
+internal sealed record TypeHierarchy(string? Namespace, EquatableArray<TypeDeclaration> Types, string MetadataName, string AssemblyName)
 {
     /// <summary>The generated file's name: <c>Namespace.Outer.Inner`1.Guarded.g.cs</c>.</summary>
     public string HintName =>

@@ -232,7 +232,13 @@ internal sealed class GuardedMethodParser
         }
 
         string? ns = innermost.ContainingNamespace.IsGlobalNamespace ? null : innermost.ContainingNamespace.ToDisplayString();
-        return new TypeHierarchy(ns, chain.ToEquatableArray());
+        string metadataName = string.Join(".", chain.Select(type => type.MetadataName));
+        for (INamespaceSymbol? containing = innermost.ContainingNamespace; containing is { IsGlobalNamespace: false }; containing = containing.ContainingNamespace)
+        {
+            metadataName = containing.MetadataName + "." + metadataName;
+        }
+
+        return new TypeHierarchy(ns, chain.ToEquatableArray(), metadataName, innermost.ContainingAssembly.Name);
 
         static string VarianceAndName(ITypeParameterSymbol parameter) => parameter.Variance switch
         {

@@ -40,13 +40,13 @@ namespace Demo.Access
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string> __InternalAsync_ExecuteAsync(__InternalAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<string> __InternalAsync_ExecuteAsync(__InternalAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.InternalCoreAsync(arguments.id)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -79,13 +79,13 @@ namespace Demo.Access
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string> __ProtectedInternalAsync_ExecuteAsync(__ProtectedInternalAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<string> __ProtectedInternalAsync_ExecuteAsync(__ProtectedInternalAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.ProtectedInternalCoreAsync(arguments.id)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -118,13 +118,13 @@ namespace Demo.Access
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string> __PrivateAsync_ExecuteAsync(__PrivateAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<string> __PrivateAsync_ExecuteAsync(__PrivateAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.PrivateCoreAsync(arguments.id)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -157,13 +157,13 @@ namespace Demo.Access
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string> __PrivateProtectedAsync_ExecuteAsync(__PrivateProtectedAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<string> __PrivateProtectedAsync_ExecuteAsync(__PrivateProtectedAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.PrivateProtectedCoreAsync(arguments.id)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
     }
 }

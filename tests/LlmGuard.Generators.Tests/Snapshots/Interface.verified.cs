@@ -40,13 +40,13 @@ namespace Demo.Interfaces
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string> __RouteAsync_ExecuteAsync(__RouteAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<string> __RouteAsync_ExecuteAsync(__RouteAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.RouteCoreAsync(arguments.ticketId, arguments.text, attemptToken)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
     }
 
@@ -55,7 +55,7 @@ namespace Demo.Interfaces
     file static class GuardedInterfaceAotRoots
     {
         [global::System.Runtime.CompilerServices.ModuleInitializer]
-        [global::System.Diagnostics.CodeAnalysis.DynamicDependency("RouteAsync", typeof(global::Demo.Interfaces.ITicketRouter))]
+        [global::System.Diagnostics.CodeAnalysis.DynamicDependency("RouteAsync", "Demo.Interfaces.ITicketRouter", "GeneratorTests")]
         internal static void Keep() { }
     }
 }

@@ -38,13 +38,55 @@ namespace Demo.Interfaces
 
             // One execution, shared by every caller with its key: attempts.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-            private static async global::System.Threading.Tasks.ValueTask<TValue> __FindAsync_ExecuteAsync(__FindAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+            private static global::System.Threading.Tasks.ValueTask<TValue> __FindAsync_ExecuteAsync(__FindAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
             {
                 // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-                return await arguments.Pipeline.ExecuteAsync(
+                return arguments.Pipeline.ExecuteAsync(
                     static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<TValue>(arguments.Self.FindCoreAsync(arguments.name)),
                     arguments,
-                    executionToken).ConfigureAwait(false);
+                    executionToken);
+            }
+
+            [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
+            private static class __ConvertAsync_Guard<T>
+            {
+                public static readonly global::LlmGuard.Infrastructure.GuardedMethod<T> Value =
+                    new(scene: "ILookup.ConvertAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            }
+
+            [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
+            public partial global::System.Threading.Tasks.Task<T> ConvertAsync<T>(string name)
+            {
+                global::LlmGuard.Infrastructure.GuardedMethodState<T> guard = __ConvertAsync_Guard<T>.Value.For(global::LlmGuard.GuardRuntime.Default);
+                string key = __ConvertAsync_Key<T>(name);
+
+                // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
+                return guard.Flights.RunAsync(key, new __ConvertAsync_Arguments<T>(this, guard.Pipeline, name), __ConvertAsync_ExecuteAsync<T>, default);
+            }
+
+            // Key: scene "ILookup.ConvertAsync", then the template "{name}" with every value escaped.
+            [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
+            private static string __ConvertAsync_Key<T>(string name)
+            {
+                global::LlmGuard.Infrastructure.GuardKeyBuilder key = new(stackalloc char[128], "\\∅");
+                key.AppendLiteral("ILookup.ConvertAsync:");
+                key.AppendValue(name);
+                return key.ToStringAndClear();
+            }
+
+            // What one execution of ConvertAsync runs with: the arguments of the call that started it.
+            [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
+            private readonly record struct __ConvertAsync_Arguments<T>(global::Demo.Interfaces.Registry<TKey>.ILookup<TValue> Self, global::Polly.ResiliencePipeline Pipeline, string name);
+
+            // One execution, shared by every caller with its key: attempts.
+            [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
+            private static global::System.Threading.Tasks.ValueTask<T> __ConvertAsync_ExecuteAsync<T>(__ConvertAsync_Arguments<T> arguments, global::System.Threading.CancellationToken executionToken)
+            {
+                // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
+                return arguments.Pipeline.ExecuteAsync(
+                    static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<T>(arguments.Self.ConvertCoreAsync<T>(arguments.name)),
+                    arguments,
+                    executionToken);
             }
 
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -77,13 +119,13 @@ namespace Demo.Interfaces
 
             // One execution, shared by every caller with its key: attempts.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-            private static async global::System.Threading.Tasks.ValueTask<string> __DescribeAsync_ExecuteAsync(__DescribeAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+            private static global::System.Threading.Tasks.ValueTask<string> __DescribeAsync_ExecuteAsync(__DescribeAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
             {
                 // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-                return await arguments.Pipeline.ExecuteAsync(
+                return arguments.Pipeline.ExecuteAsync(
                     static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(DescribeCoreAsync(arguments.queue)),
                     arguments,
-                    executionToken).ConfigureAwait(false);
+                    executionToken);
             }
         }
     }
@@ -93,7 +135,8 @@ namespace Demo.Interfaces
     file static class GuardedInterfaceAotRoots
     {
         [global::System.Runtime.CompilerServices.ModuleInitializer]
-        [global::System.Diagnostics.CodeAnalysis.DynamicDependency("FindAsync", typeof(global::Demo.Interfaces.Registry<>.ILookup<>))]
+        [global::System.Diagnostics.CodeAnalysis.DynamicDependency("FindAsync", "Demo.Interfaces.Registry`1.ILookup`1", "GeneratorTests")]
+        [global::System.Diagnostics.CodeAnalysis.DynamicDependency("ConvertAsync``1", "Demo.Interfaces.Registry`1.ILookup`1", "GeneratorTests")]
         internal static void Keep() { }
     }
 }

@@ -38,13 +38,13 @@ namespace Demo.Nested
 
             // One execution, shared by every caller with its key: attempts.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-            private static async global::System.Threading.Tasks.ValueTask<T?> __FindAsync_ExecuteAsync(__FindAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+            private static global::System.Threading.Tasks.ValueTask<T?> __FindAsync_ExecuteAsync(__FindAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
             {
                 // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-                return await arguments.Pipeline.ExecuteAsync(
+                return arguments.Pipeline.ExecuteAsync(
                     static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<T?>(arguments.Self.FindCoreAsync(arguments.id, attemptToken)),
                     arguments,
-                    executionToken).ConfigureAwait(false);
+                    executionToken);
             }
         }
     }

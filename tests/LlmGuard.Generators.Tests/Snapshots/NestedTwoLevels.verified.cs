@@ -44,13 +44,13 @@ namespace Demo.Nesting
 
                 // One execution, shared by every caller with its key: attempts.
                 [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-                private static async global::System.Threading.Tasks.ValueTask<string> __EscalateAsync_ExecuteAsync(__EscalateAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+                private static global::System.Threading.Tasks.ValueTask<string> __EscalateAsync_ExecuteAsync(__EscalateAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
                 {
                     // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-                    return await arguments.Pipeline.ExecuteAsync(
+                    return arguments.Pipeline.ExecuteAsync(
                         static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.EscalateCoreAsync(arguments.ticketId, attemptToken)),
                         arguments,
-                        executionToken).ConfigureAwait(false);
+                        executionToken);
                 }
             }
         }

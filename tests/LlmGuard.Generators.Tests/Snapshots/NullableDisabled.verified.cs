@@ -42,13 +42,13 @@ namespace Demo.Legacy
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string> __AskAsync_ExecuteAsync(__AskAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<string> __AskAsync_ExecuteAsync(__AskAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.AskCoreAsync(arguments.sessionId, arguments.question)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -131,13 +131,13 @@ namespace Demo.Legacy
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<T> __FindAsync_ExecuteAsync<T>(__FindAsync_Arguments<T> arguments, global::System.Threading.CancellationToken executionToken) where T : class
+        private static global::System.Threading.Tasks.ValueTask<T> __FindAsync_ExecuteAsync<T>(__FindAsync_Arguments<T> arguments, global::System.Threading.CancellationToken executionToken) where T : class
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<T>(arguments.Self.FindCoreAsync<T>(arguments.id)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
     }
 }

@@ -36,13 +36,13 @@ namespace Demo
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string> __TranslateAsync_1_ExecuteAsync(__TranslateAsync_1_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<string> __TranslateAsync_1_ExecuteAsync(__TranslateAsync_1_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.TranslateCoreAsync(arguments.text)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -77,13 +77,13 @@ namespace Demo
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string> __TranslateAsync_2_ExecuteAsync(__TranslateAsync_2_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<string> __TranslateAsync_2_ExecuteAsync(__TranslateAsync_2_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.TranslateCoreAsync(arguments.text, arguments.language)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
     }
 }

@@ -40,13 +40,13 @@ namespace Demo.Overloading
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string> __LookupAsync_1_ExecuteAsync(__LookupAsync_1_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<string> __LookupAsync_1_ExecuteAsync(__LookupAsync_1_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.LookupCoreAsync(arguments.id)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -79,13 +79,13 @@ namespace Demo.Overloading
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string> __LookupAsync_2_ExecuteAsync(__LookupAsync_2_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<string> __LookupAsync_2_ExecuteAsync(__LookupAsync_2_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.LookupCoreAsync(arguments.id)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -120,13 +120,13 @@ namespace Demo.Overloading
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string> __LookupAsync_3_ExecuteAsync(__LookupAsync_3_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<string> __LookupAsync_3_ExecuteAsync(__LookupAsync_3_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.LookupCoreAsync(arguments.id, arguments.locale)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -159,13 +159,13 @@ namespace Demo.Overloading
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string> __SuggestAsync_ExecuteAsync(__SuggestAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<string> __SuggestAsync_ExecuteAsync(__SuggestAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.SuggestCoreAsync(arguments.id)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
     }
 }

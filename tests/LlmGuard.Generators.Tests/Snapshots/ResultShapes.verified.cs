@@ -40,13 +40,13 @@ namespace Demo.Results
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string> __DescribeAsync_ExecuteAsync(__DescribeAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<string> __DescribeAsync_ExecuteAsync(__DescribeAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => arguments.Self.DescribeCoreAsync(arguments.id),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -159,13 +159,13 @@ namespace Demo.Results
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<int> __CountAsync_ExecuteAsync(__CountAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<int> __CountAsync_ExecuteAsync(__CountAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<int>(arguments.Self.CountCoreAsync(arguments.queue)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -198,13 +198,13 @@ namespace Demo.Results
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string?> __FindTitleAsync_ExecuteAsync(__FindTitleAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<string?> __FindTitleAsync_ExecuteAsync(__FindTitleAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string?>(arguments.Self.FindTitleCoreAsync(arguments.id)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -237,13 +237,13 @@ namespace Demo.Results
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<int?> __FindPriorityAsync_ExecuteAsync(__FindPriorityAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<int?> __FindPriorityAsync_ExecuteAsync(__FindPriorityAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<int?>(arguments.Self.FindPriorityCoreAsync(arguments.id)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
     }
 }

@@ -40,13 +40,13 @@ namespace Demo.Split
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string> __AskAsync_ExecuteAsync(__AskAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<string> __AskAsync_ExecuteAsync(__AskAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.AskCoreAsync(arguments.sessionId, attemptToken)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -79,13 +79,13 @@ namespace Demo.Split
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string> __ClarifyAsync_ExecuteAsync(__ClarifyAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<string> __ClarifyAsync_ExecuteAsync(__ClarifyAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.ClarifyCoreAsync(arguments.sessionId, attemptToken)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -118,13 +118,13 @@ namespace Demo.Split
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string> __SummarizeAsync_ExecuteAsync(__SummarizeAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
+        private static global::System.Threading.Tasks.ValueTask<string> __SummarizeAsync_ExecuteAsync(__SummarizeAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
         {
             // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return await arguments.Pipeline.ExecuteAsync(
+            return arguments.Pipeline.ExecuteAsync(
                 static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.SummarizeCoreAsync(arguments.sessionId)),
                 arguments,
-                executionToken).ConfigureAwait(false);
+                executionToken);
         }
     }
 }
