@@ -13,6 +13,7 @@ namespace LlmGuard.Generators.Tests;
 /// native AOT (net9.0) and trimmed self-contained (net10.0). Each publish must be free of trim and AOT warnings
 /// (IL2xxx, IL3xxx) with warnings as errors, and the published program must run every check of the sample.
 /// </summary>
+[Collection(Package.RealBuildsCollection.Name)]
 public sealed class AotPublishTests
 {
     private static readonly string[] ExpectedOutput =

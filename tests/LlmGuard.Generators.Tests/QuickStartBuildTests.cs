@@ -6,6 +6,7 @@ using LlmGuard.Generators.Tests.Infrastructure;
 namespace LlmGuard.Generators.Tests;
 
 /// <summary>The analyzer in a real build of the QuickStart sample, as a user sees it.</summary>
+[Collection(Package.RealBuildsCollection.Name)]
 public sealed class QuickStartBuildTests
 {
     [Fact]

@@ -12,7 +12,7 @@ namespace LlmGuard.Generators.Tests.Package;
 /// A brand-new console project outside the repository installs LlmGuard from the packed package alone, the way a
 /// new user would: nothing from this repository reaches it but the package.
 /// </summary>
-[Collection(PackageCollection.Name)]
+[Collection(RealBuildsCollection.Name)]
 public sealed class FreshProjectTests(PackedLlmGuard package) : IDisposable
 {
     private const string DirectCallFile =
@@ -67,7 +67,7 @@ public sealed class FreshProjectTests(PackedLlmGuard package) : IDisposable
         int column = line.IndexOf("chat.GetResponseAsync", StringComparison.Ordinal) + 1;
         Assert.Contains($"DirectCall.cs({lineNumber},{column}): warning LLMG100:", build.Output, StringComparison.Ordinal);
 
-        string generated = Path.Combine(_directory, "generated", "LlmGuard.Generators", "LlmGuard.Generators.GuardedGenerator", "Greeter.Guarded.g.cs");
+        string generated = Path.Combine(_directory, "obj", "generated", "LlmGuard.Generators", "LlmGuard.Generators.GuardedGenerator", "Greeter.Guarded.g.cs");
         Assert.True(File.Exists(generated), $"No generated file at {generated}:\n{build.Output}");
         Assert.Contains("public partial global::System.Threading.Tasks.Task<string> GreetAsync(string name, global::System.Threading.CancellationToken cancellationToken", File.ReadAllText(generated), StringComparison.Ordinal);
 
@@ -94,13 +94,12 @@ public sealed class FreshProjectTests(PackedLlmGuard package) : IDisposable
 
     private void WriteProject()
     {
-        // Packages restore into a folder of this project's own, so a cached LlmGuard of the same version can never
-        // stand in for the one just packed; LlmGuard may come from the temporary feed only.
+        // LlmGuard may come from the temporary feed only.
         File.WriteAllText(Path.Combine(_directory, "nuget.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
               <config>
-                <add key="globalPackagesFolder" value="packages" />
+                <add key="globalPackagesFolder" value="{package.PackagesFolder}" />
               </config>
               <packageSources>
                 <clear />
@@ -125,7 +124,7 @@ public sealed class FreshProjectTests(PackedLlmGuard package) : IDisposable
                 <ImplicitUsings>enable</ImplicitUsings>
                 <Nullable>enable</Nullable>
                 <EmitCompilerGeneratedFiles>true</EmitCompilerGeneratedFiles>
-                <CompilerGeneratedFilesOutputPath>generated</CompilerGeneratedFilesOutputPath>
+                <CompilerGeneratedFilesOutputPath>obj/generated</CompilerGeneratedFilesOutputPath>
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="LlmGuard" Version="{package.Version}" />

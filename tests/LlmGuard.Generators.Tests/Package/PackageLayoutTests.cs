@@ -6,7 +6,7 @@ using System.Xml.Linq;
 namespace LlmGuard.Generators.Tests.Package;
 
 /// <summary>What `dotnet pack` puts into LlmGuard's package: the layout NuGet and the compiler rely on.</summary>
-[Collection(PackageCollection.Name)]
+[Collection(RealBuildsCollection.Name)]
 public sealed class PackageLayoutTests(PackedLlmGuard package)
 {
     [Fact]

@@ -14,6 +14,12 @@ public sealed class PackedLlmGuard : IAsyncLifetime
     /// <summary>A folder that holds only the packed package: the feed a fresh project restores LlmGuard from.</summary>
     public string Feed => Path.Combine(_root, "feed");
 
+    /// <summary>
+    /// The packages folder fresh projects restore into: their own, so a cached LlmGuard of the same version can never
+    /// stand in for the one just packed, and shared between them, so the other packages download once.
+    /// </summary>
+    public string PackagesFolder => Path.Combine(_root, "packages");
+
     public string PackagePath { get; private set; } = "";
 
     public string SymbolPackagePath { get; private set; } = "";
@@ -42,8 +48,12 @@ public sealed class PackedLlmGuard : IAsyncLifetime
     }
 }
 
-[CollectionDefinition(Name)]
-public sealed class PackageCollection : ICollectionFixture<PackedLlmGuard>
+/// <summary>
+/// Tests that run real builds, packs and publishes. They run one at a time, after the other tests: on a 2-core machine
+/// several builds at once would only compete for the same cores and stretch each one towards its timeout.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class RealBuildsCollection : ICollectionFixture<PackedLlmGuard>
 {
-    public const string Name = "The packed LlmGuard package";
+    public const string Name = "Real builds";
 }
