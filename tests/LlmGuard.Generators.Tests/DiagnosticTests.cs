@@ -740,6 +740,24 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void NotInKey_on_a_parameter_the_key_template_names_reports_LLMG021_and_the_template_decides()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Key = "{userId}:{question}")]
+                public partial Task<string> AskAsync(string userId, [NotInKey] string question);
+
+                private Task<string> AskCoreAsync(string userId, string question) => Task.FromResult(question);
+            }
+            """);
+
+        AssertReported(run, "LLMG021", DiagnosticSeverity.Warning, "question", "is marked [NotInKey], but the Key template names it");
+        Assert.Contains("__AskAsync_Key(string userId, string question)", run.SingleSource(), StringComparison.Ordinal);
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
     public void Key_that_leaves_out_a_NotInKey_parameter_reports_nothing()
     {
         GeneratorRun run = GeneratorHarness.Run(Usings + """

@@ -108,6 +108,13 @@ internal static class DiagnosticDescriptors
         "A [MergeAppend] parameter cannot collect merged values",
         "[MergeAppend] on parameter '{0}' of '{1}' cannot work: {2}");
 
+    // LLMG020 belongs to the package's build check (buildTransitive/LlmGuard.props), which runs before any analyzer.
+    public static readonly DiagnosticDescriptor NotInKeyParameterInKey = Create(
+        "LLMG021",
+        "A [NotInKey] parameter is named in the key template",
+        "Parameter '{0}' of '{1}' is marked [NotInKey], but the Key template names it, so it is part of the key; remove [NotInKey], or remove '{0}' from the template",
+        DiagnosticSeverity.Warning);
+
     public static readonly DiagnosticDescriptor UnguardedLlmCall = Create(
         "LLMG100",
         "A model SDK is called outside a guarded boundary",

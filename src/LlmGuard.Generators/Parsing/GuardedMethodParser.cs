@@ -565,6 +565,10 @@ internal sealed class GuardedMethodParser
                 {
                     Report(DiagnosticDescriptors.KeyOmitsParameter, ParameterLocation(parameter), _display, parameter.Name);
                 }
+                else if (used.Contains(parameter.Name) && IsNotInKey(parameter))
+                {
+                    Report(DiagnosticDescriptors.NotInKeyParameterInKey, ParameterLocation(parameter), parameter.Name, _display);
+                }
             }
         }
 
