@@ -105,12 +105,17 @@ internal static class GuardedSourceEmitter
     // private and protected nested interfaces too; a generic method is named with its arity, as ``1.
     private static void WriteInterfaceAotRoots(SourceWriter writer, GuardedTypeSpec type)
     {
+        if (type.Type.Types[type.Type.Types.Count - 1].Keyword != "interface")
+        {
+            return;
+        }
+
         string[] instanceMethods = type.Methods
             .Where(m => !m.IsStatic)
             .Select(m => m.Name.TrimStart('@') + (m.TypeParameters.Length == 0 ? string.Empty : "``" + (m.TypeParameters.Count(c => c == ',') + 1)))
             .Distinct()
             .ToArray();
-        if (type.Type.Types[type.Type.Types.Count - 1].Keyword != "interface" || instanceMethods.Length == 0)
+        if (instanceMethods.Length == 0)
         {
             return;
         }
