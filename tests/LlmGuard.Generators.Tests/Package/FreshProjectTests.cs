@@ -62,9 +62,10 @@ public sealed class FreshProjectTests(PackedLlmGuard package) : IDisposable
         ProcessResult build = await DotnetCli.RunAsync("build", _directory, TimeSpan.FromMinutes(5));
 
         Assert.True(build.ExitCode == 0, build.Output);
-        string line = DirectCallFile.Split('\n').First(l => l.Contains("chat.GetResponseAsync", StringComparison.Ordinal));
-        int lineNumber = Array.IndexOf(DirectCallFile.Split('\n'), line) + 1;
-        int column = line.IndexOf("chat.GetResponseAsync", StringComparison.Ordinal) + 1;
+        string[] lines = DirectCallFile.Split('\n');
+        int lineIndex = Array.FindIndex(lines, l => l.Contains("chat.GetResponseAsync", StringComparison.Ordinal));
+        int lineNumber = lineIndex + 1;
+        int column = lines[lineIndex].IndexOf("chat.GetResponseAsync", StringComparison.Ordinal) + 1;
         Assert.Contains($"DirectCall.cs({lineNumber},{column}): warning LLMG100:", build.Output, StringComparison.Ordinal);
 
         string generated = Path.Combine(_directory, "obj", "generated", "LlmGuard.Generators", "LlmGuard.Generators.GuardedGenerator", "Greeter.Guarded.g.cs");
