@@ -15,7 +15,8 @@ public sealed record DemoArguments(Uri? Endpoint, string? Model, bool Help)
           --model NAME          the model to ask there, e.g. llama3.2
           --help                show this text
 
-        With --endpoint, the API key is read from {apiKeyVariable}.
+        With --endpoint, the API key is read from {apiKeyVariable}. Each attempt is cancelled after 2 s and answers
+        are capped at 100 tokens, so a slow model is answered by the fallback.
         """;
 
     public static bool TryParse(string[] args, [NotNullWhen(true)] out DemoArguments? arguments, out string? error)

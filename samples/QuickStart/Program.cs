@@ -35,7 +35,7 @@ if (arguments.Endpoint is null)
     endpoint = simulated.Endpoint;
     model = "simulated-support-model";
     apiKey = "simulated-provider-accepts-any-key";
-    Console.WriteLine($"Simulated OpenAI-compatible provider at {endpoint} (150-450 ms; {SimulatedProvider.RateLimitedRate:P0} 429 with Retry-After, {SimulatedProvider.UnavailableRate:P0} 503, {SimulatedProvider.HangRate:P0} hang)");
+    Console.WriteLine($"Simulated OpenAI-compatible provider at {endpoint} (150-450 ms; {SimulatedProvider.RateLimitedRate * 100:0}% 429 with Retry-After, {SimulatedProvider.UnavailableRate * 100:0}% 503, {SimulatedProvider.HangRate * 100:0}% hang)");
 }
 else
 {
