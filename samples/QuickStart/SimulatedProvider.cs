@@ -69,7 +69,7 @@ public sealed class SimulatedProvider : IAsyncDisposable
         using JsonDocument request = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
         string model = request.RootElement.GetProperty("model").GetString() ?? "";
         int promptCharacters = request.RootElement.GetProperty("messages").EnumerateArray()
-            .Sum(message => message.GetProperty("content").GetString()?.Length ?? 0);
+            .Sum(message => message.TryGetProperty("content", out JsonElement content) && content.ValueKind == JsonValueKind.String ? content.GetString()!.Length : 0);
 
         double roll;
         int latencyMs;
