@@ -1,47 +1,116 @@
 using System;
-using System.Linq;
+using System.ClientModel;
+using System.ClientModel.Primitives;
 using System.Threading.Tasks;
+using Microsoft.Extensions.AI;
+using OpenAI;
 using QuickStart;
 
 // A support desk under real traffic: many sessions at once. In every turn a user types one to three messages in
 // quick succession, and each message arrives as a small burst of duplicate triggers (double clicks, page retries,
 // webhook redelivery). The same seeded traffic runs twice: once through a singleflight keyed by message, once
 // through a merge window keyed by session that answers each burst of messages with one model call.
-var traffic = SupportTraffic.Generate(seed: 2026, sessions: 40, turnsPerSession: 3);
+const string ApiKeyVariable = "OPENAI_API_KEY";
 
-Result[] results =
-[
-    await Run("singleflight per message", traffic, static (assistant, message) => assistant.ReplyAsync(message)),
-    await Run("+ merge window per session", traffic, static (assistant, message) => assistant.ReplyToBurstAsync(message.SessionId, message.Text, [message.MessageId])),
-];
-
-Console.WriteLine("LlmGuard QuickStart: support-chat triggers against a simulated model (150-450 ms, 20% 503s, 5% hangs)");
-Console.WriteLine();
-Console.WriteLine($"  {"configuration",-28}{"requested",10}{"model calls",13}{"shared",8}{"merged",8}{"retries",9}{"fallbacks",11}{"elapsed",9}");
-foreach (Result r in results)
+if (!DemoArguments.TryParse(args, out DemoArguments? arguments, out string? error))
 {
-    Console.WriteLine($"  {r.Name,-28}{r.Requested,10}{r.ModelCalls,13}{r.Shared,8}{r.Merged,8}{r.Retries,9}{r.Fallbacks,11}{r.Elapsed.TotalSeconds,8:F1}s");
+    Console.Error.WriteLine(error);
+    Console.Error.WriteLine(DemoArguments.Usage(ApiKeyVariable));
+    return 2;
 }
 
-Console.WriteLine();
-Console.WriteLine("shared: calls answered by another caller's execution; merged: calls folded into a burst's one execution.");
-
-static async Task<Result> Run(string name, SupportTraffic traffic, Func<SupportAssistant, ChatMessage, Task<string>> call)
+if (arguments.Help)
 {
-    var model = new SimulatedModel(seed: 7, faultRate: 0.2, hangRate: 0.05);
-    var assistant = new SupportAssistant(model);
-    TimeSpan elapsed = await traffic.ReplayAsync(message => call(assistant, message));
-    int executions = assistant.Executions;
-    bool merging = name.Contains("merge", StringComparison.Ordinal);
-    return new Result(
-        name,
-        traffic.Triggers,
-        model.Calls,
-        Shared: merging ? 0 : traffic.Triggers - executions,
-        Merged: merging ? traffic.Triggers - executions : 0,
-        Retries: model.Calls - executions,
-        assistant.Fallbacks,
-        elapsed);
+    Console.WriteLine(DemoArguments.Usage(ApiKeyVariable));
+    return 0;
 }
 
-internal sealed record Result(string Name, int Requested, int ModelCalls, int Shared, int Merged, int Retries, int Fallbacks, TimeSpan Elapsed);
+SimulatedProvider? simulated = null;
+Uri endpoint;
+string model;
+string apiKey;
+if (arguments.Endpoint is null)
+{
+    simulated = await SimulatedProvider.StartAsync(seed: 7);
+    endpoint = simulated.Endpoint;
+    model = "simulated-support-model";
+    apiKey = "simulated-provider-accepts-any-key";
+    Console.WriteLine($"Simulated OpenAI-compatible provider at {endpoint} (150-450 ms; {SimulatedProvider.RateLimitedRate * 100:0}% 429 with Retry-After, {SimulatedProvider.UnavailableRate * 100:0}% 503, {SimulatedProvider.HangRate * 100:0}% hang)");
+}
+else
+{
+    endpoint = arguments.Endpoint;
+    model = arguments.Model!;
+    string? key = Environment.GetEnvironmentVariable(ApiKeyVariable);
+    if (string.IsNullOrEmpty(key))
+    {
+        Console.Error.WriteLine($"Set {ApiKeyVariable} to the server's API key (any value for a server without one, such as Ollama).");
+        return 2;
+    }
+
+    apiKey = key;
+    Console.WriteLine($"OpenAI-compatible server at {endpoint}, model {model}");
+}
+
+await using (simulated)
+{
+    var options = new OpenAIClientOptions
+    {
+        Endpoint = endpoint,
+
+        // The SDK would otherwise retry 429s and 5xx by itself (three times, waiting out Retry-After) inside one
+        // guarded attempt, hiding the failures from LlmGuard and outliving its attempt timeout. LlmGuard is the
+        // one that retries.
+        RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+    };
+    IChatClient chat = new OpenAIClient(new ApiKeyCredential(apiKey), options).GetChatClient(model).AsIChatClient();
+
+    var traffic = SupportTraffic.Generate(seed: 2026, sessions: 40, turnsPerSession: 3);
+    Result[] results =
+    [
+        await Run("singleflight per message", merging: false, static (assistant, message) => assistant.ReplyAsync(message)),
+        await Run("+ merge window per session", merging: true, static (assistant, message) => assistant.ReplyToBurstAsync(message.SessionId, message.Text, [message.MessageId])),
+    ];
+
+    Console.WriteLine();
+    Console.WriteLine($"  {"configuration",-28}{"requested",10}{"model calls",13}{"executions",12}{"shared",8}{"merged",8}{"retries",9}{"fallbacks",11}{"http requests",15}{"elapsed",9}");
+    foreach (Result r in results)
+    {
+        string httpRequests = r.HttpRequests?.ToString() ?? "n/a";
+        Console.WriteLine($"  {r.Name,-28}{r.Requested,10}{r.ModelCalls,13}{r.Executions,12}{r.Shared,8}{r.Merged,8}{r.Retries,9}{r.Fallbacks,11}{httpRequests,15}{r.Elapsed.TotalSeconds,8:F1}s");
+    }
+
+    Console.WriteLine();
+    Console.WriteLine("  requested:     triggers the traffic fired, duplicates included");
+    Console.WriteLine("  model calls:   GetResponseAsync calls the guarded cores made, one per attempt");
+    Console.WriteLine("  executions:    guarded executions (attempts, then the fallback if all failed), each answering every trigger that joined it");
+    Console.WriteLine("  shared:        triggers answered by another trigger's execution through the singleflight");
+    Console.WriteLine("  merged:        triggers folded into a merge window's one execution");
+    Console.WriteLine("  retries:       model calls after an execution's first attempt (timeouts, 429, 5xx)");
+    Console.WriteLine("  fallbacks:     executions answered by the hand-over fallback after every attempt failed");
+    Console.WriteLine("  http requests: chat-completion requests the simulated provider received (n/a for another server)");
+    Console.WriteLine("  elapsed:       wall time of the replay, triggers fired at their seeded moments");
+    return 0;
+
+    async Task<Result> Run(string name, bool merging, Func<SupportAssistant, SupportMessage, Task<string>> call)
+    {
+        var assistant = new SupportAssistant(chat);
+        int requestsBefore = simulated?.Requests ?? 0;
+        TimeSpan elapsed = await traffic.ReplayAsync(message => call(assistant, message));
+        int answeredByOthers = traffic.Triggers - assistant.Executions;
+        return new Result(
+            name,
+            traffic.Triggers,
+            assistant.ModelCalls,
+            assistant.Executions,
+            Shared: merging ? 0 : answeredByOthers,
+            Merged: merging ? answeredByOthers : 0,
+            Retries: assistant.ModelCalls - assistant.Executions,
+            assistant.Fallbacks,
+            simulated?.Requests - requestsBefore,
+            elapsed);
+    }
+}
+
+internal sealed record Result(
+    string Name, int Requested, int ModelCalls, int Executions, int Shared, int Merged, int Retries, int Fallbacks, int? HttpRequests, TimeSpan Elapsed);

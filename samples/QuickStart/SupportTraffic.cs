@@ -7,7 +7,7 @@ using System.Threading.Tasks;
 namespace QuickStart;
 
 /// <summary>One message a user sent in a support chat.</summary>
-public sealed record ChatMessage(string SessionId, int MessageId, string Text);
+public sealed record SupportMessage(string SessionId, int MessageId, string Text);
 
 /// <summary>
 /// Seeded support-chat traffic: per session, turns of one to three messages typed 50-150 ms apart, each message
@@ -15,9 +15,9 @@ public sealed record ChatMessage(string SessionId, int MessageId, string Text);
 /// </summary>
 public sealed class SupportTraffic
 {
-    private readonly List<(TimeSpan At, ChatMessage Message)>[] _sessions;
+    private readonly List<(TimeSpan At, SupportMessage Message)>[] _sessions;
 
-    private SupportTraffic(List<(TimeSpan At, ChatMessage Message)>[] sessions)
+    private SupportTraffic(List<(TimeSpan At, SupportMessage Message)>[] sessions)
     {
         _sessions = sessions;
     }
@@ -28,10 +28,10 @@ public sealed class SupportTraffic
     {
         var random = new Random(seed);
         string[] phrases = ["I want to complain", "about yesterday's order", "order no. 123", "it arrived broken", "can I get a refund?", "or a replacement"];
-        var all = new List<(TimeSpan, ChatMessage)>[sessions];
+        var all = new List<(TimeSpan, SupportMessage)>[sessions];
         for (int s = 0; s < sessions; s++)
         {
-            var triggers = new List<(TimeSpan, ChatMessage)>();
+            var triggers = new List<(TimeSpan, SupportMessage)>();
             TimeSpan clock = TimeSpan.FromMilliseconds(random.Next(0, 200));
             int messageId = 0;
             for (int turn = 0; turn < turnsPerSession; turn++)
@@ -39,7 +39,7 @@ public sealed class SupportTraffic
                 int messages = random.Next(1, 4);
                 for (int m = 0; m < messages; m++)
                 {
-                    var message = new ChatMessage($"session-{s + 1}", ++messageId, phrases[random.Next(phrases.Length)]);
+                    var message = new SupportMessage($"session-{s + 1}", ++messageId, phrases[random.Next(phrases.Length)]);
                     int duplicates = random.Next(1, 5);
                     for (int d = 0; d < duplicates; d++)
                     {
@@ -60,13 +60,13 @@ public sealed class SupportTraffic
     }
 
     /// <summary>Fires every trigger at its moment, sessions in parallel, and returns the wall time it took.</summary>
-    public async Task<TimeSpan> ReplayAsync(Func<ChatMessage, Task<string>> trigger)
+    public async Task<TimeSpan> ReplayAsync(Func<SupportMessage, Task<string>> trigger)
     {
         var stopwatch = Stopwatch.StartNew();
         await Task.WhenAll(_sessions.Select(async session =>
         {
             var calls = new List<Task<string>>();
-            foreach ((TimeSpan at, ChatMessage message) in session)
+            foreach ((TimeSpan at, SupportMessage message) in session)
             {
                 TimeSpan wait = at - stopwatch.Elapsed;
                 if (wait > TimeSpan.Zero)
