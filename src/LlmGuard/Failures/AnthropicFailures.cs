@@ -47,7 +47,7 @@ internal static class AnthropicFailures
                 // Any other status: 400, 401, 403, 404, 422, the catch-all 4xx (transient only for 408) and
                 // statuses outside 400–599.
                 case "AnthropicApiException":
-                    return BuiltInFailureRules.FromStatus(StatusFromMessage(exception.Message), retryAfter: null);
+                    return BuiltInFailureRules.FromStatus(StatusFromMessage(exception.Message));
             }
         }
 

@@ -1,6 +1,5 @@
 using System;
 using System.ClientModel;
-using System.ClientModel.Primitives;
 using System.IO;
 using System.Net;
 using System.Net.Http;
@@ -20,16 +19,18 @@ internal static class BuiltInFailureRules
         HttpRequestException { StatusCode: null } => FailureClassification.Transient(),
 
         // HttpRequestException carries no response headers, so a Retry-After behind it cannot be honoured.
-        HttpRequestException { StatusCode: { } status } => FromStatus((int)status, retryAfter: null),
+        HttpRequestException { StatusCode: { } status } => FromStatus((int)status),
 
         // Status 0: no response arrived (connection refused or reset, DNS); the transport failure is the inner exception.
         ClientResultException { Status: 0 } => FailureClassification.Transient(),
-        ClientResultException client => FromStatus(client.Status, () => RetryAfterHeaders.Read(client.GetRawResponse(), timeProvider)),
+        ClientResultException client => IsTransientStatus(client.Status)
+            ? FailureClassification.Transient(RetryAfterHeaders.Read(client.GetRawResponse(), timeProvider))
+            : FailureClassification.Permanent,
         _ => AnthropicFailures.Classify(exception),
     };
 
-    public static FailureClassification FromStatus(int status, Func<TimeSpan?>? retryAfter) =>
-        IsTransientStatus(status) ? FailureClassification.Transient(retryAfter?.Invoke()) : FailureClassification.Permanent;
+    public static FailureClassification FromStatus(int status) =>
+        IsTransientStatus(status) ? FailureClassification.Transient() : FailureClassification.Permanent;
 
     private static bool IsTransientStatus(int status) =>
         status is (int)HttpStatusCode.RequestTimeout or (int)HttpStatusCode.TooManyRequests || status >= 500;

@@ -7,6 +7,10 @@ namespace LlmGuard.Failures;
 /// <summary>Reads the delay a service asks for before the next request.</summary>
 internal static class RetryAfterHeaders
 {
+    // Any delay longer than a year is past every cap (at most a day), so it is kept as "too long" rather than
+    // risking TimeSpan's overflow near its limit.
+    private static readonly TimeSpan MaxDelay = TimeSpan.FromDays(365);
+
     public static TimeSpan? Read(PipelineResponse? response, TimeProvider timeProvider)
     {
         if (response is null)
@@ -26,9 +30,7 @@ internal static class RetryAfterHeaders
     }
 
     public static TimeSpan? ParseMilliseconds(string? value) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double ms) && ms >= 0 && ms <= TimeSpan.MaxValue.TotalMilliseconds
-            ? TimeSpan.FromMilliseconds(ms)
-            : null;
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double ms) ? FromMilliseconds(ms) : null;
 
     /// <summary>Parses RFC 9110's <c>Retry-After</c>: delay-seconds, or an HTTP-date (a date already past means now).</summary>
     public static TimeSpan? ParseRetryAfter(string? value, DateTimeOffset now)
@@ -40,7 +42,7 @@ internal static class RetryAfterHeaders
 
         if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds))
         {
-            return seconds >= 0 && seconds <= TimeSpan.MaxValue.TotalSeconds ? TimeSpan.FromSeconds(seconds) : null;
+            return FromMilliseconds(seconds * 1000);
         }
 
         if (DateTimeOffset.TryParseExact(value.Trim(), "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset date))
@@ -51,4 +53,9 @@ internal static class RetryAfterHeaders
 
         return null;
     }
+
+    private static TimeSpan? FromMilliseconds(double ms) =>
+        !double.IsFinite(ms) || ms < 0 ? null
+        : ms > MaxDelay.TotalMilliseconds ? MaxDelay
+        : TimeSpan.FromMilliseconds(ms);
 }

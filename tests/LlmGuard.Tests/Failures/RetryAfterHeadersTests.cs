@@ -27,6 +27,12 @@ public sealed class RetryAfterHeadersTests
         Assert.Null(RetryAfterHeaders.ParseRetryAfter(header, Now));
 
     [Theory]
+    [InlineData("99999999999999999999")]
+    [InlineData("Fri, 01 Mar 2047 12:00:00 GMT")]
+    public void A_Retry_After_of_years_stays_longer_than_the_largest_cap_of_a_day(string header) =>
+        Assert.True(RetryAfterHeaders.ParseRetryAfter(header, Now) > TimeSpan.FromDays(1));
+
+    [Theory]
     [InlineData("0", 0)]
     [InlineData("250", 250)]
     [InlineData("12.5", 12.5)]
@@ -37,6 +43,7 @@ public sealed class RetryAfterHeadersTests
     [InlineData(null)]
     [InlineData("-5")]
     [InlineData("later")]
+    [InlineData("NaN")]
     public void Retry_after_ms_that_is_not_a_delay_is_ignored(string? header) =>
         Assert.Null(RetryAfterHeaders.ParseMilliseconds(header));
 }
