@@ -66,6 +66,22 @@ public sealed class AnthropicFailureTests
     }
 
     [Fact]
+    public async Task Retry_After_is_not_visible_through_the_SDK_so_the_backoff_applies()
+    {
+        // The SDK's exceptions carry no response headers: a 429 asking for more than the cap is still retried, on
+        // the method's own backoff (RetryDelayMs = 0 here), as docs/model-sdks.md says.
+        await using ModelServer server = await ModelServer.StartAsync(
+            ServerReply.Status(429, Error("rate_limit_error", "Number of requests has exceeded your rate limit"), ("Retry-After", "31"), ("retry-after-ms", "31000")));
+        var time = new RecordingTimeProvider();
+        var assistant = new ClaudeAssistant(new GuardRuntime(time), ClaudeAssistant.Client(server.BaseAddress));
+
+        (string answer, _) = await time.DriveAsync(assistant.AskAsync("hi"));
+
+        Assert.Equal("fallback", answer);
+        Assert.Equal(TransientAttempts, server.Requests);
+    }
+
+    [Fact]
     public async Task A_hanging_request_is_cut_by_the_attempt_timeout_and_attempted_again()
     {
         await using ModelServer server = await ModelServer.StartAsync(ServerReply.Hang);

@@ -100,6 +100,21 @@ public sealed class OpenAiFailureTests
     }
 
     [Fact]
+    public async Task Through_Microsoft_Extensions_AI_the_next_attempt_waits_as_long_as_Retry_After_asks()
+    {
+        await using ModelServer server = await ModelServer.StartAsync(
+            ServerReply.Status(429, RateLimited, ("Retry-After", "3")),
+            ServerReply.Status(200, Completion));
+        var time = new RecordingTimeProvider();
+        var assistant = new ChatClientAssistant(new GuardRuntime(time), OpenAiAssistant.Client(server.BaseAddress).AsIChatClient());
+
+        (string answer, TimeSpan[] delays) = await time.DriveAsync(assistant.AskAsync("hi"));
+
+        Assert.Equal("hello", answer);
+        Assert.Equal([TimeSpan.FromSeconds(3)], delays);
+    }
+
+    [Fact]
     public async Task A_Retry_After_longer_than_MaxRetryAfterMs_ends_the_attempts_at_once()
     {
         // 31 s against the default cap of 30 s: waiting would hold every caller of the execution.
