@@ -9,6 +9,7 @@ internal static class GuardDefaults
     public const int TimeoutMs = 30_000;
     public const int MaxRetries = 2;
     public const int RetryDelayMs = 200;
+    public const int MaxRetryAfterMs = 30_000;
 
     public const int MinTimeoutMs = 10;
     public const int MaxMilliseconds = 86_400_000;

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using LlmGuard.Failures;
 using LlmGuard.Infrastructure;
 
 namespace LlmGuard;
@@ -30,6 +31,13 @@ public sealed class GuardRuntime
 
     /// <summary>Gets the clock that per-attempt timeouts and retry delays are measured on.</summary>
     public TimeProvider TimeProvider { get; }
+
+    /// <summary>
+    /// Gets the team's own failure rule, asked before LlmGuard's built-in rules whether a failed attempt is retried
+    /// and after how long; <see langword="null"/> (the default) leaves every decision to the built-in rules.
+    /// Set it when the runtime is created: each guarded method reads it once, on its first call on this runtime.
+    /// </summary>
+    public FailureClassifier? FailureClassifier { get; init; }
 
     /// <summary>
     /// Gets the number of executions in flight, over every guarded method that has run on this runtime.

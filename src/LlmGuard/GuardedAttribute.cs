@@ -25,6 +25,9 @@ public sealed class GuardedAttribute : Attribute
     /// <summary>The base retry delay used when <see cref="RetryDelayMs"/> is not set.</summary>
     public const int DefaultRetryDelayMs = 200;
 
+    /// <summary>The longest honoured <c>Retry-After</c> when <see cref="MaxRetryAfterMs"/> is not set: 30 seconds.</summary>
+    public const int DefaultMaxRetryAfterMs = 30_000;
+
     /// <summary>
     /// Gets or sets the business scene that prefixes every key, for example <c>"ticket_autofill"</c>.
     /// Defaults to <c>TypeName.MethodName</c>.
@@ -80,6 +83,14 @@ public sealed class GuardedAttribute : Attribute
     /// back off exponentially, with jitter. Defaults to <see cref="DefaultRetryDelayMs"/>.
     /// </summary>
     public int RetryDelayMs { get; set; } = DefaultRetryDelayMs;
+
+    /// <summary>
+    /// Gets or sets the longest wait a service may ask for, in milliseconds (0 to 86 400 000), before a retry.
+    /// A transient failure whose <c>Retry-After</c> (or <c>retry-after-ms</c>) is within it is retried after exactly
+    /// that delay, instead of the backoff; one that asks for longer ends the attempts at once, so the fallback or
+    /// the caller gets the failure instead of waiting. Defaults to <see cref="DefaultMaxRetryAfterMs"/>.
+    /// </summary>
+    public int MaxRetryAfterMs { get; set; } = DefaultMaxRetryAfterMs;
 
     /// <summary>
     /// Gets or sets the name of the method that answers when every attempt failed, usually written

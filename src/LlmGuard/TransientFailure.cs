@@ -1,33 +1,27 @@
 using System;
 using System.IO;
-using System.Net;
 using System.Net.Http;
-using System.Threading.Tasks;
+using LlmGuard.Failures;
 using Polly.Timeout;
 
 namespace LlmGuard;
 
 /// <summary>
-/// Decides which failures of an attempt are worth another attempt. The one place that classification lives.
+/// Decides which failures of an attempt are worth another attempt, by LlmGuard's built-in rules.
 /// </summary>
 public static class TransientFailure
 {
     /// <summary>
-    /// Returns whether <paramref name="exception"/> is transient: an attempt timeout, a <see cref="TimeoutException"/>
-    /// (also when <see cref="HttpClient"/> reports its own timeout as a cancellation wrapping one), an
-    /// <see cref="HttpRequestException"/> without a status or with 408, 429 or 5xx, or an <see cref="IOException"/>.
+    /// Returns whether <paramref name="exception"/>, or an exception found inside it, is transient: an attempt
+    /// timeout (<see cref="TimeoutRejectedException"/>), a <see cref="TimeoutException"/>, an <see cref="IOException"/>,
+    /// an <see cref="HttpRequestException"/> without a status or with 408, 429 or 5xx, a
+    /// <c>System.ClientModel.ClientResultException</c> (OpenAI, Azure SDKs) with status 0, 408, 429 or 5xx, or the
+    /// Anthropic SDK's rate-limit, 5xx (529 overloaded included) and I/O exceptions. A status of 400, 401, 403, 404,
+    /// 422 or any other 4xx is not transient, and ends the search.
     /// </summary>
     /// <param name="exception">The exception that ended an attempt; <see langword="null"/> is not transient.</param>
     /// <returns><see langword="true"/> when the attempt should be retried.</returns>
-    public static bool IsTransient(Exception? exception) => exception switch
-    {
-        TimeoutRejectedException or TimeoutException or IOException => true,
-        TaskCanceledException { InnerException: TimeoutException } => true,
-        HttpRequestException { StatusCode: null } => true,
-        HttpRequestException { StatusCode: { } status } => IsTransientStatus(status),
-        _ => false,
-    };
-
-    private static bool IsTransientStatus(HttpStatusCode status) =>
-        status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)status >= 500;
+    /// <remarks>A runtime's <see cref="GuardRuntime.FailureClassifier"/> is asked before these rules.</remarks>
+    public static bool IsTransient(Exception? exception) =>
+        FailureInspection.Classify(exception, teamClassifier: null, TimeProvider.System).Kind == FailureKind.Transient;
 }

@@ -91,11 +91,13 @@ public sealed class DiagnosticDescriptorTests
         Assert.Equal(GuardedAttribute.DefaultTimeoutMs, GuardDefaults.TimeoutMs);
         Assert.Equal(GuardedAttribute.DefaultMaxRetries, GuardDefaults.MaxRetries);
         Assert.Equal(GuardedAttribute.DefaultRetryDelayMs, GuardDefaults.RetryDelayMs);
+        Assert.Equal(GuardedAttribute.DefaultMaxRetryAfterMs, GuardDefaults.MaxRetryAfterMs);
 
         var attribute = new GuardedAttribute();
         Assert.Equal(GuardDefaults.TimeoutMs, attribute.TimeoutMs);
         Assert.Equal(GuardDefaults.MaxRetries, attribute.MaxRetries);
         Assert.Equal(GuardDefaults.RetryDelayMs, attribute.RetryDelayMs);
+        Assert.Equal(GuardDefaults.MaxRetryAfterMs, attribute.MaxRetryAfterMs);
         Assert.True(attribute.SingleFlight);
     }
 

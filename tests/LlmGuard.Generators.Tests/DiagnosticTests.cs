@@ -581,6 +581,8 @@ public sealed class DiagnosticTests
     [InlineData("MaxRetries = -1", "-1", "MaxRetries = -1 is not valid")]
     [InlineData("MaxRetries = 101", "101", "use a value from 0 to 100")]
     [InlineData("RetryDelayMs = int.MinValue", "int.MinValue", "RetryDelayMs = -2147483648 is not valid")]
+    [InlineData("MaxRetryAfterMs = -1", "-1", "MaxRetryAfterMs = -1 is not valid")]
+    [InlineData("MaxRetryAfterMs = 86_400_001", "86_400_001", "use a value from 0 to 86400000 (one day)")]
     [InlineData("Scene = \" \"", "\" \"", "a scene must contain text")]
     [InlineData("MergeWindowMs = -1", "-1", "MergeWindowMs = -1 is not valid")]
     [InlineData("MergeWindowMs = 500, SingleFlight = false", "false", "cannot be combined with SingleFlight = false")]
@@ -907,7 +909,7 @@ public sealed class DiagnosticTests
                     [Guarded(Key = "{conversation.UserId}/{conversation.Id}@{conversation.StartedAt}~{conversation.Tone}{{{conversation.Priority}}}", Scene = "chat")]
                     public partial Task<string> ReplyAsync(Conversation conversation, [NotInKey] string text, CancellationToken cancellationToken = default);
 
-                    [Guarded(Key = "{session.Current.UserId}#{session.Turns}", Fallback = nameof(ReplyLater), TimeoutMs = 10, MaxRetries = 100, RetryDelayMs = 86_400_000)]
+                    [Guarded(Key = "{session.Current.UserId}#{session.Turns}", Fallback = nameof(ReplyLater), TimeoutMs = 10, MaxRetries = 100, RetryDelayMs = 86_400_000, MaxRetryAfterMs = 86_400_000)]
                     public partial ValueTask<string?> ContinueAsync(Session session, CancellationToken cancellationToken);
 
                     [Guarded(Fallback = nameof(Forget))]

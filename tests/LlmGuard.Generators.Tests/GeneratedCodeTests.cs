@@ -57,6 +57,30 @@ public sealed class GeneratedCodeTests
     }
 
     [Fact]
+    public void MaxRetryAfterMs_reaches_the_guarded_method_only_when_it_differs_from_the_default()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(MaxRetryAfterMs = 5_000)]
+                public partial Task<string> AskAsync(string question);
+
+                [Guarded(MaxRetryAfterMs = GuardedAttribute.DefaultMaxRetryAfterMs)]
+                public partial Task<string> AnswerAsync(string question);
+
+                private Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+
+                private Task<string> AnswerCoreAsync(string question) => Task.FromResult(question);
+            }
+            """);
+
+        run.AssertClean();
+        string source = run.SingleSource();
+        Assert.Single(source.Split("maxRetryAfterMs:"), part => part.StartsWith(" 5000)", StringComparison.Ordinal));
+        Assert.Equal(2, source.Split("maxRetryAfterMs:").Length);
+    }
+
+    [Fact]
     public void Overloads_and_a_method_named_like_a_numbered_overload_get_distinct_members()
     {
         GeneratorRun run = GeneratorHarness.Run(Usings + """

@@ -246,7 +246,8 @@ internal static class GuardedSourceEmitter
                 null => string.Empty,
                 { Sliding: true } m => $", mergeWindowMs: {m.WindowMs}, mergeMode: global::LlmGuard.MergeMode.Sliding, mergeMaxWaitMs: {m.MaxWaitMs}",
                 { } m => $", mergeWindowMs: {m.WindowMs}",
-            } + (_method.Merge is { Supersede: true } ? ", supersede: true" : string.Empty);
+            } + (_method.Merge is { Supersede: true } ? ", supersede: true" : string.Empty)
+              + (policy.MaxRetryAfterMs != GuardDefaults.MaxRetryAfterMs ? $", maxRetryAfterMs: {policy.MaxRetryAfterMs}" : string.Empty);
             string type = $"global::LlmGuard.Infrastructure.GuardedMethod<{_method.ResultType}>";
             string creation = $"new(scene: {Literal(_method.Key.Scene)}, timeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{merge});";
             if (_typeArguments.Length == 0)

@@ -43,7 +43,8 @@ internal enum ReturnShape
 internal sealed record ParameterSpec(string Name, string Type, string Modifier, bool IsCancellationToken);
 
 // TimeoutMs: Per-attempt timeout; 0 for none.
-internal sealed record PolicySpec(int TimeoutMs, int MaxRetries, int RetryDelayMs);
+// MaxRetryAfterMs: The longest Retry-After a retry waits for.
+internal sealed record PolicySpec(int TimeoutMs, int MaxRetries, int RetryDelayMs, int MaxRetryAfterMs);
 
 // Expression: How the type's GuardRuntime member is read (<c>this._runtime</c>, <c>s_runtime</c>, a primary-constructor parameter), or <see langword="null"/> when the type has none and the process-wide default is used.
 internal sealed record RuntimeSpec(string? Expression, bool IsStatic);

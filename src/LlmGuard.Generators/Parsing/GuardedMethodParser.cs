@@ -106,7 +106,7 @@ internal sealed class GuardedMethodParser
             _method.IsStatic,
             SymbolExtensions.EscapeIdentifier(coreName),
             key,
-            new PolicySpec(values.TimeoutMs, values.MaxRetries, values.RetryDelayMs),
+            new PolicySpec(values.TimeoutMs, values.MaxRetries, values.RetryDelayMs, values.MaxRetryAfterMs),
             fallback,
             runtime,
             values.SingleFlight,
@@ -353,6 +353,8 @@ internal sealed class GuardedMethodParser
 
         public int RetryDelayMs { get; set; } = GuardDefaults.RetryDelayMs;
 
+        public int MaxRetryAfterMs { get; set; } = GuardDefaults.MaxRetryAfterMs;
+
         public string? Fallback { get; set; }
 
         public string? Core { get; set; }
@@ -417,6 +419,14 @@ internal sealed class GuardedMethodParser
                     }
 
                     values.RetryDelayMs = delay;
+                    break;
+                case ("MaxRetryAfterMs", int maxRetryAfter):
+                    if (maxRetryAfter < 0 || maxRetryAfter > GuardDefaults.MaxMilliseconds)
+                    {
+                        ReportValue("MaxRetryAfterMs", maxRetryAfter, $"use a value from 0 to {GuardDefaults.MaxMilliseconds} (one day)");
+                    }
+
+                    values.MaxRetryAfterMs = maxRetryAfter;
                     break;
                 case ("Fallback", string fallback):
                     values.Fallback = fallback;

@@ -31,6 +31,7 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
     /// <param name="mergeMode">Whether each call restarts the merge window.</param>
     /// <param name="mergeMaxWaitMs">With <see cref="MergeMode.Sliding"/>, the longest a window stays open, from <paramref name="mergeWindowMs"/> to 86 400 000.</param>
     /// <param name="supersede">Whether a new merge window cancels the previous window's running execution and takes over its callers.</param>
+    /// <param name="maxRetryAfterMs">The longest <c>Retry-After</c> a retry waits for in milliseconds, 0 to 86 400 000; a longer demand ends the attempts.</param>
     /// <exception cref="ArgumentException"><paramref name="scene"/> is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A number is outside its range.</exception>
     public GuardedMethod(
@@ -41,7 +42,8 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
         int mergeWindowMs = 0,
         MergeMode mergeMode = MergeMode.Fixed,
         int mergeMaxWaitMs = 0,
-        bool supersede = false)
+        bool supersede = false,
+        int maxRetryAfterMs = GuardedAttribute.DefaultMaxRetryAfterMs)
     {
         ArgumentException.ThrowIfNullOrEmpty(scene);
         if (timeoutMs != 0)
@@ -54,6 +56,8 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxRetries, GuardLimits.MaxRetries);
         ArgumentOutOfRangeException.ThrowIfNegative(retryDelayMs);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(retryDelayMs, GuardLimits.MaxMilliseconds);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxRetryAfterMs);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxRetryAfterMs, GuardLimits.MaxMilliseconds);
 
         ArgumentOutOfRangeException.ThrowIfNegative(mergeWindowMs);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(mergeWindowMs, GuardLimits.MaxMilliseconds);
@@ -71,6 +75,7 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
         TimeoutMs = timeoutMs;
         MaxRetries = maxRetries;
         RetryDelayMs = retryDelayMs;
+        MaxRetryAfterMs = maxRetryAfterMs;
     }
 
     /// <summary>Gets the scene that prefixes the method's keys.</summary>
@@ -84,6 +89,9 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
 
     /// <summary>Gets the median delay before the first retry in milliseconds.</summary>
     public int RetryDelayMs { get; }
+
+    /// <summary>Gets the longest <c>Retry-After</c> a retry waits for, in milliseconds.</summary>
+    public int MaxRetryAfterMs { get; }
 
     /// <summary>Gets the merge window in milliseconds; 0 means none.</summary>
     public int MergeWindowMs { get; }

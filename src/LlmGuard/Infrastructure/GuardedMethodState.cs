@@ -1,7 +1,6 @@
 using System;
-using System.Threading.Tasks;
+using LlmGuard.Failures;
 using Polly;
-using Polly.Retry;
 
 namespace LlmGuard.Infrastructure;
 
@@ -22,7 +21,7 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
     internal GuardedMethodState(GuardedMethod<TResult> method, GuardRuntime runtime)
     {
         Runtime = runtime;
-        Pipeline = BuildPipeline(method, runtime.TimeProvider);
+        Pipeline = BuildPipeline(method, runtime);
         if (method.MergeWindowMs > 0)
         {
             _merges = new MergeWindow<TResult>(runtime.TimeProvider, method.MergeWindowMs, method.MergeMode, method.MergeMaxWaitMs, method.Supersede);
@@ -44,20 +43,12 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
 
     int IGuardedMethodState.InFlightCount => Flights.Count + (_merges?.Count ?? 0);
 
-    private static ResiliencePipeline BuildPipeline(GuardedMethod<TResult> method, TimeProvider timeProvider)
+    private static ResiliencePipeline BuildPipeline(GuardedMethod<TResult> method, GuardRuntime runtime)
     {
-        var builder = new ResiliencePipelineBuilder { TimeProvider = timeProvider };
+        var builder = new ResiliencePipelineBuilder { TimeProvider = runtime.TimeProvider };
         if (method.MaxRetries > 0)
         {
-            builder.AddRetry(new RetryStrategyOptions
-            {
-                MaxRetryAttempts = method.MaxRetries,
-                Delay = TimeSpan.FromMilliseconds(method.RetryDelayMs),
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                ShouldHandle = static args => new ValueTask<bool>(
-                    !args.Context.CancellationToken.IsCancellationRequested && TransientFailure.IsTransient(args.Outcome.Exception)),
-            });
+            builder.AddRetry(AttemptRetries.Create(method.MaxRetries, method.RetryDelayMs, method.MaxRetryAfterMs, runtime));
         }
 
         // Added after the retry, so it is inside it: the timeout applies to each attempt, not to all of them.

@@ -37,7 +37,7 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
     }
 
     [Fact]
-    public void The_manifest_names_the_license_readme_and_commit_and_depends_on_Polly_Core_alone()
+    public void The_manifest_names_the_license_readme_and_commit_and_depends_on_Polly_Core_and_System_ClientModel_alone()
     {
         using ZipArchive archive = ZipFile.OpenRead(package.PackagePath);
         using var reader = archive.GetEntry("LlmGuard.nuspec")!.Open();
@@ -52,12 +52,14 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
         Assert.Equal("git", repository.Attribute("type")?.Value);
         Assert.Matches("^[0-9a-f]{40}$", repository.Attribute("commit")?.Value ?? "");
 
-        // Roslyn and the generator's own references must never reach a user's dependency graph.
+        // Roslyn and the generator's own references must never reach a user's dependency graph. System.ClientModel
+        // is how OpenAI and Azure SDKs report failures, which the runtime classifies.
         string[] dependencies = metadata.Descendants().Where(e => e.Name.LocalName == "dependency")
             .Select(e => e.Attribute("id")!.Value)
             .Distinct()
+            .Order(StringComparer.Ordinal)
             .ToArray();
-        Assert.Equal(["Polly.Core"], dependencies);
+        Assert.Equal(["Polly.Core", "System.ClientModel"], dependencies);
         Assert.Equal(
             ["net10.0", "net8.0"],
             metadata.Descendants().Where(e => e.Name.LocalName == "group").Select(e => e.Attribute("targetFramework")!.Value).Order(StringComparer.Ordinal));
