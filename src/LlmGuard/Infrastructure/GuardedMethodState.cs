@@ -1,5 +1,6 @@
 using System;
 using System.Threading.Tasks;
+using LlmGuard.Execution;
 using Polly;
 using Polly.Retry;
 
@@ -22,7 +23,7 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
     internal GuardedMethodState(GuardedMethod<TResult> method, GuardRuntime runtime)
     {
         Runtime = runtime;
-        Pipeline = BuildPipeline(method, runtime.TimeProvider);
+        Pipeline = BuildPipeline(method, runtime);
         if (method.MergeWindowMs > 0)
         {
             _merges = new MergeWindow<TResult>(runtime.TimeProvider, method.MergeWindowMs, method.MergeMode, method.MergeMaxWaitMs, method.Supersede);
@@ -39,14 +40,17 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
     /// <exception cref="InvalidOperationException">The method has no merge window.</exception>
     public MergeWindow<TResult> Merges => _merges ?? throw new InvalidOperationException("This guarded method has no merge window (MergeWindowMs is 0).");
 
-    /// <summary>Gets the attempts pipeline: retries on transient failures around a per-attempt timeout.</summary>
+    /// <summary>
+    /// Gets the attempts pipeline: retries on transient failures around a per-attempt timeout, around a bounded
+    /// wait for a core that ignores its cancelled token.
+    /// </summary>
     public ResiliencePipeline Pipeline { get; }
 
     int IGuardedMethodState.InFlightCount => Flights.Count + (_merges?.Count ?? 0);
 
-    private static ResiliencePipeline BuildPipeline(GuardedMethod<TResult> method, TimeProvider timeProvider)
+    private static ResiliencePipeline BuildPipeline(GuardedMethod<TResult> method, GuardRuntime runtime)
     {
-        var builder = new ResiliencePipelineBuilder { TimeProvider = timeProvider };
+        var builder = new ResiliencePipelineBuilder { TimeProvider = runtime.TimeProvider };
         if (method.MaxRetries > 0)
         {
             builder.AddRetry(new RetryStrategyOptions
@@ -65,6 +69,10 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
         {
             builder.AddTimeout(TimeSpan.FromMilliseconds(method.TimeoutMs));
         }
+
+        // Innermost, so it watches each attempt's token: a core that ignores it is abandoned after a grace instead
+        // of holding its callers and its key until it returns.
+        builder.AddStrategy(_ => new AttemptGraceStrategy(runtime));
 
         return builder.Build();
     }
