@@ -3,13 +3,14 @@ using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Tests.Fakes;
 using LlmGuard.Tests.Guarded;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LlmGuard.Tests;
 
 /// <summary>Step 6 of the contract: a caller's token ends only its own wait.</summary>
 public sealed class CancellationTests : IDisposable
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly ScriptedModel _model = new();
     private readonly GuardRuntime _runtime;
 

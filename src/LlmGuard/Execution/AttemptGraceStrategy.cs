@@ -15,6 +15,7 @@ namespace LlmGuard.Execution;
 /// returns for an abandoned attempt is what the timeout turns into a <c>TimeoutRejectedException</c>, which
 /// the retry treats as transient. An abandoned core keeps running, but nothing waits for it: its eventual result
 /// is discarded, and its eventual exception was already caught into an outcome by Polly's callback wrapper.
+/// An attempt whose token is cancelled before it starts never runs its core.
 /// </remarks>
 internal sealed class AttemptGraceStrategy : ResilienceStrategy
 {
@@ -35,6 +36,13 @@ internal sealed class AttemptGraceStrategy : ResilienceStrategy
         TState state)
     {
         CancellationToken attemptToken = context.CancellationToken;
+        if (attemptToken.IsCancellationRequested)
+        {
+            // Nobody waits for an attempt whose token is already cancelled (a caller that cancelled before calling,
+            // with SingleFlight = false), so its core never starts.
+            return new(Outcome.FromException<TResult>(new OperationCanceledException(attemptToken)));
+        }
+
         ValueTask<Outcome<TResult>> attempt = callback(context, state);
 
         // A core that finished at once, or an attempt nobody can cancel, needs no watching: pass it through as it is.

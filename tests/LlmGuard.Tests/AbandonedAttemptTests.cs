@@ -1,0 +1,222 @@
+using System;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using LlmGuard.Execution;
+using LlmGuard.Tests.Fakes;
+using LlmGuard.Tests.Guarded;
+using Polly.Timeout;
+
+namespace LlmGuard.Tests;
+
+/// <summary>
+/// Step 4 of the contract, for a core that ignores its token: once an attempt's token is cancelled the core has a
+/// grace to stop, then the attempt is abandoned so its callers are answered and its key is freed.
+/// </summary>
+public sealed class AbandonedAttemptTests : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMilliseconds(50);
+
+    private readonly TimerAwareFakeTimeProvider _time = new();
+    private readonly ScriptedModel _stubborn = new() { IgnoresCancellation = true };
+    private readonly GuardRuntime _runtime;
+
+    public AbandonedAttemptTests()
+    {
+        _runtime = new GuardRuntime(_time);
+    }
+
+    // Every scenario ends with nothing in flight: an abandoned attempt does not hold its key.
+    public void Dispose() => Assert.Equal(0, _runtime.InFlightCount);
+
+    [Fact]
+    public async Task A_caller_without_a_token_gets_the_timeout_one_grace_after_it_even_when_the_core_never_returns()
+    {
+        var assistant = new StubbornAssistant(_runtime, _stubborn);
+        Task<Reply> call = assistant.AskAsync("s1");
+        ModelCall stuck = await _stubborn.NextCallAsync();
+
+        await TimeOutAttemptAsync();
+        _time.Advance(AttemptGraceStrategy.Grace - TimeSpan.FromMilliseconds(1));
+        Assert.False(call.IsCompleted);
+        Assert.Equal(0, _runtime.AbandonedAttemptCount);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+
+        await Assert.ThrowsAsync<TimeoutRejectedException>(() => call.Within());
+        Assert.Equal(1, _runtime.AbandonedAttemptCount);
+        Assert.False(stuck.Ended.IsCompleted);
+        Assert.Equal(0, _runtime.InFlightCount);
+        stuck.Succeed("too late");
+    }
+
+    [Fact]
+    public async Task The_fallback_answers_when_the_only_attempt_was_abandoned()
+    {
+        var assistant = new StubbornAssistant(_runtime, _stubborn);
+        Task<Reply> call = assistant.AskOrApologizeAsync("s1");
+        ModelCall stuck = await _stubborn.NextCallAsync();
+
+        await TimeOutAttemptAsync();
+        _time.Advance(AttemptGraceStrategy.Grace);
+
+        Assert.Equal("Sorry, s1: TimeoutRejectedException", (await call.Within()).Text);
+        Assert.Equal(1, _runtime.AbandonedAttemptCount);
+        stuck.Succeed("too late");
+    }
+
+    [Fact]
+    public async Task After_an_abandoned_attempt_a_new_caller_of_the_key_starts_a_new_execution_and_the_late_answer_is_discarded()
+    {
+        var assistant = new StubbornAssistant(_runtime, _stubborn);
+        Task<Reply> first = assistant.AskAsync("s1");
+        Task<Reply> joined = assistant.AskAsync("s1");
+        ModelCall stuck = await _stubborn.NextCallAsync();
+        await TimeOutAttemptAsync();
+        _time.Advance(AttemptGraceStrategy.Grace);
+        await Assert.ThrowsAsync<TimeoutRejectedException>(() => first.Within());
+        await Assert.ThrowsAsync<TimeoutRejectedException>(() => joined.Within());
+
+        Task<Reply> later = assistant.AskAsync("s1");
+        ModelCall fresh = await _stubborn.NextCallAsync();
+        stuck.Succeed("stale");
+        await stuck.Ended;
+        fresh.Succeed("fresh");
+
+        Assert.Equal("fresh", (await later.Within()).Text);
+        Assert.Equal(2, _stubborn.Calls);
+    }
+
+    [Fact]
+    public async Task A_retry_follows_an_abandoned_attempt_and_the_abandoned_cores_late_answer_never_reaches_the_caller()
+    {
+        var assistant = new StubbornAssistant(_runtime, _stubborn);
+        Task<Reply> call = assistant.AskWithRetryAsync("s1");
+        ModelCall stuck = await _stubborn.NextCallAsync();
+        await TimeOutAttemptAsync();
+        _time.Advance(AttemptGraceStrategy.Grace);
+
+        ModelCall retry = await _stubborn.NextCallAsync();
+        stuck.Succeed("late");
+        await stuck.Ended;
+        Assert.False(call.IsCompleted);
+        retry.Succeed("retried");
+
+        Assert.Equal("retried", (await call.Within()).Text);
+        Assert.Equal(1, _runtime.AbandonedAttemptCount);
+    }
+
+    [Fact]
+    public async Task A_core_that_answers_within_the_grace_after_its_timeout_still_delivers_its_answer()
+    {
+        var assistant = new StubbornAssistant(_runtime, _stubborn);
+        Task<Reply> call = assistant.AskAsync("s1");
+        ModelCall slow = await _stubborn.NextCallAsync();
+        await TimeOutAttemptAsync();
+
+        slow.Succeed("just in time");
+
+        Assert.Equal("just in time", (await call.Within()).Text);
+        Assert.Equal(0, _runtime.AbandonedAttemptCount);
+    }
+
+    [Fact]
+    public async Task A_core_that_honours_its_token_ends_the_attempt_itself_without_waiting_for_the_grace()
+    {
+        var cooperative = new ScriptedModel();
+        var assistant = new StubbornAssistant(_runtime, cooperative);
+        Task<Reply> call = assistant.AskAsync("s1");
+        ModelCall attempt = await cooperative.NextCallAsync();
+
+        _time.Advance(Timeout);
+
+        // The clock stops at the timeout: only the core's own cancellation can end the attempt here.
+        await Assert.ThrowsAsync<TimeoutRejectedException>(() => call.Within());
+        await attempt.Ended;
+        Assert.Equal(0, _runtime.AbandonedAttemptCount);
+    }
+
+    [Fact]
+    public async Task When_every_caller_left_an_execution_whose_core_ignores_its_token_is_abandoned_after_the_grace()
+    {
+        var assistant = new StubbornAssistant(_runtime, _stubborn);
+        using var leaving = new CancellationTokenSource();
+        Task<Reply> call = assistant.AskWithoutTimeoutAsync("s1", leaving.Token);
+        ModelCall stuck = await _stubborn.NextCallAsync();
+
+        leaving.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.Within());
+        await _time.WhenTimersScheduledAsync();
+        Assert.Equal(0, _runtime.AbandonedAttemptCount);
+        _time.Advance(AttemptGraceStrategy.Grace);
+
+        await Eventually.Until(() => _runtime.AbandonedAttemptCount == 1, "the execution abandons its core");
+        Assert.True(stuck.Token.IsCancellationRequested);
+        stuck.Succeed("nobody waits");
+    }
+
+    [Fact]
+    public async Task An_abandoned_core_that_fails_later_leaves_no_unobserved_task_exception()
+    {
+        string marker = "late failure " + Guid.NewGuid();
+        int unobserved = 0;
+        EventHandler<UnobservedTaskExceptionEventArgs> watch = (_, e) =>
+        {
+            if (e.Exception.ToString().Contains(marker, StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref unobserved);
+            }
+        };
+        TaskScheduler.UnobservedTaskException += watch;
+        try
+        {
+            await AbandonThenFailAsync(marker);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        finally
+        {
+            TaskScheduler.UnobservedTaskException -= watch;
+        }
+
+        Assert.Equal(0, Volatile.Read(ref unobserved));
+    }
+
+    [Fact]
+    public async Task A_caller_whose_token_is_already_cancelled_never_runs_the_core_with_SingleFlight_off()
+    {
+        var model = new ScriptedModel();
+        var assistant = new Assistant(_runtime, model);
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Task<Reply> call = assistant.AskAloneAsync("s1", cancelled.Token);
+
+        Assert.True(call.IsCanceled);
+        OperationCanceledException failure = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        Assert.Equal(cancelled.Token, failure.CancellationToken);
+        Assert.Equal(0, model.Calls);
+    }
+
+    // Kept out of the test method so that no local of the test keeps the abandoned tasks reachable during the GC.
+    private async Task AbandonThenFailAsync(string marker)
+    {
+        var assistant = new StubbornAssistant(_runtime, _stubborn);
+        Task<Reply> call = assistant.AskAsync("s1");
+        ModelCall stuck = await _stubborn.NextCallAsync();
+        await TimeOutAttemptAsync();
+        _time.Advance(AttemptGraceStrategy.Grace);
+        await Assert.ThrowsAsync<TimeoutRejectedException>(() => call.Within());
+
+        stuck.Fail(new IOException(marker));
+        await stuck.Ended;
+    }
+
+    // Fires the attempt's timeout, then waits for the grace timer the attempt starts on another thread.
+    private async Task TimeOutAttemptAsync()
+    {
+        _time.Advance(Timeout);
+        await _time.WhenTimersScheduledAsync();
+    }
+}
