@@ -1,5 +1,8 @@
 using System;
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Execution;
@@ -199,6 +202,102 @@ public sealed class AbandonedAttemptTests : IDisposable
         Assert.Equal(0, model.Calls);
     }
 
+    [Fact]
+    public async Task Randomized_mix_of_cooperative_and_stubborn_cores_answers_every_caller_and_abandons_every_stuck_attempt()
+    {
+        int seed = Environment.TickCount;
+        var random = new Random(seed);
+        const int CallCount = 200;
+        const int Keys = 8;
+
+        // One behaviour per attempt, drawn up front so the run is reproducible from its seed (up to thread timing).
+        Behaviour[] behaviours = Enumerable.Range(0, CallCount * 2).Select(_ => (Behaviour)random.Next(4)).ToArray();
+        var late = new ConcurrentQueue<TaskCompletionSource<string>>();
+        var never = new ConcurrentBag<TaskCompletionSource<string>>();
+        int attempts = 0;
+        Task<string> Core(string key, CancellationToken token)
+        {
+            switch (behaviours[(Interlocked.Increment(ref attempts) - 1) % behaviours.Length])
+            {
+                case Behaviour.Immediate:
+                    return Task.FromResult("ok");
+                case Behaviour.Cooperative:
+                    var cancelled = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    token.Register(() => cancelled.TrySetCanceled(token));
+                    return cancelled.Task;
+                case Behaviour.Late:
+                    var answer = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    late.Enqueue(answer);
+                    return answer.Task;
+                default:
+                    var stuck = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    never.Add(stuck);
+                    return stuck.Task;
+            }
+        }
+
+        var assistant = new ScriptedCoreAssistant(_runtime, Core);
+        var leaving = Enumerable.Range(0, CallCount).Select(i => i % 4 == 0 ? new CancellationTokenSource() : null).ToArray();
+        string[] keys = Enumerable.Range(0, CallCount).Select(_ => "k" + random.Next(Keys)).ToArray();
+        var calls = new Task<string>[CallCount];
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(worker => Task.Run(() =>
+        {
+            for (int i = worker; i < CallCount; i += 4)
+            {
+                calls[i] = assistant.AskAsync(keys[i], leaving[i]?.Token ?? default);
+            }
+        })));
+
+        // Without abandonment a caller of a stuck core would wait forever, and so would this loop until its deadline.
+        // A late core may be abandoned too, so the count only has to reach the stuck ones.
+        var deadline = Stopwatch.StartNew();
+        while (!calls.All(c => c.IsCompleted) || !late.IsEmpty || _runtime.AbandonedAttemptCount < never.Count)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), $"Seed {seed}: callers or stuck attempts still waiting.");
+            _time.Advance(TimeSpan.FromMilliseconds(random.Next(1, 30)));
+            if (random.Next(3) == 0 && late.TryDequeue(out TaskCompletionSource<string>? answer))
+            {
+                answer.SetResult("late");
+            }
+
+            if (random.Next(8) == 0 && leaving[random.Next(CallCount)] is { } caller)
+            {
+                caller.Cancel();
+            }
+
+            await Task.Yield();
+        }
+
+        for (int i = 0; i < CallCount; i++)
+        {
+            string outcome = await OutcomeOf(calls[i]);
+            bool answered = outcome is "ok" or "late" or nameof(TimeoutRejectedException)
+                || outcome is nameof(TaskCanceledException) or nameof(OperationCanceledException) && leaving[i] is { IsCancellationRequested: true };
+            Assert.True(answered, $"Seed {seed}: call {i} ended with {outcome}.");
+        }
+
+        Assert.InRange(_runtime.AbandonedAttemptCount, never.Count, never.Count + behaviours.Count(b => b == Behaviour.Late));
+        Assert.Equal(0, _runtime.InFlightCount);
+        foreach (TaskCompletionSource<string> stuck in never)
+        {
+            stuck.SetResult("too late");
+        }
+
+        Array.ForEach(leaving, source => source?.Dispose());
+    }
+
+    private static async Task<string> OutcomeOf(Task<string> call)
+    {
+        try
+        {
+            return await call;
+        }
+        catch (Exception exception)
+        {
+            return exception.GetType().Name;
+        }
+    }
+
     // Kept out of the test method so that no local of the test keeps the abandoned tasks reachable during the GC.
     private async Task AbandonThenFailAsync(string marker)
     {
@@ -218,5 +317,13 @@ public sealed class AbandonedAttemptTests : IDisposable
     {
         _time.Advance(Timeout);
         await _time.WhenTimersScheduledAsync();
+    }
+
+    private enum Behaviour
+    {
+        Immediate,
+        Cooperative,
+        Late,
+        Never,
     }
 }
