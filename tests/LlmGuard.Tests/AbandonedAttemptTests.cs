@@ -187,22 +187,6 @@ public sealed class AbandonedAttemptTests : IDisposable
     }
 
     [Fact]
-    public async Task A_caller_whose_token_is_already_cancelled_never_runs_the_core_with_SingleFlight_off()
-    {
-        var model = new ScriptedModel();
-        var assistant = new Assistant(_runtime, model);
-        using var cancelled = new CancellationTokenSource();
-        cancelled.Cancel();
-
-        Task<Reply> call = assistant.AskAloneAsync("s1", cancelled.Token);
-
-        Assert.True(call.IsCanceled);
-        OperationCanceledException failure = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
-        Assert.Equal(cancelled.Token, failure.CancellationToken);
-        Assert.Equal(0, model.Calls);
-    }
-
-    [Fact]
     public async Task Randomized_mix_of_cooperative_and_stubborn_cores_answers_every_caller_and_abandons_every_stuck_attempt()
     {
         int seed = Environment.TickCount;

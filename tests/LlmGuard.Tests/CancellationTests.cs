@@ -129,4 +129,19 @@ public sealed class CancellationTests : IDisposable
         Assert.Equal(0, _model.Calls);
         Assert.Equal(0, _runtime.InFlightCount);
     }
+
+    [Fact]
+    public async Task A_caller_whose_token_is_already_cancelled_never_runs_the_core_with_SingleFlight_off()
+    {
+        var assistant = new Assistant(_runtime, _model);
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Task<Reply> call = assistant.AskAloneAsync("s1", cancelled.Token);
+
+        Assert.True(call.IsCanceled);
+        OperationCanceledException failure = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        Assert.Equal(cancelled.Token, failure.CancellationToken);
+        Assert.Equal(0, _model.Calls);
+    }
 }
