@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Threading;
 using LlmGuard.Failures;
 using LlmGuard.Infrastructure;
 
@@ -18,6 +19,7 @@ namespace LlmGuard;
 public sealed class GuardRuntime
 {
     private readonly ConcurrentDictionary<GuardedMethod, IGuardedMethodState> _states = new();
+    private long _abandonedAttemptCount;
 
     /// <summary>Creates a runtime that measures time on <paramref name="timeProvider"/>.</summary>
     /// <param name="timeProvider">The clock for timeouts and retry delays; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
@@ -56,6 +58,16 @@ public sealed class GuardRuntime
             return count;
         }
     }
+
+    /// <summary>
+    /// Gets the number of attempts abandoned on this runtime: attempts whose core was still running 100 ms (measured
+    /// on <see cref="TimeProvider"/>) after the attempt's token was cancelled, by its timeout or because every caller
+    /// left. Their callers were answered without them; their eventual results were discarded.
+    /// </summary>
+    /// <remarks>A count that grows means a core ignores its <see cref="System.Threading.CancellationToken"/>.</remarks>
+    public long AbandonedAttemptCount => Interlocked.Read(ref _abandonedAttemptCount);
+
+    internal void CountAbandonedAttempt() => Interlocked.Increment(ref _abandonedAttemptCount);
 
     internal GuardedMethodState<TResult> GetState<TResult>(GuardedMethod<TResult> method) =>
         (GuardedMethodState<TResult>)_states.GetOrAdd(method, static (m, runtime) => ((GuardedMethod<TResult>)m).CreateState(runtime), this);

@@ -11,7 +11,7 @@ namespace LlmGuard.Tests;
 /// <summary>Steps 4 and 5 of the contract: per-attempt timeout, retries on transient failures, fallback.</summary>
 public sealed class AttemptsAndFallbackTests : IDisposable
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly TimerAwareFakeTimeProvider _time = new();
     private readonly ScriptedModel _model = new();
     private readonly GuardRuntime _runtime;
 

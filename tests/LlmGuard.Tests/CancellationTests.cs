@@ -3,13 +3,14 @@ using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Tests.Fakes;
 using LlmGuard.Tests.Guarded;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LlmGuard.Tests;
 
 /// <summary>Step 6 of the contract: a caller's token ends only its own wait.</summary>
 public sealed class CancellationTests : IDisposable
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly ScriptedModel _model = new();
     private readonly GuardRuntime _runtime;
 
@@ -127,5 +128,20 @@ public sealed class CancellationTests : IDisposable
         Assert.Equal(cancelled.Token, failure.CancellationToken);
         Assert.Equal(0, _model.Calls);
         Assert.Equal(0, _runtime.InFlightCount);
+    }
+
+    [Fact]
+    public async Task A_caller_whose_token_is_already_cancelled_never_runs_the_core_with_SingleFlight_off()
+    {
+        var assistant = new Assistant(_runtime, _model);
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Task<Reply> call = assistant.AskAloneAsync("s1", cancelled.Token);
+
+        Assert.True(call.IsCanceled);
+        OperationCanceledException failure = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        Assert.Equal(cancelled.Token, failure.CancellationToken);
+        Assert.Equal(0, _model.Calls);
     }
 }

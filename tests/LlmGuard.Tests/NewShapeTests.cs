@@ -2,13 +2,14 @@ using System;
 using System.Threading.Tasks;
 using LlmGuard.Tests.Fakes;
 using LlmGuard.Tests.Guarded;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LlmGuard.Tests;
 
 /// <summary>Guarded interfaces, readonly structs and generic methods behave like guarded class methods.</summary>
 public sealed class NewShapeTests : IDisposable
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly ScriptedModel _model = new();
     private readonly GuardRuntime _runtime;
 

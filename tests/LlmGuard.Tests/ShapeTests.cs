@@ -3,6 +3,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using LlmGuard.Tests.Fakes;
 using LlmGuard.Tests.Guarded.Shapes;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LlmGuard.Tests;
 
@@ -12,7 +13,7 @@ namespace LlmGuard.Tests;
 /// </summary>
 public sealed partial class ShapeTests : IDisposable
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly ScriptedModel _model = new();
     private readonly GuardRuntime _runtime;
 

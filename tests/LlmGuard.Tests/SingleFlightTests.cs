@@ -4,13 +4,14 @@ using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Tests.Fakes;
 using LlmGuard.Tests.Guarded;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LlmGuard.Tests;
 
 /// <summary>Step 3 of the contract: concurrent calls with one key share one execution.</summary>
 public sealed class SingleFlightTests : IDisposable
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly ScriptedModel _model = new();
     private readonly GuardRuntime _runtime;
     private readonly Assistant _assistant;

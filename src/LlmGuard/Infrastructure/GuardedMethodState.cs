@@ -1,4 +1,5 @@
 using System;
+using LlmGuard.Execution;
 using LlmGuard.Failures;
 using Polly;
 
@@ -38,7 +39,10 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
     /// <exception cref="InvalidOperationException">The method has no merge window.</exception>
     public MergeWindow<TResult> Merges => _merges ?? throw new InvalidOperationException("This guarded method has no merge window (MergeWindowMs is 0).");
 
-    /// <summary>Gets the attempts pipeline: retries on transient failures around a per-attempt timeout.</summary>
+    /// <summary>
+    /// Gets the attempts pipeline: retries on transient failures around a per-attempt timeout, around a bounded
+    /// wait for a core that ignores its cancelled token.
+    /// </summary>
     public ResiliencePipeline Pipeline { get; }
 
     int IGuardedMethodState.InFlightCount => Flights.Count + (_merges?.Count ?? 0);
@@ -56,6 +60,10 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
         {
             builder.AddTimeout(TimeSpan.FromMilliseconds(method.TimeoutMs));
         }
+
+        // Innermost, so it watches each attempt's token: a core that ignores it is abandoned after a grace instead
+        // of holding its callers and its key until it returns.
+        builder.AddStrategy(_ => new AttemptGraceStrategy(runtime));
 
         return builder.Build();
     }
