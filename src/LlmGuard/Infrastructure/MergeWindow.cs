@@ -192,6 +192,9 @@ public sealed class MergeWindow<TResult>
         private Phase _phase = Phase.Open;
         private int _waiters = 1;
         private long _chainStartedAt;
+
+        // The position in a supersede chain: one more than the window this one took over.
+        private int _chainIndex;
         private ITimer? _timer;
         private CancellationTokenSource? _execution;
         private Window<TState>? _supersededBy;
@@ -292,6 +295,7 @@ public sealed class MergeWindow<TResult>
 
                     next._waiters += _waiters;
                     next._chainStartedAt = _chainStartedAt;
+                    next._chainIndex = _chainIndex + 1;
                     next._calls?.InsertRange(0, _calls!);
                     next._takenOver = _takenOver ?? new List<Window<TState>>();
                     next._takenOver.Add(this);
@@ -309,10 +313,29 @@ public sealed class MergeWindow<TResult>
         public override void Leave()
         {
             // A superseded window forwards the leave along the chain, in a loop: chains can be long.
-            Window<TState>? window = this;
-            while (window is not null)
+            Window<TState> window = this;
+            while (window.LeaveOrForward() is { } forward)
             {
-                window = window.LeaveOrForward();
+                window = forward;
+            }
+
+            // The callers moved to the window that counted this leave: later leaves of the windows passed on the way
+            // go straight there, so a long chain is walked once, not once per leave. Links only ever point further
+            // along the chain (a concurrent leave may have pointed one past this window already), so none loops.
+            Window<TState> passed = this;
+            while (passed._chainIndex < window._chainIndex)
+            {
+                Window<TState> next;
+                lock (passed._gate)
+                {
+                    next = passed._supersededBy!;
+                    if (next._chainIndex < window._chainIndex)
+                    {
+                        passed._supersededBy = window;
+                    }
+                }
+
+                passed = next;
             }
         }
 
