@@ -179,4 +179,74 @@ public sealed class SupersedeRaceTests
         Assert.Empty(failures);
         await Eventually.Until(() => windowsUsed.All(w => w.Count == 0), "every superseded execution has ended");
     }
+
+    [Fact]
+    public async Task A_wave_of_callers_that_cancel_at_random_while_windows_supersede_all_end_and_nothing_leaks()
+    {
+        // Real threads call two keys, a third of them cancelling at random moments, while a pump moves the clock:
+        // windows close and supersede running executions, which last a few clock steps.
+        const int Threads = 4, CallsPerThread = 1500;
+        var time = new FakeTimeProvider();
+        var windows = new MergeWindow<string>(time, 2, MergeMode.Fixed, 0, supersede: true);
+        var failures = new ConcurrentQueue<string>();
+
+        async ValueTask<string> Execute(string arguments, CancellationToken token)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(3), time, token);
+            return arguments;
+        }
+
+        using var done = new CancellationTokenSource();
+        var pump = Task.Run(() =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                time.Advance(TimeSpan.FromMilliseconds(1));
+                Thread.Yield();
+            }
+        });
+
+        var workers = Enumerable.Range(0, Threads).Select(thread => Task.Run(async () =>
+        {
+            var random = new Random(20261205 + thread);
+            var issued = new List<(Task<string> Call, CancellationTokenSource? Cancel)>();
+            for (int i = 0; i < CallsPerThread; i++)
+            {
+                var cancel = random.Next(0, 3) == 0 ? new CancellationTokenSource() : null;
+                issued.Add((windows.JoinAsync("k" + random.Next(0, 2), $"t{thread}c{i}", null, Execute, cancel?.Token ?? CancellationToken.None), cancel));
+                if (random.Next(0, 4) == 0 && issued[random.Next(issued.Count)].Cancel is { } leaving)
+                {
+                    leaving.Cancel();
+                }
+
+                if (random.Next(0, 5) == 0)
+                {
+                    await Task.Yield();
+                }
+            }
+
+            issued.ForEach(call => call.Cancel?.Cancel());
+            foreach ((Task<string> call, CancellationTokenSource? cancel) in issued)
+            {
+                Exception? ended = await Record.ExceptionAsync(() => call.Within(30));
+                if (ended is TimeoutException)
+                {
+                    failures.Enqueue("a call never ended");
+                }
+                else if (cancel is null && ended is not null)
+                {
+                    failures.Enqueue("a caller that never cancelled got " + ended.GetType().Name);
+                }
+
+                cancel?.Dispose();
+            }
+        })).ToArray();
+
+        await Task.WhenAll(workers).Within(90);
+        await Eventually.Until(() => windows.Count == 0, "every execution has ended");
+        done.Cancel();
+        await pump.Within();
+
+        Assert.Empty(failures);
+    }
 }
