@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using BenchmarkDotNet.Attributes;
@@ -37,7 +38,7 @@ public partial class MergeWindowBenchmarks
     private Task<string> ReplyCoreAsync(string sessionId, string message) => s_answer;
 
     /// <summary>A clock whose single pending timer fires when told to, so a window closes without waiting.</summary>
-    private sealed class StepClock : TimeProvider
+    internal sealed class StepClock : TimeProvider
     {
         private StepTimer? _pending;
 
@@ -73,4 +74,55 @@ public partial class MergeWindowBenchmarks
             }
         }
     }
+}
+
+/// <summary>
+/// The cost of a whole burst joining a window with <see cref="MergeAppendAttribute">[MergeAppend]</see> parameters:
+/// a join records its call and the close combines them once, so ten times the joins cost about ten times as much,
+/// not a hundred times.
+/// </summary>
+[MemoryDiagnoser]
+public partial class MergeAppendBenchmarks
+{
+    private static readonly Task<string> s_answer = Task.FromResult("merged answer");
+
+    private readonly MergeWindowBenchmarks.StepClock _clock = new();
+    private GuardRuntime _runtime = GuardRuntime.Default;
+    private Task<string>[] _calls = Array.Empty<Task<string>>();
+    private string[] _messages = Array.Empty<string>();
+    private int[][] _ids = Array.Empty<int[]>();
+
+    [Params(1_000, 10_000)]
+    public int Joins { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _runtime = new GuardRuntime(_clock);
+        _calls = new Task<string>[Joins];
+        _messages = new string[Joins];
+        _ids = new int[Joins][];
+        for (int i = 0; i < Joins; i++)
+        {
+            _messages[i] = "message " + i;
+            _ids[i] = new[] { i };
+        }
+    }
+
+    [Benchmark(Description = "join a merge window with [MergeAppend] values (whole burst)")]
+    public async Task AppendJoinsAndClose()
+    {
+        for (int i = 0; i < Joins; i++)
+        {
+            _calls[i] = ReplyToAllAsync("session-1", _messages[i], _ids[i]);
+        }
+
+        _clock.Fire();
+        await Task.WhenAll(_calls);
+    }
+
+    [Guarded(Key = "{sessionId}", MergeWindowMs = 1000, TimeoutMs = 0, MaxRetries = 0)]
+    public partial Task<string> ReplyToAllAsync(string sessionId, [MergeAppend] string messages, [MergeAppend] IReadOnlyList<int> ids);
+
+    private Task<string> ReplyToAllCoreAsync(string sessionId, string messages, IReadOnlyList<int> ids) => s_answer;
 }

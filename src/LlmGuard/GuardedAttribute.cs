@@ -64,6 +64,11 @@ public sealed class GuardedAttribute : Attribute
     /// Gets or sets whether a call that opens a new merge window while the previous window's execution still runs
     /// cancels that execution and moves its callers into the new window, so they receive the newer answer.
     /// </summary>
+    /// <remarks>
+    /// A chain of supersedes always answers its callers: a window does not supersede an execution whose oldest caller
+    /// has waited <see cref="MergeMaxWaitMs"/> (sliding) or 5 × <see cref="MergeWindowMs"/> (fixed) or longer; that
+    /// execution runs to its end and answers every caller of the chain.
+    /// </remarks>
     public bool Supersede { get; set; }
 
     /// <summary>

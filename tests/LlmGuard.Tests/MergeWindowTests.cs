@@ -2,6 +2,7 @@ using System;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Tests.Fakes;
+using Microsoft.Extensions.Time.Testing;
 using LlmGuard.Tests.Guarded;
 
 namespace LlmGuard.Tests;
@@ -9,7 +10,7 @@ namespace LlmGuard.Tests;
 /// <summary>Step 2 of the contract through generated code: bursts of messages become one model call.</summary>
 public sealed class MergeWindowTests : IDisposable
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly ScriptedModel _model = new();
     private readonly GuardRuntime _runtime;
     private readonly ChatDesk _desk;

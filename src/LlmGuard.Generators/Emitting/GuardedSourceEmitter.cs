@@ -163,7 +163,7 @@ internal static class GuardedSourceEmitter
         private readonly string _argumentsType;
         private readonly string _executeMethod;
         private readonly string _keyMethod;
-        private readonly string _appendMethod;
+        private readonly string _mergeMethod;
         private readonly string _typeArguments;
         private readonly string _constraints;
         private readonly string _selfName;
@@ -179,7 +179,7 @@ internal static class GuardedSourceEmitter
             _argumentsType = stem + "_Arguments";
             _executeMethod = stem + "_ExecuteAsync";
             _keyMethod = stem + "_Key";
-            _appendMethod = stem + "_Append";
+            _mergeMethod = stem + "_Merge";
             _typeArguments = method.TypeParameters;
             _constraints = method.ConstraintClauses;
             var taken = new HashSet<string>(method.Parameters.Select(p => p.Name));
@@ -209,33 +209,34 @@ internal static class GuardedSourceEmitter
             if (_method.Appends.Count > 0)
             {
                 _writer.Line();
-                WriteAppend();
+                WriteMerge();
             }
 
             _writer.Line();
             WriteExecution();
         }
 
-        private void WriteAppend()
+        private void WriteMerge()
         {
             IEnumerable<string> collected = _method.Appends.Select(a =>
             {
-                string values = $"earlier.{a.ParameterName}, later.{a.ParameterName}";
+                string values = $"calls, static call => call.{a.ParameterName}";
                 string merged = a.Kind switch
                 {
-                    AppendKind.String => $"global::LlmGuard.Infrastructure.MergedValues.Append({values}, {Literal(a.Separator)})",
-                    AppendKind.Array => $"global::LlmGuard.Infrastructure.MergedValues.Append({values})",
-                    _ => $"global::LlmGuard.Infrastructure.MergedValues.AppendToList({values})",
+                    AppendKind.String => $"global::LlmGuard.Infrastructure.MergedValues.Join({values}, {Literal(a.Separator)})",
+                    AppendKind.Array => $"global::LlmGuard.Infrastructure.MergedValues.Concat({values})",
+                    _ => $"global::LlmGuard.Infrastructure.MergedValues.ConcatToList({values})",
                 };
 
-                // Null only when both calls passed null.
+                // Null only when every call passed null.
                 return $"{a.ParameterName} = {merged}!";
             });
-            _writer.Line("// Merging a later call into the window: its arguments win, except [MergeAppend] values, which collect in arrival order.");
+            _writer.Line("// Merging a window's calls, once, at its close: the latest call's arguments win, except [MergeAppend] values,");
+            _writer.Line("// which collect in arrival order. Joining only records a call, so a long burst never copies what it collected.");
             _writer.Line(GeneratedCode);
             string arguments = _argumentsType + _typeArguments;
-            _writer.Line($"private static {arguments} {_appendMethod}{_typeArguments}({arguments} earlier, {arguments} later){_constraints} =>");
-            _writer.Indent().Line($"later with {{ {string.Join(", ", collected)} }};").Outdent();
+            _writer.Line($"private static {arguments} {_mergeMethod}{_typeArguments}(global::System.Collections.Generic.IReadOnlyList<{arguments}> calls){_constraints} =>");
+            _writer.Indent().Line($"calls[calls.Count - 1] with {{ {string.Join(", ", collected)} }};").Outdent();
         }
 
         private void WriteGuardField()
@@ -290,8 +291,8 @@ internal static class GuardedSourceEmitter
                 _writer.Line(_method.Appends.Count == 0
                     ? "// The latest call's arguments win; at the close one execution runs with them and answers every caller."
                     : "// The latest call's arguments win and [MergeAppend] values collect; at the close one execution answers every caller.");
-                string append = _method.Appends.Count == 0 ? "append: null" : _appendMethod + _typeArguments;
-                execution = $"{_guardLocal}.Merges.JoinAsync({_keyLocal}, {arguments}, {append}, {_executeMethod}{_typeArguments}, {callerToken})";
+                string merge = _method.Appends.Count == 0 ? "merge: null" : _mergeMethod + _typeArguments;
+                execution = $"{_guardLocal}.Merges.JoinAsync({_keyLocal}, {arguments}, {merge}, {_executeMethod}{_typeArguments}, {callerToken})";
             }
             else if (_method.SingleFlight)
             {

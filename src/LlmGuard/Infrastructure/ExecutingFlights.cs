@@ -11,6 +11,12 @@ internal interface IExecutingFlight
     object Owner { get; }
 
     string Key { get; }
+
+    /// <summary>
+    /// Whether the execution's run has not ended yet. Background work it started keeps it in its flow after that,
+    /// and may then call the same key without waiting for itself.
+    /// </summary>
+    bool IsRunning { get; }
 }
 
 /// <summary>
@@ -29,12 +35,12 @@ internal static class ExecutingFlights
         return parent;
     }
 
-    /// <summary>Whether the current flow runs inside an execution of <paramref name="owner"/> for <paramref name="key"/>.</summary>
+    /// <summary>Whether the current flow runs inside a still running execution of <paramref name="owner"/> for <paramref name="key"/>.</summary>
     public static bool Contains(object owner, string key)
     {
         for (IExecutingFlight? executing = s_innermost.Value; executing is not null; executing = executing.Parent)
         {
-            if (ReferenceEquals(executing.Owner, owner) && executing.Key == key)
+            if (executing.IsRunning && ReferenceEquals(executing.Owner, owner) && executing.Key == key)
             {
                 return true;
             }

@@ -30,7 +30,10 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
     /// <param name="mergeWindowMs">The merge window in milliseconds, 0 to 86 400 000; 0 for none.</param>
     /// <param name="mergeMode">Whether each call restarts the merge window.</param>
     /// <param name="mergeMaxWaitMs">With <see cref="MergeMode.Sliding"/>, the longest a window stays open, from <paramref name="mergeWindowMs"/> to 86 400 000.</param>
-    /// <param name="supersede">Whether a new merge window cancels the previous window's running execution and takes over its callers.</param>
+    /// <param name="supersede">
+    /// Whether a new merge window cancels the previous window's running execution and takes over its callers, up to
+    /// <see cref="MergeWindow{TResult}.SupersedeCap"/>.
+    /// </param>
     /// <param name="maxRetryAfterMs">The longest <c>Retry-After</c> a retry waits for in milliseconds, 0 to 86 400 000; a longer demand ends the attempts.</param>
     /// <exception cref="ArgumentException"><paramref name="scene"/> is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A number is outside its range.</exception>

@@ -77,6 +77,7 @@ public sealed class SingleFlight<TResult>
         // Only a caller that can cancel can make the waiter count reach zero, so only then is a source needed.
         private readonly CancellationTokenSource? _execution;
         private IExecutingFlight? _parent;
+        private volatile bool _running;
         private int _waiters = 1;
 
         public Flight(SingleFlight<TResult> owner, string key, bool cancellable)
@@ -92,6 +93,8 @@ public sealed class SingleFlight<TResult>
         IExecutingFlight? IExecutingFlight.Parent => _parent;
 
         object IExecutingFlight.Owner => _owner;
+
+        bool IExecutingFlight.IsRunning => _running;
 
         public bool TryJoin()
         {
@@ -136,29 +139,36 @@ public sealed class SingleFlight<TResult>
         public async Task StartAsync<TState>(Func<TState, CancellationToken, ValueTask<TResult>> execute, TState state)
         {
             // Set inside this async method, so the caller's flow is restored when it first yields.
+            _running = true;
             _parent = ExecutingFlights.Enter(this);
 
             CancellationToken token = _execution?.Token ?? CancellationToken.None;
-            TResult result;
+            TResult result = default!;
+            Exception? failure = null;
             try
             {
                 result = await execute(state, token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                _owner.Remove(this);
-                TrySetCanceled(token);
-                return;
-            }
             catch (Exception exception)
             {
-                _owner.Remove(this);
-                TrySetException(exception);
-                return;
+                failure = exception;
             }
 
+            // Background work the execution started keeps this flight in its flow; from here on it is no recursion.
+            _running = false;
             _owner.Remove(this);
-            TrySetResult(result);
+            if (failure is OperationCanceledException && token.IsCancellationRequested)
+            {
+                TrySetCanceled(token);
+            }
+            else if (failure is not null)
+            {
+                TrySetException(failure);
+            }
+            else
+            {
+                TrySetResult(result);
+            }
         }
 
         public Task<TResult> WaitAsync(CancellationToken cancellationToken) => CallerWait.WaitAsync(Task, this, cancellationToken);

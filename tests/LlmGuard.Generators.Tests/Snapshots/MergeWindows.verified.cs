@@ -22,7 +22,7 @@ namespace Demo
 
             // Merge window (closes 2000 ms after it opened): join the one open for this key, or open one.
             // The latest call's arguments win; at the close one execution runs with them and answers every caller.
-            return guard.Merges.JoinAsync(key, new __ReplyAsync_Arguments(this, guard.Pipeline, sessionId, message), append: null, __ReplyAsync_ExecuteAsync, cancellationToken);
+            return guard.Merges.JoinAsync(key, new __ReplyAsync_Arguments(this, guard.Pipeline, sessionId, message), merge: null, __ReplyAsync_ExecuteAsync, cancellationToken);
         }
 
         // Key: scene "ChatDesk.ReplyAsync", then the template "{sessionId}" with every value escaped.
@@ -70,7 +70,7 @@ namespace Demo
 
             // Merge window (closes 400 ms after its latest call, at most 1500 ms after it opened): join the one open for this key, or open one.
             // The latest call's arguments win and [MergeAppend] values collect; at the close one execution answers every caller.
-            return guard.Merges.JoinAsync(key, new __ReplyToBurstAsync_Arguments(this, guard.Pipeline, sessionId, text, messageIds), __ReplyToBurstAsync_Append, __ReplyToBurstAsync_ExecuteAsync, cancellationToken);
+            return guard.Merges.JoinAsync(key, new __ReplyToBurstAsync_Arguments(this, guard.Pipeline, sessionId, text, messageIds), __ReplyToBurstAsync_Merge, __ReplyToBurstAsync_ExecuteAsync, cancellationToken);
         }
 
         // Key: scene "ChatDesk.ReplyToBurstAsync", then the template "{sessionId}" with every value escaped.
@@ -87,10 +87,11 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __ReplyToBurstAsync_Arguments(global::Demo.ChatDesk Self, global::Polly.ResiliencePipeline Pipeline, string sessionId, string text, global::System.Collections.Generic.IReadOnlyList<int> messageIds);
 
-        // Merging a later call into the window: its arguments win, except [MergeAppend] values, which collect in arrival order.
+        // Merging a window's calls, once, at its close: the latest call's arguments win, except [MergeAppend] values,
+        // which collect in arrival order. Joining only records a call, so a long burst never copies what it collected.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static __ReplyToBurstAsync_Arguments __ReplyToBurstAsync_Append(__ReplyToBurstAsync_Arguments earlier, __ReplyToBurstAsync_Arguments later) =>
-            later with { text = global::LlmGuard.Infrastructure.MergedValues.Append(earlier.text, later.text, " / ")!, messageIds = global::LlmGuard.Infrastructure.MergedValues.AppendToList(earlier.messageIds, later.messageIds)! };
+        private static __ReplyToBurstAsync_Arguments __ReplyToBurstAsync_Merge(global::System.Collections.Generic.IReadOnlyList<__ReplyToBurstAsync_Arguments> calls) =>
+            calls[calls.Count - 1] with { text = global::LlmGuard.Infrastructure.MergedValues.Join(calls, static call => call.text, " / ")!, messageIds = global::LlmGuard.Infrastructure.MergedValues.ConcatToList(calls, static call => call.messageIds)! };
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

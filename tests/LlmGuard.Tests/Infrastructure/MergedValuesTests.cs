@@ -5,25 +5,32 @@ namespace LlmGuard.Tests.Infrastructure;
 
 public sealed class MergedValuesTests
 {
+    private sealed record Call(string? Text, int[]? Ids, IReadOnlyList<string>? Tags);
+
     [Fact]
     public void Strings_are_joined_in_arrival_order_and_null_contributes_nothing()
     {
-        Assert.Equal("a\nb", MergedValues.Append("a", "b", "\n"));
-        Assert.Equal("b", MergedValues.Append(null, "b", "\n"));
-        Assert.Equal("a", MergedValues.Append("a", null, "\n"));
-        Assert.Equal("a | ", MergedValues.Append("a", string.Empty, " | "));
+        var calls = new[] { new Call("a", null, null), new Call(null, null, null), new Call("b", null, null), new Call(string.Empty, null, null) };
+
+        Assert.Equal("a\nb\n", MergedValues.Join(calls, static call => call.Text, "\n"));
+        Assert.Equal("b", MergedValues.Join(new[] { new Call(null, null, null), new Call("b", null, null) }, static call => call.Text, "\n"));
+        Assert.Null(MergedValues.Join(new[] { new Call(null, null, null) }, static call => call.Text, "\n"));
     }
 
     [Fact]
     public void Arrays_and_sequences_are_concatenated_into_new_collections()
     {
-        int[] earlier = { 1, 2 };
-        int[]? merged = MergedValues.Append(earlier, new[] { 3 });
-        List<string>? list = MergedValues.AppendToList(new[] { "a" }, new List<string> { "b", "c" });
+        int[] first = { 1, 2 };
+        var calls = new[] { new Call(null, first, new[] { "a" }), new Call(null, null, null), new Call(null, new[] { 3 }, new List<string> { "b", "c" }) };
+
+        int[]? merged = MergedValues.Concat(calls, static call => call.Ids);
+        List<string>? list = MergedValues.ConcatToList(calls, static call => call.Tags);
 
         Assert.Equal(new[] { 1, 2, 3 }, merged);
-        Assert.Equal(new[] { 1, 2 }, earlier);
+        Assert.NotSame(first, merged);
+        Assert.Equal(new[] { 1, 2 }, first);
         Assert.Equal(new[] { "a", "b", "c" }, list);
-        Assert.Null(MergedValues.AppendToList<string>(null, null));
+        Assert.Null(MergedValues.ConcatToList(new[] { new Call(null, null, null) }, static call => call.Tags));
+        Assert.Null(MergedValues.Concat(new[] { new Call(null, null, null) }, static call => call.Ids));
     }
 }
