@@ -42,6 +42,14 @@ public sealed class UnguardedLlmCallAnalyzerTests
         { "OpenAI.Embeddings.EmbeddingClient embedder", "await embedder.GenerateEmbeddingAsync(\"hi\")" },
         { "OpenAI.Responses.ResponsesClient responses, OpenAI.Responses.CreateResponseOptions options", "await responses.CreateResponseAsync(options)" },
         { "Anthropic.Services.IMessageService messages, Anthropic.Models.Messages.MessageCreateParams request", "await messages.Create(request)" },
+        { "Microsoft.SemanticKernel.Kernel kernel", "await Microsoft.SemanticKernel.KernelExtensions.InvokePromptAsync(kernel, \"hi\")" },
+        { "Microsoft.SemanticKernel.Kernel kernel", "await foreach (var update in Microsoft.SemanticKernel.KernelExtensions.InvokePromptStreamingAsync(kernel, \"hi\")) { }" },
+        { "Microsoft.SemanticKernel.ChatCompletion.IChatCompletionService chat, Microsoft.SemanticKernel.ChatCompletion.ChatHistory history", "await chat.GetChatMessageContentsAsync(history)" },
+        { "Microsoft.SemanticKernel.ChatCompletion.IChatCompletionService chat, Microsoft.SemanticKernel.ChatCompletion.ChatHistory history", "await foreach (var update in chat.GetStreamingChatMessageContentsAsync(history)) { }" },
+        { "Microsoft.SemanticKernel.ChatCompletion.IChatCompletionService chat, Microsoft.SemanticKernel.ChatCompletion.ChatHistory history", "await Microsoft.SemanticKernel.ChatCompletion.ChatCompletionServiceExtensions.GetChatMessageContentAsync(chat, history)" },
+        { "Microsoft.SemanticKernel.ChatCompletion.IChatCompletionService chat", "await Microsoft.SemanticKernel.ChatCompletion.ChatCompletionServiceExtensions.GetChatMessageContentAsync(chat, \"hi\")" },
+        { "Microsoft.SemanticKernel.TextGeneration.ITextGenerationService text", "await text.GetTextContentsAsync(\"hi\")" },
+        { "Microsoft.SemanticKernel.TextGeneration.ITextGenerationService text", "await Microsoft.SemanticKernel.TextGeneration.TextGenerationExtensions.GetTextContentAsync(text, \"hi\")" },
     };
 
     [Theory]
@@ -203,6 +211,47 @@ public sealed class UnguardedLlmCallAnalyzerTests
 
         Assert.Empty(run.CompilationErrors);
         Assert.Empty(run.Diagnostics);
+    }
+
+    [Fact]
+    public async Task Semantic_Kernel_calls_written_as_extension_calls_report_LLMG100_outside_a_core_and_nothing_inside()
+    {
+        AnalyzerRun run = await AnalyzerHarness.RunAsync("""
+            using System.Threading.Tasks;
+            using LlmGuard;
+            using Microsoft.SemanticKernel;
+            using Microsoft.SemanticKernel.ChatCompletion;
+
+            namespace Demo;
+
+            public partial class Assistant(Kernel kernel, IChatCompletionService chat)
+            {
+                public async Task<string> UnguardedAsync(string question)
+                {
+                    FunctionResult viaKernel = await kernel.InvokePromptAsync(question);
+                    ChatMessageContent viaService = await chat.GetChatMessageContentAsync(question);
+                    return viaKernel.ToString() + viaService.Content;
+                }
+
+                [Guarded]
+                public partial Task<string> AskAsync(string question);
+
+                private async Task<string> AskCoreAsync(string question)
+                {
+                    FunctionResult viaKernel = await kernel.InvokePromptAsync(question);
+                    ChatMessageContent viaService = await chat.GetChatMessageContentAsync(question);
+                    return viaKernel.ToString() + viaService.Content;
+                }
+
+                public partial Task<string> AskAsync(string question) => AskCoreAsync(question);
+            }
+            """);
+
+        Assert.Empty(run.CompilationErrors);
+        Assert.Equal(
+            new[] { "kernel.InvokePromptAsync(question)", "chat.GetChatMessageContentAsync(question)" },
+            run.Diagnostics.Where(d => d.Id == "LLMG100").OrderBy(d => d.Location.SourceSpan.Start).Select(d => d.Location.SourceTree!.GetText().ToString(d.Location.SourceSpan)));
+        Assert.All(run.Diagnostics, d => Assert.True(d.Location.GetLineSpan().StartLinePosition.Line < 15, $"Reported inside the core: {d}"));
     }
 
     [Fact]

@@ -20,7 +20,7 @@ namespace LlmGuard.Generators.Tests.Infrastructure;
 /// </summary>
 internal static class AnalyzerHarness
 {
-    private static readonly string[] s_sdks = { "OpenAI", "Anthropic", "Microsoft.Extensions.AI.Abstractions" };
+    private static readonly string[] s_sdks = { "OpenAI", "Anthropic", "Microsoft.Extensions.AI.Abstractions", "Microsoft.SemanticKernel.Abstractions", "Microsoft.SemanticKernel.Core" };
 
     public static Task<AnalyzerRun> RunAsync(string source, string? editorConfigApis = null, bool withSdks = true, params string[] moreSources)
     {
