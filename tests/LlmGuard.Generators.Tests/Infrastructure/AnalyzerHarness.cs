@@ -15,7 +15,7 @@ namespace LlmGuard.Generators.Tests.Infrastructure;
 /// <summary>
 /// Runs <see cref="UnguardedLlmCallAnalyzer"/> over a real compilation that references the model SDKs restored from
 /// the registry (or none of them), for what <see cref="Llmg100Test"/> cannot see: the analyzer's telemetry (which
-/// actions it registered), and the diagnostics of a code fix's output compiled with the generator.
+/// actions it registered).
 /// </summary>
 internal static class AnalyzerHarness
 {
