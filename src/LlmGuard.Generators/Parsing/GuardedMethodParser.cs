@@ -189,7 +189,8 @@ internal sealed class GuardedMethodParser
     private bool CheckSupportedShape()
     {
         string? limitation =
-            ContainingType.IsRefLikeType ? "its type is a ref struct, which cannot be carried by a call that may outlive its caller"
+            _syntax.ExplicitInterfaceSpecifier is not null ? "a partial method cannot implement an interface member explicitly; guard a method of the type and call it from the implementation"
+            : ContainingType.IsRefLikeType ? "its type is a ref struct, which cannot be carried by a call that may outlive its caller"
             : ContainingType.IsValueType && !ContainingType.IsReadOnly ? "the core would run on a copy of the struct, so any change it makes to the struct would be lost; declare it a readonly struct, or use a class"
             : InFileLocalType(ContainingType) ? "its type is file-local, and generated code cannot extend a type outside that type's file"
             : InImplicitType(ContainingType) ? "it is not declared in a type (top-level or script code), and generated code can only extend a partial type; declare it in a partial class"

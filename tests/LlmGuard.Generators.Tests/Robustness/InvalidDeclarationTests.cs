@@ -35,6 +35,9 @@ public sealed class InvalidDeclarationTests
         { "method in an enum", Usings + "namespace Acme;\npublic enum Host\n{\n    [Guarded]\n    public partial Task<string> AskAsync(string question);\n}\n" },
         { "method in a delegate-named type", Usings + "namespace Acme;\npublic partial class Host\n{\n    public delegate void D();\n    partial class D\n    {\n        [Guarded]\n        public partial Task<string> AskAsync(string question);\n    }\n}\n" },
         { "type named like a keyword with a generic arity", Usings + "namespace @class.@int;\npublic partial class @event<@string>\n{\n    [Guarded]\n    public partial Task<string> AskAsync(string question);\n\n    private Task<string> AskCoreAsync(string question) => Task.FromResult(question);\n}\n" },
+        { "explicit interface implementation", Usings + "namespace Acme;\npublic interface IAsk { Task<string> AskAsync(string question); }\npublic partial class Host : IAsk\n{\n    [Guarded]\n    partial Task<string> IAsk.AskAsync(string question);\n}\n" },
+        { "method named like a type parameter list", Usings + "namespace Acme;\npublic partial class Host\n{\n    [Guarded]\n    public partial Task<string> Ask<Async>(string question);\n\n    private Task<string> AskCore<Async>(string question) => Task.FromResult(question);\n}\n" },
+        { "attribute on a property", Usings + "namespace Acme;\npublic partial class Host\n{\n    [Guarded]\n    public partial Task<string> Answer { get; }\n}\n" },
         { "types differing only in case and arity", Usings + "namespace Acme;\npublic partial class Host<T>\n{\n    [Guarded]\n    public partial Task<string> AskAsync(string question);\n\n    private Task<string> AskCoreAsync(string question) => Task.FromResult(question);\n}\npublic partial class host<T>\n{\n    [Guarded]\n    public partial Task<string> AskAsync(string question);\n\n    private Task<string> AskCoreAsync(string question) => Task.FromResult(question);\n}\n" },
     };
 
@@ -61,6 +64,15 @@ public sealed class InvalidDeclarationTests
         Diagnostic diagnostic = run.SingleDiagnostic("LLMG017");
         Assert.Equal("'AskAsync' cannot be guarded: it is not declared in a type (top-level or script code), and generated code can only extend a partial type; declare it in a partial class", diagnostic.GetMessage());
         Assert.Equal("AskAsync", run.LocatedText(diagnostic));
+        Assert.Empty(run.GeneratedSources);
+    }
+
+    [Fact]
+    public void Explicit_interface_implementation_reports_LLMG017_and_generates_nothing()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + "namespace Acme;\npublic interface IAsk { Task<string> AskAsync(string question); }\npublic partial class Host : IAsk\n{\n    [Guarded]\n    public partial Task<string> IAsk.AskAsync(string question);\n}\n");
+
+        Assert.Contains("a partial method cannot implement an interface member explicitly", run.SingleDiagnostic("LLMG017").GetMessage(), System.StringComparison.Ordinal);
         Assert.Empty(run.GeneratedSources);
     }
 
