@@ -27,5 +27,7 @@ internal static class KnownLlmApis
         ("Microsoft.SemanticKernel.ChatCompletion.IChatCompletionService", new[] { "GetChatMessageContentsAsync", "GetStreamingChatMessageContentsAsync" }),
         ("Microsoft.SemanticKernel.ChatCompletion.ChatCompletionServiceExtensions", new[] { "GetChatMessageContentAsync", "GetChatMessageContentsAsync", "GetStreamingChatMessageContentsAsync" }),
         ("Microsoft.SemanticKernel.KernelExtensions", new[] { "InvokePromptAsync", "InvokePromptStreamingAsync" }),
+        ("Microsoft.SemanticKernel.TextGeneration.ITextGenerationService", new[] { "GetTextContentsAsync", "GetStreamingTextContentsAsync" }),
+        ("Microsoft.SemanticKernel.TextGeneration.TextGenerationExtensions", new[] { "GetTextContentAsync" }),
     };
 }

@@ -84,10 +84,33 @@ public sealed class UnguardedLlmCallAnalyzer : DiagnosticAnalyzer
         return options
             .Select(o => o.TryGetValue(ApisOption, out string? value) ? value : null)
             .OfType<string>()
-            .SelectMany(value => value.Split(';'))
-            .Select(entry => entry.Trim())
-            .Where(entry => entry.Length > 0)
+            .SelectMany(SplitEntries)
             .Distinct(StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Entries are separated by commas outside a parameter list, or by whitespace: .editorconfig reads ';' and '#' as
+    /// the start of a comment, so a ';' list would silently keep only its first entry. ';' still separates, for
+    /// option providers that pass the value whole.
+    /// </summary>
+    private static IEnumerable<string> SplitEntries(string value)
+    {
+        int depth = 0;
+        int start = 0;
+        for (int i = 0; i <= value.Length; i++)
+        {
+            char c = i < value.Length ? value[i] : ';';
+            depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+            if (c == ';' || char.IsWhiteSpace(c) || (c == ',' && depth <= 0))
+            {
+                if (i > start)
+                {
+                    yield return value.Substring(start, i - start);
+                }
+
+                start = i + 1;
+            }
+        }
     }
 
     /// <summary>The model SDK methods of one compilation, resolved to symbols once.</summary>

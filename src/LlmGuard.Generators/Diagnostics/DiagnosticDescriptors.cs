@@ -124,7 +124,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor InvalidLlmApiEntry = Create(
         "LLMG101",
         "An llmguard.llm_apis entry names nothing",
-        "The llmguard.llm_apis entry '{0}' {1}; write documentation comment IDs such as T:MyCorp.Llm.Client or M:MyCorp.Llm.Client.Send(System.String), separated by ';'",
+        "The llmguard.llm_apis entry '{0}' {1}; write documentation comment IDs such as T:MyCorp.Llm.Client or M:MyCorp.Llm.Client.Send(System.String), separated by commas",
         DiagnosticSeverity.Warning, WellKnownDiagnosticTags.CompilationEnd);
 
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = typeof(DiagnosticDescriptors)

@@ -58,7 +58,42 @@ internal sealed class GuardedMethodParser
             return new ParseResult(null, null, EquatableArray<DiagnosticInfo>.Empty);
         }
 
+        // A signature or a containing name still being typed is a syntax error the compiler reports already; code or
+        // diagnostics made from what it recovered (an empty name, a parameter type named like the parameter) only add noise.
+        if (SignatureHasSyntaxErrors(syntax))
+        {
+            return new ParseResult(null, null, EquatableArray<DiagnosticInfo>.Empty);
+        }
+
         return new GuardedMethodParser(method, syntax, context.Attributes[0], context.SemanticModel.Compilation, cancellationToken).Parse();
+    }
+
+    private static bool SignatureHasSyntaxErrors(MethodDeclarationSyntax syntax)
+    {
+        if (HasError(syntax.Identifier) || syntax.Modifiers.Any(m => HasError(m)) || HasError(syntax.ReturnType) || HasError(syntax.TypeParameterList)
+            || HasError(syntax.ParameterList) || syntax.ConstraintClauses.Any(c => HasError(c)))
+        {
+            return true;
+        }
+
+        foreach (SyntaxNode ancestor in syntax.Ancestors())
+        {
+            bool broken = ancestor switch
+            {
+                TypeDeclarationSyntax type => HasError(type.Identifier) || HasError(type.TypeParameterList),
+                BaseNamespaceDeclarationSyntax ns => HasError(ns.Name),
+                _ => false,
+            };
+            if (broken)
+            {
+                return true;
+            }
+        }
+
+        return false;
+
+        static bool HasError(SyntaxNodeOrToken item) =>
+            item.ContainsDiagnostics && item.GetDiagnostics().Any(d => d.Severity == DiagnosticSeverity.Error);
     }
 
     private ParseResult Parse()
@@ -154,9 +189,11 @@ internal sealed class GuardedMethodParser
     private bool CheckSupportedShape()
     {
         string? limitation =
-            ContainingType.IsRefLikeType ? "its type is a ref struct, which cannot be carried by a call that may outlive its caller"
+            _syntax.ExplicitInterfaceSpecifier is not null ? "a partial method cannot implement an interface member explicitly; guard a method of the type and call it from the implementation"
+            : ContainingType.IsRefLikeType ? "its type is a ref struct, which cannot be carried by a call that may outlive its caller"
             : ContainingType.IsValueType && !ContainingType.IsReadOnly ? "the core would run on a copy of the struct, so any change it makes to the struct would be lost; declare it a readonly struct, or use a class"
             : InFileLocalType(ContainingType) ? "its type is file-local, and generated code cannot extend a type outside that type's file"
+            : InImplicitType(ContainingType) ? "it is not declared in a type (top-level or script code), and generated code can only extend a partial type; declare it in a partial class"
             : null;
         if (limitation is not null)
         {
@@ -171,6 +208,21 @@ internal sealed class GuardedMethodParser
             for (; type is not null; type = type.ContainingType)
             {
                 if (type.IsFileLocal)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        // Methods outside any type belong to a type the compiler makes up (<invalid-global-code>, a script's class),
+        // which no source can declare a part of.
+        static bool InImplicitType(INamedTypeSymbol? type)
+        {
+            for (; type is not null; type = type.ContainingType)
+            {
+                if (type.IsImplicitClass || type.IsScriptClass || type.IsImplicitlyDeclared)
                 {
                     return true;
                 }

@@ -64,5 +64,9 @@ internal static class SymbolExtensions
     public static string EscapeIdentifier(string name) =>
         SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
 
-    public static string DisplayName(this IMethodSymbol method) => method.ContainingType.Name + "." + method.Name;
+    /// <summary><c>Type.Method</c>, or the method alone when its type is one the compiler made up (top-level or script code).</summary>
+    public static string DisplayName(this IMethodSymbol method) =>
+        method.ContainingType is null or { IsImplicitlyDeclared: true } or { IsImplicitClass: true } or { IsScriptClass: true }
+            ? method.Name
+            : method.ContainingType.Name + "." + method.Name;
 }

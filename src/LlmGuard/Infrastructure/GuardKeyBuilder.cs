@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics.CodeAnalysis;
 using System.Buffers;
 using System.Globalization;
 
@@ -58,6 +59,7 @@ public ref struct GuardKeyBuilder
     /// <typeparam name="T">The value's type.</typeparam>
     /// <param name="value">The value.</param>
     /// <param name="format">The format, or <see langword="null"/> for the type's default.</param>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Generated key builders are the only callers; the overloads differ by a struct constraint, which C# resolves without the optional format.")]
     public void AppendSpanFormattable<T>(T value, string? format = null)
         where T : ISpanFormattable
     {
@@ -82,6 +84,7 @@ public ref struct GuardKeyBuilder
     /// <typeparam name="T">The underlying value type.</typeparam>
     /// <param name="value">The value.</param>
     /// <param name="format">The format, or <see langword="null"/> for the type's default.</param>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Generated key builders are the only callers; the overloads differ by a struct constraint, which C# resolves without the optional format.")]
     public void AppendSpanFormattable<T>(T? value, string? format = null)
         where T : struct, ISpanFormattable
     {
@@ -99,6 +102,7 @@ public ref struct GuardKeyBuilder
     /// <typeparam name="T">The value's type.</typeparam>
     /// <param name="value">The value.</param>
     /// <param name="format">The format, or <see langword="null"/> for the type's default.</param>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Generated key builders are the only callers; the overloads differ by a struct constraint, which C# resolves without the optional format.")]
     public void AppendFormattable<T>(T value, string? format = null)
         where T : IFormattable
         => AppendValue(value?.ToString(format, CultureInfo.InvariantCulture));
@@ -107,6 +111,7 @@ public ref struct GuardKeyBuilder
     /// <typeparam name="T">The underlying value type.</typeparam>
     /// <param name="value">The value.</param>
     /// <param name="format">The format, or <see langword="null"/> for the type's default.</param>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Generated key builders are the only callers; the overloads differ by a struct constraint, which C# resolves without the optional format.")]
     public void AppendFormattable<T>(T? value, string? format = null)
         where T : struct, IFormattable
         => AppendValue(value?.ToString(format, CultureInfo.InvariantCulture));
