@@ -36,7 +36,7 @@ internal static class AnalyzerHarness
             new[] { CSharpSyntaxTree.ParseText(source, GeneratorHarness.ParseOptions, "Source0.cs") },
             References(withSdks),
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable)
-                .WithSpecificDiagnosticOptions(new Dictionary<string, ReportDiagnostic> { ["OPENAI001"] = ReportDiagnostic.Suppress })); // OpenAI's Responses client is marked experimental.
+                .WithSpecificDiagnosticOptions(new Dictionary<string, ReportDiagnostic>(GeneratorHarness.SdkSuppressions) { ["OPENAI001"] = ReportDiagnostic.Suppress })); // OpenAI's Responses client is marked experimental.
 
         CompilationWithAnalyzers withAnalyzers = compilation.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new UnguardedLlmCallAnalyzer()));
         ImmutableArray<Diagnostic> diagnostics = await withAnalyzers.GetAnalyzerDiagnosticsAsync(CancellationToken.None);

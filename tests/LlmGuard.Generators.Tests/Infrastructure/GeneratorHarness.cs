@@ -13,10 +13,20 @@ internal static class GeneratorHarness
 {
     public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);
 
-    private static readonly CSharpCompilationOptions s_options = new(
+    /// <summary>
+    /// The warnings the .NET SDK turns off in every build (its default NoWarn): assembly version unification
+    /// between packages (OpenAI built against an older System.ClientModel than the runtime's), which a user never sees.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, ReportDiagnostic> SdkSuppressions = new Dictionary<string, ReportDiagnostic>
+    {
+        ["CS1701"] = ReportDiagnostic.Suppress,
+        ["CS1702"] = ReportDiagnostic.Suppress,
+    };
+
+    private static readonly CSharpCompilationOptions s_options = new CSharpCompilationOptions(
         OutputKind.DynamicallyLinkedLibrary,
         nullableContextOptions: NullableContextOptions.Enable,
-        allowUnsafe: true);
+        allowUnsafe: true).WithSpecificDiagnosticOptions(SdkSuppressions);
 
     // One empty compilation whose references every test compilation shares, so metadata is bound once.
     private static readonly CSharpCompilation s_empty = CSharpCompilation.Create(

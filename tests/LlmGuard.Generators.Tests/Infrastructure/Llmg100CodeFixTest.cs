@@ -33,7 +33,9 @@ internal sealed class Llmg100CodeFixTest : CSharpCodeFixTest<UnguardedLlmCallAna
         {
             var options = (CSharpCompilationOptions)solution.GetProject(projectId)!.CompilationOptions!;
             return solution
-                .WithProjectCompilationOptions(projectId, options.WithNullableContextOptions(NullableContextOptions.Enable))
+                .WithProjectCompilationOptions(projectId, options
+                    .WithNullableContextOptions(NullableContextOptions.Enable)
+                    .WithSpecificDiagnosticOptions(options.SpecificDiagnosticOptions.SetItems(GeneratorHarness.SdkSuppressions)))
                 .WithProjectParseOptions(projectId, GeneratorHarness.ParseOptions);
         });
     }

@@ -36,7 +36,9 @@ internal sealed class Llmg100Test : CSharpAnalyzerTest<UnguardedLlmCallAnalyzer,
                 .WithProjectCompilationOptions(projectId, options
                     .WithNullableContextOptions(NullableContextOptions.Enable)
                     // OpenAI's Responses client is marked experimental.
-                    .WithSpecificDiagnosticOptions(new Dictionary<string, ReportDiagnostic> { ["OPENAI001"] = ReportDiagnostic.Suppress }))
+                    .WithSpecificDiagnosticOptions(options.SpecificDiagnosticOptions
+                        .SetItems(GeneratorHarness.SdkSuppressions)
+                        .SetItem("OPENAI001", ReportDiagnostic.Suppress)))
                 .WithProjectParseOptions(projectId, GeneratorHarness.ParseOptions);
         });
     }
