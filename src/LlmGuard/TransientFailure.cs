@@ -21,7 +21,10 @@ public static class TransientFailure
     /// </summary>
     /// <param name="exception">The exception that ended an attempt; <see langword="null"/> is not transient.</param>
     /// <returns><see langword="true"/> when the attempt should be retried.</returns>
-    /// <remarks>A runtime's <see cref="GuardRuntime.FailureClassifier"/> is asked before these rules.</remarks>
+    /// <remarks>
+    /// These are the built-in rules only. Inside a guarded call a runtime's <see cref="GuardRuntime.FailureClassifier"/>
+    /// is asked before them.
+    /// </remarks>
     public static bool IsTransient(Exception? exception) =>
         FailureInspection.Classify(exception, teamClassifier: null, TimeProvider.System).Kind == FailureKind.Transient;
 }

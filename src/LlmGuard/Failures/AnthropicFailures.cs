@@ -20,7 +20,7 @@ internal static class AnthropicFailures
     private const string StatusPrefix = "Status Code: ";
 
     // Deep enough for the SDK's hierarchy (…Exception → AnthropicApiException → AnthropicServiceException →
-    // AnthropicException → Exception) with room for subclasses; the walk stops at any non-Anthropic base type.
+    // AnthropicException → Exception) with room for subclasses, which may live outside the SDK's namespace.
     private const int MaxTypeDepth = 8;
 
     public static FailureClassification Classify(Exception exception)
@@ -36,12 +36,9 @@ internal static class AnthropicFailures
 
             switch (name.AsSpan(Namespace.Length))
             {
-                // 429, and every 5xx including Anthropic's 529 "overloaded".
-                case "AnthropicRateLimitException" or "Anthropic5xxException":
-                    return FailureClassification.Transient();
-
-                // The SDK's wrapper of a transport failure (connection refused or reset, a broken body).
-                case "AnthropicIOException":
+                // 429, every 5xx including Anthropic's 529 "overloaded", and the SDK's wrapper of a transport
+                // failure (connection refused or reset, a broken body).
+                case "AnthropicRateLimitException" or "Anthropic5xxException" or "AnthropicIOException":
                     return FailureClassification.Transient();
 
                 // Any other status: 400, 401, 403, 404, 422, the catch-all 4xx (transient only for 408) and

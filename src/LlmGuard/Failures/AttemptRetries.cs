@@ -8,6 +8,10 @@ namespace LlmGuard.Failures;
 /// <summary>Builds the retry strategy of a guarded method's attempts from its constants and the runtime's classifier.</summary>
 internal static class AttemptRetries
 {
+    // The verdict that made ShouldHandle retry, for the delay generator that Polly calls next: classifying once keeps
+    // a team classifier from being asked twice and an HTTP-date Retry-After from being read against two clocks.
+    private static readonly ResiliencePropertyKey<TimeSpan?> s_retryAfter = new("LlmGuard.RetryAfter");
+
     public static RetryStrategyOptions Create(int maxRetries, int retryDelayMs, int maxRetryAfterMs, GuardRuntime runtime)
     {
         FailureClassifier? teamClassifier = runtime.FailureClassifier;
@@ -19,19 +23,29 @@ internal static class AttemptRetries
             Delay = TimeSpan.FromMilliseconds(retryDelayMs),
             BackoffType = DelayBackoffType.Exponential,
             UseJitter = true,
-            ShouldHandle = args => new ValueTask<bool>(
-                !args.Context.CancellationToken.IsCancellationRequested
-                && ShouldRetry(FailureInspection.Classify(args.Outcome.Exception, teamClassifier, timeProvider), maxRetryAfter)),
+            ShouldHandle = args =>
+            {
+                if (args.Outcome.Exception is null || args.Context.CancellationToken.IsCancellationRequested)
+                {
+                    return new ValueTask<bool>(false);
+                }
 
-            // Null keeps the exponential backoff; a service's Retry-After replaces it. ShouldRetry already refused
-            // a demand over the cap, so what arrives here is within it.
+                FailureClassification verdict = FailureInspection.Classify(args.Outcome.Exception, teamClassifier, timeProvider);
+
+                // A service that asks for a longer wait than the method allows would hold every caller of the
+                // execution for that long; failing now hands the failure to the fallback or the caller instead.
+                bool retry = verdict.Kind == FailureKind.Transient && !(verdict.RetryAfter > maxRetryAfter);
+                if (retry)
+                {
+                    args.Context.Properties.Set(s_retryAfter, verdict.RetryAfter);
+                }
+
+                return new ValueTask<bool>(retry);
+            },
+
+            // Null keeps the exponential backoff; a service's Retry-After, already checked against the cap, replaces it.
             DelayGenerator = args => new ValueTask<TimeSpan?>(
-                FailureInspection.Classify(args.Outcome.Exception, teamClassifier, timeProvider).RetryAfter),
+                args.Context.Properties.TryGetValue(s_retryAfter, out TimeSpan? retryAfter) ? retryAfter : null),
         };
     }
-
-    // A service that asks for a longer wait than the method allows would hold every caller of the execution for
-    // that long; failing now hands the failure to the fallback or the caller instead.
-    private static bool ShouldRetry(FailureClassification verdict, TimeSpan maxRetryAfter) =>
-        verdict.Kind == FailureKind.Transient && !(verdict.RetryAfter > maxRetryAfter);
 }

@@ -15,6 +15,8 @@ internal static class BuiltInFailureRules
 {
     public static FailureClassification Classify(Exception exception, TimeProvider timeProvider) => exception switch
     {
+        // A missing file or path is a bug or a deployment fault, not a flaky connection: the same attempt fails again.
+        FileNotFoundException or DirectoryNotFoundException or PathTooLongException => FailureClassification.Permanent,
         TimeoutRejectedException or TimeoutException or IOException => FailureClassification.Transient(),
         HttpRequestException { StatusCode: null } => FailureClassification.Transient(),
 

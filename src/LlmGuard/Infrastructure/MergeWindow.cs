@@ -31,7 +31,7 @@ public sealed class MergeWindow<TResult>
     /// With <see cref="MergeMode.Fixed"/>, how many window lengths the oldest caller of a supersede chain waits at
     /// most before no new window may supersede the execution that will answer it.
     /// </summary>
-    public const int FixedSupersedeWindows = 5;
+    internal const int FixedSupersedeWindows = 5;
 
     private readonly ConcurrentDictionary<string, Window> _open = new(StringComparer.Ordinal);
     // The latest execution per key, for supersede; several may run for one key, so they are counted apart.
@@ -74,8 +74,7 @@ public sealed class MergeWindow<TResult>
 
     /// <summary>
     /// Gets how long the oldest caller of a supersede chain may have waited for a window to still supersede the
-    /// execution that would answer it: the sliding window's longest wait, or <see cref="FixedSupersedeWindows"/>
-    /// window lengths for a fixed window.
+    /// execution that would answer it: the sliding window's longest wait, or five window lengths for a fixed window.
     /// </summary>
     public TimeSpan SupersedeCap { get; }
 
@@ -393,11 +392,14 @@ public sealed class MergeWindow<TResult>
                 _timer?.Dispose();
                 _execution = new CancellationTokenSource();
                 context = _context;
+
+                // Published with the phase, so a call that finds this window closed and opens the next one also
+                // finds this execution to supersede.
+                Owner._executing[Key] = this;
             }
 
             Interlocked.Increment(ref Owner._running);
             Owner._open.TryRemove(new KeyValuePair<string, Window>(Key, this));
-            Owner._executing[Key] = this;
 
             // The timer's callback runs in the context of whoever started it; the execution belongs to the latest call.
             if (context is null)

@@ -21,6 +21,8 @@ public sealed class FailureInspectionTests
         { "TimeoutException", new TimeoutException(), FailureKind.Transient },
         { "HttpClient timeout", new TaskCanceledException("HttpClient.Timeout", new TimeoutException()), FailureKind.Transient },
         { "IOException", new IOException("reset"), FailureKind.Transient },
+        { "missing file", new FileNotFoundException("prompt.txt"), FailureKind.Permanent },
+        { "missing directory", new DirectoryNotFoundException("prompts"), FailureKind.Permanent },
         { "HTTP no status", new HttpRequestException("refused"), FailureKind.Transient },
         { "HTTP 408", Http(HttpStatusCode.RequestTimeout), FailureKind.Transient },
         { "HTTP 429", Http(HttpStatusCode.TooManyRequests), FailureKind.Transient },

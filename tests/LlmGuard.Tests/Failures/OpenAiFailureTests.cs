@@ -1,5 +1,7 @@
 using System;
 using System.ClientModel;
+using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Failures;
 using LlmGuard.Tests.Fakes;
@@ -178,6 +180,30 @@ public sealed class OpenAiFailureTests
 
         Assert.Equal("fallback", answer);
         Assert.Equal(1, server.Requests);
+    }
+
+    [Fact]
+    public async Task A_team_classifier_is_asked_once_per_failed_attempt_and_its_retry_after_is_the_delay()
+    {
+        await using ModelServer server = await ModelServer.StartAsync(Reply("503"));
+        var time = new RecordingTimeProvider();
+        int asked = 0;
+        var runtime = new GuardRuntime(time)
+        {
+            FailureClassifier = failure =>
+            {
+                Interlocked.Increment(ref asked);
+                return FailureClassification.Transient(TimeSpan.FromSeconds(7));
+            },
+        };
+        var assistant = new OpenAiAssistant(runtime, OpenAiAssistant.Client(server.BaseAddress));
+
+        (string answer, TimeSpan[] delays) = await time.DriveAsync(assistant.AskAsync("hi"));
+
+        Assert.Equal("fallback", answer);
+        Assert.Equal(TransientAttempts, server.Requests);
+        Assert.Equal(TransientAttempts, Volatile.Read(ref asked));
+        Assert.Equal(TransientAttempts - 1, delays.Count(delay => delay == TimeSpan.FromSeconds(7)));
     }
 
     [Fact]
