@@ -40,7 +40,7 @@ public sealed class AbandonedAttemptTests : IDisposable
         ModelCall stuck = await _stubborn.NextCallAsync();
 
         await TimeOutAttemptAsync();
-        _time.Advance(AttemptGraceStrategy.Grace - TimeSpan.FromMilliseconds(1));
+        _time.Advance(AttemptGrace.Grace - TimeSpan.FromMilliseconds(1));
         Assert.False(call.IsCompleted);
         Assert.Equal(0, _runtime.AbandonedAttemptCount);
         _time.Advance(TimeSpan.FromMilliseconds(1));
@@ -60,7 +60,7 @@ public sealed class AbandonedAttemptTests : IDisposable
         ModelCall stuck = await _stubborn.NextCallAsync();
 
         await TimeOutAttemptAsync();
-        _time.Advance(AttemptGraceStrategy.Grace);
+        _time.Advance(AttemptGrace.Grace);
 
         Assert.Equal("Sorry, s1: TimeoutRejectedException", (await call.Within()).Text);
         Assert.Equal(1, _runtime.AbandonedAttemptCount);
@@ -75,7 +75,7 @@ public sealed class AbandonedAttemptTests : IDisposable
         Task<Reply> joined = assistant.AskAsync("s1");
         ModelCall stuck = await _stubborn.NextCallAsync();
         await TimeOutAttemptAsync();
-        _time.Advance(AttemptGraceStrategy.Grace);
+        _time.Advance(AttemptGrace.Grace);
         await Assert.ThrowsAsync<TimeoutRejectedException>(() => first.Within());
         await Assert.ThrowsAsync<TimeoutRejectedException>(() => joined.Within());
 
@@ -96,7 +96,7 @@ public sealed class AbandonedAttemptTests : IDisposable
         Task<Reply> call = assistant.AskWithRetryAsync("s1");
         ModelCall stuck = await _stubborn.NextCallAsync();
         await TimeOutAttemptAsync();
-        _time.Advance(AttemptGraceStrategy.Grace);
+        _time.Advance(AttemptGrace.Grace);
 
         ModelCall retry = await _stubborn.NextCallAsync();
         stuck.Succeed("late");
@@ -150,7 +150,7 @@ public sealed class AbandonedAttemptTests : IDisposable
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.Within());
         await _time.WhenTimersScheduledAsync();
         Assert.Equal(0, _runtime.AbandonedAttemptCount);
-        _time.Advance(AttemptGraceStrategy.Grace);
+        _time.Advance(AttemptGrace.Grace);
 
         await Eventually.Until(() => _runtime.AbandonedAttemptCount == 1, "the execution abandons its core");
         Assert.True(stuck.Token.IsCancellationRequested);
@@ -289,7 +289,7 @@ public sealed class AbandonedAttemptTests : IDisposable
         Task<Reply> call = assistant.AskAsync("s1");
         ModelCall stuck = await _stubborn.NextCallAsync();
         await TimeOutAttemptAsync();
-        _time.Advance(AttemptGraceStrategy.Grace);
+        _time.Advance(AttemptGrace.Grace);
         await Assert.ThrowsAsync<TimeoutRejectedException>(() => call.Within());
 
         stuck.Fail(new IOException(marker));

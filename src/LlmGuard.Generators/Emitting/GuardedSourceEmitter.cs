@@ -366,7 +366,7 @@ internal static class GuardedSourceEmitter
                 fields.Add(_method.ContainingTypeDisplay + " " + _selfName);
             }
 
-            fields.Add("global::Polly.ResiliencePipeline " + _pipelineName);
+            fields.Add("global::LlmGuard.Infrastructure.AttemptPipeline " + _pipelineName);
             fields.AddRange(Arguments.Select(p => p.Type + " " + p.Name));
             _writer.Line($"// What one execution of {_method.Name.TrimStart('@')} runs with: the arguments of the call that started it.");
             _writer.Line(GeneratedCode);

@@ -1,5 +1,4 @@
 using System;
-using LlmGuard.Execution;
 using LlmGuard.Failures;
 using Polly;
 
@@ -40,14 +39,14 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
     public MergeWindow<TResult> Merges => _merges ?? throw new InvalidOperationException("This guarded method has no merge window (MergeWindowMs is 0).");
 
     /// <summary>
-    /// Gets the attempts pipeline: retries on transient failures around a per-attempt timeout, around a bounded
-    /// wait for a core that ignores its cancelled token.
+    /// Gets the attempts pipeline: retries on transient failures around a per-attempt timeout, and a bounded wait
+    /// for a core that ignores its cancelled token.
     /// </summary>
-    public ResiliencePipeline Pipeline { get; }
+    public AttemptPipeline Pipeline { get; }
 
     int IGuardedMethodState.InFlightCount => Flights.Count + (_merges?.Count ?? 0);
 
-    private static ResiliencePipeline BuildPipeline(GuardedMethod<TResult> method, GuardRuntime runtime)
+    private static AttemptPipeline BuildPipeline(GuardedMethod<TResult> method, GuardRuntime runtime)
     {
         var builder = new ResiliencePipelineBuilder { TimeProvider = runtime.TimeProvider };
         if (method.MaxRetries > 0)
@@ -61,10 +60,6 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
             builder.AddTimeout(TimeSpan.FromMilliseconds(method.TimeoutMs));
         }
 
-        // Innermost, so it watches each attempt's token: a core that ignores it is abandoned after a grace instead
-        // of holding its callers and its key until it returns.
-        builder.AddStrategy(_ => new AttemptGraceStrategy(runtime));
-
-        return builder.Build();
+        return new AttemptPipeline(builder.Build(), runtime);
     }
 }

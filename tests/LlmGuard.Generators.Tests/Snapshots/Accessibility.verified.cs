@@ -36,7 +36,7 @@ namespace Demo.Access
 
         // What one execution of InternalAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __InternalAsync_Arguments(global::Demo.Access.AccessLevels Self, global::Polly.ResiliencePipeline Pipeline, string id);
+        private readonly record struct __InternalAsync_Arguments(global::Demo.Access.AccessLevels Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -75,7 +75,7 @@ namespace Demo.Access
 
         // What one execution of ProtectedInternalAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __ProtectedInternalAsync_Arguments(global::Demo.Access.AccessLevels Self, global::Polly.ResiliencePipeline Pipeline, string id);
+        private readonly record struct __ProtectedInternalAsync_Arguments(global::Demo.Access.AccessLevels Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -114,7 +114,7 @@ namespace Demo.Access
 
         // What one execution of PrivateAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __PrivateAsync_Arguments(global::Demo.Access.AccessLevels Self, global::Polly.ResiliencePipeline Pipeline, string id);
+        private readonly record struct __PrivateAsync_Arguments(global::Demo.Access.AccessLevels Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -153,7 +153,7 @@ namespace Demo.Access
 
         // What one execution of PrivateProtectedAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __PrivateProtectedAsync_Arguments(global::Demo.Access.AccessLevels Self, global::Polly.ResiliencePipeline Pipeline, string id);
+        private readonly record struct __PrivateProtectedAsync_Arguments(global::Demo.Access.AccessLevels Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

@@ -32,7 +32,7 @@ namespace Demo
 
         // What one execution of SummarizeAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __SummarizeAsync_Arguments(global::Demo.Summarizer Self, global::Polly.ResiliencePipeline Pipeline, string document);
+        private readonly record struct __SummarizeAsync_Arguments(global::Demo.Summarizer Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string document);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

@@ -34,7 +34,7 @@ namespace Demo.Tickets
 
         // What one execution of ExtractAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __ExtractAsync_Arguments(global::Demo.Tickets.TicketAssistant Self, global::Polly.ResiliencePipeline Pipeline, global::Demo.Tickets.TicketRequest req);
+        private readonly record struct __ExtractAsync_Arguments(global::Demo.Tickets.TicketAssistant Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, global::Demo.Tickets.TicketRequest req);
 
         // One execution, shared by every caller with its key: attempts, then the fallback.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

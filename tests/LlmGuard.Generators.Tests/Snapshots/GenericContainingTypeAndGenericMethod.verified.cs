@@ -36,7 +36,7 @@ namespace Demo.Generics
 
         // What one execution of LoadAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __LoadAsync_Arguments(global::Demo.Generics.Repository<T> Self, global::Polly.ResiliencePipeline Pipeline, string id);
+        private readonly record struct __LoadAsync_Arguments(global::Demo.Generics.Repository<T> Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -78,7 +78,7 @@ namespace Demo.Generics
 
         // What one execution of ProjectAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __ProjectAsync_Arguments<TView>(global::Demo.Generics.Repository<T> Self, global::Polly.ResiliencePipeline Pipeline, string id) where TView : global::System.IParsable<TView>;
+        private readonly record struct __ProjectAsync_Arguments<TView>(global::Demo.Generics.Repository<T> Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id) where TView : global::System.IParsable<TView>;
 
         // One execution, shared by every caller with its key: attempts, then the fallback.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

@@ -30,7 +30,7 @@ partial class GlobalAssistant
 
     // What one execution of SaveAsync runs with: the arguments of the call that started it.
     [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-    private readonly record struct __SaveAsync_Arguments(global::GlobalAssistant Self, global::Polly.ResiliencePipeline Pipeline, global::System.Guid id);
+    private readonly record struct __SaveAsync_Arguments(global::GlobalAssistant Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, global::System.Guid id);
 
     // One execution, shared by every caller with its key: attempts.
     [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

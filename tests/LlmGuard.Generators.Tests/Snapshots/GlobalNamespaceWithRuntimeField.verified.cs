@@ -36,7 +36,7 @@ partial class GlobalNamespaceDesk
 
     // What one execution of AskAsync runs with: the arguments of the call that started it.
     [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-    private readonly record struct __AskAsync_Arguments(global::GlobalNamespaceDesk Self, global::Polly.ResiliencePipeline Pipeline, string sessionId, string question);
+    private readonly record struct __AskAsync_Arguments(global::GlobalNamespaceDesk Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId, string question);
 
     // One execution, shared by every caller with its key: attempts.
     [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

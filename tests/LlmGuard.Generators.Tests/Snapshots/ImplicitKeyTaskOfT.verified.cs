@@ -34,7 +34,7 @@ namespace Demo
 
         // What one execution of AskAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __AskAsync_Arguments(global::Demo.Assistant Self, global::Polly.ResiliencePipeline Pipeline, string userId, int turn);
+        private readonly record struct __AskAsync_Arguments(global::Demo.Assistant Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string userId, int turn);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

@@ -36,7 +36,7 @@ namespace Demo.Interfaces
 
         // What one execution of RouteAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __RouteAsync_Arguments(global::Demo.Interfaces.ITicketRouter Self, global::Polly.ResiliencePipeline Pipeline, string ticketId, string text);
+        private readonly record struct __RouteAsync_Arguments(global::Demo.Interfaces.ITicketRouter Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string ticketId, string text);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

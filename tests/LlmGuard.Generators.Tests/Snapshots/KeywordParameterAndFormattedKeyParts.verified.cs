@@ -36,7 +36,7 @@ namespace Demo
 
         // What one execution of ClassifyAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __ClassifyAsync_Arguments(global::Demo.Classifier Self, global::Polly.ResiliencePipeline Pipeline, string @class, global::System.DateTime at, int? priority);
+        private readonly record struct __ClassifyAsync_Arguments(global::Demo.Classifier Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string @class, global::System.DateTime at, int? priority);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

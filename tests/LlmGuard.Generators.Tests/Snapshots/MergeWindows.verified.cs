@@ -37,7 +37,7 @@ namespace Demo
 
         // What one execution of ReplyAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __ReplyAsync_Arguments(global::Demo.ChatDesk Self, global::Polly.ResiliencePipeline Pipeline, string sessionId, string message);
+        private readonly record struct __ReplyAsync_Arguments(global::Demo.ChatDesk Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId, string message);
 
         // One execution, shared by every caller with its key: attempts, then the fallback.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -85,7 +85,7 @@ namespace Demo
 
         // What one execution of ReplyToBurstAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __ReplyToBurstAsync_Arguments(global::Demo.ChatDesk Self, global::Polly.ResiliencePipeline Pipeline, string sessionId, string text, global::System.Collections.Generic.IReadOnlyList<int> messageIds);
+        private readonly record struct __ReplyToBurstAsync_Arguments(global::Demo.ChatDesk Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId, string text, global::System.Collections.Generic.IReadOnlyList<int> messageIds);
 
         // Merging a window's calls, once, at its close: the latest call's arguments win, except [MergeAppend] values,
         // which collect in arrival order. Joining only records a call, so a long burst never copies what it collected.

@@ -34,7 +34,7 @@ namespace Demo.Interfaces
 
             // What one execution of FindAsync runs with: the arguments of the call that started it.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-            private readonly record struct __FindAsync_Arguments(global::Demo.Interfaces.Registry<TKey>.ILookup<TValue> Self, global::Polly.ResiliencePipeline Pipeline, string name);
+            private readonly record struct __FindAsync_Arguments(global::Demo.Interfaces.Registry<TKey>.ILookup<TValue> Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string name);
 
             // One execution, shared by every caller with its key: attempts.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -76,7 +76,7 @@ namespace Demo.Interfaces
 
             // What one execution of ConvertAsync runs with: the arguments of the call that started it.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-            private readonly record struct __ConvertAsync_Arguments<T>(global::Demo.Interfaces.Registry<TKey>.ILookup<TValue> Self, global::Polly.ResiliencePipeline Pipeline, string name);
+            private readonly record struct __ConvertAsync_Arguments<T>(global::Demo.Interfaces.Registry<TKey>.ILookup<TValue> Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string name);
 
             // One execution, shared by every caller with its key: attempts.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -115,7 +115,7 @@ namespace Demo.Interfaces
 
             // What one execution of DescribeAsync runs with: the arguments of the call that started it.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-            private readonly record struct __DescribeAsync_Arguments(global::Polly.ResiliencePipeline Pipeline, string queue);
+            private readonly record struct __DescribeAsync_Arguments(global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string queue);
 
             // One execution, shared by every caller with its key: attempts.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

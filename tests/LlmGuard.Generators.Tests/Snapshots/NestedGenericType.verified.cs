@@ -34,7 +34,7 @@ namespace Demo.Nested
 
             // What one execution of FindAsync runs with: the arguments of the call that started it.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-            private readonly record struct __FindAsync_Arguments(global::Demo.Nested.Outer.Inner<T> Self, global::Polly.ResiliencePipeline Pipeline, string id);
+            private readonly record struct __FindAsync_Arguments(global::Demo.Nested.Outer.Inner<T> Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
 
             // One execution, shared by every caller with its key: attempts.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

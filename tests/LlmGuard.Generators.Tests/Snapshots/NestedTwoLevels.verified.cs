@@ -40,7 +40,7 @@ namespace Demo.Nesting
 
                 // What one execution of EscalateAsync runs with: the arguments of the call that started it.
                 [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-                private readonly record struct __EscalateAsync_Arguments(global::Demo.Nesting.Support.Escalations.Desk Self, global::Polly.ResiliencePipeline Pipeline, string ticketId);
+                private readonly record struct __EscalateAsync_Arguments(global::Demo.Nesting.Support.Escalations.Desk Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string ticketId);
 
                 // One execution, shared by every caller with its key: attempts.
                 [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

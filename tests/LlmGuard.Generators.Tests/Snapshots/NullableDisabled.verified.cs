@@ -38,7 +38,7 @@ namespace Demo.Legacy
 
         // What one execution of AskAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __AskAsync_Arguments(global::Demo.Legacy.LegacyAssistant Self, global::Polly.ResiliencePipeline Pipeline, string sessionId, string question);
+        private readonly record struct __AskAsync_Arguments(global::Demo.Legacy.LegacyAssistant Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId, string question);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -77,7 +77,7 @@ namespace Demo.Legacy
 
         // What one execution of HandleAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __HandleAsync_Arguments(global::Demo.Legacy.LegacyAssistant Self, global::Polly.ResiliencePipeline Pipeline, global::Demo.Legacy.LegacyRequest request);
+        private readonly record struct __HandleAsync_Arguments(global::Demo.Legacy.LegacyAssistant Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, global::Demo.Legacy.LegacyRequest request);
 
         // One execution, shared by every caller with its key: attempts, then the fallback.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -127,7 +127,7 @@ namespace Demo.Legacy
 
         // What one execution of FindAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __FindAsync_Arguments<T>(global::Demo.Legacy.LegacyAssistant Self, global::Polly.ResiliencePipeline Pipeline, string id) where T : class;
+        private readonly record struct __FindAsync_Arguments<T>(global::Demo.Legacy.LegacyAssistant Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id) where T : class;
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

@@ -32,7 +32,7 @@ namespace Demo
 
         // What one execution of TranslateAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __TranslateAsync_1_Arguments(global::Demo.Translator Self, global::Polly.ResiliencePipeline Pipeline, string text);
+        private readonly record struct __TranslateAsync_1_Arguments(global::Demo.Translator Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string text);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -73,7 +73,7 @@ namespace Demo
 
         // What one execution of TranslateAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __TranslateAsync_2_Arguments(global::Demo.Translator Self, global::Polly.ResiliencePipeline Pipeline, string text, string language);
+        private readonly record struct __TranslateAsync_2_Arguments(global::Demo.Translator Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string text, string language);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

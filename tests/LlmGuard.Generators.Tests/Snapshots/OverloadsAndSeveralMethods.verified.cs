@@ -36,7 +36,7 @@ namespace Demo.Overloading
 
         // What one execution of LookupAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __LookupAsync_1_Arguments(global::Demo.Overloading.Catalog Self, global::Polly.ResiliencePipeline Pipeline, string id);
+        private readonly record struct __LookupAsync_1_Arguments(global::Demo.Overloading.Catalog Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -75,7 +75,7 @@ namespace Demo.Overloading
 
         // What one execution of LookupAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __LookupAsync_2_Arguments(global::Demo.Overloading.Catalog Self, global::Polly.ResiliencePipeline Pipeline, int id);
+        private readonly record struct __LookupAsync_2_Arguments(global::Demo.Overloading.Catalog Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, int id);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -116,7 +116,7 @@ namespace Demo.Overloading
 
         // What one execution of LookupAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __LookupAsync_3_Arguments(global::Demo.Overloading.Catalog Self, global::Polly.ResiliencePipeline Pipeline, string id, string locale);
+        private readonly record struct __LookupAsync_3_Arguments(global::Demo.Overloading.Catalog Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id, string locale);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -155,7 +155,7 @@ namespace Demo.Overloading
 
         // What one execution of SuggestAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __SuggestAsync_Arguments(global::Demo.Overloading.Catalog Self, global::Polly.ResiliencePipeline Pipeline, string id);
+        private readonly record struct __SuggestAsync_Arguments(global::Demo.Overloading.Catalog Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

@@ -38,7 +38,7 @@ namespace Demo.Parameters
 
         // What one execution of RouteAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __RouteAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, global::Polly.ResiliencePipeline Pipeline, string @class, string @event);
+        private readonly record struct __RouteAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string @class, string @event);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -77,7 +77,7 @@ namespace Demo.Parameters
 
         // What one execution of RouteByEventAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __RouteByEventAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, global::Polly.ResiliencePipeline Pipeline, string @class, string @event);
+        private readonly record struct __RouteByEventAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string @class, string @event);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -120,7 +120,7 @@ namespace Demo.Parameters
 
         // What one execution of TranslateAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __TranslateAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, global::Polly.ResiliencePipeline Pipeline, string text, string language, int version);
+        private readonly record struct __TranslateAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string text, string language, int version);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -161,7 +161,7 @@ namespace Demo.Parameters
 
         // What one execution of TokenFirstAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __TokenFirstAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, global::Polly.ResiliencePipeline Pipeline, string sessionId, string question);
+        private readonly record struct __TokenFirstAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId, string question);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -202,7 +202,7 @@ namespace Demo.Parameters
 
         // What one execution of TokenMiddleAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __TokenMiddleAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, global::Polly.ResiliencePipeline Pipeline, string sessionId, string question);
+        private readonly record struct __TokenMiddleAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId, string question);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -243,7 +243,7 @@ namespace Demo.Parameters
 
         // What one execution of TokenLastAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __TokenLastAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, global::Polly.ResiliencePipeline Pipeline, string sessionId, string question);
+        private readonly record struct __TokenLastAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId, string question);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

@@ -36,7 +36,7 @@ namespace Demo.Values
 
         // What one execution of CountTicketsAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __CountTicketsAsync_Arguments(global::Demo.Values.TenantQuota Self, global::Polly.ResiliencePipeline Pipeline, string status);
+        private readonly record struct __CountTicketsAsync_Arguments(global::Demo.Values.TenantQuota Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string status);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

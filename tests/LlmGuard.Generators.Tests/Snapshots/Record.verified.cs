@@ -36,7 +36,7 @@ namespace Demo.Values
 
         // What one execution of AskAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __AskAsync_Arguments(global::Demo.Values.RecordAssistant Self, global::Polly.ResiliencePipeline Pipeline, string question);
+        private readonly record struct __AskAsync_Arguments(global::Demo.Values.RecordAssistant Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string question);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

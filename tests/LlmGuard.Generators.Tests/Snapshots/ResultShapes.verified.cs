@@ -36,7 +36,7 @@ namespace Demo.Results
 
         // What one execution of DescribeAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __DescribeAsync_Arguments(global::Demo.Results.ResultShapes Self, global::Polly.ResiliencePipeline Pipeline, string id);
+        private readonly record struct __DescribeAsync_Arguments(global::Demo.Results.ResultShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -75,7 +75,7 @@ namespace Demo.Results
 
         // What one execution of ArchiveAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __ArchiveAsync_Arguments(global::Demo.Results.ResultShapes Self, global::Polly.ResiliencePipeline Pipeline, string id);
+        private readonly record struct __ArchiveAsync_Arguments(global::Demo.Results.ResultShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -115,7 +115,7 @@ namespace Demo.Results
 
         // What one execution of AcknowledgeAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __AcknowledgeAsync_Arguments(global::Demo.Results.ResultShapes Self, global::Polly.ResiliencePipeline Pipeline, string id);
+        private readonly record struct __AcknowledgeAsync_Arguments(global::Demo.Results.ResultShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -155,7 +155,7 @@ namespace Demo.Results
 
         // What one execution of CountAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __CountAsync_Arguments(global::Demo.Results.ResultShapes Self, global::Polly.ResiliencePipeline Pipeline, string queue);
+        private readonly record struct __CountAsync_Arguments(global::Demo.Results.ResultShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string queue);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -194,7 +194,7 @@ namespace Demo.Results
 
         // What one execution of FindTitleAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __FindTitleAsync_Arguments(global::Demo.Results.ResultShapes Self, global::Polly.ResiliencePipeline Pipeline, string id);
+        private readonly record struct __FindTitleAsync_Arguments(global::Demo.Results.ResultShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -233,7 +233,7 @@ namespace Demo.Results
 
         // What one execution of FindPriorityAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __FindPriorityAsync_Arguments(global::Demo.Results.ResultShapes Self, global::Polly.ResiliencePipeline Pipeline, string id);
+        private readonly record struct __FindPriorityAsync_Arguments(global::Demo.Results.ResultShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

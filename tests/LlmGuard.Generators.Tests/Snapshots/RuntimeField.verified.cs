@@ -36,7 +36,7 @@ namespace Demo.Runtimes
 
         // What one execution of CountAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __CountAsync_Arguments(global::Demo.Runtimes.WithField Self, global::Polly.ResiliencePipeline Pipeline, string text);
+        private readonly record struct __CountAsync_Arguments(global::Demo.Runtimes.WithField Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string text);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

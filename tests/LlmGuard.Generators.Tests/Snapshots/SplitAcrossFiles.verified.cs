@@ -36,7 +36,7 @@ namespace Demo.Split
 
         // What one execution of AskAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __AskAsync_Arguments(global::Demo.Split.SplitDesk Self, global::Polly.ResiliencePipeline Pipeline, string sessionId);
+        private readonly record struct __AskAsync_Arguments(global::Demo.Split.SplitDesk Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -75,7 +75,7 @@ namespace Demo.Split
 
         // What one execution of ClarifyAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __ClarifyAsync_Arguments(global::Demo.Split.SplitDesk Self, global::Polly.ResiliencePipeline Pipeline, string sessionId);
+        private readonly record struct __ClarifyAsync_Arguments(global::Demo.Split.SplitDesk Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -114,7 +114,7 @@ namespace Demo.Split
 
         // What one execution of SummarizeAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __SummarizeAsync_Arguments(global::Demo.Split.SplitDesk Self, global::Polly.ResiliencePipeline Pipeline, string sessionId);
+        private readonly record struct __SummarizeAsync_Arguments(global::Demo.Split.SplitDesk Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

@@ -21,7 +21,7 @@ namespace Demo
 
         // What one execution of NotifyAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __NotifyAsync_Arguments(global::Polly.ResiliencePipeline Pipeline, long ticketId);
+        private readonly record struct __NotifyAsync_Arguments(global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, long ticketId);
 
         // One execution, for one call: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

@@ -36,7 +36,7 @@ namespace Demo.Statics
 
         // What one execution of DefineAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __DefineAsync_Arguments(global::Polly.ResiliencePipeline Pipeline, string term);
+        private readonly record struct __DefineAsync_Arguments(global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string term);
 
         // One execution, shared by every caller with its key: attempts.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
