@@ -222,7 +222,7 @@ internal sealed class GuardedMethodParser
         {
             for (; type is not null; type = type.ContainingType)
             {
-                if (type.IsImplicitClass || type.IsScriptClass || type.IsImplicitlyDeclared)
+                if (type.IsMadeUpByCompiler())
                 {
                     return true;
                 }

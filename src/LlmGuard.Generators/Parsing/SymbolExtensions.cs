@@ -66,7 +66,14 @@ internal static class SymbolExtensions
 
     /// <summary><c>Type.Method</c>, or the method alone when its type is one the compiler made up (top-level or script code).</summary>
     public static string DisplayName(this IMethodSymbol method) =>
-        method.ContainingType is null or { IsImplicitlyDeclared: true } or { IsImplicitClass: true } or { IsScriptClass: true }
+        method.ContainingType is null || method.ContainingType.IsMadeUpByCompiler()
             ? method.Name
             : method.ContainingType.Name + "." + method.Name;
+
+    /// <summary>
+    /// Whether the compiler made the type up for code outside any type (<c>&lt;invalid-global-code&gt;</c>, top-level
+    /// statements, a script's class): no source can declare a part of it.
+    /// </summary>
+    public static bool IsMadeUpByCompiler(this INamedTypeSymbol type) =>
+        type.IsImplicitlyDeclared || type.IsImplicitClass || type.IsScriptClass;
 }
