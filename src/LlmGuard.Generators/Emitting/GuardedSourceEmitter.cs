@@ -15,8 +15,8 @@ internal static class GuardedSourceEmitter
         $"[global::System.CodeDom.Compiler.GeneratedCode(\"LlmGuard.Generators\", \"{typeof(GuardedSourceEmitter).Assembly.GetName().Version}\")]";
     private const string Task = "global::System.Threading.Tasks.Task";
     private const string ValueTask = "global::System.Threading.Tasks.ValueTask";
-    private const string CancellationToken = "global::System.Threading.CancellationToken";
     private const string GuardRuntime = "global::LlmGuard.GuardRuntime";
+    private const string VoidResult = "global::LlmGuard.Infrastructure.VoidResult";
     private const string RuntimeMember = "__GuardRuntime";
 
     public static string Emit(GuardedTypeSpec type)
@@ -161,13 +161,11 @@ internal static class GuardedSourceEmitter
         private readonly GuardedMethodSpec _method;
         private readonly string _guardField;
         private readonly string _argumentsType;
-        private readonly string _executeMethod;
         private readonly string _keyMethod;
         private readonly string _mergeMethod;
         private readonly string _typeArguments;
         private readonly string _constraints;
         private readonly string _selfName;
-        private readonly string _pipelineName;
         private readonly string _guardLocal;
         private readonly string _keyLocal;
 
@@ -177,14 +175,12 @@ internal static class GuardedSourceEmitter
             _method = method;
             _guardField = stem + "_Guard";
             _argumentsType = stem + "_Arguments";
-            _executeMethod = stem + "_ExecuteAsync";
             _keyMethod = stem + "_Key";
             _mergeMethod = stem + "_Merge";
             _typeArguments = method.TypeParameters;
             _constraints = method.ConstraintClauses;
             var taken = new HashSet<string>(method.Parameters.Select(p => p.Name));
             _selfName = Unique("Self", taken);
-            _pipelineName = Unique("Pipeline", taken);
 
             // The guarded method and the key method declare locals beside the user's parameters.
             _guardLocal = Unique("guard", taken);
@@ -193,12 +189,15 @@ internal static class GuardedSourceEmitter
 
         private IEnumerable<ParameterSpec> Arguments => _method.Parameters.Where(p => !p.IsCancellationToken);
 
+        // A merge window shares its execution among its calls even with SingleFlight = false.
+        private bool Shared => _method.SingleFlight || _method.Merge is not null;
+
         public void Write()
         {
             WriteGuardField();
             _writer.Line();
             WriteGuardedMethod();
-            if (_method.SingleFlight || _method.Merge is not null)
+            if (Shared)
             {
                 _writer.Line();
                 WriteKey();
@@ -212,8 +211,6 @@ internal static class GuardedSourceEmitter
                 WriteMerge();
             }
 
-            _writer.Line();
-            WriteExecution();
         }
 
         private void WriteMerge()
@@ -277,51 +274,79 @@ internal static class GuardedSourceEmitter
             string guardField = _typeArguments.Length == 0 ? _guardField : $"{_guardField}{_typeArguments}.Value";
             _writer.Line($"global::LlmGuard.Infrastructure.GuardedMethodState<{_method.ResultType}> {_guardLocal} = {guardField}.For({runtime});");
             string self = _method.IsStatic ? string.Empty : "this, ";
-            string arguments = $"new {_argumentsType}{_typeArguments}({self}{_guardLocal}.Pipeline{string.Concat(Arguments.Select(p => ", " + p.Name))})";
+            string arguments = $"new {_argumentsType}{_typeArguments}({self}{string.Join(", ", Arguments.Select(p => p.Name))})".Replace("(this, )", "(this)");
 
-            string execution;
-            if (_method.Merge is { } window)
+            string shares;
+            string run;
+            if (Shared)
             {
                 _writer.Line($"string {_keyLocal} = {_keyMethod}{_typeArguments}({string.Join(", ", _method.Key.Parameters)});");
-                _writer.Line();
-                string closes = window.Sliding
-                    ? $"closes {window.WindowMs} ms after its latest call, at most {window.MaxWaitMs} ms after it opened"
-                    : $"closes {window.WindowMs} ms after it opened";
-                _writer.Line($"// Merge window ({closes}): join the one open for this key, or open one.");
-                _writer.Line(_method.Appends.Count == 0
-                    ? "// The latest call's arguments win; at the close one execution runs with them and answers every caller."
-                    : "// The latest call's arguments win and [MergeAppend] values collect; at the close one execution answers every caller.");
-                string merge = _method.Appends.Count == 0 ? "merge: null" : _mergeMethod + _typeArguments;
-                execution = $"{_guardLocal}.Merges.JoinAsync({_keyLocal}, {arguments}, {merge}, {_executeMethod}{_typeArguments}, {callerToken})";
-            }
-            else if (_method.SingleFlight)
-            {
-                _writer.Line($"string {_keyLocal} = {_keyMethod}{_typeArguments}({string.Join(", ", _method.Key.Parameters)});");
-                _writer.Line();
-                _writer.Line("// Singleflight: wait for the execution in flight for this key, or start one with these arguments.");
-                execution = $"{_guardLocal}.Flights.RunAsync({_keyLocal}, {arguments}, {_executeMethod}{_typeArguments}, {callerToken})";
+                if (_method.Merge is { } window)
+                {
+                    string closes = window.Sliding
+                        ? $"closes {window.WindowMs} ms after its latest call, at most {window.MaxWaitMs} ms after it opened"
+                        : $"closes {window.WindowMs} ms after it opened";
+                    shares = $"// Merge window ({closes}): join the one open for this key, or open one.\n" + (_method.Appends.Count == 0
+                        ? "// The latest call's arguments win; at the close one execution runs with them and answers every caller."
+                        : "// The latest call's arguments win and [MergeAppend] values collect; at the close one execution answers every caller.");
+                }
+                else
+                {
+                    shares = "// Singleflight: wait for the execution in flight for this key, or start one with these arguments.";
+                }
+
+                run = $"{_guardLocal}.RunAsync(";
             }
             else
             {
-                _writer.Line();
-                _writer.Line("// SingleFlight = false: every call runs its own execution, cancelled by its caller's token.");
-                string ownExecution = $"{_executeMethod}{_typeArguments}({arguments}, {callerToken})";
-                _writer.Line(_method.Shape switch
-                {
-                    ReturnShape.ValueTaskOfT => $"return {ownExecution};",
-                    ReturnShape.ValueTask => $"return new {ValueTask}({ownExecution}.AsTask());",
-                    _ => $"return {ownExecution}.AsTask();",
-                });
-                _writer.CloseBlock();
-                return;
+                shares = "// SingleFlight = false: every call runs its own execution, cancelled by its caller's token.";
+                run = $"{_guardLocal}.RunUnsharedAsync(";
             }
 
-            _writer.Line(_method.Shape switch
+            _writer.Line();
+            foreach (string line in shares.Split('\n'))
             {
-                ReturnShape.ValueTask => $"return new {ValueTask}({execution});",
-                ReturnShape.ValueTaskOfT => $"return new {ValueTask}<{_method.ResultType}>({execution});",
-                _ => $"return {execution};",
-            });
+                _writer.Line(line);
+            }
+
+            _writer.Line("// Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff" + (_method.Fallback is null ? "." : ","));
+            if (_method.Fallback is not null)
+            {
+                _writer.Line("// and the fallback answers when every attempt failed and a caller still waits.");
+            }
+
+            string prefix = _method.Shape switch
+            {
+                ReturnShape.ValueTask when Shared => $"return new {ValueTask}(",
+                ReturnShape.ValueTaskOfT when Shared => $"return new {ValueTask}<{_method.ResultType}>(",
+                ReturnShape.ValueTask => $"return new {ValueTask}(",
+                _ => "return ",
+            };
+            string suffix = _method.Shape switch
+            {
+                ReturnShape.ValueTask or ReturnShape.ValueTaskOfT when Shared => ")",
+                ReturnShape.ValueTask => ".AsTask())",
+                ReturnShape.ValueTaskOfT => string.Empty,
+                _ when Shared => string.Empty,
+                _ => ".AsTask()",
+            };
+            _writer.Line(prefix + run);
+            _writer.Indent();
+            if (Shared)
+            {
+                _writer.Line(_keyLocal + ",");
+            }
+
+            _writer.Line(arguments + ",");
+            _writer.Line($"attempt: {Attempt()},");
+            _writer.Line($"fallback: {(_method.Fallback is { } fallback ? Fallback(fallback) : "null")},");
+            if (Shared)
+            {
+                _writer.Line($"merge: {(_method.Appends.Count == 0 ? "null" : $"static calls => {_mergeMethod}{_typeArguments}(calls)")},");
+            }
+
+            _writer.Line($"{callerToken}){suffix};");
+            _writer.Outdent();
             _writer.CloseBlock();
         }
 
@@ -366,64 +391,27 @@ internal static class GuardedSourceEmitter
                 fields.Add(_method.ContainingTypeDisplay + " " + _selfName);
             }
 
-            fields.Add("global::LlmGuard.Infrastructure.AttemptPipeline " + _pipelineName);
             fields.AddRange(Arguments.Select(p => p.Type + " " + p.Name));
             _writer.Line($"// What one execution of {_method.Name.TrimStart('@')} runs with: the arguments of the call that started it.");
             _writer.Line(GeneratedCode);
             _writer.Line($"private readonly record struct {_argumentsType}{_typeArguments}({string.Join(", ", fields)}){_constraints};");
         }
 
-        private void WriteExecution()
-        {
-            FallbackSpec? fallback = _method.Fallback;
-            string sharedBy = _method.SingleFlight ? "One execution, shared by every caller with its key" : "One execution, for one call";
-            _writer.Line($"// {sharedBy}: attempts{(fallback is null ? "." : ", then the fallback.")}");
-            _writer.Line(GeneratedCode);
-            // A ValueTask: an execution whose attempts complete synchronously allocates no task of its own. Without a
-            // fallback and with a result, Polly's own ValueTask is returned as it is, with no state machine around it.
-            bool passesPipelineThrough = fallback is null && ReturnsValue;
-            _writer.OpenBlock($"private static {(passesPipelineThrough ? string.Empty : "async ")}{ValueTask}<{_method.ResultType}> {_executeMethod}{_typeArguments}({_argumentsType}{_typeArguments} arguments, {CancellationToken} executionToken){_constraints}");
-            if (fallback is null)
-            {
-                WriteAttempts(awaited: !passesPipelineThrough);
-            }
-            else
-            {
-                _writer.OpenBlock("try");
-                WriteAttempts(awaited: true);
-                _writer.CloseBlock();
-                // Naming the exception when the fallback does not take it would be warning CS0168 in the user's build.
-                string exception = fallback.Arguments.Any(a => a.Kind == FallbackArgumentKind.Exception) ? " exception" : string.Empty;
-                _writer.OpenBlock($"catch (global::System.Exception{exception}) when (!executionToken.IsCancellationRequested)");
-                WriteFallback(fallback);
-                _writer.CloseBlock();
-            }
-
-            _writer.CloseBlock();
-        }
-
         private bool ReturnsValue => _method.Shape is ReturnShape.TaskOfT or ReturnShape.ValueTaskOfT;
 
-        private void WriteAttempts(bool awaited)
+        private string Attempt()
         {
-            bool coreReturnsValueTask = _method.Shape is ReturnShape.ValueTask or ReturnShape.ValueTaskOfT;
             string coreCall = $"{Target("arguments", isStatic: _method.IsStatic)}{_method.CoreName}{_typeArguments}({CoreArguments()})";
-            string attempt = coreReturnsValueTask ? coreCall : ReturnsValue ? $"new {ValueTask}<{_method.ResultType}>({coreCall})" : $"new {ValueTask}({coreCall})";
-
-            _writer.Line("// Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.");
-            _writer.Line((ReturnsValue ? "return " : string.Empty) + (awaited ? "await " : string.Empty) + "arguments." + _pipelineName + ".ExecuteAsync(");
-            _writer.Indent()
-                .Line($"static (arguments, attemptToken) => {attempt},")
-                .Line("arguments,")
-                .Line(awaited ? "executionToken).ConfigureAwait(false);" : "executionToken);")
-                .Outdent();
-            if (!ReturnsValue)
+            string attempt = _method.Shape switch
             {
-                _writer.Line("return default;");
-            }
+                ReturnShape.ValueTaskOfT => coreCall,
+                ReturnShape.TaskOfT => $"new {ValueTask}<{_method.ResultType}>({coreCall})",
+                _ => $"{VoidResult}.When({coreCall})",
+            };
+            return $"static (arguments, attemptToken) => {attempt}";
         }
 
-        private void WriteFallback(FallbackSpec fallback)
+        private string Fallback(FallbackSpec fallback)
         {
             IEnumerable<string> values = fallback.Arguments.Select(a => a.Kind switch
             {
@@ -432,17 +420,17 @@ internal static class GuardedSourceEmitter
                 _ => "arguments." + a.ParameterName,
             });
             string call = $"{Target("arguments", isStatic: fallback.IsStatic)}{fallback.Name}{(fallback.IsGeneric ? _typeArguments : string.Empty)}({string.Join(", ", values)})";
-            _writer.Line("// Fallback: every attempt failed, and at least one caller is still waiting.");
-            string invocation = fallback.Return == FallbackReturn.Awaitable ? $"await {call}.ConfigureAwait(false)" : call;
-            if (ReturnsValue)
+            string answer = (ReturnsValue, fallback.Return) switch
             {
-                _writer.Line($"return {invocation};");
-            }
-            else
-            {
-                _writer.Line(invocation + ";");
-                _writer.Line("return default;");
-            }
+                (true, FallbackReturn.Value) => $"new {ValueTask}<{_method.ResultType}>({call})",
+
+                // Task<T> or ValueTask<T>: awaiting reads either, and the state machine exists only on this failure path.
+                (true, _) => $"await {call}.ConfigureAwait(false)",
+                (false, FallbackReturn.Value) => $"{{ {call}; return default; }}",
+                _ => $"{VoidResult}.When({call})",
+            };
+            string modifiers = ReturnsValue && fallback.Return == FallbackReturn.Awaitable ? "static async" : "static";
+            return $"{modifiers} (arguments, exception, executionToken) => {answer}";
         }
 
         private string Target(string arguments, bool isStatic) => isStatic ? string.Empty : $"{arguments}.{_selfName}.";

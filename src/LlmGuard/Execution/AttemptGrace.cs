@@ -29,19 +29,10 @@ internal static class AttemptGrace
     public static ValueTask<TResult> Watch<TResult>(ValueTask<TResult> attempt, GuardRuntime runtime, CancellationToken attemptToken) =>
         attempt.IsCompleted || !attemptToken.CanBeCanceled ? attempt : WatchAsync(attempt.AsTask(), runtime, attemptToken);
 
-    public static ValueTask Watch(ValueTask attempt, GuardRuntime runtime, CancellationToken attemptToken) =>
-        attempt.IsCompleted || !attemptToken.CanBeCanceled ? attempt : WatchAsync(attempt.AsTask(), runtime, attemptToken);
-
     private static async ValueTask<TResult> WatchAsync<TResult>(Task<TResult> attempt, GuardRuntime runtime, CancellationToken attemptToken)
     {
         await WaitWithinGraceAsync(attempt, runtime, attemptToken).ConfigureAwait(false);
         return await attempt.ConfigureAwait(false);
-    }
-
-    private static async ValueTask WatchAsync(Task attempt, GuardRuntime runtime, CancellationToken attemptToken)
-    {
-        await WaitWithinGraceAsync(attempt, runtime, attemptToken).ConfigureAwait(false);
-        await attempt.ConfigureAwait(false);
     }
 
     // Returns once the attempt has completed, however it ended; throws a cancellation for the token when it is abandoned.

@@ -1,5 +1,4 @@
 using System;
-using System.ComponentModel;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Execution;
@@ -16,8 +15,7 @@ namespace LlmGuard.Infrastructure;
 /// The bounded wait lives in the attempt callback rather than in a pipeline strategy of its own: an attempt that
 /// completes at once then costs one delegate call, where one more Polly strategy would cost a dispatch per call.
 /// </remarks>
-[EditorBrowsable(EditorBrowsableState.Never)]
-public sealed class AttemptPipeline
+internal sealed class AttemptPipeline
 {
     private readonly ResiliencePipeline _pipeline;
     private readonly GuardRuntime _runtime;
@@ -39,20 +37,6 @@ public sealed class AttemptPipeline
         _pipeline.ExecuteAsync(
             static (run, attemptToken) => attemptToken.IsCancellationRequested
                 ? ValueTask.FromCanceled<TResult>(attemptToken)
-                : AttemptGrace.Watch(run.Attempt(run.State, attemptToken), run.Runtime, attemptToken),
-            (Attempt: attempt, State: state, Runtime: _runtime),
-            cancellationToken);
-
-    /// <summary>Runs the attempts of one execution that produces no result.</summary>
-    /// <typeparam name="TState">The arguments <paramref name="attempt"/> needs; passed to it, never captured.</typeparam>
-    /// <param name="attempt">Calls the core once; receives the attempt's token, cancelled by its timeout or when every caller left.</param>
-    /// <param name="state">The execution's arguments.</param>
-    /// <param name="cancellationToken">The execution's token.</param>
-    /// <returns>Completes when an attempt succeeded; fails with the last failure.</returns>
-    public ValueTask ExecuteAsync<TState>(Func<TState, CancellationToken, ValueTask> attempt, TState state, CancellationToken cancellationToken) =>
-        _pipeline.ExecuteAsync(
-            static (run, attemptToken) => attemptToken.IsCancellationRequested
-                ? ValueTask.FromCanceled(attemptToken)
                 : AttemptGrace.Watch(run.Attempt(run.State, attemptToken), run.Runtime, attemptToken),
             (Attempt: attempt, State: state, Runtime: _runtime),
             cancellationToken);

@@ -21,7 +21,14 @@ namespace Demo.Access
             string key = __InternalAsync_Key(id);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __InternalAsync_Arguments(this, guard.Pipeline, id), __InternalAsync_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __InternalAsync_Arguments(this, id),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.InternalCoreAsync(arguments.id)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "AccessLevels.InternalAsync", then the template "{id}" with every value escaped.
@@ -36,18 +43,7 @@ namespace Demo.Access
 
         // What one execution of InternalAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __InternalAsync_Arguments(global::Demo.Access.AccessLevels Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __InternalAsync_ExecuteAsync(__InternalAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.InternalCoreAsync(arguments.id)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __InternalAsync_Arguments(global::Demo.Access.AccessLevels Self, string id);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __ProtectedInternalAsync_Guard =
@@ -60,7 +56,14 @@ namespace Demo.Access
             string key = __ProtectedInternalAsync_Key(id);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __ProtectedInternalAsync_Arguments(this, guard.Pipeline, id), __ProtectedInternalAsync_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __ProtectedInternalAsync_Arguments(this, id),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.ProtectedInternalCoreAsync(arguments.id)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "AccessLevels.ProtectedInternalAsync", then the template "{id}" with every value escaped.
@@ -75,18 +78,7 @@ namespace Demo.Access
 
         // What one execution of ProtectedInternalAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __ProtectedInternalAsync_Arguments(global::Demo.Access.AccessLevels Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __ProtectedInternalAsync_ExecuteAsync(__ProtectedInternalAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.ProtectedInternalCoreAsync(arguments.id)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __ProtectedInternalAsync_Arguments(global::Demo.Access.AccessLevels Self, string id);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __PrivateAsync_Guard =
@@ -99,7 +91,14 @@ namespace Demo.Access
             string key = __PrivateAsync_Key(id);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __PrivateAsync_Arguments(this, guard.Pipeline, id), __PrivateAsync_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __PrivateAsync_Arguments(this, id),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.PrivateCoreAsync(arguments.id)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "AccessLevels.PrivateAsync", then the template "{id}" with every value escaped.
@@ -114,18 +113,7 @@ namespace Demo.Access
 
         // What one execution of PrivateAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __PrivateAsync_Arguments(global::Demo.Access.AccessLevels Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __PrivateAsync_ExecuteAsync(__PrivateAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.PrivateCoreAsync(arguments.id)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __PrivateAsync_Arguments(global::Demo.Access.AccessLevels Self, string id);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __PrivateProtectedAsync_Guard =
@@ -138,7 +126,14 @@ namespace Demo.Access
             string key = __PrivateProtectedAsync_Key(id);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __PrivateProtectedAsync_Arguments(this, guard.Pipeline, id), __PrivateProtectedAsync_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __PrivateProtectedAsync_Arguments(this, id),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.PrivateProtectedCoreAsync(arguments.id)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "AccessLevels.PrivateProtectedAsync", then the template "{id}" with every value escaped.
@@ -153,17 +148,6 @@ namespace Demo.Access
 
         // What one execution of PrivateProtectedAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __PrivateProtectedAsync_Arguments(global::Demo.Access.AccessLevels Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __PrivateProtectedAsync_ExecuteAsync(__PrivateProtectedAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.PrivateProtectedCoreAsync(arguments.id)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __PrivateProtectedAsync_Arguments(global::Demo.Access.AccessLevels Self, string id);
     }
 }

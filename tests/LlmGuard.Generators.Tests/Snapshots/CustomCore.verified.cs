@@ -17,7 +17,14 @@ namespace Demo
             string key = __SummarizeAsync_Key(document);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __SummarizeAsync_Arguments(this, guard.Pipeline, document), __SummarizeAsync_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __SummarizeAsync_Arguments(this, document),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.CallModelAsync(arguments.document)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "Summarizer.SummarizeAsync", then the template "{document}" with every value escaped.
@@ -32,17 +39,6 @@ namespace Demo
 
         // What one execution of SummarizeAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __SummarizeAsync_Arguments(global::Demo.Summarizer Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string document);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __SummarizeAsync_ExecuteAsync(__SummarizeAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.CallModelAsync(arguments.document)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __SummarizeAsync_Arguments(global::Demo.Summarizer Self, string document);
     }
 }

@@ -17,7 +17,15 @@ namespace Demo.Tickets
             string key = __ExtractAsync_Key(req);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __ExtractAsync_Arguments(this, guard.Pipeline, req), __ExtractAsync_ExecuteAsync, cancellationToken);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff,
+            // and the fallback answers when every attempt failed and a caller still waits.
+            return guard.RunAsync(
+                key,
+                new __ExtractAsync_Arguments(this, req),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<global::Demo.Tickets.TicketDraft>(arguments.Self.ExtractCoreAsync(arguments.req, attemptToken)),
+                fallback: static (arguments, exception, executionToken) => new global::System.Threading.Tasks.ValueTask<global::Demo.Tickets.TicketDraft>(Draft(arguments.req, exception)),
+                merge: null,
+                cancellationToken);
         }
 
         // Key: scene "ticket_autofill", then the template "{req.UserId}:{req.SessionId}" with every value escaped.
@@ -34,25 +42,6 @@ namespace Demo.Tickets
 
         // What one execution of ExtractAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __ExtractAsync_Arguments(global::Demo.Tickets.TicketAssistant Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, global::Demo.Tickets.TicketRequest req);
-
-        // One execution, shared by every caller with its key: attempts, then the fallback.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<global::Demo.Tickets.TicketDraft> __ExtractAsync_ExecuteAsync(__ExtractAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            try
-            {
-                // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-                return await arguments.Pipeline.ExecuteAsync(
-                    static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<global::Demo.Tickets.TicketDraft>(arguments.Self.ExtractCoreAsync(arguments.req, attemptToken)),
-                    arguments,
-                    executionToken).ConfigureAwait(false);
-            }
-            catch (global::System.Exception exception) when (!executionToken.IsCancellationRequested)
-            {
-                // Fallback: every attempt failed, and at least one caller is still waiting.
-                return Draft(arguments.req, exception);
-            }
-        }
+        private readonly record struct __ExtractAsync_Arguments(global::Demo.Tickets.TicketAssistant Self, global::Demo.Tickets.TicketRequest req);
     }
 }

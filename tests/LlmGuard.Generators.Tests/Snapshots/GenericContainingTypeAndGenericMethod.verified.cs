@@ -21,7 +21,14 @@ namespace Demo.Generics
             string key = __LoadAsync_Key(id);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __LoadAsync_Arguments(this, guard.Pipeline, id), __LoadAsync_ExecuteAsync, cancellationToken);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __LoadAsync_Arguments(this, id),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<T>(arguments.Self.LoadCoreAsync(arguments.id, attemptToken)),
+                fallback: null,
+                merge: null,
+                cancellationToken);
         }
 
         // Key: scene "Repository.LoadAsync", then the template "{id}" with every value escaped.
@@ -36,18 +43,7 @@ namespace Demo.Generics
 
         // What one execution of LoadAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __LoadAsync_Arguments(global::Demo.Generics.Repository<T> Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<T> __LoadAsync_ExecuteAsync(__LoadAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<T>(arguments.Self.LoadCoreAsync(arguments.id, attemptToken)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __LoadAsync_Arguments(global::Demo.Generics.Repository<T> Self, string id);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static class __ProjectAsync_Guard<TView> where TView : global::System.IParsable<TView>
@@ -63,7 +59,15 @@ namespace Demo.Generics
             string key = __ProjectAsync_Key<TView>(id);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __ProjectAsync_Arguments<TView>(this, guard.Pipeline, id), __ProjectAsync_ExecuteAsync<TView>, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff,
+            // and the fallback answers when every attempt failed and a caller still waits.
+            return guard.RunAsync(
+                key,
+                new __ProjectAsync_Arguments<TView>(this, id),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<TView?>(arguments.Self.ProjectCoreAsync<TView>(arguments.id)),
+                fallback: static (arguments, exception, executionToken) => new global::System.Threading.Tasks.ValueTask<TView?>(NoView<TView>(arguments.id)),
+                merge: null,
+                default);
         }
 
         // Key: scene "Repository.ProjectAsync", then the template "{id}" with every value escaped.
@@ -78,25 +82,6 @@ namespace Demo.Generics
 
         // What one execution of ProjectAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __ProjectAsync_Arguments<TView>(global::Demo.Generics.Repository<T> Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id) where TView : global::System.IParsable<TView>;
-
-        // One execution, shared by every caller with its key: attempts, then the fallback.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<TView?> __ProjectAsync_ExecuteAsync<TView>(__ProjectAsync_Arguments<TView> arguments, global::System.Threading.CancellationToken executionToken) where TView : global::System.IParsable<TView>
-        {
-            try
-            {
-                // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-                return await arguments.Pipeline.ExecuteAsync(
-                    static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<TView?>(arguments.Self.ProjectCoreAsync<TView>(arguments.id)),
-                    arguments,
-                    executionToken).ConfigureAwait(false);
-            }
-            catch (global::System.Exception) when (!executionToken.IsCancellationRequested)
-            {
-                // Fallback: every attempt failed, and at least one caller is still waiting.
-                return NoView<TView>(arguments.id);
-            }
-        }
+        private readonly record struct __ProjectAsync_Arguments<TView>(global::Demo.Generics.Repository<T> Self, string id) where TView : global::System.IParsable<TView>;
     }
 }

@@ -15,7 +15,14 @@ partial class GlobalAssistant
         string key = __SaveAsync_Key(id);
 
         // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-        return guard.Flights.RunAsync(key, new __SaveAsync_Arguments(this, guard.Pipeline, id), __SaveAsync_ExecuteAsync, default);
+        // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+        return guard.RunAsync(
+            key,
+            new __SaveAsync_Arguments(this, id),
+            attempt: static (arguments, attemptToken) => global::LlmGuard.Infrastructure.VoidResult.When(arguments.Self.SaveCoreAsync(arguments.id)),
+            fallback: null,
+            merge: null,
+            default);
     }
 
     // Key: scene "GlobalAssistant.SaveAsync", then the template "{id}" with every value escaped.
@@ -30,17 +37,5 @@ partial class GlobalAssistant
 
     // What one execution of SaveAsync runs with: the arguments of the call that started it.
     [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-    private readonly record struct __SaveAsync_Arguments(global::GlobalAssistant Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, global::System.Guid id);
-
-    // One execution, shared by every caller with its key: attempts.
-    [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-    private static async global::System.Threading.Tasks.ValueTask<global::LlmGuard.Infrastructure.VoidResult> __SaveAsync_ExecuteAsync(__SaveAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-    {
-        // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-        await arguments.Pipeline.ExecuteAsync(
-            static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask(arguments.Self.SaveCoreAsync(arguments.id)),
-            arguments,
-            executionToken).ConfigureAwait(false);
-        return default;
-    }
+    private readonly record struct __SaveAsync_Arguments(global::GlobalAssistant Self, global::System.Guid id);
 }

@@ -19,7 +19,14 @@ partial class GlobalNamespaceDesk
         string key = __AskAsync_Key(sessionId, question);
 
         // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-        return guard.Flights.RunAsync(key, new __AskAsync_Arguments(this, guard.Pipeline, sessionId, question), __AskAsync_ExecuteAsync, default);
+        // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+        return guard.RunAsync(
+            key,
+            new __AskAsync_Arguments(this, sessionId, question),
+            attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.AskCoreAsync(arguments.sessionId, arguments.question)),
+            fallback: null,
+            merge: null,
+            default);
     }
 
     // Key: scene "GlobalNamespaceDesk.AskAsync", then the template "{sessionId}:{question}" with every value escaped.
@@ -36,16 +43,5 @@ partial class GlobalNamespaceDesk
 
     // What one execution of AskAsync runs with: the arguments of the call that started it.
     [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-    private readonly record struct __AskAsync_Arguments(global::GlobalNamespaceDesk Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId, string question);
-
-    // One execution, shared by every caller with its key: attempts.
-    [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-    private static global::System.Threading.Tasks.ValueTask<string> __AskAsync_ExecuteAsync(__AskAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-    {
-        // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-        return arguments.Pipeline.ExecuteAsync(
-            static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.AskCoreAsync(arguments.sessionId, arguments.question)),
-            arguments,
-            executionToken);
-    }
+    private readonly record struct __AskAsync_Arguments(global::GlobalNamespaceDesk Self, string sessionId, string question);
 }

@@ -21,7 +21,14 @@ namespace Demo.Interfaces
             string key = __RouteAsync_Key(ticketId);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __RouteAsync_Arguments(this, guard.Pipeline, ticketId, text), __RouteAsync_ExecuteAsync, cancellationToken);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __RouteAsync_Arguments(this, ticketId, text),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.RouteCoreAsync(arguments.ticketId, arguments.text, attemptToken)),
+                fallback: null,
+                merge: null,
+                cancellationToken);
         }
 
         // Key: scene "ITicketRouter.RouteAsync", then the template "{ticketId}" with every value escaped.
@@ -36,18 +43,7 @@ namespace Demo.Interfaces
 
         // What one execution of RouteAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __RouteAsync_Arguments(global::Demo.Interfaces.ITicketRouter Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string ticketId, string text);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __RouteAsync_ExecuteAsync(__RouteAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.RouteCoreAsync(arguments.ticketId, arguments.text, attemptToken)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __RouteAsync_Arguments(global::Demo.Interfaces.ITicketRouter Self, string ticketId, string text);
     }
 
     // Keeps the generated interface methods in native AOT builds, which would otherwise compile them as throwing stubs.

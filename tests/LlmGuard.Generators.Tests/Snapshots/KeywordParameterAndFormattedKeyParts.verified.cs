@@ -17,7 +17,14 @@ namespace Demo
             string key = __ClassifyAsync_Key(@class, at, priority);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __ClassifyAsync_Arguments(this, guard.Pipeline, @class, at, priority), __ClassifyAsync_ExecuteAsync, cancellationToken);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __ClassifyAsync_Arguments(this, @class, at, priority),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.ClassifyCoreAsync(arguments.@class, arguments.at, arguments.priority, attemptToken)),
+                fallback: null,
+                merge: null,
+                cancellationToken);
         }
 
         // Key: scene "Classifier.ClassifyAsync", then the template "{class}:{at}:{priority}" with every value escaped.
@@ -36,17 +43,6 @@ namespace Demo
 
         // What one execution of ClassifyAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __ClassifyAsync_Arguments(global::Demo.Classifier Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string @class, global::System.DateTime at, int? priority);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __ClassifyAsync_ExecuteAsync(__ClassifyAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.ClassifyCoreAsync(arguments.@class, arguments.at, arguments.priority, attemptToken)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __ClassifyAsync_Arguments(global::Demo.Classifier Self, string @class, global::System.DateTime at, int? priority);
     }
 }

@@ -22,7 +22,15 @@ namespace Demo
 
             // Merge window (closes 2000 ms after it opened): join the one open for this key, or open one.
             // The latest call's arguments win; at the close one execution runs with them and answers every caller.
-            return guard.Merges.JoinAsync(key, new __ReplyAsync_Arguments(this, guard.Pipeline, sessionId, message), merge: null, __ReplyAsync_ExecuteAsync, cancellationToken);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff,
+            // and the fallback answers when every attempt failed and a caller still waits.
+            return guard.RunAsync(
+                key,
+                new __ReplyAsync_Arguments(this, sessionId, message),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.ReplyCoreAsync(arguments.sessionId, arguments.message, attemptToken)),
+                fallback: static (arguments, exception, executionToken) => new global::System.Threading.Tasks.ValueTask<string>(Apologize(arguments.sessionId, arguments.message, exception)),
+                merge: null,
+                cancellationToken);
         }
 
         // Key: scene "ChatDesk.ReplyAsync", then the template "{sessionId}" with every value escaped.
@@ -37,26 +45,7 @@ namespace Demo
 
         // What one execution of ReplyAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __ReplyAsync_Arguments(global::Demo.ChatDesk Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId, string message);
-
-        // One execution, shared by every caller with its key: attempts, then the fallback.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string> __ReplyAsync_ExecuteAsync(__ReplyAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            try
-            {
-                // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-                return await arguments.Pipeline.ExecuteAsync(
-                    static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.ReplyCoreAsync(arguments.sessionId, arguments.message, attemptToken)),
-                    arguments,
-                    executionToken).ConfigureAwait(false);
-            }
-            catch (global::System.Exception exception) when (!executionToken.IsCancellationRequested)
-            {
-                // Fallback: every attempt failed, and at least one caller is still waiting.
-                return Apologize(arguments.sessionId, arguments.message, exception);
-            }
-        }
+        private readonly record struct __ReplyAsync_Arguments(global::Demo.ChatDesk Self, string sessionId, string message);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __ReplyToBurstAsync_Guard =
@@ -70,7 +59,14 @@ namespace Demo
 
             // Merge window (closes 400 ms after its latest call, at most 1500 ms after it opened): join the one open for this key, or open one.
             // The latest call's arguments win and [MergeAppend] values collect; at the close one execution answers every caller.
-            return guard.Merges.JoinAsync(key, new __ReplyToBurstAsync_Arguments(this, guard.Pipeline, sessionId, text, messageIds), __ReplyToBurstAsync_Merge, __ReplyToBurstAsync_ExecuteAsync, cancellationToken);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __ReplyToBurstAsync_Arguments(this, sessionId, text, messageIds),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.ReplyToBurstCoreAsync(arguments.sessionId, arguments.text, arguments.messageIds, attemptToken)),
+                fallback: null,
+                merge: static calls => __ReplyToBurstAsync_Merge(calls),
+                cancellationToken);
         }
 
         // Key: scene "ChatDesk.ReplyToBurstAsync", then the template "{sessionId}" with every value escaped.
@@ -85,23 +81,12 @@ namespace Demo
 
         // What one execution of ReplyToBurstAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __ReplyToBurstAsync_Arguments(global::Demo.ChatDesk Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId, string text, global::System.Collections.Generic.IReadOnlyList<int> messageIds);
+        private readonly record struct __ReplyToBurstAsync_Arguments(global::Demo.ChatDesk Self, string sessionId, string text, global::System.Collections.Generic.IReadOnlyList<int> messageIds);
 
         // Merging a window's calls, once, at its close: the latest call's arguments win, except [MergeAppend] values,
         // which collect in arrival order. Joining only records a call, so a long burst never copies what it collected.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static __ReplyToBurstAsync_Arguments __ReplyToBurstAsync_Merge(global::System.Collections.Generic.IReadOnlyList<__ReplyToBurstAsync_Arguments> calls) =>
             calls[calls.Count - 1] with { text = global::LlmGuard.Infrastructure.MergedValues.Join(calls, static call => call.text, " / ")!, messageIds = global::LlmGuard.Infrastructure.MergedValues.ConcatToList(calls, static call => call.messageIds)! };
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __ReplyToBurstAsync_ExecuteAsync(__ReplyToBurstAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.ReplyToBurstCoreAsync(arguments.sessionId, arguments.text, arguments.messageIds, attemptToken)),
-                arguments,
-                executionToken);
-        }
     }
 }

@@ -19,7 +19,14 @@ namespace Demo.Interfaces
                 string key = __FindAsync_Key(name);
 
                 // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-                return guard.Flights.RunAsync(key, new __FindAsync_Arguments(this, guard.Pipeline, name), __FindAsync_ExecuteAsync, default);
+                // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+                return guard.RunAsync(
+                    key,
+                    new __FindAsync_Arguments(this, name),
+                    attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<TValue>(arguments.Self.FindCoreAsync(arguments.name)),
+                    fallback: null,
+                    merge: null,
+                    default);
             }
 
             // Key: scene "ILookup.FindAsync", then the template "{name}" with every value escaped.
@@ -34,18 +41,7 @@ namespace Demo.Interfaces
 
             // What one execution of FindAsync runs with: the arguments of the call that started it.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-            private readonly record struct __FindAsync_Arguments(global::Demo.Interfaces.Registry<TKey>.ILookup<TValue> Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string name);
-
-            // One execution, shared by every caller with its key: attempts.
-            [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-            private static global::System.Threading.Tasks.ValueTask<TValue> __FindAsync_ExecuteAsync(__FindAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-            {
-                // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-                return arguments.Pipeline.ExecuteAsync(
-                    static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<TValue>(arguments.Self.FindCoreAsync(arguments.name)),
-                    arguments,
-                    executionToken);
-            }
+            private readonly record struct __FindAsync_Arguments(global::Demo.Interfaces.Registry<TKey>.ILookup<TValue> Self, string name);
 
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
             private static class __ConvertAsync_Guard<T>
@@ -61,7 +57,14 @@ namespace Demo.Interfaces
                 string key = __ConvertAsync_Key<T>(name);
 
                 // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-                return guard.Flights.RunAsync(key, new __ConvertAsync_Arguments<T>(this, guard.Pipeline, name), __ConvertAsync_ExecuteAsync<T>, default);
+                // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+                return guard.RunAsync(
+                    key,
+                    new __ConvertAsync_Arguments<T>(this, name),
+                    attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<T>(arguments.Self.ConvertCoreAsync<T>(arguments.name)),
+                    fallback: null,
+                    merge: null,
+                    default);
             }
 
             // Key: scene "ILookup.ConvertAsync", then the template "{name}" with every value escaped.
@@ -76,18 +79,7 @@ namespace Demo.Interfaces
 
             // What one execution of ConvertAsync runs with: the arguments of the call that started it.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-            private readonly record struct __ConvertAsync_Arguments<T>(global::Demo.Interfaces.Registry<TKey>.ILookup<TValue> Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string name);
-
-            // One execution, shared by every caller with its key: attempts.
-            [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-            private static global::System.Threading.Tasks.ValueTask<T> __ConvertAsync_ExecuteAsync<T>(__ConvertAsync_Arguments<T> arguments, global::System.Threading.CancellationToken executionToken)
-            {
-                // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-                return arguments.Pipeline.ExecuteAsync(
-                    static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<T>(arguments.Self.ConvertCoreAsync<T>(arguments.name)),
-                    arguments,
-                    executionToken);
-            }
+            private readonly record struct __ConvertAsync_Arguments<T>(global::Demo.Interfaces.Registry<TKey>.ILookup<TValue> Self, string name);
 
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
             private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __DescribeAsync_Guard =
@@ -100,7 +92,14 @@ namespace Demo.Interfaces
                 string key = __DescribeAsync_Key(queue);
 
                 // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-                return guard.Flights.RunAsync(key, new __DescribeAsync_Arguments(guard.Pipeline, queue), __DescribeAsync_ExecuteAsync, default);
+                // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+                return guard.RunAsync(
+                    key,
+                    new __DescribeAsync_Arguments(queue),
+                    attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(DescribeCoreAsync(arguments.queue)),
+                    fallback: null,
+                    merge: null,
+                    default);
             }
 
             // Key: scene "ILookup.DescribeAsync", then the template "{queue}" with every value escaped.
@@ -115,18 +114,7 @@ namespace Demo.Interfaces
 
             // What one execution of DescribeAsync runs with: the arguments of the call that started it.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-            private readonly record struct __DescribeAsync_Arguments(global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string queue);
-
-            // One execution, shared by every caller with its key: attempts.
-            [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-            private static global::System.Threading.Tasks.ValueTask<string> __DescribeAsync_ExecuteAsync(__DescribeAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-            {
-                // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-                return arguments.Pipeline.ExecuteAsync(
-                    static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(DescribeCoreAsync(arguments.queue)),
-                    arguments,
-                    executionToken);
-            }
+            private readonly record struct __DescribeAsync_Arguments(string queue);
         }
     }
 

@@ -19,7 +19,14 @@ namespace Demo.Nested
                 string key = __FindAsync_Key(id);
 
                 // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-                return guard.Flights.RunAsync(key, new __FindAsync_Arguments(this, guard.Pipeline, id), __FindAsync_ExecuteAsync, cancellationToken);
+                // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+                return guard.RunAsync(
+                    key,
+                    new __FindAsync_Arguments(this, id),
+                    attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<T?>(arguments.Self.FindCoreAsync(arguments.id, attemptToken)),
+                    fallback: null,
+                    merge: null,
+                    cancellationToken);
             }
 
             // Key: scene "Inner.FindAsync", then the template "{id}" with every value escaped.
@@ -34,18 +41,7 @@ namespace Demo.Nested
 
             // What one execution of FindAsync runs with: the arguments of the call that started it.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-            private readonly record struct __FindAsync_Arguments(global::Demo.Nested.Outer.Inner<T> Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
-
-            // One execution, shared by every caller with its key: attempts.
-            [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-            private static global::System.Threading.Tasks.ValueTask<T?> __FindAsync_ExecuteAsync(__FindAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-            {
-                // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-                return arguments.Pipeline.ExecuteAsync(
-                    static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<T?>(arguments.Self.FindCoreAsync(arguments.id, attemptToken)),
-                    arguments,
-                    executionToken);
-            }
+            private readonly record struct __FindAsync_Arguments(global::Demo.Nested.Outer.Inner<T> Self, string id);
         }
     }
 }

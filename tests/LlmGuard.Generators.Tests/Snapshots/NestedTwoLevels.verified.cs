@@ -25,7 +25,14 @@ namespace Demo.Nesting
                     string key = __EscalateAsync_Key(ticketId);
 
                     // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-                    return guard.Flights.RunAsync(key, new __EscalateAsync_Arguments(this, guard.Pipeline, ticketId), __EscalateAsync_ExecuteAsync, cancellationToken);
+                    // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+                    return guard.RunAsync(
+                        key,
+                        new __EscalateAsync_Arguments(this, ticketId),
+                        attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.EscalateCoreAsync(arguments.ticketId, attemptToken)),
+                        fallback: null,
+                        merge: null,
+                        cancellationToken);
                 }
 
                 // Key: scene "Desk.EscalateAsync", then the template "{ticketId}" with every value escaped.
@@ -40,18 +47,7 @@ namespace Demo.Nesting
 
                 // What one execution of EscalateAsync runs with: the arguments of the call that started it.
                 [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-                private readonly record struct __EscalateAsync_Arguments(global::Demo.Nesting.Support.Escalations.Desk Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string ticketId);
-
-                // One execution, shared by every caller with its key: attempts.
-                [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-                private static global::System.Threading.Tasks.ValueTask<string> __EscalateAsync_ExecuteAsync(__EscalateAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-                {
-                    // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-                    return arguments.Pipeline.ExecuteAsync(
-                        static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.EscalateCoreAsync(arguments.ticketId, attemptToken)),
-                        arguments,
-                        executionToken);
-                }
+                private readonly record struct __EscalateAsync_Arguments(global::Demo.Nesting.Support.Escalations.Desk Self, string ticketId);
             }
         }
     }

@@ -21,7 +21,14 @@ namespace Demo.Legacy
             string key = __AskAsync_Key(sessionId, question);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __AskAsync_Arguments(this, guard.Pipeline, sessionId, question), __AskAsync_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __AskAsync_Arguments(this, sessionId, question),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.AskCoreAsync(arguments.sessionId, arguments.question)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "LegacyAssistant.AskAsync", then the template "{sessionId}:{question}" with every value escaped.
@@ -38,18 +45,7 @@ namespace Demo.Legacy
 
         // What one execution of AskAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __AskAsync_Arguments(global::Demo.Legacy.LegacyAssistant Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId, string question);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __AskAsync_ExecuteAsync(__AskAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.AskCoreAsync(arguments.sessionId, arguments.question)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __AskAsync_Arguments(global::Demo.Legacy.LegacyAssistant Self, string sessionId, string question);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __HandleAsync_Guard =
@@ -62,7 +58,15 @@ namespace Demo.Legacy
             string key = __HandleAsync_Key(request);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __HandleAsync_Arguments(this, guard.Pipeline, request), __HandleAsync_ExecuteAsync, cancellationToken);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff,
+            // and the fallback answers when every attempt failed and a caller still waits.
+            return guard.RunAsync(
+                key,
+                new __HandleAsync_Arguments(this, request),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.HandleCoreAsync(arguments.request, attemptToken)),
+                fallback: static (arguments, exception, executionToken) => new global::System.Threading.Tasks.ValueTask<string>(Unavailable(arguments.request, exception)),
+                merge: null,
+                cancellationToken);
         }
 
         // Key: scene "LegacyAssistant.HandleAsync", then the template "{request.CustomerId}" with every value escaped.
@@ -77,26 +81,7 @@ namespace Demo.Legacy
 
         // What one execution of HandleAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __HandleAsync_Arguments(global::Demo.Legacy.LegacyAssistant Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, global::Demo.Legacy.LegacyRequest request);
-
-        // One execution, shared by every caller with its key: attempts, then the fallback.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<string> __HandleAsync_ExecuteAsync(__HandleAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            try
-            {
-                // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-                return await arguments.Pipeline.ExecuteAsync(
-                    static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.HandleCoreAsync(arguments.request, attemptToken)),
-                    arguments,
-                    executionToken).ConfigureAwait(false);
-            }
-            catch (global::System.Exception exception) when (!executionToken.IsCancellationRequested)
-            {
-                // Fallback: every attempt failed, and at least one caller is still waiting.
-                return Unavailable(arguments.request, exception);
-            }
-        }
+        private readonly record struct __HandleAsync_Arguments(global::Demo.Legacy.LegacyAssistant Self, global::Demo.Legacy.LegacyRequest request);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static class __FindAsync_Guard<T> where T : class
@@ -112,7 +97,14 @@ namespace Demo.Legacy
             string key = __FindAsync_Key<T>(id);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __FindAsync_Arguments<T>(this, guard.Pipeline, id), __FindAsync_ExecuteAsync<T>, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __FindAsync_Arguments<T>(this, id),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<T>(arguments.Self.FindCoreAsync<T>(arguments.id)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "LegacyAssistant.FindAsync", then the template "{id}" with every value escaped.
@@ -127,17 +119,6 @@ namespace Demo.Legacy
 
         // What one execution of FindAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __FindAsync_Arguments<T>(global::Demo.Legacy.LegacyAssistant Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id) where T : class;
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<T> __FindAsync_ExecuteAsync<T>(__FindAsync_Arguments<T> arguments, global::System.Threading.CancellationToken executionToken) where T : class
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<T>(arguments.Self.FindCoreAsync<T>(arguments.id)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __FindAsync_Arguments<T>(global::Demo.Legacy.LegacyAssistant Self, string id) where T : class;
     }
 }

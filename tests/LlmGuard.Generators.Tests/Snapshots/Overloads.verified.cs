@@ -17,7 +17,14 @@ namespace Demo
             string key = __TranslateAsync_1_Key(text);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __TranslateAsync_1_Arguments(this, guard.Pipeline, text), __TranslateAsync_1_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __TranslateAsync_1_Arguments(this, text),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.TranslateCoreAsync(arguments.text)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "Translator.TranslateAsync", then the template "{text}" with every value escaped.
@@ -32,18 +39,7 @@ namespace Demo
 
         // What one execution of TranslateAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __TranslateAsync_1_Arguments(global::Demo.Translator Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string text);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __TranslateAsync_1_ExecuteAsync(__TranslateAsync_1_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.TranslateCoreAsync(arguments.text)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __TranslateAsync_1_Arguments(global::Demo.Translator Self, string text);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __TranslateAsync_2_Guard =
@@ -56,7 +52,14 @@ namespace Demo
             string key = __TranslateAsync_2_Key(text, language);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __TranslateAsync_2_Arguments(this, guard.Pipeline, text, language), __TranslateAsync_2_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __TranslateAsync_2_Arguments(this, text, language),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.TranslateCoreAsync(arguments.text, arguments.language)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "Translator.TranslateAsync", then the template "{text}:{language}" with every value escaped.
@@ -73,17 +76,6 @@ namespace Demo
 
         // What one execution of TranslateAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __TranslateAsync_2_Arguments(global::Demo.Translator Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string text, string language);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __TranslateAsync_2_ExecuteAsync(__TranslateAsync_2_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.TranslateCoreAsync(arguments.text, arguments.language)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __TranslateAsync_2_Arguments(global::Demo.Translator Self, string text, string language);
     }
 }

@@ -21,7 +21,14 @@ namespace Demo.Overloading
             string key = __LookupAsync_1_Key(id);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __LookupAsync_1_Arguments(this, guard.Pipeline, id), __LookupAsync_1_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __LookupAsync_1_Arguments(this, id),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.LookupCoreAsync(arguments.id)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "Catalog.LookupAsync", then the template "{id}" with every value escaped.
@@ -36,18 +43,7 @@ namespace Demo.Overloading
 
         // What one execution of LookupAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __LookupAsync_1_Arguments(global::Demo.Overloading.Catalog Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __LookupAsync_1_ExecuteAsync(__LookupAsync_1_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.LookupCoreAsync(arguments.id)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __LookupAsync_1_Arguments(global::Demo.Overloading.Catalog Self, string id);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __LookupAsync_2_Guard =
@@ -60,7 +56,14 @@ namespace Demo.Overloading
             string key = __LookupAsync_2_Key(id);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __LookupAsync_2_Arguments(this, guard.Pipeline, id), __LookupAsync_2_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __LookupAsync_2_Arguments(this, id),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.LookupCoreAsync(arguments.id)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "Catalog.LookupAsync", then the template "{id}" with every value escaped.
@@ -75,18 +78,7 @@ namespace Demo.Overloading
 
         // What one execution of LookupAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __LookupAsync_2_Arguments(global::Demo.Overloading.Catalog Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, int id);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __LookupAsync_2_ExecuteAsync(__LookupAsync_2_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.LookupCoreAsync(arguments.id)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __LookupAsync_2_Arguments(global::Demo.Overloading.Catalog Self, int id);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __LookupAsync_3_Guard =
@@ -99,7 +91,14 @@ namespace Demo.Overloading
             string key = __LookupAsync_3_Key(id, locale);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __LookupAsync_3_Arguments(this, guard.Pipeline, id, locale), __LookupAsync_3_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __LookupAsync_3_Arguments(this, id, locale),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.LookupCoreAsync(arguments.id, arguments.locale)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "Catalog.LookupAsync", then the template "{id}:{locale}" with every value escaped.
@@ -116,18 +115,7 @@ namespace Demo.Overloading
 
         // What one execution of LookupAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __LookupAsync_3_Arguments(global::Demo.Overloading.Catalog Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id, string locale);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __LookupAsync_3_ExecuteAsync(__LookupAsync_3_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.LookupCoreAsync(arguments.id, arguments.locale)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __LookupAsync_3_Arguments(global::Demo.Overloading.Catalog Self, string id, string locale);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __SuggestAsync_Guard =
@@ -140,7 +128,14 @@ namespace Demo.Overloading
             string key = __SuggestAsync_Key(id);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __SuggestAsync_Arguments(this, guard.Pipeline, id), __SuggestAsync_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __SuggestAsync_Arguments(this, id),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.SuggestCoreAsync(arguments.id)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "Catalog.SuggestAsync", then the template "{id}" with every value escaped.
@@ -155,17 +150,6 @@ namespace Demo.Overloading
 
         // What one execution of SuggestAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __SuggestAsync_Arguments(global::Demo.Overloading.Catalog Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __SuggestAsync_ExecuteAsync(__SuggestAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.SuggestCoreAsync(arguments.id)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __SuggestAsync_Arguments(global::Demo.Overloading.Catalog Self, string id);
     }
 }

@@ -21,7 +21,14 @@ namespace Demo.Parameters
             string key = __RouteAsync_Key(@class, @event);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __RouteAsync_Arguments(this, guard.Pipeline, @class, @event), __RouteAsync_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __RouteAsync_Arguments(this, @class, @event),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.RouteCoreAsync(arguments.@class, arguments.@event)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "ParameterShapes.RouteAsync", then the template "{class}:{event}" with every value escaped.
@@ -38,18 +45,7 @@ namespace Demo.Parameters
 
         // What one execution of RouteAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __RouteAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string @class, string @event);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __RouteAsync_ExecuteAsync(__RouteAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.RouteCoreAsync(arguments.@class, arguments.@event)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __RouteAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, string @class, string @event);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __RouteByEventAsync_Guard =
@@ -62,7 +58,14 @@ namespace Demo.Parameters
             string key = __RouteByEventAsync_Key(@event);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __RouteByEventAsync_Arguments(this, guard.Pipeline, @class, @event), __RouteByEventAsync_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __RouteByEventAsync_Arguments(this, @class, @event),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.RouteByEventCoreAsync(arguments.@class, arguments.@event)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "ParameterShapes.RouteByEventAsync", then the template "{event}" with every value escaped.
@@ -77,18 +80,7 @@ namespace Demo.Parameters
 
         // What one execution of RouteByEventAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __RouteByEventAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string @class, string @event);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __RouteByEventAsync_ExecuteAsync(__RouteByEventAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.RouteByEventCoreAsync(arguments.@class, arguments.@event)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __RouteByEventAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, string @class, string @event);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __TranslateAsync_Guard =
@@ -101,7 +93,14 @@ namespace Demo.Parameters
             string key = __TranslateAsync_Key(text, language, version);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __TranslateAsync_Arguments(this, guard.Pipeline, text, language, version), __TranslateAsync_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __TranslateAsync_Arguments(this, text, language, version),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.TranslateCoreAsync(arguments.text, arguments.language, arguments.version)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "ParameterShapes.TranslateAsync", then the template "{text}:{language}:{version}" with every value escaped.
@@ -120,18 +119,7 @@ namespace Demo.Parameters
 
         // What one execution of TranslateAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __TranslateAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string text, string language, int version);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __TranslateAsync_ExecuteAsync(__TranslateAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.TranslateCoreAsync(arguments.text, arguments.language, arguments.version)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __TranslateAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, string text, string language, int version);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __TokenFirstAsync_Guard =
@@ -144,7 +132,14 @@ namespace Demo.Parameters
             string key = __TokenFirstAsync_Key(sessionId, question);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __TokenFirstAsync_Arguments(this, guard.Pipeline, sessionId, question), __TokenFirstAsync_ExecuteAsync, cancellationToken);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __TokenFirstAsync_Arguments(this, sessionId, question),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.TokenFirstCoreAsync(attemptToken, arguments.sessionId, arguments.question)),
+                fallback: null,
+                merge: null,
+                cancellationToken);
         }
 
         // Key: scene "ParameterShapes.TokenFirstAsync", then the template "{sessionId}:{question}" with every value escaped.
@@ -161,18 +156,7 @@ namespace Demo.Parameters
 
         // What one execution of TokenFirstAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __TokenFirstAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId, string question);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __TokenFirstAsync_ExecuteAsync(__TokenFirstAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.TokenFirstCoreAsync(attemptToken, arguments.sessionId, arguments.question)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __TokenFirstAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, string sessionId, string question);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __TokenMiddleAsync_Guard =
@@ -185,7 +169,14 @@ namespace Demo.Parameters
             string key = __TokenMiddleAsync_Key(sessionId, question);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __TokenMiddleAsync_Arguments(this, guard.Pipeline, sessionId, question), __TokenMiddleAsync_ExecuteAsync, cancellationToken);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __TokenMiddleAsync_Arguments(this, sessionId, question),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.TokenMiddleCoreAsync(arguments.sessionId, attemptToken, arguments.question)),
+                fallback: null,
+                merge: null,
+                cancellationToken);
         }
 
         // Key: scene "ParameterShapes.TokenMiddleAsync", then the template "{sessionId}:{question}" with every value escaped.
@@ -202,18 +193,7 @@ namespace Demo.Parameters
 
         // What one execution of TokenMiddleAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __TokenMiddleAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId, string question);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __TokenMiddleAsync_ExecuteAsync(__TokenMiddleAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.TokenMiddleCoreAsync(arguments.sessionId, attemptToken, arguments.question)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __TokenMiddleAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, string sessionId, string question);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __TokenLastAsync_Guard =
@@ -226,7 +206,14 @@ namespace Demo.Parameters
             string key = __TokenLastAsync_Key(sessionId, question);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __TokenLastAsync_Arguments(this, guard.Pipeline, sessionId, question), __TokenLastAsync_ExecuteAsync, cancellationToken);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __TokenLastAsync_Arguments(this, sessionId, question),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.TokenLastCoreAsync(arguments.sessionId, arguments.question, attemptToken)),
+                fallback: null,
+                merge: null,
+                cancellationToken);
         }
 
         // Key: scene "ParameterShapes.TokenLastAsync", then the template "{sessionId}:{question}" with every value escaped.
@@ -243,17 +230,6 @@ namespace Demo.Parameters
 
         // What one execution of TokenLastAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __TokenLastAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId, string question);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __TokenLastAsync_ExecuteAsync(__TokenLastAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.TokenLastCoreAsync(arguments.sessionId, arguments.question, attemptToken)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __TokenLastAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, string sessionId, string question);
     }
 }

@@ -21,7 +21,14 @@ namespace Demo.Values
             string key = __CountTicketsAsync_Key(status);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __CountTicketsAsync_Arguments(this, guard.Pipeline, status), __CountTicketsAsync_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __CountTicketsAsync_Arguments(this, status),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<int>(arguments.Self.CountTicketsCoreAsync(arguments.status)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "TenantQuota.CountTicketsAsync", then the template "{status}" with every value escaped.
@@ -36,17 +43,6 @@ namespace Demo.Values
 
         // What one execution of CountTicketsAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __CountTicketsAsync_Arguments(global::Demo.Values.TenantQuota Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string status);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<int> __CountTicketsAsync_ExecuteAsync(__CountTicketsAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<int>(arguments.Self.CountTicketsCoreAsync(arguments.status)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __CountTicketsAsync_Arguments(global::Demo.Values.TenantQuota Self, string status);
     }
 }

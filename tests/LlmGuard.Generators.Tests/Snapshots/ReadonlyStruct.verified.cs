@@ -21,7 +21,14 @@ namespace Demo.Values
             string key = __RouteAsync_Key(ticketId);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return new global::System.Threading.Tasks.ValueTask<string>(guard.Flights.RunAsync(key, new __RouteAsync_Arguments(this, guard.Pipeline, ticketId), __RouteAsync_ExecuteAsync, cancellationToken));
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return new global::System.Threading.Tasks.ValueTask<string>(guard.RunAsync(
+                key,
+                new __RouteAsync_Arguments(this, ticketId),
+                attempt: static (arguments, attemptToken) => arguments.Self.RouteCoreAsync(arguments.ticketId, attemptToken),
+                fallback: null,
+                merge: null,
+                cancellationToken));
         }
 
         // Key: scene "RegionRouter.RouteAsync", then the template "{ticketId}" with every value escaped.
@@ -36,17 +43,6 @@ namespace Demo.Values
 
         // What one execution of RouteAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __RouteAsync_Arguments(global::Demo.Values.RegionRouter Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string ticketId);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __RouteAsync_ExecuteAsync(__RouteAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => arguments.Self.RouteCoreAsync(arguments.ticketId, attemptToken),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __RouteAsync_Arguments(global::Demo.Values.RegionRouter Self, string ticketId);
     }
 }

@@ -21,7 +21,14 @@ namespace Demo.Results
             string key = __DescribeAsync_Key(id);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return new global::System.Threading.Tasks.ValueTask<string>(guard.Flights.RunAsync(key, new __DescribeAsync_Arguments(this, guard.Pipeline, id), __DescribeAsync_ExecuteAsync, default));
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return new global::System.Threading.Tasks.ValueTask<string>(guard.RunAsync(
+                key,
+                new __DescribeAsync_Arguments(this, id),
+                attempt: static (arguments, attemptToken) => arguments.Self.DescribeCoreAsync(arguments.id),
+                fallback: null,
+                merge: null,
+                default));
         }
 
         // Key: scene "ResultShapes.DescribeAsync", then the template "{id}" with every value escaped.
@@ -36,18 +43,7 @@ namespace Demo.Results
 
         // What one execution of DescribeAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __DescribeAsync_Arguments(global::Demo.Results.ResultShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __DescribeAsync_ExecuteAsync(__DescribeAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => arguments.Self.DescribeCoreAsync(arguments.id),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __DescribeAsync_Arguments(global::Demo.Results.ResultShapes Self, string id);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<global::LlmGuard.Infrastructure.VoidResult> __ArchiveAsync_Guard =
@@ -60,7 +56,14 @@ namespace Demo.Results
             string key = __ArchiveAsync_Key(id);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __ArchiveAsync_Arguments(this, guard.Pipeline, id), __ArchiveAsync_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __ArchiveAsync_Arguments(this, id),
+                attempt: static (arguments, attemptToken) => global::LlmGuard.Infrastructure.VoidResult.When(arguments.Self.ArchiveCoreAsync(arguments.id)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "ResultShapes.ArchiveAsync", then the template "{id}" with every value escaped.
@@ -75,19 +78,7 @@ namespace Demo.Results
 
         // What one execution of ArchiveAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __ArchiveAsync_Arguments(global::Demo.Results.ResultShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<global::LlmGuard.Infrastructure.VoidResult> __ArchiveAsync_ExecuteAsync(__ArchiveAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            await arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask(arguments.Self.ArchiveCoreAsync(arguments.id)),
-                arguments,
-                executionToken).ConfigureAwait(false);
-            return default;
-        }
+        private readonly record struct __ArchiveAsync_Arguments(global::Demo.Results.ResultShapes Self, string id);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<global::LlmGuard.Infrastructure.VoidResult> __AcknowledgeAsync_Guard =
@@ -100,7 +91,14 @@ namespace Demo.Results
             string key = __AcknowledgeAsync_Key(id);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return new global::System.Threading.Tasks.ValueTask(guard.Flights.RunAsync(key, new __AcknowledgeAsync_Arguments(this, guard.Pipeline, id), __AcknowledgeAsync_ExecuteAsync, cancellationToken));
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return new global::System.Threading.Tasks.ValueTask(guard.RunAsync(
+                key,
+                new __AcknowledgeAsync_Arguments(this, id),
+                attempt: static (arguments, attemptToken) => global::LlmGuard.Infrastructure.VoidResult.When(arguments.Self.AcknowledgeCoreAsync(arguments.id, attemptToken)),
+                fallback: null,
+                merge: null,
+                cancellationToken));
         }
 
         // Key: scene "ResultShapes.AcknowledgeAsync", then the template "{id}" with every value escaped.
@@ -115,19 +113,7 @@ namespace Demo.Results
 
         // What one execution of AcknowledgeAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __AcknowledgeAsync_Arguments(global::Demo.Results.ResultShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<global::LlmGuard.Infrastructure.VoidResult> __AcknowledgeAsync_ExecuteAsync(__AcknowledgeAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            await arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => arguments.Self.AcknowledgeCoreAsync(arguments.id, attemptToken),
-                arguments,
-                executionToken).ConfigureAwait(false);
-            return default;
-        }
+        private readonly record struct __AcknowledgeAsync_Arguments(global::Demo.Results.ResultShapes Self, string id);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<int> __CountAsync_Guard =
@@ -140,7 +126,14 @@ namespace Demo.Results
             string key = __CountAsync_Key(queue);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __CountAsync_Arguments(this, guard.Pipeline, queue), __CountAsync_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __CountAsync_Arguments(this, queue),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<int>(arguments.Self.CountCoreAsync(arguments.queue)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "ResultShapes.CountAsync", then the template "{queue}" with every value escaped.
@@ -155,18 +148,7 @@ namespace Demo.Results
 
         // What one execution of CountAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __CountAsync_Arguments(global::Demo.Results.ResultShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string queue);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<int> __CountAsync_ExecuteAsync(__CountAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<int>(arguments.Self.CountCoreAsync(arguments.queue)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __CountAsync_Arguments(global::Demo.Results.ResultShapes Self, string queue);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string?> __FindTitleAsync_Guard =
@@ -179,7 +161,14 @@ namespace Demo.Results
             string key = __FindTitleAsync_Key(id);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __FindTitleAsync_Arguments(this, guard.Pipeline, id), __FindTitleAsync_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __FindTitleAsync_Arguments(this, id),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string?>(arguments.Self.FindTitleCoreAsync(arguments.id)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "ResultShapes.FindTitleAsync", then the template "{id}" with every value escaped.
@@ -194,18 +183,7 @@ namespace Demo.Results
 
         // What one execution of FindTitleAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __FindTitleAsync_Arguments(global::Demo.Results.ResultShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string?> __FindTitleAsync_ExecuteAsync(__FindTitleAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string?>(arguments.Self.FindTitleCoreAsync(arguments.id)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __FindTitleAsync_Arguments(global::Demo.Results.ResultShapes Self, string id);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<int?> __FindPriorityAsync_Guard =
@@ -218,7 +196,14 @@ namespace Demo.Results
             string key = __FindPriorityAsync_Key(id);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __FindPriorityAsync_Arguments(this, guard.Pipeline, id), __FindPriorityAsync_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __FindPriorityAsync_Arguments(this, id),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<int?>(arguments.Self.FindPriorityCoreAsync(arguments.id)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "ResultShapes.FindPriorityAsync", then the template "{id}" with every value escaped.
@@ -233,17 +218,6 @@ namespace Demo.Results
 
         // What one execution of FindPriorityAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __FindPriorityAsync_Arguments(global::Demo.Results.ResultShapes Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string id);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<int?> __FindPriorityAsync_ExecuteAsync(__FindPriorityAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<int?>(arguments.Self.FindPriorityCoreAsync(arguments.id)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __FindPriorityAsync_Arguments(global::Demo.Results.ResultShapes Self, string id);
     }
 }

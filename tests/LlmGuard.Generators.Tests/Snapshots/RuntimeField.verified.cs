@@ -21,7 +21,14 @@ namespace Demo.Runtimes
             string key = __CountAsync_Key(text);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __CountAsync_Arguments(this, guard.Pipeline, text), __CountAsync_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __CountAsync_Arguments(this, text),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<int>(arguments.Self.CountCoreAsync(arguments.text)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "WithField.CountAsync", then the template "{text}" with every value escaped.
@@ -36,17 +43,6 @@ namespace Demo.Runtimes
 
         // What one execution of CountAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __CountAsync_Arguments(global::Demo.Runtimes.WithField Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string text);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<int> __CountAsync_ExecuteAsync(__CountAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<int>(arguments.Self.CountCoreAsync(arguments.text)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __CountAsync_Arguments(global::Demo.Runtimes.WithField Self, string text);
     }
 }

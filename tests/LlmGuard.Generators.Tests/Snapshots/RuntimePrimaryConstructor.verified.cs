@@ -21,7 +21,14 @@ namespace Demo.Runtimes
             string key = __EchoAsync_Key(text);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return new global::System.Threading.Tasks.ValueTask<string>(guard.Flights.RunAsync(key, new __EchoAsync_Arguments(this, guard.Pipeline, text), __EchoAsync_ExecuteAsync, default));
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return new global::System.Threading.Tasks.ValueTask<string>(guard.RunAsync(
+                key,
+                new __EchoAsync_Arguments(this, text),
+                attempt: static (arguments, attemptToken) => arguments.Self.EchoCoreAsync(arguments.text),
+                fallback: null,
+                merge: null,
+                default));
         }
 
         // Key: scene "WithPrimaryConstructor.EchoAsync", then the template "{text}" with every value escaped.
@@ -36,17 +43,6 @@ namespace Demo.Runtimes
 
         // What one execution of EchoAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __EchoAsync_Arguments(global::Demo.Runtimes.WithPrimaryConstructor Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string text);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __EchoAsync_ExecuteAsync(__EchoAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => arguments.Self.EchoCoreAsync(arguments.text),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __EchoAsync_Arguments(global::Demo.Runtimes.WithPrimaryConstructor Self, string text);
     }
 }

@@ -21,7 +21,14 @@ namespace Demo.Split
             string key = __AskAsync_Key(sessionId);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __AskAsync_Arguments(this, guard.Pipeline, sessionId), __AskAsync_ExecuteAsync, cancellationToken);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __AskAsync_Arguments(this, sessionId),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.AskCoreAsync(arguments.sessionId, attemptToken)),
+                fallback: null,
+                merge: null,
+                cancellationToken);
         }
 
         // Key: scene "SplitDesk.AskAsync", then the template "{sessionId}" with every value escaped.
@@ -36,18 +43,7 @@ namespace Demo.Split
 
         // What one execution of AskAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __AskAsync_Arguments(global::Demo.Split.SplitDesk Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __AskAsync_ExecuteAsync(__AskAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.AskCoreAsync(arguments.sessionId, attemptToken)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __AskAsync_Arguments(global::Demo.Split.SplitDesk Self, string sessionId);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __ClarifyAsync_Guard =
@@ -60,7 +56,14 @@ namespace Demo.Split
             string key = __ClarifyAsync_Key(sessionId);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __ClarifyAsync_Arguments(this, guard.Pipeline, sessionId), __ClarifyAsync_ExecuteAsync, cancellationToken);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __ClarifyAsync_Arguments(this, sessionId),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.ClarifyCoreAsync(arguments.sessionId, attemptToken)),
+                fallback: null,
+                merge: null,
+                cancellationToken);
         }
 
         // Key: scene "SplitDesk.ClarifyAsync", then the template "{sessionId}" with every value escaped.
@@ -75,18 +78,7 @@ namespace Demo.Split
 
         // What one execution of ClarifyAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __ClarifyAsync_Arguments(global::Demo.Split.SplitDesk Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __ClarifyAsync_ExecuteAsync(__ClarifyAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.ClarifyCoreAsync(arguments.sessionId, attemptToken)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __ClarifyAsync_Arguments(global::Demo.Split.SplitDesk Self, string sessionId);
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __SummarizeAsync_Guard =
@@ -99,7 +91,14 @@ namespace Demo.Split
             string key = __SummarizeAsync_Key(sessionId);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __SummarizeAsync_Arguments(this, guard.Pipeline, sessionId), __SummarizeAsync_ExecuteAsync, default);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __SummarizeAsync_Arguments(this, sessionId),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.SummarizeCoreAsync(arguments.sessionId)),
+                fallback: null,
+                merge: null,
+                default);
         }
 
         // Key: scene "SplitDesk.SummarizeAsync", then the template "{sessionId}" with every value escaped.
@@ -114,17 +113,6 @@ namespace Demo.Split
 
         // What one execution of SummarizeAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __SummarizeAsync_Arguments(global::Demo.Split.SplitDesk Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string sessionId);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __SummarizeAsync_ExecuteAsync(__SummarizeAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.SummarizeCoreAsync(arguments.sessionId)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __SummarizeAsync_Arguments(global::Demo.Split.SplitDesk Self, string sessionId);
     }
 }

@@ -16,23 +16,16 @@ namespace Demo
             global::LlmGuard.Infrastructure.GuardedMethodState<global::LlmGuard.Infrastructure.VoidResult> guard = __NotifyAsync_Guard.For(global::LlmGuard.GuardRuntime.Default);
 
             // SingleFlight = false: every call runs its own execution, cancelled by its caller's token.
-            return new global::System.Threading.Tasks.ValueTask(__NotifyAsync_ExecuteAsync(new __NotifyAsync_Arguments(guard.Pipeline, ticketId), cancellationToken).AsTask());
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return new global::System.Threading.Tasks.ValueTask(guard.RunUnsharedAsync(
+                new __NotifyAsync_Arguments(ticketId),
+                attempt: static (arguments, attemptToken) => global::LlmGuard.Infrastructure.VoidResult.When(NotifyCoreAsync(arguments.ticketId, attemptToken)),
+                fallback: null,
+                cancellationToken).AsTask());
         }
 
         // What one execution of NotifyAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __NotifyAsync_Arguments(global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, long ticketId);
-
-        // One execution, for one call: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static async global::System.Threading.Tasks.ValueTask<global::LlmGuard.Infrastructure.VoidResult> __NotifyAsync_ExecuteAsync(__NotifyAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            await arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => NotifyCoreAsync(arguments.ticketId, attemptToken),
-                arguments,
-                executionToken).ConfigureAwait(false);
-            return default;
-        }
+        private readonly record struct __NotifyAsync_Arguments(long ticketId);
     }
 }

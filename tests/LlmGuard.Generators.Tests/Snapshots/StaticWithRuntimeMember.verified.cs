@@ -21,7 +21,14 @@ namespace Demo.Statics
             string key = __DefineAsync_Key(term);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __DefineAsync_Arguments(guard.Pipeline, term), __DefineAsync_ExecuteAsync, cancellationToken);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __DefineAsync_Arguments(term),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(DefineCoreAsync(arguments.term, attemptToken)),
+                fallback: null,
+                merge: null,
+                cancellationToken);
         }
 
         // Key: scene "Glossary.DefineAsync", then the template "{term}" with every value escaped.
@@ -36,17 +43,6 @@ namespace Demo.Statics
 
         // What one execution of DefineAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __DefineAsync_Arguments(global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string term);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __DefineAsync_ExecuteAsync(__DefineAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(DefineCoreAsync(arguments.term, attemptToken)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __DefineAsync_Arguments(string term);
     }
 }
