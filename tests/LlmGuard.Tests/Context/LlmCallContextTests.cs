@@ -95,12 +95,13 @@ public sealed class LlmCallContextTests
     {
         using LlmCallContextScope outer = LlmCallContext.Begin(tenant: "outer");
         LlmCallContextScope inner = LlmCallContext.Begin(tenant: "inner");
-
         inner.Dispose();
+        using LlmCallContextScope later = LlmCallContext.Begin(tenant: "later");
+
         inner.Dispose();
         default(LlmCallContextScope).Dispose();
 
-        Assert.Equal("outer", LlmCallContext.Current?.Tenant);
+        Assert.Equal("later", LlmCallContext.Current?.Tenant);
     }
 
     [Fact]
