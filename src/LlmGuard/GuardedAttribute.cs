@@ -36,7 +36,9 @@ public sealed class GuardedAttribute : Attribute
 
     /// <summary>
     /// Gets or sets the key template, for example <c>"{req.UserId}:{req.SessionId}"</c>: <c>{name}</c> renders a
-    /// parameter, <c>{name.A.B}</c> a member chain of one, <c>{{</c> and <c>}}</c> literal braces.
+    /// parameter, <c>{name.A.B}</c> a member chain of one, <c>{$tenant}</c>, <c>{$user}</c>, <c>{$conversation}</c>
+    /// and <c>{$module}</c> that value of <see cref="LlmCallContext.Current"/> at the call, <c>{{</c> and <c>}}</c>
+    /// literal braces.
     /// Calls with equal keys share one execution. Without a template every parameter except the
     /// cancellation token and those marked <see cref="NotInKeyAttribute"/> or <see cref="MergeAppendAttribute"/> is a
     /// key part; with a template, the template alone decides.

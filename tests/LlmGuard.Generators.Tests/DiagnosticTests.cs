@@ -759,6 +759,52 @@ public sealed class DiagnosticTests
         run.AssertOutputCompilesCleanly();
     }
 
+    [Theory]
+    [InlineData("{$customer}:{question}", "{$customer}")]
+    [InlineData("{$Tenant}:{question}", "{$Tenant}")]
+    [InlineData("{$requestId}:{question}", "{$requestId}")]
+    [InlineData("{$tenant.Length}:{question}", "{$tenant.Length}")]
+    [InlineData("{$}:{question}", "{$}")]
+    public void Unknown_call_context_placeholder_reports_LLMG022_listing_the_valid_ones(string template, string placeholder)
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + $$"""
+            public partial class Assistant
+            {
+                [Guarded(Key = "{{template}}")]
+                public partial Task<string> AskAsync(string question);
+
+                private Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+            }
+            """);
+
+        Diagnostic diagnostic = AssertReported(run, "LLMG022", DiagnosticSeverity.Error, $"\"{template}\"", $"Key template of 'Assistant.AskAsync' cannot use '{placeholder}'");
+        Assert.EndsWith("use one of {$tenant}, {$user}, {$conversation}, {$module} (names are case-sensitive)", diagnostic.GetMessage(), StringComparison.Ordinal);
+        Assert.DoesNotContain("__AskAsync_Key", run.SingleSource(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_call_context_placeholder_renders_the_current_context_and_reports_nothing()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Key = "{$tenant}:{$user}:{$conversation}:{$module}:{@class}")]
+                public partial Task<string> AskAsync(string @class);
+
+                private Task<string> AskCoreAsync(string @class) => Task.FromResult(@class);
+            }
+            """);
+
+        run.AssertClean();
+        string source = run.SingleSource();
+        foreach (string property in new[] { "Tenant", "User", "Conversation", "Module" })
+        {
+            Assert.Contains($"AppendValue(global::LlmGuard.LlmCallContext.Current?.{property});", source, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("__AskAsync_Key(string @class)", source, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Key_that_leaves_out_a_NotInKey_parameter_reports_nothing()
     {

@@ -62,6 +62,26 @@ public sealed class GeneratedSourceSnapshotTests
     }
 
     [Fact]
+    public void Call_context_placeholders_read_the_current_context_in_the_key_method()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            namespace Demo.Tenants;
+
+            public partial class TenantAssistant
+            {
+                [Guarded(Key = "{$tenant}/{$user}:{question}")]
+                public partial Task<string> AskAsync(string question, CancellationToken cancellationToken);
+
+                private Task<string> AskCoreAsync(string question, CancellationToken cancellationToken) =>
+                    Task.FromResult(question);
+            }
+            """);
+
+        run.AssertClean();
+        Snapshot.VerifyGenerated(run.Source("Demo.Tenants.TenantAssistant.Guarded.g.cs"), "CallContextKey");
+    }
+
+    [Fact]
     public void GuardRuntime_field_and_primary_constructor_parameter_are_the_runtimes_of_their_types()
     {
         GeneratorRun run = GeneratorHarness.Run(Usings + """

@@ -63,6 +63,33 @@ public sealed class KeyTemplateTests
         Assert.Equal(new[] { "path:_x1", "text::", "path:名前.Ä" }, Describe("{_x1}:{名前.Ä}"));
     }
 
+    [Fact]
+    public void Dollar_placeholders_are_call_context_parts_named_as_written()
+    {
+        Assert.Equal(new[] { "context:tenant", "text::", "path:id", "text:/", "context:user" }, Describe("{$tenant}:{id}/{$user}"));
+        // Whether a name is known is the parser's caller's check (LLMG022), so unknown names still parse.
+        Assert.Equal(new[] { "context:Tenant", "text:-", "context:", "text:-", "context:tenant.Id" }, Describe("{$Tenant}-{$}-{$tenant.Id}"));
+    }
+
+    [Fact]
+    public void At_prefixed_names_still_name_parameters_not_the_call_context()
+    {
+        Assert.Equal(new[] { "path:class", "text::", "context:module" }, Describe("{@class}:{$module}"));
+    }
+
+    [Theory]
+    [InlineData("tenant", "Tenant")]
+    [InlineData("user", "User")]
+    [InlineData("conversation", "Conversation")]
+    [InlineData("module", "Module")]
+    [InlineData("Tenant", null)]
+    [InlineData("requestId", null)]
+    [InlineData("", null)]
+    public void Only_the_four_lower_case_context_names_map_to_a_property(string name, string? property)
+    {
+        Assert.Equal(property, KeyTemplate.ContextProperty(name));
+    }
+
     [Theory]
     [InlineData("{a", "'{' at position 0 is never closed")]
     [InlineData("x{", "'{' at position 1 is never closed")]
@@ -83,6 +110,8 @@ public sealed class KeyTemplateTests
     [InlineData("{a{b}", "'{a{b}' is not a parameter name or member chain")]
     [InlineData("{a}{b}", "'{a}' and '{b}' stand side by side")]
     [InlineData("x{a}:{b}{c.D}", "'{b}' and '{c.D}' stand side by side")]
+    [InlineData("{$tenant}{$user}", "'{$tenant}' and '{$user}' stand side by side")]
+    [InlineData("{id}{$tenant}", "'{id}' and '{$tenant}' stand side by side")]
     [InlineData("a\\b", "contains '\\', which is reserved for escaping values")]
     [InlineData("{a}\\", "contains '\\', which is reserved for escaping values")]
     [InlineData("a∅b", "contains '∅', which is reserved for null values")]
@@ -106,7 +135,7 @@ public sealed class KeyTemplateTests
     [Fact]
     public void Random_templates_never_throw_and_valid_ones_reparse_to_the_same_parts()
     {
-        const string alphabet = "{}.@\\∅ab_1: ";
+        const string alphabet = "{}.@$\\∅ab_1: ";
         var random = new Random(20_240_611);
         for (int i = 0; i < 5_000; i++)
         {
@@ -132,8 +161,8 @@ public sealed class KeyTemplateTests
             Assert.True(error is null != parts.IsDefault, $"Case {i}: \"{text}\" returned both or neither of parts and an error.");
             if (error is null)
             {
-                string rewritten = string.Concat(parts.Select(p => p.IsPlaceholder
-                    ? "{" + string.Join(".", p.Path) + "}"
+                string rewritten = string.Concat(parts.Select(p => p.IsContextPlaceholder ? "{$" + p.ContextName + "}"
+                    : p.IsPlaceholder ? "{" + string.Join(".", p.Path) + "}"
                     : p.Literal.Replace("{", "{{", StringComparison.Ordinal).Replace("}", "}}", StringComparison.Ordinal)));
                 Assert.Equal(Describe(text), Describe(rewritten));
             }
@@ -144,6 +173,8 @@ public sealed class KeyTemplateTests
     {
         ImmutableArray<KeyTemplatePart> parts = KeyTemplate.Parse(template, out string? error);
         Assert.True(error is null, $"\"{template}\": {error}");
-        return parts.Select(p => p.IsPlaceholder ? "path:" + string.Join(".", p.Path) : "text:" + p.Literal).ToArray();
+        return parts.Select(p => p.IsContextPlaceholder ? "context:" + p.ContextName
+            : p.IsPlaceholder ? "path:" + string.Join(".", p.Path)
+            : "text:" + p.Literal).ToArray();
     }
 }

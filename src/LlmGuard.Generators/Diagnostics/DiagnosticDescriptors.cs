@@ -115,6 +115,11 @@ internal static class DiagnosticDescriptors
         "Parameter '{0}' of '{1}' is marked [NotInKey], but the Key template names it, so it is part of the key; remove [NotInKey], or remove '{0}' from the template",
         DiagnosticSeverity.Warning);
 
+    public static readonly DiagnosticDescriptor UnknownContextPlaceholder = Error(
+        "LLMG022",
+        "Unknown call-context placeholder",
+        "Key template of '{0}' cannot use '{1}': it is not a call-context placeholder; use one of {2} (names are case-sensitive)");
+
     public static readonly DiagnosticDescriptor UnguardedLlmCall = Create(
         "LLMG100",
         "A model SDK is called outside a guarded boundary",

@@ -365,6 +365,11 @@ internal static class GuardedSourceEmitter
                 return;
             }
 
+            if (key.Segments.Any(s => s.Kind == KeySegmentKind.CallContext))
+            {
+                _writer.Line("// The call context is read here, at the call and in the caller's async flow, so only calls made in one context share.");
+            }
+
             _writer.Line($"global::LlmGuard.Infrastructure.GuardKeyBuilder {_keyLocal} = new(stackalloc char[128], {Literal(key.ReservedCharacters)});");
             _writer.Line($"{_keyLocal}.AppendLiteral({Literal(prefix)});");
             foreach (KeySegment segment in key.Segments)
@@ -375,6 +380,7 @@ internal static class GuardedSourceEmitter
                     KeySegmentKind.Literal => $"{_keyLocal}.AppendLiteral({Literal(segment.Expression)});",
                     KeySegmentKind.SpanFormattable => $"{_keyLocal}.AppendSpanFormattable({segment.Expression}{format});",
                     KeySegmentKind.Formattable => $"{_keyLocal}.AppendFormattable({segment.Expression}{format});",
+                    KeySegmentKind.CallContext => $"{_keyLocal}.AppendValue(global::LlmGuard.LlmCallContext.Current?.{segment.Expression});",
                     _ => $"{_keyLocal}.AppendValue({segment.Expression});",
                 });
             }

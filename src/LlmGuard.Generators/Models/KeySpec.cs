@@ -12,6 +12,8 @@ internal sealed record KeySpec(string Scene, string Template, string ReservedCha
 internal sealed record KeySegment(KeySegmentKind Kind, string Expression, string? Format)
 {
     public static KeySegment Literal(string text) => new(KeySegmentKind.Literal, text, null);
+
+    public static KeySegment CallContext(string property) => new(KeySegmentKind.CallContext, property, null);
 }
 
 internal enum KeySegmentKind
@@ -29,4 +31,7 @@ internal enum KeySegmentKind
 
     /// <summary>Rendered by the type's own <c>ToString</c> override.</summary>
     ToStringOverride,
+
+    /// <summary>A string property of the current <c>LlmCallContext</c>, named by <see cref="KeySegment.Expression"/>; appended like <see cref="String"/>.</summary>
+    CallContext,
 }

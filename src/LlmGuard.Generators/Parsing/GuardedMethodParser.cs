@@ -601,6 +601,21 @@ internal sealed class GuardedMethodParser
         bool valid = true;
         foreach (KeyTemplatePart part in parts)
         {
+            if (part.ContextName is { } contextName)
+            {
+                if (KeyTemplate.ContextProperty(contextName) is { } property)
+                {
+                    segments.Add(KeySegment.CallContext(property));
+                }
+                else
+                {
+                    Report(DiagnosticDescriptors.UnknownContextPlaceholder, ArgumentLocation("Key"), _display, "{$" + contextName + "}", KeyTemplate.ContextPlaceholders);
+                    valid = false;
+                }
+
+                continue;
+            }
+
             if (!part.IsPlaceholder)
             {
                 segments.Add(KeySegment.Literal(part.Literal));

@@ -4,25 +4,37 @@ using System.Text;
 
 namespace LlmGuard.Generators.Parsing;
 
-/// <summary>One piece of a key template: literal text, or a placeholder naming a parameter and a member chain of it.</summary>
+/// <summary>
+/// One piece of a key template: literal text, a placeholder naming a parameter and a member chain of it, or a
+/// call-context placeholder such as <c>{$tenant}</c>.
+/// </summary>
 internal readonly struct KeyTemplatePart
 {
-    private KeyTemplatePart(string literal, ImmutableArray<string> path)
+    private KeyTemplatePart(string literal, ImmutableArray<string> path, string? contextName)
     {
         Literal = literal;
         Path = path;
+        ContextName = contextName;
     }
 
     public string Literal { get; }
 
-    /// <summary>The parameter name followed by member names; empty for literal text.</summary>
+    /// <summary>The parameter name followed by member names; empty for literal text and call-context placeholders.</summary>
     public ImmutableArray<string> Path { get; }
 
+    /// <summary>What follows the <c>$</c> of a call-context placeholder, as written; null for every other part.</summary>
+    public string? ContextName { get; }
+
+    /// <summary>Whether the part names a parameter.</summary>
     public bool IsPlaceholder => !Path.IsDefaultOrEmpty;
 
-    public static KeyTemplatePart ForLiteral(string text) => new(text, ImmutableArray<string>.Empty);
+    public bool IsContextPlaceholder => ContextName is not null;
 
-    public static KeyTemplatePart ForPlaceholder(ImmutableArray<string> path) => new(string.Empty, path);
+    public static KeyTemplatePart ForLiteral(string text) => new(text, ImmutableArray<string>.Empty, null);
+
+    public static KeyTemplatePart ForPlaceholder(ImmutableArray<string> path) => new(string.Empty, path, null);
+
+    public static KeyTemplatePart ForContext(string name) => new(string.Empty, ImmutableArray<string>.Empty, name);
 }
 
 /// <summary>Parses key templates such as <c>{req.UserId}:{req.SessionId}</c>. Never throws: errors are returned as text.</summary>
@@ -30,6 +42,22 @@ internal static class KeyTemplate
 {
     public const char EscapeCharacter = '\\';
     public const char NullMarker = '∅';
+
+    /// <summary>The call-context placeholders, as the error for an unknown one lists them.</summary>
+    public const string ContextPlaceholders = "{$tenant}, {$user}, {$conversation}, {$module}";
+
+    /// <summary>
+    /// The <c>LlmCallContext</c> property a call-context placeholder reads (<c>tenant</c> → <c>Tenant</c>), or null
+    /// when there is no such placeholder. Names are case-sensitive, as parameter names are.
+    /// </summary>
+    public static string? ContextProperty(string name) => name switch
+    {
+        "tenant" => "Tenant",
+        "user" => "User",
+        "conversation" => "Conversation",
+        "module" => "Module",
+        _ => null,
+    };
 
     public static ImmutableArray<KeyTemplatePart> Parse(string template, out string? error)
     {
@@ -66,7 +94,11 @@ internal static class KeyTemplate
 
                 string content = template.Substring(i + 1, close - i - 1);
                 string placeholder = "{" + content + "}";
-                if (!TryParsePath(content, out ImmutableArray<string> path))
+                // '$' cannot start a C# identifier, so {$...} never shadows a parameter; whether the name after it
+                // is a known one is the caller's check, which reports it as its own diagnostic.
+                bool context = content.Length > 0 && content[0] == '$';
+                ImmutableArray<string> path = default;
+                if (!context && !TryParsePath(content, out path))
                 {
                     error = content.Length == 0
                         ? $"'{{}}' at position {i} is empty; name a parameter, as in {{userId}}"
@@ -85,7 +117,7 @@ internal static class KeyTemplate
                     return default;
                 }
 
-                parts.Add(KeyTemplatePart.ForPlaceholder(path));
+                parts.Add(context ? KeyTemplatePart.ForContext(content.Substring(1)) : KeyTemplatePart.ForPlaceholder(path));
                 previousPlaceholder = placeholder;
                 i = close + 1;
             }
