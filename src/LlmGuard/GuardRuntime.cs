@@ -1,8 +1,11 @@
 using System;
 using System.Collections.Concurrent;
 using System.Threading;
+using LlmGuard.Configuration;
 using LlmGuard.Failures;
 using LlmGuard.Infrastructure;
+using LlmGuard.Usage;
+using Microsoft.Extensions.Logging;
 
 namespace LlmGuard;
 
@@ -42,6 +45,25 @@ public sealed class GuardRuntime
     public FailureClassifier? FailureClassifier { get; init; }
 
     /// <summary>
+    /// Gets the factory of the loggers guarded calls write to; <see langword="null"/> (the default) writes no logs.
+    /// Set it when the runtime is created; <c>AddLlmGuard()</c> sets it from the container.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>
+    /// Gets the factory that creates the <c>LlmGuard</c> meter; <see langword="null"/> (the default) creates the meter
+    /// directly. Set it when the runtime is created; <c>AddLlmGuard()</c> sets it from the container.
+    /// </summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; init; }
+
+    /// <summary>
+    /// Gets the run-time settings (scenes, budgets, prices); <see langword="null"/> (the default) runs every guarded
+    /// method with its attribute's values. Set it when the runtime is created; <c>AddLlmGuard()</c> binds it from
+    /// configuration and reloads it.
+    /// </summary>
+    public LlmGuardOptions? Options { get; init; }
+
+    /// <summary>
     /// Gets the number of executions in flight, over every guarded method that has run on this runtime.
     /// It is 0 whenever no guarded call is running.
     /// </summary>
@@ -66,6 +88,8 @@ public sealed class GuardRuntime
     /// </summary>
     /// <remarks>A count that grows means a core ignores its <see cref="System.Threading.CancellationToken"/>.</remarks>
     public long AbandonedAttemptCount => Interlocked.Read(ref _abandonedAttemptCount);
+
+    internal UsageLedger Usage { get; } = new();
 
     internal void CountAbandonedAttempt() => Interlocked.Increment(ref _abandonedAttemptCount);
 

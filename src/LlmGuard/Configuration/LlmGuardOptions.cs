@@ -1,0 +1,14 @@
+using System;
+using System.Collections.Generic;
+
+namespace LlmGuard.Configuration;
+
+/// <summary>
+/// The run-time settings of a <see cref="GuardRuntime"/>, bound from the configuration section <c>LlmGuard</c> when the
+/// runtime is hosted.
+/// </summary>
+public sealed class LlmGuardOptions
+{
+    /// <summary>Gets the settings of each scene, by scene name; each overrides its scene's compile-time defaults.</summary>
+    public IDictionary<string, LlmSceneOptions> Scenes { get; } = new Dictionary<string, LlmSceneOptions>(StringComparer.Ordinal);
+}
