@@ -23,6 +23,7 @@ public sealed class GuardRuntime
 {
     private readonly ConcurrentDictionary<GuardedMethod, IGuardedMethodState> _states = new();
     private long _abandonedAttemptCount;
+    private UsageLedger? _usage;
 
     /// <summary>Creates a runtime that measures time on <paramref name="timeProvider"/>.</summary>
     /// <param name="timeProvider">The clock for timeouts and retry delays; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
@@ -89,7 +90,7 @@ public sealed class GuardRuntime
     /// <remarks>A count that grows means a core ignores its <see cref="System.Threading.CancellationToken"/>.</remarks>
     public long AbandonedAttemptCount => Interlocked.Read(ref _abandonedAttemptCount);
 
-    internal UsageLedger Usage { get; } = new();
+    internal UsageLedger Usage => _usage ??= new UsageLedger(this);
 
     internal void CountAbandonedAttempt() => Interlocked.Increment(ref _abandonedAttemptCount);
 

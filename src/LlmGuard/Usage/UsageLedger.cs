@@ -8,15 +8,19 @@ namespace LlmGuard.Usage;
 /// </summary>
 internal sealed class UsageLedger
 {
-    // Stays false until budgets, prices or sinks are configured.
-    private readonly bool _active = false;
+    private readonly GuardRuntime _runtime;
+
+    public UsageLedger(GuardRuntime runtime)
+    {
+        _runtime = runtime;
+    }
 
     /// <summary>Gets whether anything (a budget, a price, a sink) needs the executions' usage.</summary>
-    public bool IsActive => _active;
+    public bool IsActive => _runtime.Options is not null && false;
 
     /// <summary>Returns the refusal of a budget that this execution would exceed, or <see langword="null"/> to let it run.</summary>
-    public LlmBudgetExceededException? TryAdmit(string scene, LlmCallContext? context) => _active ? null : null;
+    public LlmBudgetExceededException? TryAdmit(string scene, LlmCallContext? context) => IsActive ? null : null;
 
     /// <summary>Accounts for one completed execution, off the caller's path.</summary>
-    public void Complete(ExecutionReport report) => _ = _active;
+    public void Complete(ExecutionReport report) => _ = IsActive;
 }
