@@ -29,6 +29,18 @@ public partial class ObservedDesk(GuardRuntime runtime, ScriptedModel model)
     [Guarded(Scene = "desk_tokens", Key = "{question}", TimeoutMs = 0, MaxRetries = 0)]
     public partial Task<Reply> AskCountedAsync(string question);
 
+    [Guarded(Scene = "desk_latest", Key = "{session}", MergeWindowMs = 1000, Supersede = true, TimeoutMs = 0, MaxRetries = 0)]
+    public partial Task<Reply> ReplyLatestAsync(string session, [NotInKey] string message, CancellationToken cancellationToken = default);
+
+    private async Task<Reply> ReplyLatestCoreAsync(string session, string message, CancellationToken cancellationToken)
+    {
+        string answer = await model.RespondAsync(message, cancellationToken);
+        ExecutionReport report = ExecutingFlights.Innermost!.Report!;
+        report.InputTokens = 30;
+        report.OutputTokens = 5;
+        return new Reply(answer);
+    }
+
     private async Task<Reply> AskCoreAsync(string question, CancellationToken cancellationToken)
     {
         string answer = await model.RespondAsync(question, cancellationToken);
