@@ -41,6 +41,17 @@ public partial class ObservedDesk(GuardRuntime runtime, ScriptedModel model)
         return new Reply(answer);
     }
 
+    [Guarded(Scene = "desk_quick", Key = "{question}", TimeoutMs = 0, MaxRetries = 0)]
+    public partial Task<Reply> AskQuicklyAsync(string question, CancellationToken cancellationToken = default);
+
+    // Answers on another thread at once, so joins, leaves and the answer race for real.
+    private async Task<Reply> AskQuicklyCoreAsync(string question, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        cancellationToken.ThrowIfCancellationRequested();
+        return new Reply(question);
+    }
+
     private async Task<Reply> AskCoreAsync(string question, CancellationToken cancellationToken)
     {
         string answer = await model.RespondAsync(question, cancellationToken);
