@@ -51,10 +51,11 @@ internal sealed class GuardTelemetry
             TelemetryNames.TokenUsage, "{token}", "Tokens one execution used, input and output apart.", tags: null, new InstrumentAdvice<long> { HistogramBucketBoundaries = s_tokenBuckets });
         _tokensSaved = meter.CreateCounter<long>(TelemetryNames.TokensSaved, "{token}", "Tokens not spent: for each caller answered by another caller's execution, the tokens that execution used.");
 
-        // The level is read once: deciding per execution whether to observe it must cost a field read, and every
-        // event of this class is Information or above.
+        // Read once: deciding per execution whether to observe it must cost a field read. Error is the most
+        // permissive check (a filter that lets anything through lets errors through); each event still checks its
+        // own level when it is written.
         ILogger? logger = runtime.LoggerFactory?.CreateLogger(TelemetryNames.Source);
-        _logger = logger is not null && logger.IsEnabled(LogLevel.Information) ? logger : null;
+        _logger = logger is not null && logger.IsEnabled(LogLevel.Error) ? logger : null;
     }
 
     /// <summary>Gets the logger of execution and attempt events, or <see langword="null"/> when nothing logs them.</summary>

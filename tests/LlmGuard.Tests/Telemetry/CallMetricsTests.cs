@@ -121,6 +121,21 @@ public sealed class CallMetricsTests
     }
 
     [Fact]
+    public async Task A_refused_budget_answered_by_the_fallback_counts_as_rejected_not_fallback()
+    {
+        using var observed = new Observed();
+        using MetricCollector<long> calls = observed.Collect<long>("llmguard.calls");
+        using MetricCollector<long> executions = observed.Collect<long>("llmguard.executions");
+
+        Task<Reply> answer = observed.Desk.AskOrApologizeAsync("refund?");
+        (await observed.Model.NextCallAsync()).Fail(new LlmBudgetExceededException("tenant-daily", "The tenant's daily tokens are spent."));
+
+        Assert.Equal("Sorry, a human will answer.", (await answer).Text);
+        Assert.Equal("rejected", Observed.Sum(calls, "llmguard.result").Single().Key);
+        Assert.Equal("rejected", Observed.Sum(executions, "llmguard.result").Single().Key);
+    }
+
+    [Fact]
     public async Task An_unshared_call_counts_as_executed()
     {
         using var observed = new Observed();

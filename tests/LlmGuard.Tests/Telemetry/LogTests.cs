@@ -83,6 +83,21 @@ public sealed class LogTests
     }
 
     [Fact]
+    public async Task A_category_raised_to_warning_still_logs_every_fallback_use_but_no_retry()
+    {
+        using var observed = new Observed(minimumLevel: LogLevel.Warning);
+        Task<Reply> retried = observed.Desk.AskAsync(Prompt);
+        (await observed.Model.NextCallAsync()).Fail(new HttpRequestException("busy", null, HttpStatusCode.ServiceUnavailable));
+        (await observed.Model.NextCallAsync()).Succeed("refunded");
+        await retried;
+        Task<Reply> answer = observed.Desk.AskOrApologizeAsync(Prompt);
+        (await observed.Model.NextCallAsync()).Fail(new UnauthorizedAccessException("401: invalid API key"));
+        await answer;
+
+        Assert.Equal(new[] { 4 }, observed.Logs.GetSnapshot().Select(r => r.Id.Id));
+    }
+
+    [Fact]
     public async Task Logs_show_the_key_as_a_short_hash_and_never_the_arguments()
     {
         using var observed = new Observed();

@@ -26,12 +26,12 @@ internal sealed class Observed : IDisposable
     private readonly MeterFactory _meters = new();
     private readonly ILoggerFactory _loggerFactory;
 
-    public Observed(bool logs = true, LlmGuardOptions? options = null)
+    public Observed(bool logs = true, LlmGuardOptions? options = null, LogLevel minimumLevel = LogLevel.Trace)
     {
         Logs = new FakeLogCollector();
         _loggerFactory = LoggerFactory.Create(builder =>
         {
-            builder.SetMinimumLevel(LogLevel.Trace);
+            builder.SetMinimumLevel(minimumLevel);
             if (logs)
             {
                 builder.AddProvider(new FakeLoggerProvider(Logs));
