@@ -98,7 +98,9 @@ internal static class CallObserver
     {
         string outcome = sharedOutcome ?? (execution?.WasTakenOver == true ? CallOutcomes.Merged : CallOutcomes.Executed);
         ExecutionReport? report = execution?.Report;
-        long tokensSaved = outcome != CallOutcomes.Executed && report is not null
+
+        // A caller that left was answered by nobody, and the execution it left may still be running.
+        long tokensSaved = outcome != CallOutcomes.Executed && result != CallResults.Cancelled && report is not null
             ? (report.InputTokens ?? 0) + (report.OutputTokens ?? 0)
             : 0;
         telemetry.RecordCall(arrival.Scene, outcome, result, clock.GetElapsedTime(arrival.StartedAt), arrival.Context, tokensSaved);
