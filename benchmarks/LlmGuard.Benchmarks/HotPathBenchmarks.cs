@@ -1,8 +1,11 @@
 using System;
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Threading;
 using System.Threading.Tasks;
 using BenchmarkDotNet.Attributes;
+using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
 using Polly.Retry;
 
@@ -10,7 +13,8 @@ namespace LlmGuard.Benchmarks;
 
 /// <summary>
 /// One call whose core completes synchronously and finds nothing in flight: the cost LlmGuard adds on every call,
-/// against the core alone, Polly alone, and the singleflight a team would write by hand today.
+/// against the core alone, Polly alone, and the singleflight a team would write by hand today; and what telemetry adds
+/// to it, unlistened and listened to.
 /// </summary>
 [MemoryDiagnoser]
 public partial class HotPathBenchmarks
@@ -19,6 +23,43 @@ public partial class HotPathBenchmarks
 
     private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _handWrittenFlights = new();
     private ResiliencePipeline _pipeline = ResiliencePipeline.Empty;
+    private readonly TelemetryDesk _unlistened = new(new GuardRuntime { MeterFactory = new BenchmarkMeterFactory(), LoggerFactory = NullLoggerFactory.Instance });
+    private readonly TelemetryDesk _listened = new(new GuardRuntime { MeterFactory = new BenchmarkMeterFactory(), LoggerFactory = NullLoggerFactory.Instance });
+    private MeterListener? _meterListener;
+    private ActivityListener? _activityListener;
+
+    // Each benchmark runs in a process of its own, so the listeners attached here reach only the listened row.
+    [GlobalSetup(Target = nameof(GuardedListened))]
+    public void SetupListeners()
+    {
+        Setup();
+        _meterListener = new MeterListener
+        {
+            InstrumentPublished = static (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "LlmGuard")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        _meterListener.SetMeasurementEventCallback<long>(static (_, _, _, _) => { });
+        _meterListener.SetMeasurementEventCallback<double>(static (_, _, _, _) => { });
+        _meterListener.Start();
+        _activityListener = new ActivityListener
+        {
+            ShouldListenTo = static source => source.Name == "LlmGuard",
+            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(_activityListener);
+    }
+
+    [GlobalCleanup(Target = nameof(GuardedListened))]
+    public void CleanupListeners()
+    {
+        _meterListener?.Dispose();
+        _activityListener?.Dispose();
+    }
 
     [GlobalSetup]
     public void Setup() =>
@@ -63,6 +104,37 @@ public partial class HotPathBenchmarks
 
     [Benchmark(Description = "LlmGuard [Guarded]")]
     public Task<string> Guarded() => AskAsync("user-1", "where is my order?", CancellationToken.None);
+
+    [Benchmark(Description = "LlmGuard [Guarded], meter and logger nobody listens to")]
+    public Task<string> GuardedUnlistened() => _unlistened.AskAsync("user-1", "where is my order?", CancellationToken.None);
+
+    [Benchmark(Description = "LlmGuard [Guarded], metrics and traces listened to")]
+    public Task<string> GuardedListened() => _listened.AskAsync("user-1", "where is my order?", CancellationToken.None);
+
+    [Guarded(Scene = "support", TimeoutMs = 30_000, MaxRetries = 2, RetryDelayMs = 200)]
+    public partial Task<string> AskAsync(string userId, string question, CancellationToken cancellationToken);
+
+    private Task<string> AskCoreAsync(string userId, string question, CancellationToken cancellationToken) => s_answer;
+
+    // The meters a host's IMeterFactory creates; nothing here is ever disposed, as in a process-long host.
+    private sealed class BenchmarkMeterFactory : IMeterFactory
+    {
+        public Meter Create(MeterOptions options)
+        {
+            options.Scope = this;
+            return new Meter(options);
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
+
+/// <summary>The benchmark's guarded method on a runtime of its own, with the runtime's telemetry services.</summary>
+public partial class TelemetryDesk(GuardRuntime runtime)
+{
+    private static readonly Task<string> s_answer = Task.FromResult("It ships today.");
 
     [Guarded(Scene = "support", TimeoutMs = 30_000, MaxRetries = 2, RetryDelayMs = 200)]
     public partial Task<string> AskAsync(string userId, string question, CancellationToken cancellationToken);

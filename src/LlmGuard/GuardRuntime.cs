@@ -4,6 +4,7 @@ using System.Threading;
 using LlmGuard.Configuration;
 using LlmGuard.Failures;
 using LlmGuard.Infrastructure;
+using LlmGuard.Telemetry;
 using LlmGuard.Usage;
 using Microsoft.Extensions.Logging;
 
@@ -24,6 +25,7 @@ public sealed class GuardRuntime
     private readonly ConcurrentDictionary<GuardedMethod, IGuardedMethodState> _states = new();
     private long _abandonedAttemptCount;
     private UsageLedger? _usage;
+    private GuardTelemetry? _telemetry;
 
     /// <summary>Creates a runtime that measures time on <paramref name="timeProvider"/>.</summary>
     /// <param name="timeProvider">The clock for timeouts and retry delays; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
@@ -91,6 +93,11 @@ public sealed class GuardRuntime
     public long AbandonedAttemptCount => Interlocked.Read(ref _abandonedAttemptCount);
 
     internal UsageLedger Usage => _usage ??= new UsageLedger(this);
+
+    // Created when a guarded method first runs on this runtime (it builds its policy then), after the init properties
+    // it reads are set.
+    internal GuardTelemetry Telemetry =>
+        Volatile.Read(ref _telemetry) ?? Interlocked.CompareExchange(ref _telemetry, new GuardTelemetry(this), null) ?? _telemetry!;
 
     internal void CountAbandonedAttempt() => Interlocked.Increment(ref _abandonedAttemptCount);
 

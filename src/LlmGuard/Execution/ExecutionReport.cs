@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 
 namespace LlmGuard.Execution;
 
@@ -31,4 +32,10 @@ internal sealed class ExecutionReport
     public int Callers { get; set; } = 1;
 
     public DateTimeOffset CompletedAt { get; set; }
+
+    /// <summary>
+    /// Gets or sets the context of the execution's activity, which callers answered by this execution link to;
+    /// default when nothing listened to traces when it started.
+    /// </summary>
+    public ActivityContext ActivityContext { get; set; }
 }

@@ -1,7 +1,12 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
+using LlmGuard.Infrastructure;
+using LlmGuard.Telemetry;
+using LlmGuard.Usage;
+using Microsoft.Extensions.Logging;
 
 namespace LlmGuard.Execution;
 
@@ -13,7 +18,7 @@ internal readonly struct GuardedCall<TArguments, TResult>
 {
     // Cached once per instantiation, so merging a window's calls allocates no delegate per call.
     public static readonly Func<IReadOnlyList<GuardedCall<TArguments, TResult>>, GuardedCall<TArguments, TResult>> MergeCalls = MergeAll;
-    public static readonly Func<GuardedCall<TArguments, TResult>, CancellationToken, ValueTask<TResult>> Execute = ExecuteAsync;
+    public static readonly Func<GuardedCall<TArguments, TResult>, CancellationToken, ValueTask<TResult>> Execute = ExecuteSharedAsync;
 
     public GuardedCall(
         TArguments arguments,
@@ -52,6 +57,28 @@ internal readonly struct GuardedCall<TArguments, TResult>
         return latest with { Arguments = latest.Merge!(arguments) };
     }
 
+    /// <summary>Runs the execution of a call that shares it with nobody.</summary>
+    /// <param name="call">The call.</param>
+    /// <param name="caller">Where the caller reads the execution's report, when it observes itself.</param>
+    /// <param name="executionToken">The caller's token.</param>
+    public static ValueTask<TResult> ExecuteUnshared(GuardedCall<TArguments, TResult> call, IReportedExecution? caller, CancellationToken executionToken) =>
+        call.Policy.Telemetry.ObservesExecutions
+            ? ExecuteObservedAsync(call, caller, key: null, executionToken)
+            : ExecuteAsync(call, executionToken);
+
+    // Runs inside a singleflight flight or a merge window, which is the innermost execution of this flow: that is
+    // where its callers find the report. Looked up only when something observes the execution.
+    private static ValueTask<TResult> ExecuteSharedAsync(GuardedCall<TArguments, TResult> call, CancellationToken executionToken)
+    {
+        if (!call.Policy.Telemetry.ObservesExecutions)
+        {
+            return ExecuteAsync(call, executionToken);
+        }
+
+        IExecutingFlight? flight = ExecutingFlights.Innermost;
+        return ExecuteObservedAsync(call, flight, flight?.Key, executionToken);
+    }
+
     private static ValueTask<TResult> ExecuteAsync(GuardedCall<TArguments, TResult> call, CancellationToken executionToken) =>
         call.Fallback is null
             ? call.Policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, executionToken)
@@ -67,6 +94,85 @@ internal readonly struct GuardedCall<TArguments, TResult>
         {
             // Every attempt failed, and at least one caller is still waiting.
             return await call.Fallback!(call.Arguments, exception, executionToken).ConfigureAwait(false);
+        }
+    }
+
+    // The same execution as ExecuteAsync, reported: its activity (parent of the attempts'), its log scope and
+    // events, its metrics, and the report its callers and usage accounting read.
+    private static async ValueTask<TResult> ExecuteObservedAsync(
+        GuardedCall<TArguments, TResult> call,
+        IReportedExecution? target,
+        string? key,
+        CancellationToken executionToken)
+    {
+        MethodPolicy<TResult> policy = call.Policy;
+        GuardTelemetry telemetry = policy.Telemetry;
+        ILogger? logger = telemetry.Logger;
+        TimeProvider clock = policy.Pipeline.TimeProvider;
+        LlmCallContext? context = LlmCallContext.Current;
+        var report = new ExecutionReport(policy.Scene, context);
+        var observation = new ExecutionObservation(telemetry, report, key);
+        if (target is not null)
+        {
+            target.Report = report;
+        }
+
+        using Activity? activity = GuardTelemetry.StartExecution(policy.ExecutionActivityName, policy.Scene);
+        report.ActivityContext = activity?.Context ?? default;
+
+        // The scope covers the core too, so the team's own log lines from inside it carry who the call was for.
+        using IDisposable? scope = context is null ? null : logger?.BeginScope(new CallContextLogState(context));
+        long startedAt = clock.GetTimestamp();
+        try
+        {
+            TResult result = await policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, observation, executionToken).ConfigureAwait(false);
+            report.Result = CallResults.Success;
+            return result;
+        }
+        catch (Exception exception) when (call.Fallback is not null && !executionToken.IsCancellationRequested)
+        {
+            // A refused budget answers with the fallback too, but the caller was rejected, not failed over.
+            report.Result = exception is LlmBudgetExceededException ? CallResults.Rejected : CallResults.Fallback;
+            if (logger is not null)
+            {
+                GuardLog.FallbackUsed(logger, policy.Scene, observation.KeyHash, exception);
+            }
+
+            try
+            {
+                return await call.Fallback(call.Arguments, exception, executionToken).ConfigureAwait(false);
+            }
+            catch (Exception fallbackFailure)
+            {
+                report.Result = ResultOf(fallbackFailure, executionToken);
+                LogFailure(logger, report, observation, fallbackFailure);
+                throw;
+            }
+        }
+        catch (Exception exception)
+        {
+            report.Result = ResultOf(exception, executionToken);
+            LogFailure(logger, report, observation, exception);
+            throw;
+        }
+        finally
+        {
+            report.Duration = clock.GetElapsedTime(startedAt);
+            report.CompletedAt = clock.GetUtcNow();
+            telemetry.RecordExecution(report, activity);
+        }
+    }
+
+    private static string ResultOf(Exception exception, CancellationToken executionToken) =>
+        exception is OperationCanceledException && executionToken.IsCancellationRequested ? CallResults.Cancelled
+        : exception is LlmBudgetExceededException ? CallResults.Rejected
+        : CallResults.Error;
+
+    private static void LogFailure(ILogger? logger, ExecutionReport report, ExecutionObservation observation, Exception exception)
+    {
+        if (logger is not null && report.Result == CallResults.Error)
+        {
+            GuardLog.ExecutionFailed(logger, report.Scene, observation.KeyHash, exception);
         }
     }
 }

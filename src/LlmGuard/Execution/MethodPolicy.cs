@@ -1,6 +1,7 @@
 using System;
 using LlmGuard.Failures;
 using LlmGuard.Infrastructure;
+using LlmGuard.Telemetry;
 using Polly;
 
 namespace LlmGuard.Execution;
@@ -13,12 +14,24 @@ internal sealed class MethodPolicy<TResult>
 {
     private MethodPolicy(GuardedMethod<TResult> method, GuardRuntime runtime)
     {
+        Scene = method.Scene;
+        Telemetry = runtime.Telemetry;
+        ExecutionActivityName = "llmguard.execution " + method.Scene;
         Pipeline = BuildPipeline(method, runtime);
         if (method.MergeWindowMs > 0)
         {
             Merges = new MergeWindow<TResult>(runtime.TimeProvider, method.MergeWindowMs, method.MergeMode, method.MergeMaxWaitMs, method.Supersede);
         }
     }
+
+    /// <summary>Gets the scene of the method, the <c>llmguard.scene</c> of its telemetry.</summary>
+    public string Scene { get; }
+
+    /// <summary>Gets the runtime's telemetry, which the method's calls, executions and attempts report to.</summary>
+    public GuardTelemetry Telemetry { get; }
+
+    /// <summary>Gets the name of the activity of each execution, built once rather than per execution.</summary>
+    public string ExecutionActivityName { get; }
 
     /// <summary>
     /// Gets the attempts pipeline: retries on transient failures around a per-attempt timeout, and a bounded wait for
@@ -36,7 +49,7 @@ internal sealed class MethodPolicy<TResult>
         var builder = new ResiliencePipelineBuilder { TimeProvider = runtime.TimeProvider };
         if (method.MaxRetries > 0)
         {
-            builder.AddRetry(AttemptRetries.Create(method.MaxRetries, method.RetryDelayMs, method.MaxRetryAfterMs, runtime));
+            builder.AddRetry(AttemptRetries.Create(method.Scene, method.MaxRetries, method.RetryDelayMs, method.MaxRetryAfterMs, runtime));
         }
 
         // Added after the retry, so it is inside it: the timeout applies to each attempt, not to all of them.
@@ -45,6 +58,6 @@ internal sealed class MethodPolicy<TResult>
             builder.AddTimeout(TimeSpan.FromMilliseconds(method.TimeoutMs));
         }
 
-        return new AttemptPipeline(builder.Build(), runtime);
+        return new AttemptPipeline(builder.Build(), runtime, method.Scene, retries: method.MaxRetries > 0);
     }
 }

@@ -1,8 +1,12 @@
 using System;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Execution;
+using LlmGuard.Failures;
+using LlmGuard.Telemetry;
 using Polly;
+using Polly.Timeout;
 
 namespace LlmGuard.Infrastructure;
 
@@ -19,12 +23,19 @@ internal sealed class AttemptPipeline
 {
     private readonly ResiliencePipeline _pipeline;
     private readonly GuardRuntime _runtime;
+    private readonly string _scene;
+    private readonly bool _retries;
 
-    internal AttemptPipeline(ResiliencePipeline pipeline, GuardRuntime runtime)
+    internal AttemptPipeline(ResiliencePipeline pipeline, GuardRuntime runtime, string scene, bool retries)
     {
         _pipeline = pipeline;
         _runtime = runtime;
+        _scene = scene;
+        _retries = retries;
     }
+
+    /// <summary>Gets the clock the attempts are measured on.</summary>
+    public TimeProvider TimeProvider => _runtime.TimeProvider;
 
     /// <summary>Runs the attempts of one execution that produces a result.</summary>
     /// <typeparam name="TResult">The result of an attempt.</typeparam>
@@ -40,4 +51,75 @@ internal sealed class AttemptPipeline
                 : AttemptGrace.Watch(run.Attempt(run.State, attemptToken), run.Runtime, attemptToken),
             (Attempt: attempt, State: state, Runtime: _runtime),
             cancellationToken);
+
+    /// <summary>
+    /// Runs the attempts of one execution that something observes: each attempt gets an activity when traces are
+    /// listened to, and is counted and logged with the execution's key hash.
+    /// </summary>
+    /// <typeparam name="TResult">The result of an attempt.</typeparam>
+    /// <typeparam name="TState">The arguments <paramref name="attempt"/> needs; passed to it, never captured.</typeparam>
+    /// <param name="attempt">Calls the core once; receives the attempt's token.</param>
+    /// <param name="state">The execution's arguments.</param>
+    /// <param name="observation">The execution's report, key and telemetry, which the retry's callbacks read from Polly's context.</param>
+    /// <param name="cancellationToken">The execution's token.</param>
+    /// <returns>The first successful attempt's result, or the last failure.</returns>
+    public async ValueTask<TResult> ExecuteAsync<TResult, TState>(
+        Func<TState, CancellationToken, ValueTask<TResult>> attempt,
+        TState state,
+        ExecutionObservation observation,
+        CancellationToken cancellationToken)
+    {
+        ResilienceContext context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(ExecutionObservation.Key, observation);
+        try
+        {
+            TResult result = await _pipeline.ExecuteAsync(
+                static (attemptContext, run) => attemptContext.CancellationToken.IsCancellationRequested
+                    ? ValueTask.FromCanceled<TResult>(attemptContext.CancellationToken)
+                    : GuardTelemetry.ActivitySource.HasListeners()
+                        ? TracedAttemptAsync(run.Self, run.Attempt, run.State, run.Observation, attemptContext.CancellationToken)
+                        : AttemptGrace.Watch(run.Attempt(run.State, attemptContext.CancellationToken), run.Self._runtime, attemptContext.CancellationToken),
+                context,
+                (Self: this, Attempt: attempt, State: state, Observation: observation)).ConfigureAwait(false);
+            if (!_retries)
+            {
+                observation.Telemetry.RecordAttempt(_scene, AttemptResults.Success);
+            }
+
+            return result;
+        }
+        catch (Exception exception) when (!_retries && !cancellationToken.IsCancellationRequested)
+        {
+            // Without retries no retry strategy classified the failure: this is its one classification.
+            FailureClassification verdict = exception is TimeoutRejectedException
+                ? FailureClassification.Transient()
+                : FailureInspection.Classify(exception, _runtime.FailureClassifier, _runtime.TimeProvider);
+            AttemptTelemetry.Record(observation.Telemetry, _scene, exception, verdict, attemptNumber: 1, context);
+            throw;
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    private static async ValueTask<TResult> TracedAttemptAsync<TResult, TState>(
+        AttemptPipeline self,
+        Func<TState, CancellationToken, ValueTask<TResult>> attempt,
+        TState state,
+        ExecutionObservation observation,
+        CancellationToken attemptToken)
+    {
+        // Attempts of one execution run one after another, so the count needs no interlock.
+        using Activity? activity = GuardTelemetry.StartAttempt(self._scene, ++observation.Attempts);
+        try
+        {
+            return await AttemptGrace.Watch(attempt(state, attemptToken), self._runtime, attemptToken).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, exception.GetType().Name);
+            throw;
+        }
+    }
 }

@@ -1,9 +1,12 @@
 using System.Threading;
+using LlmGuard.Telemetry;
 
 namespace LlmGuard.Infrastructure;
 
-/// <summary>An execution, as the recursion check sees it: who runs it and for which key.</summary>
-internal interface IExecutingFlight
+/// <summary>
+/// An execution, as the recursion check sees it (who runs it and for which key) and as its callers read its report.
+/// </summary>
+internal interface IExecutingFlight : IReportedExecution
 {
     IExecutingFlight? Parent { get; }
 
@@ -26,6 +29,9 @@ internal interface IExecutingFlight
 internal static class ExecutingFlights
 {
     private static readonly AsyncLocal<IExecutingFlight?> s_innermost = new();
+
+    /// <summary>Gets the execution the current flow runs inside, or <see langword="null"/> outside every execution.</summary>
+    public static IExecutingFlight? Innermost => s_innermost.Value;
 
     /// <summary>Marks <paramref name="flight"/> as executing in the current flow and returns the one it runs inside.</summary>
     public static IExecutingFlight? Enter(IExecutingFlight flight)

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Execution;
+using LlmGuard.Telemetry;
 
 namespace LlmGuard.Infrastructure;
 
@@ -60,6 +61,11 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
         ArgumentNullException.ThrowIfNull(attempt);
         MethodPolicy<TResult> policy = _policy;
         var call = new GuardedCall<TArguments, TResult>(arguments, attempt, fallback, merge, policy);
+        if (policy.Telemetry.ObservesCalls)
+        {
+            return RunObservedAsync(key, call, cancellationToken);
+        }
+
         if (policy.Merges is { } merges)
         {
             return merges.JoinAsync(key, call, merge is null ? null : GuardedCall<TArguments, TResult>.MergeCalls, GuardedCall<TArguments, TResult>.Execute, cancellationToken);
@@ -83,6 +89,38 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
     {
         ArgumentNullException.ThrowIfNull(attempt);
         var call = new GuardedCall<TArguments, TResult>(arguments, attempt, fallback, merge: null, _policy);
-        return GuardedCall<TArguments, TResult>.Execute(call, cancellationToken);
+        if (!call.Policy.Telemetry.ObservesCalls)
+        {
+            return GuardedCall<TArguments, TResult>.ExecuteUnshared(call, caller: null, cancellationToken);
+        }
+
+        var arrival = CallObserver.Arrival.Now(call.Policy.Scene, Runtime.TimeProvider);
+        var execution = new UnsharedExecution();
+        Task<TResult> answer = GuardedCall<TArguments, TResult>.ExecuteUnshared(call, execution, cancellationToken).AsTask();
+        return new ValueTask<TResult>(CallObserver.ObserveAsync(answer, call.Policy.Telemetry, Runtime.TimeProvider, arrival, execution, sharedOutcome: null));
+    }
+
+    // The same call as RunAsync's, reported when its answer arrives; taken only when something listens to calls.
+    private Task<TResult> RunObservedAsync<TArguments>(string key, GuardedCall<TArguments, TResult> call, CancellationToken cancellationToken)
+    {
+        MethodPolicy<TResult> policy = call.Policy;
+        var arrival = CallObserver.Arrival.Now(policy.Scene, Runtime.TimeProvider);
+        Task<TResult> answer;
+        IExecutingFlight? execution;
+        string? sharedOutcome;
+        if (policy.Merges is { } merges)
+        {
+            Func<IReadOnlyList<GuardedCall<TArguments, TResult>>, GuardedCall<TArguments, TResult>>? mergeCalls =
+                call.Merge is null ? null : GuardedCall<TArguments, TResult>.MergeCalls;
+            answer = merges.JoinAsync(key, call, mergeCalls, GuardedCall<TArguments, TResult>.Execute, cancellationToken, out execution, out bool opened);
+            sharedOutcome = opened || execution is null ? null : CallOutcomes.Merged;
+        }
+        else
+        {
+            answer = Flights.RunAsync(key, call, GuardedCall<TArguments, TResult>.Execute, cancellationToken, out execution, out bool started);
+            sharedOutcome = started || execution is null ? null : CallOutcomes.Joined;
+        }
+
+        return CallObserver.ObserveAsync(answer, policy.Telemetry, Runtime.TimeProvider, arrival, execution, sharedOutcome);
     }
 }

@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Diagnostics.CodeAnalysis;
 using System.Threading;
 using System.Threading.Tasks;
+using LlmGuard.Execution;
 
 namespace LlmGuard.Infrastructure;
 
@@ -96,8 +97,32 @@ public sealed class MergeWindow<TResult>
         TState state,
         Func<IReadOnlyList<TState>, TState>? merge,
         Func<TState, CancellationToken, ValueTask<TResult>> execute,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        JoinAsync(key, state, merge, execute, cancellationToken, out _, out _);
+
+    /// <summary>
+    /// Joins the open window for <paramref name="key"/>, or opens one, and says which: what an observed caller needs
+    /// to report how it got its answer.
+    /// </summary>
+    /// <typeparam name="TState">The arguments <paramref name="execute"/> needs.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="state">This call's arguments.</param>
+    /// <param name="merge">Combines the arguments of every merged call.</param>
+    /// <param name="execute">Runs the execution.</param>
+    /// <param name="cancellationToken">Ends this caller's wait only.</param>
+    /// <param name="window">The window the caller joined; <see langword="null"/> when it ended before joining one.</param>
+    /// <param name="opened">Whether this caller opened the window.</param>
+    internal Task<TResult> JoinAsync<TState>(
+        string key,
+        TState state,
+        Func<IReadOnlyList<TState>, TState>? merge,
+        Func<TState, CancellationToken, ValueTask<TResult>> execute,
+        CancellationToken cancellationToken,
+        out IExecutingFlight? window,
+        out bool opened)
     {
+        window = null;
+        opened = false;
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(execute);
         if (CallerWait.EndsBeforeJoining<TResult>(this, key, cancellationToken) is { } ended)
@@ -113,6 +138,7 @@ public sealed class MergeWindow<TResult>
             {
                 if (((Window<TState>)open).TryJoin(state, context))
                 {
+                    window = open;
                     return open.WaitAsync(cancellationToken);
                 }
 
@@ -121,8 +147,8 @@ public sealed class MergeWindow<TResult>
                 continue;
             }
 
-            var window = new Window<TState>(this, key, state, context, merge, execute);
-            if (!_open.TryAdd(key, window))
+            var opening = new Window<TState>(this, key, state, context, merge, execute);
+            if (!_open.TryAdd(key, opening))
             {
                 continue;
             }
@@ -130,11 +156,13 @@ public sealed class MergeWindow<TResult>
             // Before the window's timer starts, so the window is still open when it takes the callers over.
             if (_supersede && _executing.TryGetValue(key, out Window? running))
             {
-                ((Window<TState>)running).TrySupersedeBy(window);
+                ((Window<TState>)running).TrySupersedeBy(opening);
             }
 
-            window.Open();
-            return window.WaitAsync(cancellationToken);
+            window = opening;
+            opened = true;
+            opening.Open();
+            return opening.WaitAsync(cancellationToken);
         }
     }
 
@@ -158,6 +186,10 @@ public sealed class MergeWindow<TResult>
         public bool IsRunning => _running;
 
         object IExecutingFlight.Owner => Owner;
+
+        public abstract ExecutionReport? Report { get; set; }
+
+        public abstract bool WasTakenOver { get; }
 
         public abstract void Leave();
 
@@ -197,6 +229,7 @@ public sealed class MergeWindow<TResult>
         private ITimer? _timer;
         private CancellationTokenSource? _execution;
         private Window<TState>? _supersededBy;
+        private ExecutionReport? _report;
 
         // Every window this one took over, directly or through a chain, flat, so completing them never recurses.
         private List<Window<TState>>? _takenOver;
@@ -221,6 +254,46 @@ public sealed class MergeWindow<TResult>
 
             _openedAt = owner._timeProvider.GetTimestamp();
             _chainStartedAt = _openedAt;
+        }
+
+        // A superseded window's callers were answered by the window that took them over: its report is theirs.
+        public override ExecutionReport? Report
+        {
+            get
+            {
+                Window<TState> window = this;
+                while (true)
+                {
+                    lock (window._gate)
+                    {
+                        if (window._supersededBy is null)
+                        {
+                            return window._report;
+                        }
+
+                        window = window._supersededBy;
+                    }
+                }
+            }
+
+            set
+            {
+                lock (_gate)
+                {
+                    _report = value;
+                }
+            }
+        }
+
+        public override bool WasTakenOver
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _supersededBy is not null;
+                }
+            }
         }
 
         private enum Phase
@@ -459,6 +532,11 @@ public sealed class MergeWindow<TResult>
             lock (_gate)
             {
                 takenOver = _takenOver;
+                if (_report is { } report)
+                {
+                    // The callers still waiting now, this window's and those it took over, are the ones answered.
+                    report.Callers = _waiters;
+                }
             }
 
             Set(this, result, failure, cancelled);

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using LlmGuard.Execution;
 
 namespace LlmGuard.Infrastructure;
 
@@ -33,8 +34,30 @@ public sealed class SingleFlight<TResult>
     /// <param name="execute">Runs the execution; receives the execution's token, cancelled when every waiter has cancelled.</param>
     /// <param name="cancellationToken">Ends this caller's wait only.</param>
     /// <returns>The execution's outcome, or a cancellation carrying <paramref name="cancellationToken"/>.</returns>
-    public Task<TResult> RunAsync<TState>(string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> execute, CancellationToken cancellationToken)
+    public Task<TResult> RunAsync<TState>(string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> execute, CancellationToken cancellationToken) =>
+        RunAsync(key, state, execute, cancellationToken, out _, out _);
+
+    /// <summary>
+    /// Waits for the execution in flight for <paramref name="key"/>, or starts one, and says which: what an observed
+    /// caller needs to report how it got its answer.
+    /// </summary>
+    /// <typeparam name="TState">The arguments <paramref name="execute"/> needs.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="state">This call's arguments.</param>
+    /// <param name="execute">Runs the execution.</param>
+    /// <param name="cancellationToken">Ends this caller's wait only.</param>
+    /// <param name="execution">The execution the caller waits for; <see langword="null"/> when it ended before joining one.</param>
+    /// <param name="started">Whether this caller started the execution.</param>
+    internal Task<TResult> RunAsync<TState>(
+        string key,
+        TState state,
+        Func<TState, CancellationToken, ValueTask<TResult>> execute,
+        CancellationToken cancellationToken,
+        out IExecutingFlight? execution,
+        out bool started)
     {
+        execution = null;
+        started = false;
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(execute);
         if (CallerWait.EndsBeforeJoining<TResult>(this, key, cancellationToken) is { } ended)
@@ -48,6 +71,7 @@ public sealed class SingleFlight<TResult>
             {
                 if (inFlight.TryJoin())
                 {
+                    execution = inFlight;
                     return inFlight.WaitAsync(cancellationToken);
                 }
 
@@ -59,6 +83,8 @@ public sealed class SingleFlight<TResult>
             var flight = new Flight(this, key, cancellable: cancellationToken.CanBeCanceled);
             if (_flights.TryAdd(key, flight))
             {
+                execution = flight;
+                started = true;
                 _ = flight.StartAsync(execute, state);
                 return flight.WaitAsync(cancellationToken);
             }
@@ -89,6 +115,11 @@ public sealed class SingleFlight<TResult>
         }
 
         public string Key { get; }
+
+        // Written by the execution before it completes this source, read by its callers after they resume.
+        public ExecutionReport? Report { get; set; }
+
+        public bool WasTakenOver => false;
 
         IExecutingFlight? IExecutingFlight.Parent => _parent;
 
@@ -157,6 +188,12 @@ public sealed class SingleFlight<TResult>
             // Background work the execution started keeps this flight in its flow; from here on it is no recursion.
             _running = false;
             _owner.Remove(this);
+            if (Report is { } report)
+            {
+                // The callers still waiting now are the ones this outcome answers.
+                report.Callers = Math.Max(Volatile.Read(ref _waiters), 0);
+            }
+
             if (failure is OperationCanceledException && token.IsCancellationRequested)
             {
                 TrySetCanceled(token);

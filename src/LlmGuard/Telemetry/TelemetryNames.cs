@@ -1,0 +1,55 @@
+namespace LlmGuard.Telemetry;
+
+/// <summary>
+/// The names dashboards, alerts and exporters see: the meter, the activity source, the instruments and their tags.
+/// They are wire names, so they never change once shipped.
+/// </summary>
+internal static class TelemetryNames
+{
+    /// <summary>The name of the meter and of the activity source, and the logger category.</summary>
+    public const string Source = "LlmGuard";
+
+    public const string Calls = "llmguard.calls";
+    public const string Executions = "llmguard.executions";
+    public const string Attempts = "llmguard.attempts";
+    public const string CallDuration = "llmguard.call.duration";
+    public const string ExecutionDuration = "llmguard.execution.duration";
+    public const string TokenUsage = "gen_ai.client.token.usage";
+    public const string TokensSaved = "llmguard.tokens.saved";
+
+    public const string SceneTag = "llmguard.scene";
+    public const string OutcomeTag = "llmguard.outcome";
+    public const string ResultTag = "llmguard.result";
+    public const string AttemptResultTag = "llmguard.attempt.result";
+    public const string TenantTag = "llmguard.tenant";
+    public const string TokenTypeTag = "gen_ai.token.type";
+    public const string ModelTag = "gen_ai.request.model";
+    public const string AttemptNumberTag = "llmguard.attempt.number";
+}
+
+/// <summary>How a caller got its answer: the values of <c>llmguard.outcome</c>.</summary>
+internal static class CallOutcomes
+{
+    public const string Executed = "executed";
+    public const string Joined = "joined";
+    public const string Merged = "merged";
+}
+
+/// <summary>How a call or an execution ended: the values of <c>llmguard.result</c>.</summary>
+internal static class CallResults
+{
+    public const string Success = "success";
+    public const string Fallback = "fallback";
+    public const string Error = "error";
+    public const string Cancelled = "cancelled";
+    public const string Rejected = "rejected";
+}
+
+/// <summary>How one attempt ended: the values of <c>llmguard.attempt.result</c>.</summary>
+internal static class AttemptResults
+{
+    public const string Success = "success";
+    public const string Timeout = "timeout";
+    public const string Transient = "transient";
+    public const string Failure = "failure";
+}
