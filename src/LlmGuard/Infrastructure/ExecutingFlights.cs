@@ -17,6 +17,9 @@ internal interface IExecutingFlight
     /// and may then call the same key without waiting for itself.
     /// </summary>
     bool IsRunning { get; }
+
+    /// <summary>Gets how many callers wait for the execution now: those it answers if it ended at this moment.</summary>
+    int Callers { get; }
 }
 
 /// <summary>
@@ -26,6 +29,9 @@ internal interface IExecutingFlight
 internal static class ExecutingFlights
 {
     private static readonly AsyncLocal<IExecutingFlight?> s_innermost = new();
+
+    /// <summary>Gets the innermost execution the current flow runs inside, or <see langword="null"/>.</summary>
+    public static IExecutingFlight? Innermost => s_innermost.Value;
 
     /// <summary>Marks <paramref name="flight"/> as executing in the current flow and returns the one it runs inside.</summary>
     public static IExecutingFlight? Enter(IExecutingFlight flight)

@@ -59,7 +59,7 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
     {
         ArgumentNullException.ThrowIfNull(attempt);
         MethodPolicy<TResult> policy = _policy;
-        var call = new GuardedCall<TArguments, TResult>(arguments, attempt, fallback, merge, policy);
+        var call = new GuardedCall<TArguments, TResult>(arguments, attempt, fallback, merge, policy) { Shared = true };
         if (policy.Merges is { } merges)
         {
             return merges.JoinAsync(key, call, merge is null ? null : GuardedCall<TArguments, TResult>.MergeCalls, GuardedCall<TArguments, TResult>.Execute, cancellationToken);

@@ -159,6 +159,8 @@ public sealed class MergeWindow<TResult>
 
         object IExecutingFlight.Owner => Owner;
 
+        public abstract int Callers { get; }
+
         public abstract void Leave();
 
         public Task<TResult> WaitAsync(CancellationToken cancellationToken) => CallerWait.WaitAsync(Task, this, cancellationToken);
@@ -228,6 +230,18 @@ public sealed class MergeWindow<TResult>
             Open,
             Executing,
             Done,
+        }
+
+        // A superseded window's callers moved to the window that took it over, so it counts none.
+        public override int Callers
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _waiters;
+                }
+            }
         }
 
         public void Open()
