@@ -7,6 +7,7 @@ using LlmGuard.Tests.Fakes;
 using LlmGuard.Usage;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LlmGuard.Tests.Usage;
 
@@ -155,7 +156,7 @@ public sealed class BudgetTests
     [Fact]
     public async Task Concurrent_executions_count_every_token_into_the_budget()
     {
-        // Randomized interleavings of many completing executions: a lost update would leave room in the budget.
+        // Through guarded calls: every completed execution's tokens reach the budget, none is lost on the way.
         const int Threads = 4;
         const int PerThread = 250;
         using var kit = new UsageTestKit(options => options.Budgets["shared"] = new LlmTokenBudget { Tokens = Threads * PerThread, Period = TimeSpan.FromDays(1) });
@@ -165,21 +166,52 @@ public sealed class BudgetTests
             return Task.FromResult("ok");
         });
 
-        using var start = new Barrier(Threads);
-        Task[] workers = Enumerable.Range(0, Threads).Select(thread => Task.Factory.StartNew(
+        await RunConcurrentlyAsync(Threads, PerThread, (thread, i) => assistant.AskAsync($"t{thread}-{i}").GetAwaiter().GetResult());
+
+        await Assert.ThrowsAsync<LlmBudgetExceededException>(() => assistant.AskAsync("one more").Within());
+    }
+
+    [Fact]
+    public async Task Tokens_counted_from_many_threads_at_once_are_never_lost()
+    {
+        // Stress: a tight loop on every core makes a lost update (a count that is not atomic) likely; the budget's
+        // edge shows the exact total: one token short admits, the last token refuses.
+        const int Threads = 4;
+        const int PerThread = 200_000;
+        const long Total = Threads * PerThread;
+        var options = new LlmGuardOptions();
+        options.Budgets["shared"] = new LlmTokenBudget { Tokens = Total, Period = TimeSpan.FromDays(1) };
+        var budgets = new TokenBudgets(new FakeTimeProvider());
+
+        await RunConcurrentlyAsync(Threads, PerThread, (thread, i) =>
+        {
+            // One token short of the total, over every thread.
+            if (thread != 0 || i != 0)
+            {
+                budgets.Count(options, "chat", context: null, tokens: 1);
+            }
+        });
+
+        Assert.Null(budgets.TryAdmit(options, "chat", context: null));
+        budgets.Count(options, "chat", context: null, tokens: 1);
+        Assert.NotNull(budgets.TryAdmit(options, "chat", context: null));
+    }
+
+    private static async Task RunConcurrentlyAsync(int threads, int perThread, Action<int, int> step)
+    {
+        using var start = new Barrier(threads);
+        Task[] workers = Enumerable.Range(0, threads).Select(thread => Task.Factory.StartNew(
             () =>
             {
                 start.SignalAndWait();
-                for (int i = 0; i < PerThread; i++)
+                for (int i = 0; i < perThread; i++)
                 {
-                    assistant.AskAsync($"t{thread}-{i}").GetAwaiter().GetResult();
+                    step(thread, i);
                 }
             },
             CancellationToken.None,
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default)).ToArray();
-        await Task.WhenAll(workers).Within(30);
-
-        await Assert.ThrowsAsync<LlmBudgetExceededException>(() => assistant.AskAsync("one more").Within());
+        await Task.WhenAll(workers).Within(60);
     }
 }
