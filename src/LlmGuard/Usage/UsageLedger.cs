@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.Metrics;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
@@ -21,6 +22,9 @@ namespace LlmGuard.Usage;
 /// </remarks>
 internal sealed class UsageLedger
 {
+    /// <summary>The name of the meter the usage instruments are on.</summary>
+    internal const string MeterName = "LlmGuard";
+
     /// <summary>The most records handed to the sinks in one batch.</summary>
     internal const int MaxBatch = 256;
 
@@ -33,6 +37,7 @@ internal sealed class UsageLedger
     private readonly TokenBudgets _budgets;
     private readonly Channel<LlmUsageRecord>? _queue;
     private readonly ILogger _logger;
+    private readonly Counter<double>? _cost;
     private long _written;
     private long _delivered;
     private long _dropped;
@@ -50,6 +55,16 @@ internal sealed class UsageLedger
 
         // Decided once, when the runtime first runs a call, from the sinks and options it was created with.
         IsActive = _sinks.Length > 0 || _options is { Budgets.Count: > 0 } || _options is { Prices.Count: > 0 };
+        if (_options is { Prices.Count: > 0 })
+        {
+            // Through the factory, the same "LlmGuard" meter the runtime's other instruments are on.
+            Meter meter = runtime.MeterFactory?.Create(new MeterOptions(MeterName)) ?? new Meter(MeterName);
+            _cost = meter.CreateCounter<double>(
+                "llmguard.cost",
+                unit: "{currency}",
+                description: "The cost of the tokens of executions, at the prices configured, in the team's currency.");
+        }
+
         if (_sinks.Length > 0)
         {
             var channelOptions = new BoundedChannelOptions(_options?.UsageQueueCapacity ?? LlmGuardOptions.DefaultUsageQueueCapacity)
@@ -98,6 +113,15 @@ internal sealed class UsageLedger
             _budgets.Count(options, report.Scene, report.Context, tokens);
         }
 
+        decimal? cost = CostOf(model, input, output);
+        if (cost is { } spent && spent > 0)
+        {
+            _cost?.Add(
+                (double)spent,
+                new KeyValuePair<string, object?>("llmguard.scene", report.Scene),
+                new KeyValuePair<string, object?>("gen_ai.request.model", model));
+        }
+
         if (_queue is null)
         {
             return;
@@ -110,7 +134,7 @@ internal sealed class UsageLedger
             Model = model,
             InputTokens = input,
             OutputTokens = output,
-            Cost = CostOf(model, input, output),
+            Cost = cost,
             Duration = report.Duration,
             Result = report.Result,
             Tenant = context?.Tenant,

@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using LlmGuard.Tests.Fakes;
 using LlmGuard.Usage;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace LlmGuard.Tests.Usage;
 
@@ -127,6 +128,7 @@ public sealed class UsageRecordTests
     public async Task Prices_turn_tokens_into_cost_by_model_ignoring_case()
     {
         using var kit = new UsageTestKit(options => options.Prices["GPT-Test"] = new LlmModelPrice { InputPerMillionTokens = 2.5m, OutputPerMillionTokens = 10m });
+        using var costs = new MetricCollector<double>(kit.Meters, "LlmGuard", "llmguard.cost");
         var assistant = new ChatAssistant(kit.Runtime, (question, _) =>
             Task.FromResult(UsageTestKit.Response("ok", input: 1_000, output: 500, model: question == "priced" ? "gpt-test" : "unpriced-model")));
 
@@ -136,6 +138,11 @@ public sealed class UsageRecordTests
         IReadOnlyList<LlmUsageRecord> records = await kit.RecordsAsync();
         Assert.Equal(0.0075m, records.Single(r => r.Model == "gpt-test").Cost);
         Assert.Null(records.Single(r => r.Model == "unpriced-model").Cost);
+
+        CollectedMeasurement<double> cost = Assert.Single(costs.GetMeasurementSnapshot());
+        Assert.Equal(0.0075, cost.Value, precision: 10);
+        Assert.Equal("chat", cost.Tags["llmguard.scene"]);
+        Assert.Equal("gpt-test", cost.Tags["gen_ai.request.model"]);
     }
 
     [Fact]

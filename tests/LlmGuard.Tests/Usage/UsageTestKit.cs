@@ -22,7 +22,7 @@ internal sealed class UsageTestKit : IDisposable
         LoggerFactory = new LoggerFactory([Logs]);
         var sinks = new List<ILlmUsageSink> { Sink };
         sinks.AddRange(extraSinks);
-        Runtime = new GuardRuntime(Clock) { Options = Options, UsageSinks = sinks, LoggerFactory = LoggerFactory };
+        Runtime = new GuardRuntime(Clock) { Options = Options, UsageSinks = sinks, LoggerFactory = LoggerFactory, MeterFactory = Meters };
     }
 
     public FakeTimeProvider Clock { get; } = new();
@@ -30,6 +30,8 @@ internal sealed class UsageTestKit : IDisposable
     public LlmGuardOptions Options { get; }
 
     public FakeLoggerProvider Logs { get; } = new();
+
+    public TestMeterFactory Meters { get; } = new();
 
     public LoggerFactory LoggerFactory { get; }
 
@@ -51,7 +53,11 @@ internal sealed class UsageTestKit : IDisposable
             Usage = new UsageDetails { InputTokenCount = input, OutputTokenCount = output },
         };
 
-    public void Dispose() => LoggerFactory.Dispose();
+    public void Dispose()
+    {
+        LoggerFactory.Dispose();
+        Meters.Dispose();
+    }
 }
 
 internal sealed class CollectingSink : ILlmUsageSink
@@ -66,5 +72,30 @@ internal sealed class CollectingSink : ILlmUsageSink
         }
 
         return default;
+    }
+}
+
+/// <summary>Meters of one test only, so a collector never sees another test's runtime.</summary>
+internal sealed class TestMeterFactory : System.Diagnostics.Metrics.IMeterFactory
+{
+    private readonly List<System.Diagnostics.Metrics.Meter> _meters = new();
+
+    public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options)
+    {
+        var meter = new System.Diagnostics.Metrics.Meter(new System.Diagnostics.Metrics.MeterOptions(options.Name) { Version = options.Version, Tags = options.Tags, Scope = this });
+        lock (_meters)
+        {
+            _meters.Add(meter);
+        }
+
+        return meter;
+    }
+
+    public void Dispose()
+    {
+        lock (_meters)
+        {
+            _meters.ForEach(meter => meter.Dispose());
+        }
     }
 }
