@@ -42,6 +42,20 @@ public sealed class UsageRecordTests
     }
 
     [Fact]
+    public async Task A_ChatResponse_of_T_method_without_singleflight_records_each_execution_for_one_caller()
+    {
+        using var kit = new UsageTestKit();
+        var assistant = new ChatAssistant(kit.Runtime, (_, _) => Task.FromResult(UsageTestKit.Response("{\"Refund\":true}", input: 70, output: 7, model: "judge")));
+
+        ChatResponse<Verdict>[] verdicts = await Task.WhenAll(assistant.JudgeAsync("refund?"), assistant.JudgeAsync("refund?")).Within();
+
+        Assert.All(verdicts, verdict => Assert.True(verdict.Result.Refund));
+        IReadOnlyList<LlmUsageRecord> records = await kit.RecordsAsync();
+        Assert.Equal(2, records.Count);
+        Assert.All(records, record => Assert.Equal(("chat_unshared", "judge", 70L, 7L, 1, 0L), (record.Scene, record.Model, record.InputTokens, record.OutputTokens, record.CallersAnswered, record.TokensSaved)));
+    }
+
+    [Fact]
     public async Task A_core_that_reports_usage_is_counted_once_per_execution_over_every_report()
     {
         using var kit = new UsageTestKit();
