@@ -37,6 +37,16 @@ public sealed class UsageSinkTests
         FakeLogRecord dropped = Assert.Single(kit.Logs.Collector.GetSnapshot(), log => log.Id.Id == 9);
         Assert.Equal("UsageRecordsDropped", dropped.Id.Name);
 
+        // At most one event a minute, each with the drops since the previous event: the two unlogged ones and q6's.
+        kit.Clock.Advance(TimeSpan.FromMinutes(1));
+        await assistant.AskAsync("q6").Within();
+        await assistant.AskAsync("q7").Within();
+        FakeLogRecord[] drops = kit.Logs.Collector.GetSnapshot().Where(log => log.Id.Id == 9).ToArray();
+        Assert.Equal(2, drops.Length);
+        Assert.StartsWith("3 usage records were dropped", drops[1].Message, StringComparison.Ordinal);
+        Assert.Contains("4 dropped since the runtime started", drops[1].Message, StringComparison.Ordinal);
+        Assert.Equal(5, kit.Runtime.Usage.DroppedCount);
+
         sink.Release.Release(int.MaxValue / 2);
         IReadOnlyList<LlmUsageRecord> delivered = await kit.RecordsAsync();
         Assert.Equal(3, delivered.Count);
