@@ -67,6 +67,12 @@ public sealed class GuardRuntime
     public LlmGuardOptions? Options { get; init; }
 
     /// <summary>
+    /// Gets the sinks that receive a usage record per execution, in batches, off the callers' path; <see langword="null"/>
+    /// (the default) records none. Set it when the runtime is created; <c>AddLlmGuard()</c> sets it from the container.
+    /// </summary>
+    public System.Collections.Generic.IReadOnlyList<ILlmUsageSink>? UsageSinks { get; init; }
+
+    /// <summary>
     /// Gets the number of executions in flight, over every guarded method that has run on this runtime.
     /// It is 0 whenever no guarded call is running.
     /// </summary>

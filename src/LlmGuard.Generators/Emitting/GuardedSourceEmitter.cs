@@ -247,7 +247,12 @@ internal static class GuardedSourceEmitter
             } + (_method.Merge is { Supersede: true } ? ", supersede: true" : string.Empty)
               + (policy.MaxRetryAfterMs != GuardDefaults.MaxRetryAfterMs ? $", maxRetryAfterMs: {policy.MaxRetryAfterMs}" : string.Empty);
             string type = $"global::LlmGuard.Infrastructure.GuardedMethod<{_method.ResultType}>";
-            string creation = $"new(scene: {Literal(_method.Key.Scene)}, timeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{merge});";
+            string creation = $"new(scene: {Literal(_method.Key.Scene)}, timeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{merge}{UsageArgument()});";
+            if (_method.Usage is not null)
+            {
+                _writer.Line("// The result says which tokens it used: budgets, prices and usage records read them from its UsageDetails.");
+            }
+
             if (_typeArguments.Length == 0)
             {
                 _writer.Line(GeneratedCode);
@@ -262,6 +267,18 @@ internal static class GuardedSourceEmitter
             _writer.Line($"public static readonly {type} Value =");
             _writer.Indent().Line(creation).Outdent();
             _writer.CloseBlock();
+        }
+
+        private string UsageArgument()
+        {
+            if (_method.Usage is not { } usage)
+            {
+                return string.Empty;
+            }
+
+            string result = usage.CanBeNull ? "result?" : "result";
+            string model = usage.ReadsModelId ? $", {result}.ModelId" : string.Empty;
+            return $", usage: static result => new global::LlmGuard.LlmTokenUsage({result}.Usage?.InputTokenCount, {result}.Usage?.OutputTokenCount{model})";
         }
 
         private void WriteGuardedMethod()

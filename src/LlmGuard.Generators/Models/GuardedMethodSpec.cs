@@ -22,7 +22,8 @@ internal sealed record GuardedMethodSpec(
     RuntimeSpec Runtime,
     bool SingleFlight,
     MergeSpec? Merge,
-    EquatableArray<AppendSpec> Appends)
+    EquatableArray<AppendSpec> Appends,
+    UsageSpec? Usage = null)
 {
     /// <summary>The generated members' name stem, <c>__AskAsync</c>; overloads get a number from the emitter.</summary>
     public string MemberStem => "__" + Name.TrimStart('@');
@@ -48,6 +49,10 @@ internal sealed record PolicySpec(int TimeoutMs, int MaxRetries, int RetryDelayM
 
 // Expression: How the type's GuardRuntime member is read (<c>this._runtime</c>, <c>s_runtime</c>, a primary-constructor parameter), or <see langword="null"/> when the type has none and the process-wide default is used.
 internal sealed record RuntimeSpec(string? Expression, bool IsStatic);
+
+// How generated code reads the tokens a result used from its Microsoft.Extensions.AI UsageDetails.
+// CanBeNull: the result is a reference type, so it is read with ?.; ReadsModelId: the result has a string ModelId.
+internal sealed record UsageSpec(bool CanBeNull, bool ReadsModelId);
 
 // WindowMs: how long a window stays open (or, sliding, the quiet time that closes it); MaxWaitMs caps a sliding window.
 internal sealed record MergeSpec(int WindowMs, bool Sliding, int MaxWaitMs, bool Supersede);

@@ -146,7 +146,8 @@ internal sealed class GuardedMethodParser
             runtime,
             values.SingleFlight,
             values.Merges ? new MergeSpec(values.MergeWindowMs, values.Sliding, values.MergeMaxWaitMs, values.Supersede) : null,
-            appends);
+            appends,
+            FindUsage(resultType));
         return Result(spec, stub: null);
     }
 
@@ -364,6 +365,50 @@ internal sealed class GuardedMethodParser
 
     private static Location? ParameterLocation(IParameterSymbol parameter) =>
         parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() is ParameterSyntax syntax ? syntax.Identifier.GetLocation() : parameter.Locations.FirstOrDefault();
+
+    /// <summary>
+    /// How the result's token usage is read: a result (M.E.AI <c>ChatResponse</c>, <c>ChatResponse&lt;T&gt;</c> or any
+    /// type) with a readable <c>UsageDetails Usage</c> property; <see langword="null"/> for every other result.
+    /// </summary>
+    /// <remarks>By symbol names, so the generator needs no reference to Microsoft.Extensions.AI.</remarks>
+    private static UsageSpec? FindUsage(ITypeSymbol? resultType)
+    {
+        if (resultType is null or ITypeParameterSymbol || resultType.IsNullableValueType(out _))
+        {
+            return null;
+        }
+
+        IPropertySymbol? usage = FindReadableProperty(resultType, "Usage");
+        if (usage is null || !usage.Type.Is("Microsoft.Extensions.AI", "UsageDetails"))
+        {
+            return null;
+        }
+
+        IPropertySymbol? modelId = FindReadableProperty(resultType, "ModelId");
+        return new UsageSpec(
+            CanBeNull: !resultType.IsValueType,
+            ReadsModelId: modelId is not null && modelId.Type.SpecialType == SpecialType.System_String);
+    }
+
+    // The most derived property of that name, as member access in generated code would bind it; null when it is not a
+    // public, non-indexer instance property with a public getter.
+    private static IPropertySymbol? FindReadableProperty(ITypeSymbol type, string name)
+    {
+        for (ITypeSymbol? current = type; current is not null; current = current.BaseType)
+        {
+            ISymbol? member = current.GetMembers(name).FirstOrDefault();
+            if (member is null)
+            {
+                continue;
+            }
+
+            return member is IPropertySymbol { IsStatic: false, IsIndexer: false, DeclaredAccessibility: Accessibility.Public, GetMethod.DeclaredAccessibility: Accessibility.Public } property
+                ? property
+                : null;
+        }
+
+        return null;
+    }
 
     private ReturnShape? GetReturnShape(out ITypeSymbol? resultType)
     {

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using LlmGuard.Usage;
 
 namespace LlmGuard.Configuration;
 
@@ -18,4 +19,24 @@ public sealed class LlmGuardOptions
     /// when tenants are few.
     /// </summary>
     public bool IncludeTenantInMetrics { get; set; }
+    /// <summary>The default of <see cref="UsageQueueCapacity"/>.</summary>
+    public const int DefaultUsageQueueCapacity = 1024;
+
+    /// <summary>
+    /// Gets the price of each model's tokens, by model id (case-insensitive), which turn the tokens of a usage record
+    /// into its <see cref="LlmUsageRecord.Cost"/>. Prices are in the team's own currency.
+    /// </summary>
+    public IDictionary<string, LlmModelPrice> Prices { get; } = new Dictionary<string, LlmModelPrice>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Gets the token budgets, by budget name: an execution that a spent budget applies to is rejected without running
+    /// its core, and its callers get the fallback or an <see cref="LlmBudgetExceededException"/> naming the budget.
+    /// </summary>
+    public IDictionary<string, LlmTokenBudget> Budgets { get; } = new Dictionary<string, LlmTokenBudget>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Gets or sets how many usage records may wait for the usage sinks; when that many wait, further records are
+    /// dropped and counted rather than slow a caller. <see cref="DefaultUsageQueueCapacity"/> by default.
+    /// </summary>
+    public int UsageQueueCapacity { get; set; } = DefaultUsageQueueCapacity;
 }

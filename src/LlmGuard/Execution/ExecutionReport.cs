@@ -38,4 +38,41 @@ internal sealed class ExecutionReport
     /// default when nothing listened to traces when it started.
     /// </summary>
     public ActivityContext ActivityContext { get; set; }
+
+    /// <summary>
+    /// Adds the tokens of one model call, reported by the core (<see cref="LlmUsage.Report"/>) or read from the result.
+    /// </summary>
+    /// <remarks>
+    /// Locked because an abandoned attempt may still report while a retry runs; whatever it reports after the
+    /// execution was accounted for is not counted.
+    /// </remarks>
+    public void AddUsage(long? inputTokens, long? outputTokens, string? model)
+    {
+        lock (this)
+        {
+            if (inputTokens is { } input)
+            {
+                InputTokens = (InputTokens ?? 0) + input;
+            }
+
+            if (outputTokens is { } output)
+            {
+                OutputTokens = (OutputTokens ?? 0) + output;
+            }
+
+            if (model is not null)
+            {
+                Model = model;
+            }
+        }
+    }
+
+    /// <summary>Reads the tokens and model under the lock that <see cref="AddUsage"/> takes.</summary>
+    public (long Input, long Output, string? Model) ReadUsage()
+    {
+        lock (this)
+        {
+            return (InputTokens ?? 0, OutputTokens ?? 0, Model);
+        }
+    }
 }

@@ -62,21 +62,25 @@ internal readonly struct GuardedCall<TArguments, TResult>
     /// <param name="caller">Where the caller reads the execution's report, when it observes itself.</param>
     /// <param name="executionToken">The caller's token.</param>
     public static ValueTask<TResult> ExecuteUnshared(GuardedCall<TArguments, TResult> call, IReportedExecution? caller, CancellationToken executionToken) =>
-        call.Policy.Telemetry.ObservesExecutions
-            ? ExecuteObservedAsync(call, caller, key: null, executionToken)
+        IsReported(call.Policy)
+            ? ExecuteReportedAsync(call, caller, sharedBy: null, executionToken)
             : ExecuteAsync(call, executionToken);
 
+    // Telemetry and usage accounting are the consumers of an execution's report: one field read each decides, so an
+    // execution nobody watches allocates nothing for them.
+    private static bool IsReported(MethodPolicy<TResult> policy) => policy.Telemetry.ObservesExecutions || policy.Runtime.Usage.IsActive;
+
     // Runs inside a singleflight flight or a merge window, which is the innermost execution of this flow: that is
-    // where its callers find the report. Looked up only when something observes the execution.
+    // where its callers find the report. Looked up only when something needs the report.
     private static ValueTask<TResult> ExecuteSharedAsync(GuardedCall<TArguments, TResult> call, CancellationToken executionToken)
     {
-        if (!call.Policy.Telemetry.ObservesExecutions)
+        if (!IsReported(call.Policy))
         {
             return ExecuteAsync(call, executionToken);
         }
 
         IExecutingFlight? flight = ExecutingFlights.Innermost;
-        return ExecuteObservedAsync(call, flight, flight?.Key, executionToken);
+        return ExecuteReportedAsync(call, flight, flight, executionToken);
     }
 
     private static ValueTask<TResult> ExecuteAsync(GuardedCall<TArguments, TResult> call, CancellationToken executionToken) =>
@@ -97,21 +101,23 @@ internal readonly struct GuardedCall<TArguments, TResult>
         }
     }
 
-    // The same execution as ExecuteAsync, reported: its activity (parent of the attempts'), its log scope and
-    // events, its metrics, and the report its callers and usage accounting read.
-    private static async ValueTask<TResult> ExecuteObservedAsync(
+    // The same execution as ExecuteAsync, reported: a budget may refuse it before any attempt; its activity (parent
+    // of the attempts'), log scope, events and metrics; its tokens, from the result or the core's LlmUsage.Report
+    // calls; and the report its callers and the usage ledger read when it ends.
+    private static async ValueTask<TResult> ExecuteReportedAsync(
         GuardedCall<TArguments, TResult> call,
         IReportedExecution? target,
-        string? key,
+        IExecutingFlight? sharedBy,
         CancellationToken executionToken)
     {
         MethodPolicy<TResult> policy = call.Policy;
+        GuardRuntime runtime = policy.Runtime;
         GuardTelemetry telemetry = policy.Telemetry;
         ILogger? logger = telemetry.Logger;
-        TimeProvider clock = policy.Pipeline.TimeProvider;
+        TimeProvider clock = runtime.TimeProvider;
         LlmCallContext? context = LlmCallContext.Current;
         var report = new ExecutionReport(policy.Scene, context);
-        var observation = new ExecutionObservation(telemetry, report, key);
+        var observation = new ExecutionObservation(telemetry, report, sharedBy?.Key);
         if (target is not null)
         {
             target.Report = report;
@@ -125,7 +131,21 @@ internal readonly struct GuardedCall<TArguments, TResult>
         long startedAt = clock.GetTimestamp();
         try
         {
+            if (runtime.Usage.TryAdmit(report.Scene, context) is { } refusal)
+            {
+                // The core never runs: the fallback answers, as after failed attempts, or the callers get the refusal.
+                throw refusal;
+            }
+
+            // Set inside this async method, so only the attempts and the fallback below see it.
+            LlmUsage.Current = report;
             TResult result = await policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, observation, executionToken).ConfigureAwait(false);
+            if (policy.Method.Usage is { } readUsage)
+            {
+                LlmTokenUsage usage = readUsage(result);
+                report.AddUsage(usage.InputTokens, usage.OutputTokens, usage.Model);
+            }
+
             report.Result = CallResults.Success;
             return result;
         }
@@ -159,7 +179,12 @@ internal readonly struct GuardedCall<TArguments, TResult>
         {
             report.Duration = clock.GetElapsedTime(startedAt);
             report.CompletedAt = clock.GetUtcNow();
+
+            // Callers that join between this moment and the flight's removal are answered but not counted: the
+            // window is a few instructions wide, and closing it would cost every shared call a lock.
+            report.Callers = sharedBy?.Callers ?? 1;
             telemetry.RecordExecution(report, activity);
+            runtime.Usage.Complete(report);
         }
     }
 

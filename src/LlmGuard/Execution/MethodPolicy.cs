@@ -17,6 +17,8 @@ internal sealed class MethodPolicy<TResult>
         Scene = method.Scene;
         Telemetry = runtime.Telemetry;
         ExecutionActivityName = "llmguard.execution " + method.Scene;
+        Method = method;
+        Runtime = runtime;
         Pipeline = BuildPipeline(method, runtime);
         if (method.MergeWindowMs > 0)
         {
@@ -41,6 +43,12 @@ internal sealed class MethodPolicy<TResult>
 
     /// <summary>Gets the merge windows, by key; <see langword="null"/> when the method merges no calls.</summary>
     public MergeWindow<TResult>? Merges { get; }
+
+    /// <summary>Gets the guarded method: its scene and the reader of its results' token usage.</summary>
+    public GuardedMethod<TResult> Method { get; }
+
+    /// <summary>Gets the runtime the method's calls run on.</summary>
+    public GuardRuntime Runtime { get; }
 
     public static MethodPolicy<TResult> Create(GuardedMethod<TResult> method, GuardRuntime runtime) => new(method, runtime);
 

@@ -20,6 +20,9 @@ internal interface IExecutingFlight : IReportedExecution
     /// and may then call the same key without waiting for itself.
     /// </summary>
     bool IsRunning { get; }
+
+    /// <summary>Gets how many callers wait for the execution now: those it answers if it ended at this moment.</summary>
+    int Callers { get; }
 }
 
 /// <summary>

@@ -35,6 +35,10 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
     /// <see cref="MergeWindow{TResult}.SupersedeCap"/>.
     /// </param>
     /// <param name="maxRetryAfterMs">The longest <c>Retry-After</c> a retry waits for in milliseconds, 0 to 86 400 000; a longer demand ends the attempts.</param>
+    /// <param name="usage">
+    /// Reads the tokens a successful result says it used, for budgets, prices and usage records; <see langword="null"/>
+    /// when the result carries none (the core may then report them with <see cref="LlmUsage.Report"/>).
+    /// </param>
     /// <exception cref="ArgumentException"><paramref name="scene"/> is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A number is outside its range.</exception>
     public GuardedMethod(
@@ -46,7 +50,8 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
         MergeMode mergeMode = MergeMode.Fixed,
         int mergeMaxWaitMs = 0,
         bool supersede = false,
-        int maxRetryAfterMs = GuardedAttribute.DefaultMaxRetryAfterMs)
+        int maxRetryAfterMs = GuardedAttribute.DefaultMaxRetryAfterMs,
+        Func<TResult, LlmTokenUsage>? usage = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(scene);
         if (timeoutMs != 0)
@@ -79,6 +84,7 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
         MaxRetries = maxRetries;
         RetryDelayMs = retryDelayMs;
         MaxRetryAfterMs = maxRetryAfterMs;
+        Usage = usage;
     }
 
     /// <summary>Gets the scene that prefixes the method's keys.</summary>
@@ -107,6 +113,9 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
 
     /// <summary>Gets whether a new merge window supersedes the previous window's running execution.</summary>
     public bool Supersede { get; }
+
+    /// <summary>Gets what reads the tokens a result used, or <see langword="null"/> when results carry none.</summary>
+    internal Func<TResult, LlmTokenUsage>? Usage { get; }
 
     /// <summary>Gets the state this method has on <paramref name="runtime"/>, creating it on first use.</summary>
     /// <param name="runtime">The runtime the call runs on.</param>

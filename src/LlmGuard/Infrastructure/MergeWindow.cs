@@ -190,6 +190,7 @@ public sealed class MergeWindow<TResult>
         public abstract ExecutionReport? Report { get; set; }
 
         public abstract bool WasTakenOver { get; }
+        public abstract int Callers { get; }
 
         public abstract void Leave();
 
@@ -301,6 +302,18 @@ public sealed class MergeWindow<TResult>
             Open,
             Executing,
             Done,
+        }
+
+        // A superseded window's callers moved to the window that took it over, so it counts none.
+        public override int Callers
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _waiters;
+                }
+            }
         }
 
         public void Open()

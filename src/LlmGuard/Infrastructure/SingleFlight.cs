@@ -127,6 +127,9 @@ public sealed class SingleFlight<TResult>
 
         bool IExecutingFlight.IsRunning => _running;
 
+        // Abandoned (-1) means nobody waits any more.
+        int IExecutingFlight.Callers => Math.Max(Volatile.Read(ref _waiters), 0);
+
         public bool TryJoin()
         {
             int waiters = Volatile.Read(ref _waiters);

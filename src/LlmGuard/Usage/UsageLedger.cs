@@ -1,4 +1,13 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics.Metrics;
+using System.Threading;
+using System.Threading.Channels;
+using System.Threading.Tasks;
+using LlmGuard.Configuration;
 using LlmGuard.Execution;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LlmGuard.Usage;
 
@@ -6,21 +15,224 @@ namespace LlmGuard.Usage;
 /// Where the executions of a runtime account for their tokens: budgets admit or reject an execution before it runs,
 /// and each completed execution's usage goes to the registered sinks and prices.
 /// </summary>
+/// <remarks>
+/// Records reach the sinks through a bounded channel read by one background loop, so a slow sink never slows a
+/// caller: when the channel is full the record is dropped and counted. Records still in the channel when the process
+/// exits are lost.
+/// </remarks>
 internal sealed class UsageLedger
 {
+    /// <summary>The name of the meter the usage instruments are on.</summary>
+    internal const string MeterName = "LlmGuard";
+
+    /// <summary>The most records handed to the sinks in one batch.</summary>
+    internal const int MaxBatch = 256;
+
+    // At most one "records dropped" log per interval: a full queue drops on every execution.
+    private static readonly TimeSpan s_dropLogInterval = TimeSpan.FromMinutes(1);
+
     private readonly GuardRuntime _runtime;
+    private readonly LlmGuardOptions? _options;
+    private readonly ILlmUsageSink[] _sinks;
+    private readonly TokenBudgets _budgets;
+    private readonly Channel<LlmUsageRecord>? _queue;
+    private readonly ILogger _logger;
+    private readonly Counter<double>? _cost;
+    private long _written;
+    private long _delivered;
+    private long _dropped;
+    private long _droppedLogged;
+    private long _nextDropLogTimestamp;
+    private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public UsageLedger(GuardRuntime runtime)
     {
         _runtime = runtime;
+        _options = runtime.Options;
+        _sinks = runtime.UsageSinks is { Count: > 0 } sinks ? [.. sinks] : [];
+        _budgets = new TokenBudgets(runtime.TimeProvider);
+        _logger = runtime.LoggerFactory?.CreateLogger("LlmGuard") ?? NullLogger.Instance;
+
+        // Decided once, when the runtime first runs a call, from the sinks and options it was created with.
+        IsActive = _sinks.Length > 0 || _options is { Budgets.Count: > 0 } || _options is { Prices.Count: > 0 };
+        if (_options is { Prices.Count: > 0 })
+        {
+            // Through the factory, the same "LlmGuard" meter the runtime's other instruments are on.
+            Meter meter = runtime.MeterFactory?.Create(new MeterOptions(MeterName)) ?? new Meter(MeterName);
+            _cost = meter.CreateCounter<double>(
+                "llmguard.cost",
+                unit: "{currency}",
+                description: "The cost of the tokens of executions, at the prices configured, in the team's currency.");
+        }
+
+        if (_sinks.Length > 0)
+        {
+            var channelOptions = new BoundedChannelOptions(_options?.UsageQueueCapacity ?? LlmGuardOptions.DefaultUsageQueueCapacity)
+            {
+                FullMode = BoundedChannelFullMode.DropWrite,
+                SingleReader = true,
+            };
+            _queue = Channel.CreateBounded<LlmUsageRecord>(channelOptions, _ => CountDropped());
+            _ = Task.Run(DeliverAsync);
+        }
     }
 
     /// <summary>Gets whether anything (a budget, a price, a sink) needs the executions' usage.</summary>
-    public bool IsActive => _runtime.Options is not null && false;
+    public bool IsActive { get; }
+
+    /// <summary>Gets how many usage records were dropped because the queue to the sinks was full.</summary>
+    public long DroppedCount => Interlocked.Read(ref _dropped);
+
+    /// <summary>Gets the number of budget partitions with a period in memory.</summary>
+    internal int BudgetPartitionCount => _budgets.PartitionCount;
 
     /// <summary>Returns the refusal of a budget that this execution would exceed, or <see langword="null"/> to let it run.</summary>
-    public LlmBudgetExceededException? TryAdmit(string scene, LlmCallContext? context) => IsActive ? null : null;
+    public LlmBudgetExceededException? TryAdmit(string scene, LlmCallContext? context)
+    {
+        if (_options is not { Budgets.Count: > 0 } options)
+        {
+            return null;
+        }
 
-    /// <summary>Accounts for one completed execution, off the caller's path.</summary>
-    public void Complete(ExecutionReport report) => _ = IsActive;
+        LlmBudgetExceededException? refusal = _budgets.TryAdmit(options, scene, context);
+        if (refusal is not null)
+        {
+            UsageLog.BudgetExceeded(_logger, refusal.Budget, scene);
+        }
+
+        return refusal;
+    }
+
+    /// <summary>Accounts for one completed execution; what reaches the sinks is queued, never awaited.</summary>
+    public void Complete(ExecutionReport report)
+    {
+        // Telemetry alone also reports executions; then there is nothing to account for.
+        if (!IsActive)
+        {
+            return;
+        }
+
+        (long input, long output, string? model) = report.ReadUsage();
+        long tokens = input + output;
+        if (_options is { Budgets.Count: > 0 } options && tokens > 0)
+        {
+            _budgets.Count(options, report.Scene, report.Context, tokens);
+        }
+
+        decimal? cost = CostOf(model, input, output);
+        if (cost is { } spent && spent > 0)
+        {
+            _cost?.Add(
+                (double)spent,
+                new KeyValuePair<string, object?>("llmguard.scene", report.Scene),
+                new KeyValuePair<string, object?>("gen_ai.request.model", model));
+        }
+
+        if (_queue is null)
+        {
+            return;
+        }
+
+        LlmCallContext? context = report.Context;
+        var record = new LlmUsageRecord
+        {
+            Scene = report.Scene,
+            Model = model,
+            InputTokens = input,
+            OutputTokens = output,
+            Cost = cost,
+            Duration = report.Duration,
+            Result = report.Result,
+            Tenant = context?.Tenant,
+            User = context?.User,
+            Conversation = context?.Conversation,
+            Module = context?.Module,
+            RequestId = context?.RequestId,
+            CallersAnswered = report.Callers,
+            TokensSaved = report.Callers > 1 ? tokens * (report.Callers - 1) : 0,
+            CompletedAt = report.CompletedAt,
+        };
+
+        // Counted before the write, so a flush that starts after this call waits for this record too.
+        Interlocked.Increment(ref _written);
+        _queue.Writer.TryWrite(record);
+    }
+
+    /// <summary>The cost of the tokens at the model's price, or <see langword="null"/> when the model has none.</summary>
+    public decimal? CostOf(string? model, long inputTokens, long outputTokens) =>
+        model is not null && _options is { Prices.Count: > 0 } options && options.Prices.TryGetValue(model, out LlmModelPrice? price)
+            ? ((inputTokens * price.InputPerMillionTokens) + (outputTokens * price.OutputPerMillionTokens)) / 1_000_000m
+            : null;
+
+    /// <summary>Waits until every record completed before this call was delivered to the sinks or dropped.</summary>
+    internal async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        long target = Interlocked.Read(ref _written);
+        while (true)
+        {
+            Task progress = Volatile.Read(ref _progress).Task;
+            if (Interlocked.Read(ref _delivered) + Interlocked.Read(ref _dropped) >= target)
+            {
+                return;
+            }
+
+            await progress.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private void CountDropped()
+    {
+        long total = Interlocked.Increment(ref _dropped);
+        SignalProgress();
+
+        TimeProvider clock = _runtime.TimeProvider;
+        long now = clock.GetTimestamp();
+        long next = Interlocked.Read(ref _nextDropLogTimestamp);
+        if (now < next)
+        {
+            return;
+        }
+
+        long interval = (long)(s_dropLogInterval.TotalSeconds * clock.TimestampFrequency);
+        if (Interlocked.CompareExchange(ref _nextDropLogTimestamp, now + interval, next) == next)
+        {
+            long previous = Interlocked.Exchange(ref _droppedLogged, total);
+            UsageLog.UsageRecordsDropped(_logger, total - previous, total);
+        }
+    }
+
+    private void SignalProgress() =>
+        Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    // One loop for the runtime's lifetime; nothing it does fails it.
+    private async Task DeliverAsync()
+    {
+        ChannelReader<LlmUsageRecord> reader = _queue!.Reader;
+        var batch = new List<LlmUsageRecord>(MaxBatch);
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (batch.Count < MaxBatch && reader.TryRead(out LlmUsageRecord? record))
+            {
+                batch.Add(record);
+            }
+
+            foreach (ILlmUsageSink sink in _sinks)
+            {
+                try
+                {
+                    await sink.WriteAsync(batch, CancellationToken.None).ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // A sink's failure must not end delivery to it and the other sinks.
+                catch (Exception exception)
+#pragma warning restore CA1031
+                {
+                    UsageLog.UsageSinkFailed(_logger, exception, sink.GetType().Name, batch.Count);
+                }
+            }
+
+            Interlocked.Add(ref _delivered, batch.Count);
+            batch.Clear();
+            SignalProgress();
+        }
+    }
 }

@@ -1,0 +1,153 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Threading;
+using LlmGuard.Configuration;
+
+namespace LlmGuard.Usage;
+
+/// <summary>
+/// The tokens spent in the current period of every budget, per scene, tenant or user: admits or refuses an execution
+/// before it runs, and counts it once it has.
+/// </summary>
+/// <remarks>
+/// Periods are fixed windows that start with the first execution counted or admitted for a partition, on the
+/// runtime's clock. Expired periods are dropped on a sweep at most once per shortest period, so memory stays bounded by
+/// the partitions active within one period.
+/// </remarks>
+internal sealed class TokenBudgets
+{
+    private readonly ConcurrentDictionary<(string Budget, string Partition), Counter> _counters = new();
+    private readonly TimeProvider _timeProvider;
+    private long _nextSweepTicks;
+
+    public TokenBudgets(TimeProvider timeProvider)
+    {
+        _timeProvider = timeProvider;
+    }
+
+    /// <summary>Gets the number of partitions with a period in memory.</summary>
+    public int PartitionCount => _counters.Count;
+
+    /// <summary>Returns the first budget whose current period is spent for this execution, or <see langword="null"/>.</summary>
+    public LlmBudgetExceededException? TryAdmit(LlmGuardOptions options, string scene, LlmCallContext? context)
+    {
+        DateTimeOffset now = _timeProvider.GetUtcNow();
+        foreach (KeyValuePair<string, LlmTokenBudget> entry in options.Budgets)
+        {
+            LlmTokenBudget budget = entry.Value;
+            if (PartitionOf(budget, scene, context) is not { } partition
+                || !_counters.TryGetValue((entry.Key, partition), out Counter? counter))
+            {
+                continue;
+            }
+
+            if (counter.Current(now, budget.Period).Tokens >= budget.Tokens)
+            {
+                return new LlmBudgetExceededException(
+                    entry.Key,
+                    $"The token budget '{entry.Key}' ({budget.Tokens} tokens per {budget.Period} per {budget.Per.ToString().ToLowerInvariant()}) is spent for this period: the execution of scene '{scene}' was rejected without running its core.");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Counts the tokens of one completed execution in every budget that applies to it.</summary>
+    public void Count(LlmGuardOptions options, string scene, LlmCallContext? context, long tokens)
+    {
+        DateTimeOffset now = _timeProvider.GetUtcNow();
+        TimeSpan shortest = TimeSpan.MaxValue;
+        foreach (KeyValuePair<string, LlmTokenBudget> entry in options.Budgets)
+        {
+            LlmTokenBudget budget = entry.Value;
+            if (budget.Period < shortest)
+            {
+                shortest = budget.Period;
+            }
+
+            if (PartitionOf(budget, scene, context) is not { } partition)
+            {
+                continue;
+            }
+
+            Counter counter = _counters.GetOrAdd((entry.Key, partition), static _ => new Counter());
+            Interlocked.Add(ref counter.Current(now, budget.Period).Tokens, tokens);
+        }
+
+        SweepExpired(options, now, shortest);
+    }
+
+    private static string? PartitionOf(LlmTokenBudget budget, string scene, LlmCallContext? context)
+    {
+        if (budget.Scene is not null && !string.Equals(budget.Scene, scene, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        // A call without the tenant or user a budget is counted by is not limited by that budget.
+        return budget.Per switch
+        {
+            LlmBudgetScope.Tenant => context?.Tenant,
+            LlmBudgetScope.User => context?.User,
+            _ => scene,
+        };
+    }
+
+    private void SweepExpired(LlmGuardOptions options, DateTimeOffset now, TimeSpan shortest)
+    {
+        long next = Interlocked.Read(ref _nextSweepTicks);
+        if (now.UtcTicks < next || shortest == TimeSpan.MaxValue
+            || Interlocked.CompareExchange(ref _nextSweepTicks, (now + shortest).UtcTicks, next) != next)
+        {
+            return;
+        }
+
+        foreach (KeyValuePair<(string Budget, string Partition), Counter> entry in _counters)
+        {
+            // A budget removed by a reload has no period any more, so its counters go too.
+            bool expired = !options.Budgets.TryGetValue(entry.Key.Budget, out LlmTokenBudget? budget)
+                || entry.Value.IsExpired(now, budget.Period);
+            if (expired)
+            {
+                _counters.TryRemove(entry);
+            }
+        }
+    }
+
+    /// <summary>The tokens of one partition of one budget, in its current period.</summary>
+    private sealed class Counter
+    {
+        private Period? _period;
+
+        public Period Current(DateTimeOffset now, TimeSpan length)
+        {
+            Period? period = Volatile.Read(ref _period);
+            while (period is null || now - period.StartedAt >= length)
+            {
+                // One thread starts the next period; the others use the one it started.
+                var next = new Period(now);
+                Period? seen = Interlocked.CompareExchange(ref _period, next, period);
+                period = ReferenceEquals(seen, period) ? next : seen;
+            }
+
+            return period;
+        }
+
+        public bool IsExpired(DateTimeOffset now, TimeSpan length) =>
+            Volatile.Read(ref _period) is not { } period || now - period.StartedAt >= length;
+    }
+
+    private sealed class Period
+    {
+        // A field, so that Interlocked adds to it.
+        public long Tokens;
+
+        public Period(DateTimeOffset startedAt)
+        {
+            StartedAt = startedAt;
+        }
+
+        public DateTimeOffset StartedAt { get; }
+    }
+}
