@@ -1,4 +1,5 @@
 using System;
+using LlmGuard.Configuration;
 using LlmGuard.Failures;
 using LlmGuard.Infrastructure;
 using Polly;
@@ -6,19 +7,44 @@ using Polly;
 namespace LlmGuard.Execution;
 
 /// <summary>
-/// What the calls of one guarded method start under: its settings, and the attempts pipeline and merge windows built
-/// from them. A call reads the policy once, when it starts, and keeps it to its end.
+/// What the calls of one guarded method start under: its effective settings (the attribute's constants overridden by
+/// the runtime's scene options), and the attempts pipeline and merge windows built from them. A call reads the policy
+/// once, when it starts, and keeps it to its end.
 /// </summary>
 internal sealed class MethodPolicy<TResult>
 {
-    private MethodPolicy(GuardedMethod<TResult> method, GuardRuntime runtime)
+    private MethodPolicy(GuardedMethod<TResult> method, GuardRuntime runtime, MethodPolicy<TResult>? previous)
     {
-        Pipeline = BuildPipeline(method, runtime);
-        if (method.MergeWindowMs > 0)
+        SceneOverrides overrides = runtime.SceneOverridesFor(method.Scene);
+        TimeoutMs = overrides.TimeoutMs ?? method.TimeoutMs;
+        MaxRetries = overrides.MaxRetries ?? method.MaxRetries;
+        RetryDelayMs = overrides.RetryDelayMs ?? method.RetryDelayMs;
+        MaxRetryAfterMs = overrides.MaxRetryAfterMs ?? method.MaxRetryAfterMs;
+        MergeWindowMs = overrides.MergeWindowMs ?? method.MergeWindowMs;
+        MergeMaxWaitMs = overrides.MergeMaxWaitMs ?? method.MergeMaxWaitMs;
+        Pipeline = BuildPipeline(this, runtime);
+        if (previous?.Merges is { } merges && previous.MergeWindowMs == MergeWindowMs && previous.MergeMaxWaitMs == MergeMaxWaitMs)
         {
-            Merges = new MergeWindow<TResult>(runtime.TimeProvider, method.MergeWindowMs, method.MergeMode, method.MergeMaxWaitMs, method.Supersede);
+            // Unchanged merge settings keep the windows, so a reload of other settings never splits an open window in two.
+            Merges = merges;
+        }
+        else if (MergeWindowMs > 0)
+        {
+            Merges = new MergeWindow<TResult>(runtime.TimeProvider, MergeWindowMs, method.MergeMode, MergeMaxWaitMs, method.Supersede);
         }
     }
+
+    public int TimeoutMs { get; }
+
+    public int MaxRetries { get; }
+
+    public int RetryDelayMs { get; }
+
+    public int MaxRetryAfterMs { get; }
+
+    public int MergeWindowMs { get; }
+
+    public int MergeMaxWaitMs { get; }
 
     /// <summary>
     /// Gets the attempts pipeline: retries on transient failures around a per-attempt timeout, and a bounded wait for
@@ -29,20 +55,25 @@ internal sealed class MethodPolicy<TResult>
     /// <summary>Gets the merge windows, by key; <see langword="null"/> when the method merges no calls.</summary>
     public MergeWindow<TResult>? Merges { get; }
 
-    public static MethodPolicy<TResult> Create(GuardedMethod<TResult> method, GuardRuntime runtime) => new(method, runtime);
+    /// <summary>Builds the policy from the method and the runtime's current scene options.</summary>
+    /// <param name="method">The guarded method.</param>
+    /// <param name="runtime">The runtime whose options override the method's constants.</param>
+    /// <param name="previous">The policy this one replaces, whose merge windows are kept when their settings did not change.</param>
+    public static MethodPolicy<TResult> Create(GuardedMethod<TResult> method, GuardRuntime runtime, MethodPolicy<TResult>? previous = null) =>
+        new(method, runtime, previous);
 
-    private static AttemptPipeline BuildPipeline(GuardedMethod<TResult> method, GuardRuntime runtime)
+    private static AttemptPipeline BuildPipeline(MethodPolicy<TResult> policy, GuardRuntime runtime)
     {
         var builder = new ResiliencePipelineBuilder { TimeProvider = runtime.TimeProvider };
-        if (method.MaxRetries > 0)
+        if (policy.MaxRetries > 0)
         {
-            builder.AddRetry(AttemptRetries.Create(method.MaxRetries, method.RetryDelayMs, method.MaxRetryAfterMs, runtime));
+            builder.AddRetry(AttemptRetries.Create(policy.MaxRetries, policy.RetryDelayMs, policy.MaxRetryAfterMs, runtime));
         }
 
         // Added after the retry, so it is inside it: the timeout applies to each attempt, not to all of them.
-        if (method.TimeoutMs > 0)
+        if (policy.TimeoutMs > 0)
         {
-            builder.AddTimeout(TimeSpan.FromMilliseconds(method.TimeoutMs));
+            builder.AddTimeout(TimeSpan.FromMilliseconds(policy.TimeoutMs));
         }
 
         return new AttemptPipeline(builder.Build(), runtime);
