@@ -27,6 +27,7 @@ public sealed class GuardRuntime
     // Serializes reconfiguration with the creation of states, so a state created during a reload never keeps the old settings.
     private readonly object _configurationLock = new();
     private long _abandonedAttemptCount;
+    private long _policyBuildCount;
     private LlmGuardOptions? _options;
     private Dictionary<string, SceneOverrides> _scenes = new(StringComparer.Ordinal);
     private UsageLedger? _usage;
@@ -121,7 +122,12 @@ public sealed class GuardRuntime
 
     internal UsageLedger Usage => _usage ??= new UsageLedger(this);
 
+    /// <summary>Gets how many method policies this runtime built: one per guarded method, plus one per reload that changed its scene.</summary>
+    internal long PolicyBuildCount => Interlocked.Read(ref _policyBuildCount);
+
     internal void CountAbandonedAttempt() => Interlocked.Increment(ref _abandonedAttemptCount);
+
+    internal void CountPolicyBuild() => Interlocked.Increment(ref _policyBuildCount);
 
     internal GuardedMethodState<TResult> GetState<TResult>(GuardedMethod<TResult> method)
     {

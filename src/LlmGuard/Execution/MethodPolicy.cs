@@ -15,6 +15,7 @@ internal sealed class MethodPolicy<TResult>
 {
     private MethodPolicy(GuardedMethod<TResult> method, GuardRuntime runtime, MethodPolicy<TResult>? previous)
     {
+        runtime.CountPolicyBuild();
         SceneOverrides overrides = runtime.SceneOverridesFor(method.Scene);
         TimeoutMs = overrides.TimeoutMs ?? method.TimeoutMs;
         MaxRetries = overrides.MaxRetries ?? method.MaxRetries;
