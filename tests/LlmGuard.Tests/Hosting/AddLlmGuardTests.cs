@@ -7,6 +7,7 @@ using LlmGuard.Tests.Configuration;
 using LlmGuard.Tests.Fakes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
@@ -228,6 +229,19 @@ public sealed class AddLlmGuardTests : IDisposable
         _time.Advance(TimeSpan.FromMilliseconds(40));
 
         await Assert.ThrowsAsync<TimeoutRejectedException>(() => call.Within());
+    }
+
+    [Fact]
+    public async Task A_host_with_an_invalid_scene_setting_fails_to_start()
+    {
+        HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [ReplyTimeout] = "9" });
+        builder.Services.AddLlmGuard();
+        using IHost host = builder.Build();
+
+        OptionsValidationException failure = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Equal("LlmGuard:Scenes:config_reply:TimeoutMs is 9, out of range; allowed: 0 (no timeout) or 10 to 86400000.", Assert.Single(failure.Failures));
     }
 
     [Fact]
