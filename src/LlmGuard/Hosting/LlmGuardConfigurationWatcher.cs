@@ -61,6 +61,10 @@ internal sealed class LlmGuardConfigurationWatcher : IOptionsChangeTokenSource<L
         {
             changed.Cancel();
         }
+        catch (ObjectDisposedException)
+        {
+            // The container is being disposed: nobody listens any more.
+        }
         catch (AggregateException exception)
         {
             // The configuration changed again between the check above and the monitor's rebuild, to something invalid.

@@ -41,9 +41,6 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
 
     internal SingleFlight<TResult> Flights { get; } = new();
 
-    /// <summary>Gets the policy calls start under now.</summary>
-    internal MethodPolicy<TResult> Policy => _policy;
-
     string IGuardedMethodState.Scene => _method.Scene;
 
     int IGuardedMethodState.InFlightCount
@@ -65,24 +62,24 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
     {
         MethodPolicy<TResult> previous = _policy;
         MethodPolicy<TResult> next = MethodPolicy<TResult>.Create(_method, Runtime, previous);
-        _policy = next;
-        if (previous.Merges is not { } replaced || ReferenceEquals(replaced, next.Merges))
+        if (previous.Merges is { } replaced && !ReferenceEquals(replaced, next.Merges))
         {
-            return;
-        }
-
-        // The replaced windows close and run on their own timers; once empty they are dropped at the next reload.
-        var retired = new List<MergeWindow<TResult>>(_retiredMerges.Length + 1);
-        foreach (MergeWindow<TResult> window in _retiredMerges)
-        {
-            if (window.Count > 0)
+            // The replaced windows close and run on their own timers; once empty they are dropped at a later reload.
+            // Retired before the swap, so InFlightCount may count a window twice for an instant but never misses it.
+            var retired = new List<MergeWindow<TResult>>(_retiredMerges.Length + 1);
+            foreach (MergeWindow<TResult> window in _retiredMerges)
             {
-                retired.Add(window);
+                if (window.Count > 0)
+                {
+                    retired.Add(window);
+                }
             }
+
+            retired.Add(replaced);
+            _retiredMerges = retired.ToArray();
         }
 
-        retired.Add(replaced);
-        _retiredMerges = retired.ToArray();
+        _policy = next;
     }
 
     /// <summary>
