@@ -47,6 +47,17 @@ public sealed class AddLlmGuardTests : IDisposable
     }
 
     [Fact]
+    public void The_builder_chains_further_setup_onto_the_same_services_and_a_second_call_adds_no_second_runtime()
+    {
+        var services = new ServiceCollection();
+
+        Assert.Same(services, services.AddLlmGuard().Services);
+        services.AddLlmGuard();
+
+        Assert.Single(services, d => d.ServiceType == typeof(GuardRuntime));
+    }
+
+    [Fact]
     public void Without_a_registered_clock_the_runtime_measures_time_on_the_system_clock()
     {
         var services = new ServiceCollection();
