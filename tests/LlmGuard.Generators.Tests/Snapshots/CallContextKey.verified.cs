@@ -17,7 +17,14 @@ namespace Demo.Tenants
             string key = __AskAsync_Key(question);
 
             // Singleflight: wait for the execution in flight for this key, or start one with these arguments.
-            return guard.Flights.RunAsync(key, new __AskAsync_Arguments(this, guard.Pipeline, question), __AskAsync_ExecuteAsync, cancellationToken);
+            // Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff.
+            return guard.RunAsync(
+                key,
+                new __AskAsync_Arguments(this, question),
+                attempt: static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.AskCoreAsync(arguments.question, attemptToken)),
+                fallback: null,
+                merge: null,
+                cancellationToken);
         }
 
         // Key: scene "TenantAssistant.AskAsync", then the template "{$tenant}/{$user}:{question}" with every value escaped.
@@ -37,17 +44,6 @@ namespace Demo.Tenants
 
         // What one execution of AskAsync runs with: the arguments of the call that started it.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private readonly record struct __AskAsync_Arguments(global::Demo.Tenants.TenantAssistant Self, global::LlmGuard.Infrastructure.AttemptPipeline Pipeline, string question);
-
-        // One execution, shared by every caller with its key: attempts.
-        [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
-        private static global::System.Threading.Tasks.ValueTask<string> __AskAsync_ExecuteAsync(__AskAsync_Arguments arguments, global::System.Threading.CancellationToken executionToken)
-        {
-            // Attempts: each runs under the per-attempt timeout, and transient failures are retried with backoff.
-            return arguments.Pipeline.ExecuteAsync(
-                static (arguments, attemptToken) => new global::System.Threading.Tasks.ValueTask<string>(arguments.Self.AskCoreAsync(arguments.question, attemptToken)),
-                arguments,
-                executionToken);
-        }
+        private readonly record struct __AskAsync_Arguments(global::Demo.Tenants.TenantAssistant Self, string question);
     }
 }
