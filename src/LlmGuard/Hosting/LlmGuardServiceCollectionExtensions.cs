@@ -2,6 +2,7 @@ using System;
 using System.Diagnostics.Metrics;
 using LlmGuard;
 using LlmGuard.Configuration;
+using LlmGuard.Failures;
 using LlmGuard.Hosting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -15,7 +16,7 @@ public static class LlmGuardServiceCollectionExtensions
     /// <summary>
     /// Registers one <see cref="GuardRuntime"/> singleton built from the container: its <see cref="TimeProvider"/>
     /// (<see cref="TimeProvider.System"/> unless one is registered), <see cref="ILoggerFactory"/> and
-    /// <see cref="IMeterFactory"/> when registered, and <see cref="LlmGuardOptions"/> bound from the configuration
+    /// <see cref="IMeterFactory"/> and <see cref="FailureClassifier"/> when registered, and <see cref="LlmGuardOptions"/> bound from the configuration
     /// section <c>LlmGuard</c> when an <c>IConfiguration</c> is registered, validated at start-up and reloaded with it.
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -54,6 +55,7 @@ public static class LlmGuardServiceCollectionExtensions
         IOptionsMonitor<LlmGuardOptions> options = services.GetRequiredService<IOptionsMonitor<LlmGuardOptions>>();
         var runtime = new GuardRuntime(services.GetRequiredService<TimeProvider>())
         {
+            FailureClassifier = services.GetService<FailureClassifier>(),
             LoggerFactory = services.GetService<ILoggerFactory>(),
             MeterFactory = services.GetService<IMeterFactory>(),
             Options = options.CurrentValue,

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading.Tasks;
 using LlmGuard.Configuration;
+using LlmGuard.Failures;
 using LlmGuard.Tests.Configuration;
 using LlmGuard.Tests.Fakes;
 using Microsoft.Extensions.Configuration;
@@ -55,6 +56,18 @@ public sealed class AddLlmGuardTests : IDisposable
         services.AddLlmGuard();
 
         Assert.Single(services, d => d.ServiceType == typeof(GuardRuntime));
+    }
+
+    [Fact]
+    public void A_registered_failure_classifier_becomes_the_runtimes_own_rule()
+    {
+        FailureClassifier classifier = static _ => FailureClassification.Permanent;
+        var services = new ServiceCollection();
+        services.AddSingleton(classifier);
+        services.AddLlmGuard();
+        using ServiceProvider provider = services.BuildServiceProvider();
+
+        Assert.Same(classifier, provider.GetRequiredService<GuardRuntime>().FailureClassifier);
     }
 
     [Fact]
