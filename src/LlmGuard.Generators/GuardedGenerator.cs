@@ -47,7 +47,28 @@ public sealed class GuardedGenerator : IIncrementalGenerator
             .SelectMany(static (members, _) => GroupByType(members))
             .WithTrackingName(TrackingNames.Types);
         context.RegisterSourceOutput(types, static (output, type) => output.AddSource(type.HintName, GuardedSourceEmitter.Emit(type)));
+
+        IncrementalValueProvider<EquatableArray<SceneManifestEntry>> scenes = methods
+            .Select(static (result, _) => result.Spec is null ? null : SceneManifestEntry.From(result.Spec))
+            .Where(static entry => entry is not null)
+            .Collect()
+            .Select(static (entries, _) => OrderScenes(entries!))
+            .WithTrackingName(TrackingNames.Scenes);
+        context.RegisterSourceOutput(scenes, static (output, entries) =>
+        {
+            if (entries.Count > 0)
+            {
+                output.AddSource(SceneManifestEmitter.HintName, SceneManifestEmitter.Emit(entries));
+            }
+        });
     }
+
+    // Sorted, so the manifest does not change when files are compiled in another order.
+    private static EquatableArray<SceneManifestEntry> OrderScenes(ImmutableArray<SceneManifestEntry> entries) =>
+        entries
+            .OrderBy(static entry => entry.Method, StringComparer.Ordinal)
+            .ThenBy(static entry => entry.Scene, StringComparer.Ordinal)
+            .ToEquatableArray();
 
     private static IEnumerable<GuardedTypeSpec> GroupByType(ImmutableArray<(GuardedMethodSpec? Spec, StubSpec? Stub)> members)
     {
@@ -76,4 +97,5 @@ internal static class TrackingNames
     public const string Methods = nameof(Methods);
     public const string Diagnostics = nameof(Diagnostics);
     public const string Types = nameof(Types);
+    public const string Scenes = nameof(Scenes);
 }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Threading;
 using LlmGuard.Configuration;
 using LlmGuard.Failures;
@@ -23,7 +24,13 @@ namespace LlmGuard;
 public sealed class GuardRuntime
 {
     private readonly ConcurrentDictionary<GuardedMethod, IGuardedMethodState> _states = new();
+
+    // Serializes reconfiguration with the creation of states, so a state created during a reload never keeps the old settings.
+    private readonly object _configurationLock = new();
     private long _abandonedAttemptCount;
+    private long _policyBuildCount;
+    private LlmGuardOptions? _options;
+    private Dictionary<string, SceneOverrides> _scenes = new(StringComparer.Ordinal);
     private UsageLedger? _usage;
     private GuardTelemetry? _telemetry;
 
@@ -62,9 +69,32 @@ public sealed class GuardRuntime
     /// <summary>
     /// Gets the run-time settings (scenes, budgets, prices); <see langword="null"/> (the default) runs every guarded
     /// method with its attribute's values. Set it when the runtime is created; <c>AddLlmGuard()</c> binds it from
-    /// configuration and reloads it.
+    /// configuration and, after a valid reload, returns the reloaded settings.
     /// </summary>
-    public LlmGuardOptions? Options { get; init; }
+    /// <remarks>
+    /// The scene settings are copied when they are set: changing the object afterwards changes no call. Each guarded
+    /// method builds its policy from them on its first call on this runtime.
+    /// </remarks>
+    /// <exception cref="ArgumentException">A scene setting is out of its range; the message names the scene, the key and the range.</exception>
+    public LlmGuardOptions? Options
+    {
+        get => Volatile.Read(ref _options);
+        init
+        {
+            if (value is not null)
+            {
+                // Standalone runtimes check ranges only: scenes of assemblies that have not run yet are not known here.
+                List<string> failures = LlmGuardOptionsValidation.Validate(value, requireKnownScenes: false, scenesSection: null);
+                if (failures.Count > 0)
+                {
+                    throw new ArgumentException(string.Join(Environment.NewLine, failures), nameof(value));
+                }
+            }
+
+            _options = value;
+            _scenes = SceneOverrides.Snapshot(value);
+        }
+    }
 
     /// <summary>
     /// Gets the sinks that receive a usage record per execution, in batches, off the callers' path; <see langword="null"/>
@@ -104,9 +134,81 @@ public sealed class GuardRuntime
     // it reads are set.
     internal GuardTelemetry Telemetry =>
         Volatile.Read(ref _telemetry) ?? Interlocked.CompareExchange(ref _telemetry, new GuardTelemetry(this), null) ?? _telemetry!;
+    /// <summary>Gets how many method policies this runtime built: one per guarded method, plus one per reload that changed its scene.</summary>
+    internal long PolicyBuildCount => Interlocked.Read(ref _policyBuildCount);
 
     internal void CountAbandonedAttempt() => Interlocked.Increment(ref _abandonedAttemptCount);
 
-    internal GuardedMethodState<TResult> GetState<TResult>(GuardedMethod<TResult> method) =>
-        (GuardedMethodState<TResult>)_states.GetOrAdd(method, static (m, runtime) => ((GuardedMethod<TResult>)m).CreateState(runtime), this);
+    internal void CountPolicyBuild() => Interlocked.Increment(ref _policyBuildCount);
+
+    internal GuardedMethodState<TResult> GetState<TResult>(GuardedMethod<TResult> method)
+    {
+        if (_states.TryGetValue(method, out IGuardedMethodState? state))
+        {
+            return (GuardedMethodState<TResult>)state;
+        }
+
+        lock (_configurationLock)
+        {
+            return (GuardedMethodState<TResult>)_states.GetOrAdd(method, static (m, runtime) => ((GuardedMethod<TResult>)m).CreateState(runtime), this);
+        }
+    }
+
+    /// <summary>Gets the configured overrides of <paramref name="scene"/>; none when the scene is not configured.</summary>
+    internal SceneOverrides SceneOverridesFor(string scene) =>
+        Volatile.Read(ref _scenes).TryGetValue(scene, out SceneOverrides overrides) ? overrides : default;
+
+    /// <summary>
+    /// Applies reloaded, validated options: every guarded method of a scene whose settings changed builds its policy
+    /// once; calls already started keep the policy they started under.
+    /// </summary>
+    /// <param name="options">The new options.</param>
+    internal void Reconfigure(LlmGuardOptions options)
+    {
+        List<string> changed;
+        lock (_configurationLock)
+        {
+            Dictionary<string, SceneOverrides> previous = _scenes;
+            Dictionary<string, SceneOverrides> next = SceneOverrides.Snapshot(options);
+            changed = ChangedScenes(previous, next);
+            Volatile.Write(ref _options, options);
+            Volatile.Write(ref _scenes, next);
+            foreach (IGuardedMethodState state in _states.Values)
+            {
+                if (changed.Contains(state.Scene))
+                {
+                    state.Reconfigure();
+                }
+            }
+        }
+
+        if (changed.Count > 0 && LoggerFactory is { } loggerFactory)
+        {
+            ILogger logger = loggerFactory.CreateLogger(ConfigurationLog.Category);
+            ConfigurationLog.ConfigurationReloaded(logger, changed);
+        }
+    }
+
+    private static List<string> ChangedScenes(Dictionary<string, SceneOverrides> previous, Dictionary<string, SceneOverrides> next)
+    {
+        var changed = new List<string>();
+        foreach (KeyValuePair<string, SceneOverrides> scene in next)
+        {
+            if (previous.GetValueOrDefault(scene.Key) != scene.Value)
+            {
+                changed.Add(scene.Key);
+            }
+        }
+
+        foreach (KeyValuePair<string, SceneOverrides> scene in previous)
+        {
+            if (!next.ContainsKey(scene.Key) && scene.Value != default)
+            {
+                changed.Add(scene.Key);
+            }
+        }
+
+        changed.Sort(StringComparer.Ordinal);
+        return changed;
+    }
 }

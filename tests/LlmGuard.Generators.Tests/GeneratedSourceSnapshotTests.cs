@@ -283,4 +283,46 @@ public sealed class GeneratedSourceSnapshotTests
         run.AssertClean();
         Assert.Contains($"[global::System.CodeDom.Compiler.GeneratedCode(\"LlmGuard.Generators\", \"{Snapshot.GeneratorVersion}\")]", run.SingleSource(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Scene_manifest_lists_every_guarded_method_with_its_compile_time_settings()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            namespace Demo.Manifest;
+
+            public partial class Support
+            {
+                [Guarded(Scene = "ticket_reply", TimeoutMs = 8_000, MaxRetries = 1, RetryDelayMs = 100, MaxRetryAfterMs = 5_000)]
+                public partial Task<string> ReplyAsync(string ticket, CancellationToken cancellationToken);
+
+                private Task<string> ReplyCoreAsync(string ticket, CancellationToken cancellationToken) => Task.FromResult(ticket);
+
+                [Guarded(Key = "{user}", MergeWindowMs = 300, MergeMode = MergeMode.Sliding, MergeMaxWaitMs = 2_000)]
+                public partial Task<string> SuggestAsync(string user, [MergeAppend] string text);
+
+                private Task<string> SuggestCoreAsync(string user, string text) => Task.FromResult(text);
+            }
+
+            public static partial class Titles
+            {
+                [Guarded(Scene = "titles", TimeoutMs = 0, MergeWindowMs = 50)]
+                public static partial ValueTask<string> TitleAsync(string text);
+
+                private static ValueTask<string> TitleCoreAsync(string text) => new(text);
+            }
+            """);
+
+        run.AssertClean();
+        Assert.Equal(2, run.GeneratedSources.Length);
+        Snapshot.VerifyGenerated(run.SceneManifest!, "SceneManifest");
+    }
+
+    [Fact]
+    public void A_compilation_without_guarded_methods_gets_no_scene_manifest()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + "namespace Demo; public sealed class Plain { }");
+
+        run.AssertClean();
+        Assert.Null(run.SceneManifest);
+    }
 }

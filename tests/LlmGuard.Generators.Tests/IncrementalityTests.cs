@@ -46,7 +46,7 @@ public sealed class IncrementalityTests
         }
         """;
 
-    private static readonly string[] s_trackedSteps = { TrackingNames.Methods, TrackingNames.Diagnostics, TrackingNames.Types };
+    private static readonly string[] s_trackedSteps = { TrackingNames.Methods, TrackingNames.Diagnostics, TrackingNames.Types, TrackingNames.Scenes };
 
     [Fact]
     public void First_run_reports_new_outputs_for_every_tracked_step()
@@ -97,6 +97,20 @@ public sealed class IncrementalityTests
         Assert.Contains(Outputs(result.TrackedSteps, TrackingNames.Types), output => output.Reason == IncrementalStepRunReason.Modified);
         Assert.Contains(Outputs(result.TrackedOutputSteps, SourceOutput), output => output.Reason == IncrementalStepRunReason.Modified);
         Assert.Contains("timeoutMs: 2000", result.GeneratedSources.Single(s => s.HintName == "Demo.Assistant.Guarded.g.cs").SourceText.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Editing_a_guarded_setting_regenerates_the_scene_manifest_with_the_new_value()
+    {
+        (GeneratorDriver driver, CSharpCompilation compilation) = FirstRun(Guarded);
+        SyntaxTree tree = compilation.SyntaxTrees.Single();
+        string edited = Guarded.Replace("TimeoutMs = 1000", "TimeoutMs = 2000", StringComparison.Ordinal);
+
+        GeneratorRunResult result = RunAgain(driver, compilation.ReplaceSyntaxTree(tree, tree.WithChangedText(SourceText.From(edited))));
+
+        Assert.Equal(IncrementalStepRunReason.Modified, Assert.Single(Outputs(result.TrackedSteps, TrackingNames.Scenes)).Reason);
+        string manifest = result.GeneratedSources.Single(s => s.HintName == GeneratorRun.SceneManifestHintName).SourceText.ToString();
+        Assert.Contains("method: \"Demo.Assistant.AskAsync\", timeoutMs: 2000,", manifest, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -152,7 +166,8 @@ public sealed class IncrementalityTests
     {
         CSharpCompilation compilation = GeneratorHarness.Compile(source);
         GeneratorDriver driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
-        Assert.Equal(2, driver.GetRunResult().Results[0].GeneratedSources.Length);
+        // Two types and the scene manifest.
+        Assert.Equal(3, driver.GetRunResult().Results[0].GeneratedSources.Length);
         return (driver, compilation);
     }
 
@@ -166,10 +181,12 @@ public sealed class IncrementalityTests
     private static void AssertNothingRegenerated(GeneratorRunResult result)
     {
         (object Value, IncrementalStepRunReason Reason)[] types = Outputs(result.TrackedSteps, TrackingNames.Types);
+        (object Value, IncrementalStepRunReason Reason)[] scenes = Outputs(result.TrackedSteps, TrackingNames.Scenes);
         (object Value, IncrementalStepRunReason Reason)[] sources = Outputs(result.TrackedOutputSteps, SourceOutput);
         Assert.Equal(2, types.Length);
+        Assert.Single(scenes);
         Assert.NotEmpty(sources);
-        Assert.All(types.Concat(sources), output => Assert.True(
+        Assert.All(types.Concat(scenes).Concat(sources), output => Assert.True(
             output.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged,
             $"An output of {output.Value.GetType().Name} was {output.Reason}."));
     }

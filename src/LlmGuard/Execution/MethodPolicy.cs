@@ -1,4 +1,5 @@
 using System;
+using LlmGuard.Configuration;
 using LlmGuard.Failures;
 using LlmGuard.Infrastructure;
 using LlmGuard.Telemetry;
@@ -7,24 +8,45 @@ using Polly;
 namespace LlmGuard.Execution;
 
 /// <summary>
-/// What the calls of one guarded method start under: its settings, and the attempts pipeline and merge windows built
-/// from them. A call reads the policy once, when it starts, and keeps it to its end.
+/// What the calls of one guarded method start under: its effective settings (the attribute's constants overridden by
+/// the runtime's scene options), and the attempts pipeline and merge windows built from them. A call reads the policy
+/// once, when it starts, and keeps it to its end.
 /// </summary>
 internal sealed class MethodPolicy<TResult>
 {
-    private MethodPolicy(GuardedMethod<TResult> method, GuardRuntime runtime)
+    private MethodPolicy(GuardedMethod<TResult> method, GuardRuntime runtime, MethodPolicy<TResult>? previous)
     {
+        runtime.CountPolicyBuild();
+        Method = method;
+        Runtime = runtime;
         Scene = method.Scene;
         Telemetry = runtime.Telemetry;
         ExecutionActivityName = "llmguard.execution " + method.Scene;
-        Method = method;
-        Runtime = runtime;
-        Pipeline = BuildPipeline(method, runtime);
-        if (method.MergeWindowMs > 0)
+
+        SceneOverrides overrides = runtime.SceneOverridesFor(method.Scene);
+        TimeoutMs = overrides.TimeoutMs ?? method.TimeoutMs;
+        MaxRetries = overrides.MaxRetries ?? method.MaxRetries;
+        RetryDelayMs = overrides.RetryDelayMs ?? method.RetryDelayMs;
+        MaxRetryAfterMs = overrides.MaxRetryAfterMs ?? method.MaxRetryAfterMs;
+        MergeWindowMs = overrides.MergeWindowMs ?? method.MergeWindowMs;
+        MergeMaxWaitMs = overrides.MergeMaxWaitMs ?? method.MergeMaxWaitMs;
+        Pipeline = BuildPipeline(this, runtime);
+        if (previous?.Merges is { } merges && previous.MergeWindowMs == MergeWindowMs && previous.MergeMaxWaitMs == MergeMaxWaitMs)
         {
-            Merges = new MergeWindow<TResult>(runtime.TimeProvider, method.MergeWindowMs, method.MergeMode, method.MergeMaxWaitMs, method.Supersede);
+            // Unchanged merge settings keep the windows, so a reload of other settings never splits an open window in two.
+            Merges = merges;
+        }
+        else if (MergeWindowMs > 0)
+        {
+            Merges = new MergeWindow<TResult>(runtime.TimeProvider, MergeWindowMs, method.MergeMode, MergeMaxWaitMs, method.Supersede);
         }
     }
+
+    /// <summary>Gets the guarded method: its scene and the reader of its results' token usage.</summary>
+    public GuardedMethod<TResult> Method { get; }
+
+    /// <summary>Gets the runtime the method's calls run on.</summary>
+    public GuardRuntime Runtime { get; }
 
     /// <summary>Gets the scene of the method, the <c>llmguard.scene</c> of its telemetry.</summary>
     public string Scene { get; }
@@ -35,6 +57,18 @@ internal sealed class MethodPolicy<TResult>
     /// <summary>Gets the name of the activity of each execution, built once rather than per execution.</summary>
     public string ExecutionActivityName { get; }
 
+    public int TimeoutMs { get; }
+
+    public int MaxRetries { get; }
+
+    public int RetryDelayMs { get; }
+
+    public int MaxRetryAfterMs { get; }
+
+    public int MergeWindowMs { get; }
+
+    public int MergeMaxWaitMs { get; }
+
     /// <summary>
     /// Gets the attempts pipeline: retries on transient failures around a per-attempt timeout, and a bounded wait for
     /// a core that ignores its cancelled token.
@@ -44,28 +78,27 @@ internal sealed class MethodPolicy<TResult>
     /// <summary>Gets the merge windows, by key; <see langword="null"/> when the method merges no calls.</summary>
     public MergeWindow<TResult>? Merges { get; }
 
-    /// <summary>Gets the guarded method: its scene and the reader of its results' token usage.</summary>
-    public GuardedMethod<TResult> Method { get; }
+    /// <summary>Builds the policy from the method and the runtime's current scene options.</summary>
+    /// <param name="method">The guarded method.</param>
+    /// <param name="runtime">The runtime whose options override the method's constants.</param>
+    /// <param name="previous">The policy this one replaces, whose merge windows are kept when their settings did not change.</param>
+    public static MethodPolicy<TResult> Create(GuardedMethod<TResult> method, GuardRuntime runtime, MethodPolicy<TResult>? previous = null) =>
+        new(method, runtime, previous);
 
-    /// <summary>Gets the runtime the method's calls run on.</summary>
-    public GuardRuntime Runtime { get; }
-
-    public static MethodPolicy<TResult> Create(GuardedMethod<TResult> method, GuardRuntime runtime) => new(method, runtime);
-
-    private static AttemptPipeline BuildPipeline(GuardedMethod<TResult> method, GuardRuntime runtime)
+    private static AttemptPipeline BuildPipeline(MethodPolicy<TResult> policy, GuardRuntime runtime)
     {
         var builder = new ResiliencePipelineBuilder { TimeProvider = runtime.TimeProvider };
-        if (method.MaxRetries > 0)
+        if (policy.MaxRetries > 0)
         {
-            builder.AddRetry(AttemptRetries.Create(method.Scene, method.MaxRetries, method.RetryDelayMs, method.MaxRetryAfterMs, runtime));
+            builder.AddRetry(AttemptRetries.Create(policy.Scene, policy.MaxRetries, policy.RetryDelayMs, policy.MaxRetryAfterMs, runtime));
         }
 
         // Added after the retry, so it is inside it: the timeout applies to each attempt, not to all of them.
-        if (method.TimeoutMs > 0)
+        if (policy.TimeoutMs > 0)
         {
-            builder.AddTimeout(TimeSpan.FromMilliseconds(method.TimeoutMs));
+            builder.AddTimeout(TimeSpan.FromMilliseconds(policy.TimeoutMs));
         }
 
-        return new AttemptPipeline(builder.Build(), runtime, method.Scene, retries: method.MaxRetries > 0);
+        return new AttemptPipeline(builder.Build(), runtime, policy.Scene, retries: policy.MaxRetries > 0);
     }
 }

@@ -10,6 +10,11 @@ namespace LlmGuard.Infrastructure;
 internal interface IGuardedMethodState
 {
     int InFlightCount { get; }
+
+    string Scene { get; }
+
+    /// <summary>Builds the policy again from the runtime's current options; calls already started keep theirs.</summary>
+    void Reconfigure();
 }
 
 /// <summary>
@@ -19,10 +24,15 @@ internal interface IGuardedMethodState
 /// <typeparam name="TResult">The result the guarded method produces.</typeparam>
 public sealed class GuardedMethodState<TResult> : IGuardedMethodState
 {
-    private readonly MethodPolicy<TResult> _policy;
+    private readonly GuardedMethod<TResult> _method;
+    private volatile MethodPolicy<TResult> _policy;
+
+    // Merge windows of replaced policies: calls that joined them are still waiting, and the runtime counts them in flight.
+    private volatile MergeWindow<TResult>[] _retiredMerges = Array.Empty<MergeWindow<TResult>>();
 
     internal GuardedMethodState(GuardedMethod<TResult> method, GuardRuntime runtime)
     {
+        _method = method;
         Runtime = runtime;
         _policy = MethodPolicy<TResult>.Create(method, runtime);
     }
@@ -32,7 +42,46 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
 
     internal SingleFlight<TResult> Flights { get; } = new();
 
-    int IGuardedMethodState.InFlightCount => Flights.Count + (_policy.Merges?.Count ?? 0);
+    string IGuardedMethodState.Scene => _method.Scene;
+
+    int IGuardedMethodState.InFlightCount
+    {
+        get
+        {
+            int count = Flights.Count + (_policy.Merges?.Count ?? 0);
+            foreach (MergeWindow<TResult> retired in _retiredMerges)
+            {
+                count += retired.Count;
+            }
+
+            return count;
+        }
+    }
+
+    // The runtime calls this under its lock, so reconfigurations never interleave.
+    void IGuardedMethodState.Reconfigure()
+    {
+        MethodPolicy<TResult> previous = _policy;
+        MethodPolicy<TResult> next = MethodPolicy<TResult>.Create(_method, Runtime, previous);
+        if (previous.Merges is { } replaced && !ReferenceEquals(replaced, next.Merges))
+        {
+            // The replaced windows close and run on their own timers; once empty they are dropped at a later reload.
+            // Retired before the swap, so InFlightCount may count a window twice for an instant but never misses it.
+            var retired = new List<MergeWindow<TResult>>(_retiredMerges.Length + 1);
+            foreach (MergeWindow<TResult> window in _retiredMerges)
+            {
+                if (window.Count > 0)
+                {
+                    retired.Add(window);
+                }
+            }
+
+            retired.Add(replaced);
+            _retiredMerges = retired.ToArray();
+        }
+
+        _policy = next;
+    }
 
     /// <summary>
     /// Runs one call that shares its execution with the other calls of its key: it joins the merge window open for

@@ -21,9 +21,17 @@ internal sealed record GeneratorRun(
     ImmutableArray<Diagnostic> GeneratorDiagnostics,
     ImmutableArray<Diagnostic> OutputDiagnostics)
 {
+    public const string SceneManifestHintName = "LlmGuardScenes.g.cs";
+
     public GeneratorRunResult Result => RunResult.Results.Single();
 
-    public ImmutableArray<GeneratedSourceResult> GeneratedSources => Result.GeneratedSources;
+    /// <summary>The generated files of the guarded types; the assembly's scene manifest is <see cref="SceneManifest"/>.</summary>
+    public ImmutableArray<GeneratedSourceResult> GeneratedSources =>
+        Result.GeneratedSources.Where(s => s.HintName != SceneManifestHintName).ToImmutableArray();
+
+    /// <summary>The text of <c>LlmGuardScenes.g.cs</c>, or <see langword="null"/> when the generator wrote none.</summary>
+    public string? SceneManifest =>
+        Result.GeneratedSources.Where(s => s.HintName == SceneManifestHintName).Select(s => s.SourceText.ToString()).SingleOrDefault();
 
     public ImmutableArray<Diagnostic> OutputErrors => OutputDiagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToImmutableArray();
 
@@ -76,7 +84,7 @@ internal sealed record GeneratorRun(
             text.Append("  ").AppendLine(diagnostic.ToString());
         }
 
-        foreach (GeneratedSourceResult source in GeneratedSources)
+        foreach (GeneratedSourceResult source in Result.GeneratedSources)
         {
             text.Append("==== ").AppendLine(source.HintName).AppendLine(source.SourceText.ToString());
         }

@@ -1,0 +1,129 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using LlmGuard.Internal;
+using Microsoft.Extensions.Configuration;
+
+namespace LlmGuard.Configuration;
+
+/// <summary>
+/// The checks run-time configuration passes before any call uses it. Each failure names the scene, the key and what
+/// is allowed, in the ranges the generator enforces on the attribute.
+/// </summary>
+internal static class LlmGuardOptionsValidation
+{
+    /// <summary>The configuration section scenes bind from.</summary>
+    public const string ScenesSection = "LlmGuard:Scenes";
+
+    private static readonly string[] s_keys =
+    {
+        nameof(LlmSceneOptions.TimeoutMs),
+        nameof(LlmSceneOptions.MaxRetries),
+        nameof(LlmSceneOptions.RetryDelayMs),
+        nameof(LlmSceneOptions.MaxRetryAfterMs),
+        nameof(LlmSceneOptions.MergeWindowMs),
+        nameof(LlmSceneOptions.MergeMaxWaitMs),
+    };
+
+    /// <summary>Finds every failure of <paramref name="options"/>.</summary>
+    /// <param name="options">The options to check.</param>
+    /// <param name="requireKnownScenes">Whether a scene no registered guarded method has is a failure.</param>
+    /// <param name="scenesSection">The configuration the scenes were bound from, whose keys are checked; <see langword="null"/> when none.</param>
+    /// <returns>The failure messages; empty when the options are valid.</returns>
+    public static List<string> Validate(LlmGuardOptions options, bool requireKnownScenes, IConfigurationSection? scenesSection)
+    {
+        var failures = new List<string>();
+        if (scenesSection is not null)
+        {
+            // The binder ignores keys that match no property, so a typo such as "TimeOutMs" would silently keep the default.
+            foreach (IConfigurationSection scene in scenesSection.GetChildren())
+            {
+                foreach (IConfigurationSection key in scene.GetChildren())
+                {
+                    if (Array.FindIndex(s_keys, known => string.Equals(known, key.Key, StringComparison.OrdinalIgnoreCase)) < 0)
+                    {
+                        failures.Add($"LlmGuard:Scenes:{scene.Key}:{key.Key} is not a scene setting; the keys are {string.Join(", ", s_keys)}.");
+                    }
+                }
+            }
+        }
+
+        foreach (KeyValuePair<string, LlmSceneOptions> scene in options.Scenes)
+        {
+            if (requireKnownScenes && !GuardSceneManifest.Contains(scene.Key))
+            {
+                failures.Add($"LlmGuard:Scenes:{scene.Key}: no guarded method has the scene '{scene.Key}'; the scenes are {KnownScenes()}.");
+                continue;
+            }
+
+            if (scene.Value is { } settings)
+            {
+                ValidateScene(scene.Key, settings, failures);
+            }
+        }
+
+        return failures;
+    }
+
+    private static void ValidateScene(string scene, LlmSceneOptions settings, List<string> failures)
+    {
+        if (settings.TimeoutMs is int timeout && timeout != 0 && (timeout < GuardLimits.MinTimeoutMs || timeout > GuardLimits.MaxMilliseconds))
+        {
+            failures.Add(OutOfRange(scene, nameof(LlmSceneOptions.TimeoutMs), timeout, $"0 (no timeout) or {GuardLimits.MinTimeoutMs} to {GuardLimits.MaxMilliseconds}"));
+        }
+
+        CheckRange(scene, nameof(LlmSceneOptions.MaxRetries), settings.MaxRetries, GuardLimits.MaxRetries, failures);
+        CheckRange(scene, nameof(LlmSceneOptions.RetryDelayMs), settings.RetryDelayMs, GuardLimits.MaxMilliseconds, failures);
+        CheckRange(scene, nameof(LlmSceneOptions.MaxRetryAfterMs), settings.MaxRetryAfterMs, GuardLimits.MaxMilliseconds, failures);
+        bool windowInRange = CheckRange(scene, nameof(LlmSceneOptions.MergeWindowMs), settings.MergeWindowMs, GuardLimits.MaxMilliseconds, failures);
+        bool maxWaitInRange = CheckRange(scene, nameof(LlmSceneOptions.MergeMaxWaitMs), settings.MergeMaxWaitMs, GuardLimits.MaxMilliseconds, failures);
+        if (!windowInRange || !maxWaitInRange || (settings.MergeWindowMs is null && settings.MergeMaxWaitMs is null))
+        {
+            return;
+        }
+
+        // A sliding window needs a longest wait of at least one window, whichever of the two configuration changed.
+        foreach (GuardScene method in GuardSceneManifest.Scenes)
+        {
+            if (method.MergeMode != MergeMode.Sliding || !string.Equals(method.Scene, scene, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            int window = settings.MergeWindowMs ?? method.MergeWindowMs;
+            int maxWait = settings.MergeMaxWaitMs ?? method.MergeMaxWaitMs;
+            if (window > 0 && maxWait < window)
+            {
+                failures.Add(
+                    $"LlmGuard:Scenes:{scene}:MergeMaxWaitMs is {maxWait.ToString(CultureInfo.InvariantCulture)}, out of range for {method.Method}, whose merge window slides; " +
+                    $"allowed: its MergeWindowMs ({window.ToString(CultureInfo.InvariantCulture)}) to {GuardLimits.MaxMilliseconds}.");
+                return;
+            }
+        }
+    }
+
+    private static bool CheckRange(string scene, string key, int? value, int max, List<string> failures)
+    {
+        if (value is int number && (number < 0 || number > max))
+        {
+            failures.Add(OutOfRange(scene, key, number, $"0 to {max}"));
+            return false;
+        }
+
+        return true;
+    }
+
+    private static string OutOfRange(string scene, string key, int value, string allowed) =>
+        $"LlmGuard:Scenes:{scene}:{key} is {value.ToString(CultureInfo.InvariantCulture)}, out of range; allowed: {allowed}.";
+
+    private static string KnownScenes()
+    {
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (GuardScene method in GuardSceneManifest.Scenes)
+        {
+            names.Add(method.Scene);
+        }
+
+        return names.Count == 0 ? "none (no assembly compiled by the LlmGuard generator has run yet)" : string.Join(", ", names);
+    }
+}

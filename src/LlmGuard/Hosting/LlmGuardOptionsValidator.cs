@@ -1,0 +1,28 @@
+using System;
+using System.Collections.Generic;
+using LlmGuard.Configuration;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace LlmGuard.Hosting;
+
+/// <summary>
+/// Rejects options that name a scene no guarded method has, a key that is not a scene setting, or a value out of the
+/// attribute's range; run at start-up (<c>ValidateOnStart</c>) and before a reload is applied.
+/// </summary>
+internal sealed class LlmGuardOptionsValidator(IServiceProvider services) : IValidateOptions<LlmGuardOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LlmGuardOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (name is not null && name != Options.DefaultName)
+        {
+            return ValidateOptionsResult.Skip;
+        }
+
+        IConfigurationSection? scenes = services.GetService<IConfiguration>()?.GetSection(LlmGuardOptionsValidation.ScenesSection);
+        List<string> failures = LlmGuardOptionsValidation.Validate(options, requireKnownScenes: true, scenes);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
