@@ -32,6 +32,7 @@ public sealed class GuardRuntime
     private LlmGuardOptions? _options;
     private Dictionary<string, SceneOverrides> _scenes = new(StringComparer.Ordinal);
     private UsageLedger? _usage;
+    private readonly object _telemetryGate = new();
     private GuardTelemetry? _telemetry;
 
     /// <summary>Creates a runtime that measures time on <paramref name="timeProvider"/>.</summary>
@@ -132,10 +133,20 @@ public sealed class GuardRuntime
 
     // Created when a guarded method first runs on this runtime (it builds its policy then), after the init properties
     // it reads are set.
-    internal GuardTelemetry Telemetry =>
-        Volatile.Read(ref _telemetry) ?? Interlocked.CompareExchange(ref _telemetry, new GuardTelemetry(this), null) ?? _telemetry!;
+    internal GuardTelemetry Telemetry => Volatile.Read(ref _telemetry) ?? CreateTelemetry();
+
     /// <summary>Gets how many method policies this runtime built: one per guarded method, plus one per reload that changed its scene.</summary>
     internal long PolicyBuildCount => Interlocked.Read(ref _policyBuildCount);
+
+    // Under a lock rather than a compare-and-swap: a discarded instance would still have created a meter with the
+    // same name through the factory, and a listener may bind to that meter's instruments, which never record.
+    private GuardTelemetry CreateTelemetry()
+    {
+        lock (_telemetryGate)
+        {
+            return _telemetry ??= new GuardTelemetry(this);
+        }
+    }
 
     internal void CountAbandonedAttempt() => Interlocked.Increment(ref _abandonedAttemptCount);
 

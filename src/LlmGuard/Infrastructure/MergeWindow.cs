@@ -257,7 +257,8 @@ public sealed class MergeWindow<TResult>
             _chainStartedAt = _openedAt;
         }
 
-        // A superseded window's callers were answered by the window that took them over: its report is theirs.
+        // A superseded window's callers were answered by the window that took them over: its report is theirs. The
+        // walk ends: supersede links only point further along a chain, whose length the supersede cap bounds.
         public override ExecutionReport? Report
         {
             get

@@ -52,6 +52,19 @@ public partial class ObservedDesk(GuardRuntime runtime, ScriptedModel model)
         return new Reply(question);
     }
 
+    [Guarded(Scene = "desk_latest_quick", Key = "{session}", MergeWindowMs = 100, Supersede = true, TimeoutMs = 0, MaxRetries = 0)]
+    public partial Task<Reply> ReplyLatestQuicklyAsync(string session, [NotInKey] string message, CancellationToken cancellationToken = default);
+
+    private async Task<Reply> ReplyLatestQuicklyCoreAsync(string session, string message, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        cancellationToken.ThrowIfCancellationRequested();
+        ExecutionReport report = ExecutingFlights.Innermost!.Report!;
+        report.InputTokens = 30;
+        report.OutputTokens = 5;
+        return new Reply(message);
+    }
+
     private async Task<Reply> AskCoreAsync(string question, CancellationToken cancellationToken)
     {
         string answer = await model.RespondAsync(question, cancellationToken);
