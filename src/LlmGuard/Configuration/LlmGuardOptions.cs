@@ -36,7 +36,7 @@ public sealed class LlmGuardOptions
 
     /// <summary>
     /// Gets or sets how many usage records may wait for the usage sinks; when that many wait, further records are
-    /// dropped and counted rather than slow a caller. <see cref="DefaultUsageQueueCapacity"/> by default.
+    /// dropped and counted rather than slow a caller. <see cref="DefaultUsageQueueCapacity"/> by default; at least 1.
     /// </summary>
     public int UsageQueueCapacity { get; set; } = DefaultUsageQueueCapacity;
 }

@@ -23,6 +23,6 @@ public sealed class LlmTokenBudget
     /// <summary>Gets or sets the tokens (input and output) allowed per period; once spent, executions are refused.</summary>
     public long Tokens { get; set; }
 
-    /// <summary>Gets or sets the length of a period.</summary>
+    /// <summary>Gets or sets the length of a period; a budget without a positive period limits nothing.</summary>
     public TimeSpan Period { get; set; }
 }

@@ -61,7 +61,7 @@ internal sealed class TokenBudgets
         foreach (KeyValuePair<string, LlmTokenBudget> entry in options.Budgets)
         {
             LlmTokenBudget budget = entry.Value;
-            if (budget.Period < shortest)
+            if (budget.Period > TimeSpan.Zero && budget.Period < shortest)
             {
                 shortest = budget.Period;
             }
@@ -80,7 +80,9 @@ internal sealed class TokenBudgets
 
     private static string? PartitionOf(LlmTokenBudget budget, string scene, LlmCallContext? context)
     {
-        if (budget.Scene is not null && !string.Equals(budget.Scene, scene, StringComparison.Ordinal))
+        // Without a period there is nothing to count tokens over; start-up validation reports such a budget.
+        if (budget.Period <= TimeSpan.Zero
+            || (budget.Scene is not null && !string.Equals(budget.Scene, scene, StringComparison.Ordinal)))
         {
             return null;
         }
@@ -123,15 +125,15 @@ internal sealed class TokenBudgets
         public Period Current(DateTimeOffset now, TimeSpan length)
         {
             Period? period = Volatile.Read(ref _period);
-            while (period is null || now - period.StartedAt >= length)
+            if (period is not null && now - period.StartedAt < length)
             {
-                // One thread starts the next period; the others use the one it started.
-                var next = new Period(now);
-                Period? seen = Interlocked.CompareExchange(ref _period, next, period);
-                period = ReferenceEquals(seen, period) ? next : seen;
+                return period;
             }
 
-            return period;
+            // One thread starts the next period; the others use the one it started, which is no older than theirs.
+            var next = new Period(now);
+            Period? seen = Interlocked.CompareExchange(ref _period, next, period);
+            return ReferenceEquals(seen, period) ? next : seen!;
         }
 
         public bool IsExpired(DateTimeOffset now, TimeSpan length) =>

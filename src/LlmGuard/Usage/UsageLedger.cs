@@ -67,7 +67,8 @@ internal sealed class UsageLedger
 
         if (_sinks.Length > 0)
         {
-            var channelOptions = new BoundedChannelOptions(_options?.UsageQueueCapacity ?? LlmGuardOptions.DefaultUsageQueueCapacity)
+            // Start-up validation reports a capacity below 1; the callers' path must not throw for it.
+            var channelOptions = new BoundedChannelOptions(Math.Max(1, _options?.UsageQueueCapacity ?? LlmGuardOptions.DefaultUsageQueueCapacity))
             {
                 FullMode = BoundedChannelFullMode.DropWrite,
                 SingleReader = true,
