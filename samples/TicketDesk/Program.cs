@@ -13,6 +13,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using OpenAI;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -37,21 +38,22 @@ builder.Services.AddSingleton(sp => new GuardRuntime(sp.GetRequiredService<TimeP
     MeterFactory = sp.GetRequiredService<IMeterFactory>(),
 });
 
-ModelOptions model = builder.Configuration.GetSection(ModelOptions.Section).Get<ModelOptions>() ?? new ModelOptions();
-if (model.Endpoint is null)
-{
-    builder.Services.AddSingleton<SimulatedModelHost>();
-    builder.Services.AddHostedService(sp => sp.GetRequiredService<SimulatedModelHost>());
-}
-
+// Read when the container builds them, so every configuration source (and a test host's settings) is in.
+builder.Services.Configure<ModelOptions>(builder.Configuration.GetSection(ModelOptions.Section));
+builder.Services.AddSingleton<SimulatedModelHost>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<SimulatedModelHost>());
 builder.Services.AddSingleton(sp =>
 {
+    ModelOptions model = sp.GetRequiredService<IOptions<ModelOptions>>().Value;
     Uri endpoint = model.Endpoint ?? sp.GetRequiredService<SimulatedModelHost>().Endpoint;
-    string apiKey = model.Endpoint is null
+    string? apiKey = model.Endpoint is null
         ? "simulated-provider-accepts-any-key"
-        : Environment.GetEnvironmentVariable(model.ApiKeyVariable) is { Length: > 0 } key
-            ? key
-            : throw new InvalidOperationException($"Set {model.ApiKeyVariable} to the API key of {model.Endpoint}.");
+        : model.ApiKey ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY");
+    if (string.IsNullOrEmpty(apiKey))
+    {
+        throw new InvalidOperationException($"Set Model:ApiKey or OPENAI_API_KEY to the API key of {model.Endpoint}.");
+    }
+
     var options = new OpenAIClientOptions
     {
         Endpoint = endpoint,

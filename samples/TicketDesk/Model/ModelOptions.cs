@@ -14,6 +14,9 @@ public sealed class ModelOptions
     /// <summary>The model to ask.</summary>
     public string Name { get; set; } = "ticketdesk-model";
 
-    /// <summary>The environment variable that holds the server's API key (read only with <see cref="Endpoint"/>).</summary>
-    public string ApiKeyVariable { get; set; } = "OPENAI_API_KEY";
+    /// <summary>
+    /// The server's API key (read only with <see cref="Endpoint"/>); unset reads the <c>OPENAI_API_KEY</c> environment
+    /// variable. Keep it out of appsettings.json: user secrets or the <c>Model__ApiKey</c> environment variable.
+    /// </summary>
+    public string? ApiKey { get; set; }
 }
