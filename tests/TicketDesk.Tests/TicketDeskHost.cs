@@ -20,16 +20,17 @@ internal sealed class TicketDeskHost : IAsyncDisposable
     private readonly WebApplicationFactory<Program> _factory;
     private readonly string _databasePath;
 
-    private TicketDeskHost(SimulatedProvider provider, WebApplicationFactory<Program> factory, string databasePath)
+    private TicketDeskHost(SimulatedProvider provider, RequestArrivals arrivals, WebApplicationFactory<Program> factory, string databasePath)
     {
         Provider = provider;
+        Arrivals = arrivals;
         _factory = factory;
         _databasePath = databasePath;
     }
 
     public SimulatedProvider Provider { get; }
 
-    public RequestArrivals Arrivals { get; } = new();
+    public RequestArrivals Arrivals { get; }
 
     public IServiceProvider Services => _factory.Services;
 
@@ -51,7 +52,7 @@ internal sealed class TicketDeskHost : IAsyncDisposable
         };
         SimulatedProvider provider = await SimulatedProvider.StartAsync(configure?.Invoke(options) ?? options);
         string databasePath = Path.Combine(Path.GetTempPath(), $"ticketdesk-tests-{Guid.NewGuid():N}.db");
-        TicketDeskHost? host = null;
+        var arrivals = new RequestArrivals();
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
             web.UseSetting("Model:Endpoint", provider.Endpoint.ToString());
@@ -59,15 +60,14 @@ internal sealed class TicketDeskHost : IAsyncDisposable
             web.UseSetting("Usage:DatabasePath", databasePath);
             web.ConfigureTestServices(services =>
             {
-                services.AddSingleton<IStartupFilter>(_ => host!.Arrivals);
+                services.AddSingleton<IStartupFilter>(arrivals);
                 if (timeProvider is not null)
                 {
                     services.AddSingleton(timeProvider);
                 }
             });
         });
-        host = new TicketDeskHost(provider, factory, databasePath);
-        return host;
+        return new TicketDeskHost(provider, arrivals, factory, databasePath);
     }
 
     public HttpClient CreateClient(string? tenant = null, string? user = null)
