@@ -1,6 +1,7 @@
 using System;
 using System.ClientModel;
 using System.ClientModel.Primitives;
+using System.Collections.Generic;
 using System.Diagnostics.Metrics;
 using System.IO;
 using System.Threading;
@@ -101,7 +102,7 @@ app.MapPost("/tickets/autofill", async (AutofillRequest request, TicketAssistant
 {
     if (string.IsNullOrWhiteSpace(request.Text))
     {
-        return Results.ValidationProblem(new System.Collections.Generic.Dictionary<string, string[]> { ["text"] = ["The ticket text is empty."] });
+        return Results.ValidationProblem(new Dictionary<string, string[]> { ["text"] = ["The ticket text is empty."] });
     }
 
     using LlmCallContextScope scope = LlmCallContext.Begin(module: "tickets");
@@ -113,7 +114,7 @@ app.MapPost("/conversations/{id}/reply", async (string id, ChatMessageRequest re
 {
     if (string.IsNullOrWhiteSpace(request.Text))
     {
-        return Results.ValidationProblem(new System.Collections.Generic.Dictionary<string, string[]> { ["text"] = ["The message is empty."] });
+        return Results.ValidationProblem(new Dictionary<string, string[]> { ["text"] = ["The message is empty."] });
     }
 
     // Every message of this conversation joins the conversation's merge window through the {$conversation} key.

@@ -58,6 +58,25 @@ public sealed class ChatReplyTests
     }
 
     [Fact]
+    public async Task One_conversation_id_in_two_tenants_is_two_conversations()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-01T09:00:00Z"));
+        await using TicketDeskHost host = await TicketDeskHost.StartAsync(timeProvider: clock);
+        using HttpClient acme = host.CreateClient(tenant: "acme");
+        using HttpClient globex = host.CreateClient(tenant: "globex");
+
+        Task<ChatReply> fromAcme = ReplyAsync(acme, "c-1", "acme's question");
+        Task<ChatReply> fromGlobex = ReplyAsync(globex, "c-1", "globex's question");
+        await host.Arrivals.WhenArrived(2).WaitAsync(s_bound);
+        clock.Advance(s_mergeWindow);
+        ChatReply[] replies = await Task.WhenAll(fromAcme, fromGlobex).WaitAsync(s_bound);
+
+        Assert.Equal(2, host.Provider.Requests);
+        Assert.DoesNotContain("globex", replies[0].Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("acme", replies[1].Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_provider_that_keeps_failing_hands_the_conversation_to_an_agent()
     {
         await using TicketDeskHost host = await TicketDeskHost.StartAsync(options => options with { UnavailableRate = 1 });

@@ -67,6 +67,12 @@ internal sealed class TicketDeskHost : IAsyncDisposable
                 }
             });
         });
+
+        // Starts the host and builds its routing matcher, which concurrent first requests would wait for (see
+        // RequestArrivals); a GET is not counted as an arrival.
+        using HttpClient warmUp = factory.CreateClient();
+        using HttpResponseMessage ready = await warmUp.GetAsync("/usage/daily");
+        ready.EnsureSuccessStatusCode();
         return new TicketDeskHost(provider, arrivals, factory, databasePath);
     }
 

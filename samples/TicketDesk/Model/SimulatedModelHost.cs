@@ -2,6 +2,7 @@ using System;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Simulation;
 
@@ -11,7 +12,7 @@ namespace TicketDesk.Model;
 /// Runs the simulated provider for as long as the service runs, when no model endpoint is configured, so the
 /// sample answers without an API key.
 /// </summary>
-public sealed class SimulatedModelHost(IOptions<ModelOptions> options) : IHostedService, IAsyncDisposable
+public sealed partial class SimulatedModelHost(IOptions<ModelOptions> options, ILogger<SimulatedModelHost> logger) : IHostedService, IAsyncDisposable
 {
     private SimulatedProvider? _provider;
 
@@ -28,6 +29,7 @@ public sealed class SimulatedModelHost(IOptions<ModelOptions> options) : IHosted
 
         // A busy provider, as in the QuickStart, answering like a ticket desk's model would.
         _provider = await SimulatedProvider.StartAsync(new SimulatedProviderOptions { Answer = SimulatedAnswers.Answer });
+        SimulatedProviderStarted(logger, _provider.Endpoint);
     }
 
     /// <inheritdoc />
@@ -41,4 +43,7 @@ public sealed class SimulatedModelHost(IOptions<ModelOptions> options) : IHosted
             await provider.DisposeAsync();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "No Model:Endpoint configured: the simulated provider answers at {Endpoint} (150-450 ms, with 429s, 503s and hangs)")]
+    private static partial void SimulatedProviderStarted(ILogger logger, Uri endpoint);
 }
