@@ -44,6 +44,6 @@ public sealed partial class SimulatedModelHost(IOptions<ModelOptions> options, I
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "No Model:Endpoint configured: the simulated provider answers at {Endpoint} (150-450 ms, with 429s, 503s and hangs)")]
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "No Model:Endpoint configured: the simulated provider answers at {Endpoint} (150-450 ms, with 429s, 503s and hangs)")]
     private static partial void SimulatedProviderStarted(ILogger logger, Uri endpoint);
 }
