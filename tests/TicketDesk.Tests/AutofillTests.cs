@@ -61,6 +61,31 @@ public sealed class AutofillTests
         Assert.All(drafts, draft => Assert.Equal("shipping", draft.Category));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Random_bursts_of_identical_autofills_make_one_provider_request_per_tenant(int seed)
+    {
+        var random = new Random(seed);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using TicketDeskHost host = await TicketDeskHost.StartAsync(options => options with { HoldAnswersUntil = release.Task });
+        int tenants = random.Next(1, 5);
+        HttpClient[] clients = [.. Enumerable.Range(0, tenants).Select(t => host.CreateClient(tenant: $"tenant-{t}"))];
+        int[] order = [.. Enumerable.Range(0, tenants).SelectMany(t => Enumerable.Repeat(t, random.Next(1, 7))).OrderBy(_ => random.Next())];
+
+        Task<TicketDraft>[] autofills = [.. order.Select(t => AutofillAsync(clients[t], "Refund for order 1042"))];
+        await host.Arrivals.WhenArrived(order.Length).WaitAsync(s_bound);
+        release.SetResult();
+        await Task.WhenAll(autofills).WaitAsync(s_bound);
+
+        Assert.True(tenants == host.Provider.Requests, $"Seed {seed}: {order.Length} calls from {tenants} tenant(s) made {host.Provider.Requests} provider request(s).");
+        foreach (HttpClient client in clients)
+        {
+            client.Dispose();
+        }
+    }
+
     [Fact]
     public async Task A_provider_that_keeps_failing_is_retried_and_the_guessed_draft_answers()
     {
