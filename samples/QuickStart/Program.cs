@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 using Microsoft.Extensions.AI;
 using OpenAI;
 using QuickStart;
+using Simulation;
 
 // A support desk under real traffic: many sessions at once. In every turn a user types one to three messages in
 // quick succession, and each message arrives as a small burst of duplicate triggers (double clicks, page retries,
@@ -35,7 +36,7 @@ if (arguments.Endpoint is null)
     endpoint = simulated.Endpoint;
     model = "simulated-support-model";
     apiKey = "simulated-provider-accepts-any-key";
-    Console.WriteLine($"Simulated OpenAI-compatible provider at {endpoint} (150-450 ms; {SimulatedProvider.RateLimitedRate * 100:0}% 429 with Retry-After, {SimulatedProvider.UnavailableRate * 100:0}% 503, {SimulatedProvider.HangRate * 100:0}% hang)");
+    Console.WriteLine($"Simulated OpenAI-compatible provider at {endpoint} (150-450 ms; {simulated.Options.RateLimitedRate * 100:0}% 429 with Retry-After, {simulated.Options.UnavailableRate * 100:0}% 503, {simulated.Options.HangRate * 100:0}% hang)");
 }
 else
 {

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Net;
 using System.Text.Json;
@@ -10,18 +11,14 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace QuickStart;
+namespace Simulation;
 
 /// <summary>
-/// An OpenAI-compatible chat-completions server on a free loopback port, standing in for a busy provider:
-/// answers take 150-450 ms; 10% of requests get 429 with Retry-After, 10% get 503, and 5% hang until the
-/// client gives up. Outcomes and latencies come from one seeded generator.
+/// An OpenAI-compatible chat-completions server on a free loopback port, standing in for a busy provider
+/// (<see cref="SimulatedProviderOptions"/> sets how busy). Outcomes and latencies come from one seeded generator.
 /// </summary>
 public sealed class SimulatedProvider : IAsyncDisposable
 {
-    public const double RateLimitedRate = 0.10;
-    public const double UnavailableRate = 0.10;
-    public const double HangRate = 0.05;
 
     // A hung request normally ends when the client's attempt timeout disconnects it; this bound ends it anyway,
     // so a client that never gives up cannot keep the demo from shutting down.
@@ -29,27 +26,57 @@ public sealed class SimulatedProvider : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly Random _random;
-    private int _requests;
+    private readonly List<SimulatedRequest> _received = [];
 
-    private SimulatedProvider(WebApplication app, int seed)
+    private SimulatedProvider(WebApplication app, SimulatedProviderOptions options)
     {
         _app = app;
-        _random = new Random(seed);
+        Options = options;
+        _random = new Random(options.Seed);
         app.MapPost("/v1/chat/completions", CompleteAsync);
     }
+
+    /// <summary>How this provider behaves.</summary>
+    public SimulatedProviderOptions Options { get; }
 
     /// <summary>The base address an OpenAI client is given, ending in <c>/v1</c>.</summary>
     public Uri Endpoint { get; private set; } = null!;
 
     /// <summary>The chat-completion requests received so far, whatever their outcome.</summary>
-    public int Requests => Volatile.Read(ref _requests);
-
-    public static async Task<SimulatedProvider> StartAsync(int seed)
+    public int Requests
     {
+        get
+        {
+            lock (_received)
+            {
+                return _received.Count;
+            }
+        }
+    }
+
+    /// <summary>The chat-completion requests received so far, in arrival order.</summary>
+    public IReadOnlyList<SimulatedRequest> Received
+    {
+        get
+        {
+            lock (_received)
+            {
+                return [.. _received];
+            }
+        }
+    }
+
+    /// <summary>Starts a provider with the default behaviour of a busy provider and the given seed.</summary>
+    public static Task<SimulatedProvider> StartAsync(int seed) => StartAsync(new SimulatedProviderOptions { Seed = seed });
+
+    /// <summary>Starts a provider that behaves as <paramref name="options"/> say.</summary>
+    public static async Task<SimulatedProvider> StartAsync(SimulatedProviderOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        var provider = new SimulatedProvider(builder.Build(), seed);
+        var provider = new SimulatedProvider(builder.Build(), options);
         await provider._app.StartAsync();
         // Kestrel replaces port 0 with the port it bound.
         string address = provider._app.Urls.Single();
@@ -65,41 +92,49 @@ public sealed class SimulatedProvider : IAsyncDisposable
 
     private async Task CompleteAsync(HttpContext context)
     {
-        Interlocked.Increment(ref _requests);
-        using JsonDocument request = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
-        string model = request.RootElement.GetProperty("model").GetString() ?? "";
-        int promptCharacters = request.RootElement.GetProperty("messages").EnumerateArray()
-            .Sum(message => message.TryGetProperty("content", out JsonElement content) && content.ValueKind == JsonValueKind.String ? content.GetString()!.Length : 0);
+        SimulatedRequest request = await ReadAsync(context);
+        lock (_received)
+        {
+            _received.Add(request);
+        }
 
         double roll;
         int latencyMs;
         lock (_random)
         {
             roll = _random.NextDouble();
-            latencyMs = _random.Next(150, 450);
+            latencyMs = _random.Next((int)Options.MinLatency.TotalMilliseconds, (int)Options.MaxLatency.TotalMilliseconds + 1);
         }
 
-        if (roll < HangRate)
+        if (Options.HoldAnswersUntil is { } hold)
+        {
+            await hold.WaitAsync(context.RequestAborted);
+        }
+
+        double hangRate = Options.HangRate;
+        double rateLimitedRate = Options.RateLimitedRate;
+        double unavailableRate = Options.UnavailableRate;
+        if (roll < hangRate)
         {
             await HangAsync(context);
             return;
         }
 
         await Task.Delay(latencyMs, context.RequestAborted);
-        if (roll < HangRate + RateLimitedRate)
+        if (roll < hangRate + rateLimitedRate)
         {
             // Both forms OpenAI-compatible clients read: milliseconds first, then whole seconds.
             context.Response.Headers["retry-after-ms"] = "500";
             context.Response.Headers.RetryAfter = "1";
             await WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, "rate_limit_exceeded", "Rate limit reached for requests.");
         }
-        else if (roll < HangRate + RateLimitedRate + UnavailableRate)
+        else if (roll < hangRate + rateLimitedRate + unavailableRate)
         {
             await WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "server_error", "The server is overloaded. Please try again later.");
         }
         else
         {
-            await WriteCompletionAsync(context, model, promptCharacters);
+            await WriteCompletionAsync(context, request);
         }
     }
 
@@ -117,9 +152,34 @@ public sealed class SimulatedProvider : IAsyncDisposable
         await WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, "timeout", "The model did not answer in time.");
     }
 
-    private static Task WriteCompletionAsync(HttpContext context, string model, int promptCharacters)
+    private static async Task<SimulatedRequest> ReadAsync(HttpContext context)
     {
-        string answer = "Sorry about that. I have opened a case for your order; a replacement or a refund is on its way.";
+        using JsonDocument body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+        JsonElement root = body.RootElement;
+        string model = root.GetProperty("model").GetString() ?? "";
+        var instructions = new List<string>();
+        var prompt = new List<string>();
+        foreach (JsonElement message in root.GetProperty("messages").EnumerateArray())
+        {
+            if (!message.TryGetProperty("content", out JsonElement content) || content.ValueKind != JsonValueKind.String)
+            {
+                continue;
+            }
+
+            string role = message.TryGetProperty("role", out JsonElement r) ? r.GetString() ?? "" : "";
+            (role is "system" or "developer" ? instructions : prompt).Add(content.GetString()!);
+        }
+
+        bool wantsJson = root.TryGetProperty("response_format", out JsonElement format) && format.ValueKind == JsonValueKind.Object;
+        return new SimulatedRequest(model, string.Join('\n', instructions), string.Join('\n', prompt), wantsJson);
+    }
+
+    private Task WriteCompletionAsync(HttpContext context, SimulatedRequest request)
+    {
+        string answer = Options.Answer?.Invoke(request)
+            ?? "Sorry about that. I have opened a case for your order; a replacement or a refund is on its way.";
+        string model = request.Model;
+        int promptCharacters = request.Instructions.Length + request.Prompt.Length;
 
         // The usual estimate of four characters a token is close enough for a usage block.
         int promptTokens = Math.Max(1, promptCharacters / 4);

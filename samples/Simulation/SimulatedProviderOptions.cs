@@ -1,0 +1,41 @@
+using System;
+using System.Threading.Tasks;
+
+namespace Simulation;
+
+/// <summary>
+/// How the simulated provider behaves. The defaults are a busy provider: answers take 150-450 ms; 10% of requests
+/// get 429 with Retry-After, 10% get 503, and 5% hang until the client gives up.
+/// </summary>
+public sealed record SimulatedProviderOptions
+{
+    /// <summary>Seeds the one generator that picks every outcome and latency, so a run can be replayed.</summary>
+    public int Seed { get; init; } = 7;
+
+    /// <summary>The share of requests answered 429 with Retry-After.</summary>
+    public double RateLimitedRate { get; init; } = 0.10;
+
+    /// <summary>The share of requests answered 503.</summary>
+    public double UnavailableRate { get; init; } = 0.10;
+
+    /// <summary>The share of requests that hang until the client disconnects (at most 10 s).</summary>
+    public double HangRate { get; init; } = 0.05;
+
+    /// <summary>The shortest time an answer takes.</summary>
+    public TimeSpan MinLatency { get; init; } = TimeSpan.FromMilliseconds(150);
+
+    /// <summary>The longest time an answer takes.</summary>
+    public TimeSpan MaxLatency { get; init; } = TimeSpan.FromMilliseconds(450);
+
+    /// <summary>
+    /// Writes the assistant's message for a request that succeeds; <see langword="null"/> answers every request with
+    /// one apology from an online shop's support desk.
+    /// </summary>
+    public Func<SimulatedRequest, string>? Answer { get; init; }
+
+    /// <summary>
+    /// When set, every request waits for this task after it is counted and before it is answered, so a test decides
+    /// when the provider answers; <see langword="null"/> answers after the latency alone.
+    /// </summary>
+    public Task? HoldAnswersUntil { get; init; }
+}

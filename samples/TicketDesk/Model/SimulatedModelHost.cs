@@ -1,0 +1,49 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Simulation;
+
+namespace TicketDesk.Model;
+
+/// <summary>
+/// Runs the simulated provider for as long as the service runs, when no model endpoint is configured, so the
+/// sample answers without an API key.
+/// </summary>
+public sealed partial class SimulatedModelHost(IOptions<ModelOptions> options, ILogger<SimulatedModelHost> logger) : IHostedService, IAsyncDisposable
+{
+    private SimulatedProvider? _provider;
+
+    /// <summary>The simulated provider's base address, once the host has started it (only when no endpoint is configured).</summary>
+    public Uri Endpoint => _provider?.Endpoint ?? throw new InvalidOperationException("The simulated provider has not started yet.");
+
+    /// <inheritdoc />
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (options.Value.Endpoint is not null)
+        {
+            return;
+        }
+
+        // A busy provider, as in the QuickStart, answering like a ticket desk's model would.
+        _provider = await SimulatedProvider.StartAsync(new SimulatedProviderOptions { Answer = SimulatedAnswers.Answer });
+        SimulatedProviderStarted(logger, _provider.Endpoint);
+    }
+
+    /// <inheritdoc />
+    public Task StopAsync(CancellationToken cancellationToken) => DisposeAsync().AsTask();
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _provider, null) is { } provider)
+        {
+            await provider.DisposeAsync();
+        }
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "No Model:Endpoint configured: the simulated provider answers at {Endpoint} (150-450 ms, with 429s, 503s and hangs)")]
+    private static partial void SimulatedProviderStarted(ILogger logger, Uri endpoint);
+}

@@ -1,0 +1,128 @@
+using System;
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Collections.Generic;
+using System.Diagnostics.Metrics;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using LlmGuard;
+using LlmGuard.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OpenAI;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using TicketDesk.Conversations;
+using TicketDesk.Hosting;
+using TicketDesk.Model;
+using TicketDesk.Tickets;
+using TicketDesk.Usage;
+
+// A support desk's API: ticket autofill and chat replies answered by a model through LlmGuard, the usage table
+// the team keeps, and LlmGuard's metrics and traces in the console.
+WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
+
+// One runtime for the service: guard state (calls in flight, merge windows) lives in it; its scenes, prices and
+// budgets come from the "LlmGuard" section of appsettings.json (reloaded when the file changes); its logs and metrics
+// go to the host's logging and OpenTelemetry; every execution's usage goes to the SQLite usage table.
+builder.Services.AddLlmGuard().AddUsageSink<SqliteUsageSink>();
+
+// Read when the container builds them, so every configuration source (and a test host's settings) is in.
+builder.Services.Configure<ModelOptions>(builder.Configuration.GetSection(ModelOptions.Section));
+builder.Services.AddSingleton<SimulatedModelHost>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<SimulatedModelHost>());
+builder.Services.AddSingleton(sp =>
+{
+    ModelOptions model = sp.GetRequiredService<IOptions<ModelOptions>>().Value;
+    Uri endpoint = model.Endpoint ?? sp.GetRequiredService<SimulatedModelHost>().Endpoint;
+    string? apiKey = model.Endpoint is null
+        ? "simulated-provider-accepts-any-key"
+        : model.ApiKey ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY");
+    if (string.IsNullOrEmpty(apiKey))
+    {
+        throw new InvalidOperationException($"Set Model:ApiKey or OPENAI_API_KEY to the API key of {model.Endpoint}.");
+    }
+
+    var options = new OpenAIClientOptions
+    {
+        Endpoint = endpoint,
+
+        // The SDK would otherwise retry 429s and 5xx inside one guarded attempt, hiding the failures from
+        // LlmGuard and outliving its attempt timeout. LlmGuard is the one that retries.
+        RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+    };
+    return new OpenAIClient(new ApiKeyCredential(apiKey), options).GetChatClient(model.Name).AsIChatClient();
+});
+builder.Services.AddSingleton<TicketAssistant>();
+builder.Services.AddSingleton<ChatAssistant>();
+
+builder.Services.AddSingleton(sp =>
+{
+    string? path = sp.GetRequiredService<IConfiguration>()["Usage:DatabasePath"];
+    return new UsageStore(string.IsNullOrEmpty(path) ? Path.Combine(Path.GetTempPath(), "ticketdesk-usage.db") : path);
+});
+
+// LlmGuard's meter and activity source, exported to the console every 10 s (metrics) and as they end (traces).
+bool consoleExporter = builder.Configuration.GetValue("Telemetry:Console", defaultValue: true);
+builder.Services.AddOpenTelemetry()
+    .ConfigureResource(resource => resource.AddService("TicketDesk"))
+    .WithMetrics(metrics =>
+    {
+        metrics.AddMeter("LlmGuard");
+        if (consoleExporter)
+        {
+            metrics.AddConsoleExporter((_, reader) => reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 10_000);
+        }
+    })
+    .WithTracing(tracing =>
+    {
+        tracing.AddSource("LlmGuard");
+        if (consoleExporter)
+        {
+            tracing.AddConsoleExporter();
+        }
+    });
+
+WebApplication app = builder.Build();
+app.UseLlmCallContext();
+
+app.MapPost("/tickets/autofill", async (AutofillRequest request, TicketAssistant tickets, CancellationToken cancellationToken) =>
+{
+    if (string.IsNullOrWhiteSpace(request.Text))
+    {
+        return Results.ValidationProblem(new Dictionary<string, string[]> { ["text"] = ["The ticket text is empty."] });
+    }
+
+    using LlmCallContextScope scope = LlmCallContext.Begin(module: "tickets");
+    TicketDraft draft = await tickets.AutofillAsync(request.Text, cancellationToken);
+    return Results.Ok(draft);
+});
+
+app.MapPost("/conversations/{id}/reply", async (string id, ChatMessageRequest request, ChatAssistant chat, CancellationToken cancellationToken) =>
+{
+    if (string.IsNullOrWhiteSpace(request.Text))
+    {
+        return Results.ValidationProblem(new Dictionary<string, string[]> { ["text"] = ["The message is empty."] });
+    }
+
+    // Every message of this conversation joins the conversation's merge window through the {$conversation} key.
+    using LlmCallContextScope scope = LlmCallContext.Begin(conversation: id, module: "chat");
+    ChatReply reply = await chat.ReplyAsync(request.Text, cancellationToken);
+    return Results.Ok(reply);
+});
+
+app.MapGet("/usage/daily", async (UsageStore usage, CancellationToken cancellationToken) =>
+    Results.Ok(await usage.GetDailyUsageAsync(cancellationToken)));
+
+await app.RunAsync();
+
+/// <summary>The entry point; public so the end-to-end tests can host the service.</summary>
+public partial class Program;
