@@ -40,6 +40,7 @@ internal sealed class GuardTelemetry
     {
         _runtime = runtime;
         Meter meter = runtime.MeterFactory?.Create(new MeterOptions(TelemetryNames.Source)) ?? new Meter(TelemetryNames.Source);
+        Meter = meter;
         _calls = meter.CreateCounter<long>(TelemetryNames.Calls, "{call}", "Guarded calls, one per caller, by how the caller got its answer and how it ended.");
         _executions = meter.CreateCounter<long>(TelemetryNames.Executions, "{execution}", "Executions of a guarded method's core pipeline, by how they ended.");
         _attempts = meter.CreateCounter<long>(TelemetryNames.Attempts, "{attempt}", "Calls of a guarded method's core, by how each attempt ended.");
@@ -57,6 +58,9 @@ internal sealed class GuardTelemetry
         ILogger? logger = runtime.LoggerFactory?.CreateLogger(TelemetryNames.Source);
         _logger = logger is not null && logger.IsEnabled(LogLevel.Error) ? logger : null;
     }
+
+    /// <summary>Gets the runtime's <c>LlmGuard</c> meter, which every LlmGuard instrument is on.</summary>
+    public Meter Meter { get; }
 
     /// <summary>Gets the logger of execution and attempt events, or <see langword="null"/> when nothing logs them.</summary>
     public ILogger? Logger => _logger;

@@ -22,9 +22,6 @@ namespace LlmGuard.Usage;
 /// </remarks>
 internal sealed class UsageLedger
 {
-    /// <summary>The name of the meter the usage instruments are on.</summary>
-    internal const string MeterName = "LlmGuard";
-
     /// <summary>The most records handed to the sinks in one batch.</summary>
     internal const int MaxBatch = 256;
 
@@ -57,9 +54,7 @@ internal sealed class UsageLedger
         IsActive = _sinks.Length > 0 || _options is { Budgets.Count: > 0 } || _options is { Prices.Count: > 0 };
         if (_options is { Prices.Count: > 0 })
         {
-            // Through the factory, the same "LlmGuard" meter the runtime's other instruments are on.
-            Meter meter = runtime.MeterFactory?.Create(new MeterOptions(MeterName)) ?? new Meter(MeterName);
-            _cost = meter.CreateCounter<double>(
+            _cost = runtime.Telemetry.Meter.CreateCounter<double>(
                 "llmguard.cost",
                 unit: "{currency}",
                 description: "The cost of the tokens of executions, at the prices configured, in the team's currency.");

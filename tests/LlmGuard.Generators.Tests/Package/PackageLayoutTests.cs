@@ -37,7 +37,7 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
     }
 
     [Fact]
-    public void The_manifest_names_the_license_readme_and_commit_and_depends_on_Polly_Core_and_System_ClientModel_alone()
+    public void The_manifest_names_the_license_readme_and_commit_and_depends_on_Polly_Core_System_ClientModel_and_Microsoft_Extensions_alone()
     {
         using ZipArchive archive = ZipFile.OpenRead(package.PackagePath);
         using var reader = archive.GetEntry("LlmGuard.nuspec")!.Open();
@@ -53,13 +53,26 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
         Assert.Matches("^[0-9a-f]{40}$", repository.Attribute("commit")?.Value ?? "");
 
         // Roslyn and the generator's own references must never reach a user's dependency graph. System.ClientModel
-        // is how OpenAI and Azure SDKs report failures, which the runtime classifies.
+        // is how OpenAI and Azure SDKs report failures, which the runtime classifies; the Microsoft.Extensions
+        // abstractions are how it is hosted, configured, logged and measured.
         string[] dependencies = metadata.Descendants().Where(e => e.Name.LocalName == "dependency")
             .Select(e => e.Attribute("id")!.Value)
             .Distinct()
             .Order(StringComparer.Ordinal)
             .ToArray();
-        Assert.Equal(["Polly.Core", "System.ClientModel"], dependencies);
+        Assert.Equal(
+            [
+                "Microsoft.Extensions.Configuration.Abstractions",
+                "Microsoft.Extensions.Configuration.Binder",
+                "Microsoft.Extensions.DependencyInjection.Abstractions",
+                "Microsoft.Extensions.Diagnostics.Abstractions",
+                "Microsoft.Extensions.Logging.Abstractions",
+                "Microsoft.Extensions.Options",
+                "Microsoft.Extensions.Options.ConfigurationExtensions",
+                "Polly.Core",
+                "System.ClientModel",
+            ],
+            dependencies);
         Assert.Equal(
             ["net10.0", "net8.0"],
             metadata.Descendants().Where(e => e.Name.LocalName == "group").Select(e => e.Attribute("targetFramework")!.Value).Order(StringComparer.Ordinal));
