@@ -2,10 +2,15 @@
 // (net10.0): each behaviour of a guarded call runs once, prints one line and is checked. The output is the same on
 // every run; "all checks passed" and exit code 0 only when every check holds. No reflection, no dynamic code.
 using System;
+using System.Collections.Generic;
+using System.Diagnostics.Metrics;
 using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using AotConsole;
 using LlmGuard;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 var runtime = new GuardRuntime(TimeProvider.System);
 var desk = new SupportDesk(runtime);
@@ -69,6 +74,37 @@ string[] routed = await Task.WhenAll(routes).WaitAsync(limit);
 checks.Expect(
     model.Calls == 1 && routed.All(route => route == "billing"),
     $"interface: {routes.Length} callers on 2 {nameof(ITicketRouter)} implementations, {model.Calls} execution, routed to {routed[0]}");
+
+// Hosted: AddLlmGuard binds the scene settings from configuration (through the binding source generator, so
+// without reflection) and the runtime's meter reports each call. The configuration turns the urgency scene's two
+// retries off, so its fallback answers after one attempt.
+IConfiguration configuration = new ConfigurationBuilder()
+    .AddInMemoryCollection(new Dictionary<string, string?> { ["LlmGuard:Scenes:aot_urgency:MaxRetries"] = "0" })
+    .Build();
+using ServiceProvider services = new ServiceCollection()
+    .AddSingleton(configuration)
+    .AddMetrics()
+    .AddLlmGuard().Services
+    .BuildServiceProvider();
+int callsMeasured = 0;
+using var listener = new MeterListener
+{
+    InstrumentPublished = (instrument, listener) =>
+    {
+        if (instrument.Meter.Name == "LlmGuard" && instrument.Name == "llmguard.calls")
+        {
+            listener.EnableMeasurementEvents(instrument);
+        }
+    },
+};
+listener.SetMeasurementEventCallback<long>((_, measurement, _, _) => Interlocked.Add(ref callsMeasured, (int)measurement));
+listener.Start();
+GuardRuntime hosted = services.GetRequiredService<GuardRuntime>();
+var hostedDesk = new SupportDesk(hosted);
+string hostedUrgency = await hostedDesk.RateUrgencyAsync("T-10").WaitAsync(limit);
+checks.Expect(
+    hostedDesk.UrgencyAttempts == 1 && hostedUrgency.StartsWith("T-10 handed to a human", StringComparison.Ordinal) && callsMeasured == 1,
+    $"hosted: MaxRetries 0 from configuration, {hostedDesk.UrgencyAttempts} attempt, fallback answered, {callsMeasured} call measured");
 
 // Nothing outlives its execution.
 checks.Expect(runtime.InFlightCount == 0, $"in flight after the run: {runtime.InFlightCount}");

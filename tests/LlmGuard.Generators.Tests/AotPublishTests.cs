@@ -23,6 +23,7 @@ public sealed class AotPublishTests
         "timeout + retry: 2 attempts, 1 timed out, answer \"summary of T-7\"",
         "fallback: 3 attempts failed, fallback answered \"T-8 handed to a human (HttpRequestException 503)\"",
         "interface: 3 callers on 2 ITicketRouter implementations, 1 execution, routed to billing",
+        "hosted: MaxRetries 0 from configuration, 1 attempt, fallback answered, 1 call measured",
         "in flight after the run: 0",
         "all checks passed",
     ];
