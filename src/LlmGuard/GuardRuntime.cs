@@ -2,6 +2,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Threading;
+using System.Threading.Tasks;
 using LlmGuard.Configuration;
 using LlmGuard.Failures;
 using LlmGuard.Infrastructure;
@@ -21,8 +22,11 @@ namespace LlmGuard;
 /// two runtimes never share an execution. Services added later reach generated code through this type, so the
 /// shape of generated code does not change when they arrive.
 /// </remarks>
-public sealed class GuardRuntime
+public sealed class GuardRuntime : IDisposable, IAsyncDisposable
 {
+    // How long disposal waits for the usage records still queued to reach the sinks.
+    private static readonly TimeSpan s_usageDrainTimeout = TimeSpan.FromSeconds(5);
+
     private readonly ConcurrentDictionary<GuardedMethod, IGuardedMethodState> _states = new();
 
     // Serializes reconfiguration with the creation of states, so a state created during a reload never keeps the old settings.
@@ -129,7 +133,18 @@ public sealed class GuardRuntime
     /// <remarks>A count that grows means a core ignores its <see cref="System.Threading.CancellationToken"/>.</remarks>
     public long AbandonedAttemptCount => Interlocked.Read(ref _abandonedAttemptCount);
 
-    internal UsageLedger Usage => _usage ??= new UsageLedger(this);
+    internal UsageLedger Usage => Volatile.Read(ref _usage) ?? CreateUsage();
+
+    /// <summary>
+    /// Delivers the usage records still queued to the usage sinks, for at most 5 seconds on <see cref="TimeProvider"/>,
+    /// then cancels the sinks' token and stops delivering; records of executions that end later are not delivered.
+    /// A hosted runtime is disposed by its container, before the sinks it was given.
+    /// </summary>
+    /// <returns>Completes when delivery has stopped.</returns>
+    public ValueTask DisposeAsync() => Volatile.Read(ref _usage) is { } usage ? usage.StopAsync(s_usageDrainTimeout) : default;
+
+    /// <summary>Does what <see cref="DisposeAsync"/> does, blocking the calling thread until delivery has stopped.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     // Created when a guarded method first runs on this runtime (it builds its policy then), after the init properties
     // it reads are set.
@@ -137,6 +152,16 @@ public sealed class GuardRuntime
 
     /// <summary>Gets how many method policies this runtime built: one per guarded method, plus one per reload that changed its scene.</summary>
     internal long PolicyBuildCount => Interlocked.Read(ref _policyBuildCount);
+
+    // Under the same lock as the telemetry, for the same reason: a discarded ledger would leave a delivery loop, a cost
+    // counter and budgets that count tokens nobody enforces.
+    private UsageLedger CreateUsage()
+    {
+        lock (_telemetryGate)
+        {
+            return _usage ??= new UsageLedger(this);
+        }
+    }
 
     // Under a lock rather than a compare-and-swap: a discarded instance would still have created a meter with the
     // same name through the factory, and a listener may bind to that meter's instruments, which never record.

@@ -62,7 +62,49 @@ internal static class LlmGuardOptionsValidation
             }
         }
 
+        ValidateUsage(options, requireKnownScenes, failures);
         return failures;
+    }
+
+    // A budget that could never refuse, or a price that would make cost negative, is a mistake to report at start-up,
+    // not a limit that silently does nothing.
+    private static void ValidateUsage(LlmGuardOptions options, bool requireKnownScenes, List<string> failures)
+    {
+        if (options.UsageQueueCapacity < 1)
+        {
+            failures.Add($"LlmGuard:UsageQueueCapacity is {options.UsageQueueCapacity.ToString(CultureInfo.InvariantCulture)}, out of range; allowed: 1 to {int.MaxValue}.");
+        }
+
+        foreach (KeyValuePair<string, Usage.LlmModelPrice> price in options.Prices)
+        {
+            if (price.Value is { } p && (p.InputPerMillionTokens < 0 || p.OutputPerMillionTokens < 0))
+            {
+                failures.Add($"LlmGuard:Prices:{price.Key}: a price per million tokens is negative; allowed: 0 or more.");
+            }
+        }
+
+        foreach (KeyValuePair<string, Usage.LlmTokenBudget> budget in options.Budgets)
+        {
+            if (budget.Value is not { } b)
+            {
+                continue;
+            }
+
+            if (b.Tokens <= 0)
+            {
+                failures.Add($"LlmGuard:Budgets:{budget.Key}:Tokens is {b.Tokens.ToString(CultureInfo.InvariantCulture)}, out of range; allowed: 1 or more.");
+            }
+
+            if (b.Period <= TimeSpan.Zero)
+            {
+                failures.Add($"LlmGuard:Budgets:{budget.Key}:Period is {b.Period.ToString("c", CultureInfo.InvariantCulture)}, out of range; allowed: longer than 00:00:00.");
+            }
+
+            if (requireKnownScenes && b.Scene is { } scene && !GuardSceneManifest.Contains(scene))
+            {
+                failures.Add($"LlmGuard:Budgets:{budget.Key}:Scene: no guarded method has the scene '{scene}'; the scenes are {KnownScenes()}.");
+            }
+        }
     }
 
     private static void ValidateScene(string scene, LlmSceneOptions settings, List<string> failures)

@@ -20,7 +20,9 @@ namespace LlmGuard.Usage;
 /// caller: when the channel is full the record is dropped and counted. Records still in the channel when the process
 /// exits are lost.
 /// </remarks>
+#pragma warning disable CA1001 // The delivery token source is disposed by StopAsync, which disposing the runtime calls.
 internal sealed class UsageLedger
+#pragma warning restore CA1001
 {
     /// <summary>The most records handed to the sinks in one batch.</summary>
     internal const int MaxBatch = 256;
@@ -29,12 +31,13 @@ internal sealed class UsageLedger
     private static readonly TimeSpan s_dropLogInterval = TimeSpan.FromMinutes(1);
 
     private readonly GuardRuntime _runtime;
-    private readonly LlmGuardOptions? _options;
     private readonly ILlmUsageSink[] _sinks;
     private readonly TokenBudgets _budgets;
     private readonly Channel<LlmUsageRecord>? _queue;
     private readonly ILogger _logger;
     private readonly Counter<double>? _cost;
+    private readonly CancellationTokenSource? _delivery;
+    private readonly Task? _delivering;
     private long _written;
     private long _delivered;
     private long _dropped;
@@ -45,14 +48,14 @@ internal sealed class UsageLedger
     public UsageLedger(GuardRuntime runtime)
     {
         _runtime = runtime;
-        _options = runtime.Options;
         _sinks = runtime.UsageSinks is { Count: > 0 } sinks ? [.. sinks] : [];
         _budgets = new TokenBudgets(runtime.TimeProvider);
         _logger = runtime.LoggerFactory?.CreateLogger("LlmGuard") ?? NullLogger.Instance;
 
         // Decided once, when the runtime first runs a call, from the sinks and options it was created with.
-        IsActive = _sinks.Length > 0 || _options is { Budgets.Count: > 0 } || _options is { Prices.Count: > 0 };
-        if (_options is { Prices.Count: > 0 })
+        LlmGuardOptions? options = runtime.Options;
+        IsActive = _sinks.Length > 0 || options is { Budgets.Count: > 0 } || options is { Prices.Count: > 0 };
+        if (options is { Prices.Count: > 0 })
         {
             _cost = runtime.Telemetry.Meter.CreateCounter<double>(
                 "llmguard.cost",
@@ -63,13 +66,20 @@ internal sealed class UsageLedger
         if (_sinks.Length > 0)
         {
             // Start-up validation reports a capacity below 1; the callers' path must not throw for it.
-            var channelOptions = new BoundedChannelOptions(Math.Max(1, _options?.UsageQueueCapacity ?? LlmGuardOptions.DefaultUsageQueueCapacity))
+            var channelOptions = new BoundedChannelOptions(Math.Max(1, options?.UsageQueueCapacity ?? LlmGuardOptions.DefaultUsageQueueCapacity))
             {
                 FullMode = BoundedChannelFullMode.DropWrite,
                 SingleReader = true,
             };
             _queue = Channel.CreateBounded<LlmUsageRecord>(channelOptions, _ => CountDropped());
-            _ = Task.Run(DeliverAsync);
+            _delivery = new CancellationTokenSource();
+
+            // The loop outlives the call that created the ledger: it must not carry that caller's activity, call
+            // context or logging scopes into every sink call.
+            using (ExecutionContext.SuppressFlow())
+            {
+                _delivering = Task.Run(DeliverAsync);
+            }
         }
     }
 
@@ -85,7 +95,8 @@ internal sealed class UsageLedger
     /// <summary>Returns the refusal of a budget that this execution would exceed, or <see langword="null"/> to let it run.</summary>
     public LlmBudgetExceededException? TryAdmit(string scene, LlmCallContext? context)
     {
-        if (_options is not { Budgets.Count: > 0 } options)
+        // Read per execution: a reload changes budgets for the executions that start after it.
+        if (_runtime.Options is not { Budgets.Count: > 0 } options)
         {
             return null;
         }
@@ -110,7 +121,7 @@ internal sealed class UsageLedger
 
         (long input, long output, string? model) = report.ReadUsage();
         long tokens = input + output;
-        if (_options is { Budgets.Count: > 0 } options && tokens > 0)
+        if (_runtime.Options is { Budgets.Count: > 0 } options && tokens > 0)
         {
             _budgets.Count(options, report.Scene, report.Context, tokens);
         }
@@ -151,12 +162,16 @@ internal sealed class UsageLedger
 
         // Counted before the write, so a flush that starts after this call waits for this record too.
         Interlocked.Increment(ref _written);
-        _queue.Writer.TryWrite(record);
+        if (!_queue.Writer.TryWrite(record))
+        {
+            // The runtime was disposed: delivery has stopped.
+            CountDropped();
+        }
     }
 
     /// <summary>The cost of the tokens at the model's price, or <see langword="null"/> when the model has none.</summary>
     public decimal? CostOf(string? model, long inputTokens, long outputTokens) =>
-        model is not null && _options is { Prices.Count: > 0 } options && options.Prices.TryGetValue(model, out LlmModelPrice? price)
+        model is not null && _runtime.Options is { Prices.Count: > 0 } options && options.Prices.TryGetValue(model, out LlmModelPrice? price)
             ? ((inputTokens * price.InputPerMillionTokens) + (outputTokens * price.OutputPerMillionTokens)) / 1_000_000m
             : null;
 
@@ -200,6 +215,38 @@ internal sealed class UsageLedger
     private void SignalProgress() =>
         Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
+    /// <summary>
+    /// Stops taking records and delivers those already queued, for at most <paramref name="timeout"/> on the
+    /// runtime's clock; then cancels the sinks' token, so a sink still writing gives up.
+    /// </summary>
+    public async ValueTask StopAsync(TimeSpan timeout)
+    {
+        if (_queue is null)
+        {
+            return;
+        }
+
+        _queue.Writer.TryComplete();
+        await _delivering!.WaitAsync(timeout, _runtime.TimeProvider).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _delivery!.CancelAsync().ConfigureAwait(false);
+        await _delivering.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _delivery.Dispose();
+    }
+
+    // A logging provider that throws must not end delivery: the loop would stop and every later record be dropped.
+    private void LogSinkFailure(Exception exception, ILlmUsageSink sink, int batchSize)
+    {
+        try
+        {
+            UsageLog.UsageSinkFailed(_logger, exception, sink.GetType().Name, batchSize);
+        }
+#pragma warning disable CA1031 // See above: nothing a logger does may stop the delivery loop.
+        catch
+#pragma warning restore CA1031
+        {
+        }
+    }
+
     // One loop for the runtime's lifetime; nothing it does fails it.
     private async Task DeliverAsync()
     {
@@ -216,13 +263,13 @@ internal sealed class UsageLedger
             {
                 try
                 {
-                    await sink.WriteAsync(batch, CancellationToken.None).ConfigureAwait(false);
+                    await sink.WriteAsync(batch, _delivery!.Token).ConfigureAwait(false);
                 }
 #pragma warning disable CA1031 // A sink's failure must not end delivery to it and the other sinks.
                 catch (Exception exception)
 #pragma warning restore CA1031
                 {
-                    UsageLog.UsageSinkFailed(_logger, exception, sink.GetType().Name, batch.Count);
+                    LogSinkFailure(exception, sink, batch.Count);
                 }
             }
 
