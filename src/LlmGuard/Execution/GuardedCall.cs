@@ -137,8 +137,12 @@ internal readonly struct GuardedCall<TArguments, TResult>
                 throw refusal;
             }
 
-            // Set inside this async method, so only the attempts and the fallback below see it.
-            LlmUsage.Current = report;
+            // Set inside this async method, so only the attempts and the fallback below see it; only when someone reads
+            // tokens, since setting it costs the flow a new execution context.
+            if (runtime.Usage.IsActive || telemetry.RecordsTokens)
+            {
+                LlmUsage.Current = report;
+            }
             TResult result = await policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, observation, executionToken).ConfigureAwait(false);
             if (policy.Method.Usage is { } readUsage)
             {

@@ -546,11 +546,6 @@ public sealed class MergeWindow<TResult>
             lock (_gate)
             {
                 takenOver = _takenOver;
-                if (_report is { } report)
-                {
-                    // The callers still waiting now, this window's and those it took over, are the ones answered.
-                    report.Callers = _waiters;
-                }
             }
 
             Set(this, result, failure, cancelled);

@@ -191,12 +191,6 @@ public sealed class SingleFlight<TResult>
             // Background work the execution started keeps this flight in its flow; from here on it is no recursion.
             _running = false;
             _owner.Remove(this);
-            if (Report is { } report)
-            {
-                // The callers still waiting now are the ones this outcome answers.
-                report.Callers = Math.Max(Volatile.Read(ref _waiters), 0);
-            }
-
             if (failure is OperationCanceledException && token.IsCancellationRequested)
             {
                 TrySetCanceled(token);

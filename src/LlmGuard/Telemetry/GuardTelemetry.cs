@@ -77,6 +77,9 @@ internal sealed class GuardTelemetry
         ObservesCalls || _executions.Enabled || _executionDuration.Enabled || _tokenUsage.Enabled || _attempts.Enabled
         || _logger is not null || _runtime.Usage.IsActive;
 
+    /// <summary>Gets whether an execution's tokens are measured: the token histogram or the tokens saved are listened to.</summary>
+    public bool RecordsTokens => _tokenUsage.Enabled || _tokensSaved.Enabled;
+
     /// <summary>Gets whether attempts are counted.</summary>
     public bool CountsAttempts => _attempts.Enabled;
 
