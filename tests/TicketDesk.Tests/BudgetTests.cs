@@ -1,8 +1,12 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.Metrics;
+using System.Linq;
 using System.Net.Http;
 using System.Net.Http.Json;
 using System.Threading.Tasks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using TicketDesk.Tickets;
 
 namespace TicketDesk.Tests;
@@ -17,6 +21,7 @@ public sealed class BudgetTests
     {
         await using TicketDeskHost host = await TicketDeskHost.StartAsync(
             settings: new Dictionary<string, string?> { ["LlmGuard:Budgets:tenant-daily:Tokens"] = "1" });
+        using var calls = new MetricCollector<long>(host.Services.GetRequiredService<IMeterFactory>(), "LlmGuard", "llmguard.calls");
         using HttpClient acme = host.CreateClient(tenant: "acme");
         using HttpClient globex = host.CreateClient(tenant: "globex");
 
@@ -30,6 +35,8 @@ public sealed class BudgetTests
         Assert.Equal(1, requestsBeforeGlobex);
         Assert.Equal(new TicketDraft("The app crashes at login", "technical", "normal", "model"), other);
         Assert.Equal(2, host.Provider.Requests);
+        Assert.Equal(["success", "rejected", "success"], calls.GetMeasurementSnapshot().Select(call => (string)call.Tags["llmguard.result"]!));
+        Assert.Contains(host.Logs.GetSnapshot(), log => log.Id.Id == 8 && log.Category == "LlmGuard" && log.Message.Contains("tenant-daily", StringComparison.Ordinal));
     }
 
     private static async Task<TicketDraft> AutofillAsync(HttpClient client, string text)

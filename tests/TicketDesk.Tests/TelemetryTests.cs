@@ -54,6 +54,41 @@ public sealed class TelemetryTests
         Assert.Equal(4 * (input + output), tokensSaved.GetMeasurementSnapshot().Sum(m => m.Value));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Random_bursts_of_identical_autofills_count_one_executed_caller_per_tenant_and_the_rest_joined(int seed)
+    {
+        var random = new Random(seed);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using TicketDeskHost host = await TicketDeskHost.StartAsync(options => options with { HoldAnswersUntil = release.Task });
+        IMeterFactory meterFactory = host.Services.GetRequiredService<IMeterFactory>();
+        using var calls = new MetricCollector<long>(meterFactory, "LlmGuard", "llmguard.calls");
+        using var tokensSaved = new MetricCollector<long>(meterFactory, "LlmGuard", "llmguard.tokens.saved");
+        int tenants = random.Next(1, 5);
+        HttpClient[] clients = [.. Enumerable.Range(0, tenants).Select(t => host.CreateClient(tenant: $"tenant-{t}"))];
+        int[] order = [.. Enumerable.Range(0, tenants).SelectMany(t => Enumerable.Repeat(t, random.Next(1, 7))).OrderBy(_ => random.Next())];
+
+        Task[] autofills = [.. order.Select(t => PostAsync(clients[t], "/tickets/autofill", new AutofillRequest("Refund for order 1042")))];
+        await host.Arrivals.WhenArrived(order.Length).WaitAsync(s_bound);
+        release.SetResult();
+        await Task.WhenAll(autofills).WaitAsync(s_bound);
+        await calls.WaitForMeasurementsAsync(order.Length, s_bound);
+
+        // Every tenant's prompt is the same text, so every execution used the same tokens.
+        (long input, long output) = ProviderUsage(host.Provider.Received[0]);
+        string[] outcomes = [.. calls.GetMeasurementSnapshot().Select(Describe("ticket_autofill"))];
+        string context = $"Seed {seed}: {order.Length} calls from {tenants} tenant(s).";
+        Assert.True(tenants == outcomes.Count(o => o == "executed/success"), context);
+        Assert.True(order.Length - tenants == outcomes.Count(o => o == "joined/success"), context);
+        Assert.True((order.Length - tenants) * (input + output) == tokensSaved.GetMeasurementSnapshot().Sum(m => m.Value), context);
+        foreach (HttpClient client in clients)
+        {
+            client.Dispose();
+        }
+    }
+
     [Fact]
     public async Task A_burst_of_chat_messages_counts_the_first_caller_executed_and_the_others_merged()
     {
