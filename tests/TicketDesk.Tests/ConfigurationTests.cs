@@ -36,6 +36,24 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task An_invalid_change_at_run_time_is_rejected_and_calls_keep_the_previous_settings()
+    {
+        await using TicketDeskHost host = await TicketDeskHost.StartAsync(options => options with { UnavailableRate = 1 });
+        using HttpClient client = host.CreateClient(tenant: "acme");
+
+        host.Settings.Change("LlmGuard:Scenes:ticket_autofill:MaxRetries", "-1");
+        TicketDraft draft = await AutofillAsync(client, "Invoice 77 is wrong");
+
+        // Still appsettings.json's MaxRetries 2: the first attempt and two retries.
+        Assert.Equal("fallback", draft.Source);
+        Assert.Equal(3, host.Provider.Requests);
+        FakeLogRecord rejected = Assert.Single(host.Logs.GetSnapshot(), log => log.Id.Id == 11);
+        Assert.Equal("LlmGuard", rejected.Category);
+        Assert.Contains("LlmGuard:Scenes:ticket_autofill:MaxRetries is -1", rejected.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(host.Logs.GetSnapshot(), log => log.Id.Id == 10);
+    }
+
+    [Fact]
     public async Task A_scene_no_guarded_method_has_stops_the_service_from_starting()
     {
         OptionsValidationException failure = await StartFailureAsync(new() { ["LlmGuard:Scenes:no_such_scene:TimeoutMs"] = "1000" });
