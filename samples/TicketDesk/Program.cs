@@ -84,6 +84,9 @@ builder.Services.AddOpenTelemetry()
     })
     .WithTracing(tracing =>
     {
+        // LlmGuard's spans start under the request's span, and the default sampler follows the parent: the request
+        // spans must be recorded for LlmGuard's to be.
+        tracing.AddAspNetCoreInstrumentation();
         tracing.AddSource("LlmGuard");
         if (consoleExporter)
         {

@@ -1,16 +1,49 @@
 using LlmGuard.Usage;
 using System;
+using System.Globalization;
+using System.Linq;
 using System.Net.Http;
 using System.Net.Http.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.DependencyInjection;
+using TicketDesk.Tickets;
 using TicketDesk.Usage;
 
 namespace TicketDesk.Tests;
 
 public sealed class UsageReportTests
 {
+    private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task A_shared_autofill_reaches_the_daily_report_with_its_cost_and_the_tokens_it_saved()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using TicketDeskHost host = await TicketDeskHost.StartAsync(options => options with { HoldAnswersUntil = release.Task });
+        using HttpClient client = host.CreateClient(tenant: "acme", user: "ana");
+        const string Text = "I was charged twice for order 1042 and again for order 1043; please refund both charges to my card.";
+
+        string dayBefore = Today();
+        Task<HttpResponseMessage>[] autofills = [.. Enumerable.Range(0, 5).Select(_ => client.PostAsJsonAsync("/tickets/autofill", new AutofillRequest(Text)))];
+        await host.Arrivals.WhenArrived(5).WaitAsync(s_bound);
+        release.SetResult();
+        foreach (HttpResponseMessage response in await Task.WhenAll(autofills).WaitAsync(s_bound))
+        {
+            response.EnsureSuccessStatusCode();
+            response.Dispose();
+        }
+
+        (long input, long output) = TelemetryTests.ProviderUsage(SimulatedRequestAssert.Single(host.Provider, prompt: Text));
+        DailyUsage day = Assert.Single(await WaitForDailyUsageAsync(client));
+
+        // appsettings.json prices ticketdesk-model at 0.15 per million input tokens and 0.60 per million output tokens.
+        decimal cost = (input * 0.15m + output * 0.60m) / 1_000_000m;
+        Assert.Contains(day.Day, new[] { dayBefore, Today() });
+        Assert.Equal(
+            new DailyUsage(day.Day, "acme", Executions: 1, CallersAnswered: 5, input, output, Math.Round(cost, 6), TokensSaved: 4 * (input + output)),
+            day);
+    }
     [Fact]
     public async Task Daily_usage_sums_cost_and_tokens_saved_per_tenant_per_day()
     {
@@ -48,6 +81,26 @@ public sealed class UsageReportTests
 
         Assert.NotNull(days);
         Assert.Empty(days);
+    }
+
+    // The execution completes on the system clock, between the two readings when the test runs across midnight.
+    private static string Today() => DateTimeOffset.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    // The sink writes off the callers' path, after they were answered: poll the report, real time since it is I/O.
+    private static async Task<DailyUsage[]> WaitForDailyUsageAsync(HttpClient client)
+    {
+        for (int poll = 0; poll < 200; poll++)
+        {
+            DailyUsage[]? days = await client.GetFromJsonAsync<DailyUsage[]>("/usage/daily");
+            if (days is { Length: > 0 })
+            {
+                return days;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50));
+        }
+
+        throw new TimeoutException("No usage row reached /usage/daily within 10 s.");
     }
 
     private static LlmUsageRecord Entry(string tenant, string completedAt, decimal? cost, long tokensSaved, int callersAnswered) =>
