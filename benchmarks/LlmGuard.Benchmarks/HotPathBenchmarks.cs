@@ -5,6 +5,7 @@ using System.Diagnostics.Metrics;
 using System.Threading;
 using System.Threading.Tasks;
 using BenchmarkDotNet.Attributes;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
 using Polly.Retry;
@@ -25,19 +26,35 @@ public partial class HotPathBenchmarks
     private ResiliencePipeline _pipeline = ResiliencePipeline.Empty;
     private readonly TelemetryDesk _unlistened = new(new GuardRuntime { MeterFactory = new BenchmarkMeterFactory(), LoggerFactory = NullLoggerFactory.Instance });
     private readonly TelemetryDesk _listened = new(new GuardRuntime { MeterFactory = new BenchmarkMeterFactory(), LoggerFactory = NullLoggerFactory.Instance });
+    private readonly TelemetryDesk _logged = new(new GuardRuntime { MeterFactory = new BenchmarkMeterFactory(), LoggerFactory = new EnabledLoggerFactory() });
+    private ResiliencePipeline _pollyWithTelemetry = ResiliencePipeline.Empty;
     private MeterListener? _meterListener;
     private ActivityListener? _activityListener;
 
-    // Each benchmark runs in a process of its own, so the listeners attached here reach only the listened row.
-    [GlobalSetup(Target = nameof(GuardedListened))]
+    // Each benchmark runs in a process of its own, so the listeners attached here reach only the listened rows.
+    [GlobalSetup(Targets = [nameof(GuardedListened), nameof(PollyListened)])]
     public void SetupListeners()
     {
         Setup();
+
+        // Polly's own telemetry (Polly.Extensions), the yardstick for what observing a resilient call may cost.
+        _pollyWithTelemetry = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = 2,
+                Delay = TimeSpan.FromMilliseconds(200),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                ShouldHandle = static args => new ValueTask<bool>(TransientFailure.IsTransient(args.Outcome.Exception)),
+            })
+            .AddTimeout(TimeSpan.FromSeconds(30))
+            .ConfigureTelemetry(NullLoggerFactory.Instance)
+            .Build();
         _meterListener = new MeterListener
         {
             InstrumentPublished = static (instrument, listener) =>
             {
-                if (instrument.Meter.Name == "LlmGuard")
+                if (instrument.Meter.Name is "LlmGuard" or "Polly")
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }
@@ -48,13 +65,13 @@ public partial class HotPathBenchmarks
         _meterListener.Start();
         _activityListener = new ActivityListener
         {
-            ShouldListenTo = static source => source.Name == "LlmGuard",
+            ShouldListenTo = static source => source.Name is "LlmGuard" or "Polly",
             Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
         };
         ActivitySource.AddActivityListener(_activityListener);
     }
 
-    [GlobalCleanup(Target = nameof(GuardedListened))]
+    [GlobalCleanup(Targets = [nameof(GuardedListened), nameof(PollyListened)])]
     public void CleanupListeners()
     {
         _meterListener?.Dispose();
@@ -111,10 +128,40 @@ public partial class HotPathBenchmarks
     [Benchmark(Description = "LlmGuard [Guarded], metrics and traces listened to")]
     public Task<string> GuardedListened() => _listened.AskAsync("user-1", "where is my order?", CancellationToken.None);
 
+    [Benchmark(Description = "LlmGuard [Guarded], LlmGuard logs enabled, nothing else listens")]
+    public Task<string> GuardedLogged() => _logged.AskAsync("user-1", "where is my order?", CancellationToken.None);
+
+    [Benchmark(Description = "Polly.Core with its telemetry listened to")]
+    public async Task<string> PollyListened() =>
+        await _pollyWithTelemetry.ExecuteAsync(static (self, token) => new ValueTask<string>(self.AskCoreAsync("user-1", "where is my order?", token)), this, CancellationToken.None);
+
     [Guarded(Scene = "support", TimeoutMs = 30_000, MaxRetries = 2, RetryDelayMs = 200)]
     public partial Task<string> AskAsync(string userId, string question, CancellationToken cancellationToken);
 
     private Task<string> AskCoreAsync(string userId, string question, CancellationToken cancellationToken) => s_answer;
+
+    // A host whose logging lets LlmGuard's category through: every logger enabled, every line discarded.
+    private sealed class EnabledLoggerFactory : ILoggerFactory, ILogger
+    {
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+    }
 
     // The meters a host's IMeterFactory creates; nothing here is ever disposed, as in a process-long host.
     private sealed class BenchmarkMeterFactory : IMeterFactory
