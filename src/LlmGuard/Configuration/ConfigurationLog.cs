@@ -5,7 +5,7 @@ namespace LlmGuard.Configuration;
 /// <summary>The log events of run-time configuration, in the <c>LlmGuard</c> category.</summary>
 internal static partial class ConfigurationLog
 {
-    public const string Category = "LlmGuard";
+    public const string Category = Telemetry.TelemetryNames.Source;
 
     [LoggerMessage(EventId = 10, EventName = "ConfigurationReloaded", Level = LogLevel.Information,
         Message = "LlmGuard configuration reloaded; calls that start from now on use the new settings of the scenes {Scenes}")]

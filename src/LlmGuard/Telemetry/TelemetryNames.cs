@@ -16,6 +16,7 @@ internal static class TelemetryNames
     public const string ExecutionDuration = "llmguard.execution.duration";
     public const string TokenUsage = "gen_ai.client.token.usage";
     public const string TokensSaved = "llmguard.tokens.saved";
+    public const string Cost = "llmguard.cost";
 
     public const string SceneTag = "llmguard.scene";
     public const string OutcomeTag = "llmguard.outcome";

@@ -6,6 +6,7 @@ using System.Threading.Channels;
 using System.Threading.Tasks;
 using LlmGuard.Configuration;
 using LlmGuard.Execution;
+using LlmGuard.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -50,7 +51,7 @@ internal sealed class UsageLedger
         _runtime = runtime;
         _sinks = runtime.UsageSinks is { Count: > 0 } sinks ? [.. sinks] : [];
         _budgets = new TokenBudgets(runtime.TimeProvider);
-        _logger = runtime.LoggerFactory?.CreateLogger("LlmGuard") ?? NullLogger.Instance;
+        _logger = runtime.LoggerFactory?.CreateLogger(TelemetryNames.Source) ?? NullLogger.Instance;
 
         // Decided once, when the runtime first runs a call, from the sinks and options it was created with.
         LlmGuardOptions? options = runtime.Options;
@@ -58,7 +59,7 @@ internal sealed class UsageLedger
         if (options is { Prices.Count: > 0 })
         {
             _cost = runtime.Telemetry.Meter.CreateCounter<double>(
-                "llmguard.cost",
+                TelemetryNames.Cost,
                 unit: "{currency}",
                 description: "The cost of the tokens of executions, at the prices configured, in the team's currency.");
         }
@@ -131,8 +132,8 @@ internal sealed class UsageLedger
         {
             _cost?.Add(
                 (double)spent,
-                new KeyValuePair<string, object?>("llmguard.scene", report.Scene),
-                new KeyValuePair<string, object?>("gen_ai.request.model", model));
+                new KeyValuePair<string, object?>(TelemetryNames.SceneTag, report.Scene),
+                new KeyValuePair<string, object?>(TelemetryNames.ModelTag, model));
         }
 
         if (_queue is null)
