@@ -71,11 +71,26 @@ internal sealed class TokenBudgets
                 continue;
             }
 
-            Counter counter = _counters.GetOrAdd((entry.Key, partition), static _ => new Counter());
-            Interlocked.Add(ref counter.Current(now, budget.Period).Tokens, tokens);
+            AddTokens((entry.Key, partition), budget.Period, now, tokens);
         }
 
         SweepExpired(options, now, shortest);
+    }
+
+    // A sweep may drop a counter that had expired between this thread finding it and adding to it: the tokens would be
+    // lost with it. Adding again to the counter that replaced it is rare (at most once per sweep) and keeps them.
+    private void AddTokens((string Budget, string Partition) key, TimeSpan period, DateTimeOffset now, long tokens)
+    {
+        const int MaxTries = 4;
+        for (int attempt = 0; attempt < MaxTries; attempt++)
+        {
+            Counter counter = _counters.GetOrAdd(key, static _ => new Counter());
+            Interlocked.Add(ref counter.Current(now, period).Tokens, tokens);
+            if (_counters.TryGetValue(key, out Counter? present) && ReferenceEquals(present, counter))
+            {
+                return;
+            }
+        }
     }
 
     private static string? PartitionOf(LlmTokenBudget budget, string scene, LlmCallContext? context)
