@@ -66,9 +66,9 @@ internal readonly struct GuardedCall<TArguments, TResult>
             ? ExecuteReportedAsync(call, caller, sharedBy: null, executionToken)
             : ExecuteAsync(call, executionToken);
 
-    // Telemetry and usage accounting are the consumers of an execution's report: one field read each decides, so an
-    // execution nobody watches allocates nothing for them.
-    private static bool IsReported(MethodPolicy<TResult> policy) => policy.Telemetry.ObservesExecutions || policy.Runtime.Usage.IsActive;
+    // Telemetry and usage accounting are the consumers of an execution's report; ObservesExecutions asks both, with a
+    // few field reads, so an execution nobody watches allocates nothing for them.
+    private static bool IsReported(MethodPolicy<TResult> policy) => policy.Telemetry.ObservesExecutions;
 
     // Runs inside a singleflight flight or a merge window, which is the innermost execution of this flow: that is
     // where its callers find the report. Looked up only when something needs the report.
