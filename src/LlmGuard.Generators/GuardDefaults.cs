@@ -14,4 +14,5 @@ internal static class GuardDefaults
     public const int MinTimeoutMs = 10;
     public const int MaxMilliseconds = 86_400_000;
     public const int MaxRetriesLimit = 100;
+    public const int MaxCacheSeconds = 2_592_000;
 }

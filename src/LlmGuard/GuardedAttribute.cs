@@ -114,4 +114,11 @@ public sealed class GuardedAttribute : Attribute
     /// Gets or sets whether concurrent calls with the same key share one execution. Defaults to <see langword="true"/>.
     /// </summary>
     public bool SingleFlight { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets how long a successful answer is kept in the runtime's <c>HybridCache</c> and served to later calls
+    /// with the same key, in seconds; 0 (the default) means no caching. 0 to 2 592 000 (30 days).
+    /// Fallback answers and failures are never stored.
+    /// </summary>
+    public int CacheSeconds { get; set; }
 }

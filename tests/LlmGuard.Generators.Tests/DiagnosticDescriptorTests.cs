@@ -110,6 +110,7 @@ public sealed class DiagnosticDescriptorTests
         Assert.Equal(GuardDefaults.MinTimeoutMs, Constant(limits, "MinTimeoutMs"));
         Assert.Equal(GuardDefaults.MaxMilliseconds, Constant(limits, "MaxMilliseconds"));
         Assert.Equal(GuardDefaults.MaxRetriesLimit, Constant(limits, "MaxRetries"));
+        Assert.Equal(GuardDefaults.MaxCacheSeconds, Constant(limits, "MaxCacheSeconds"));
     }
 
     private static int Constant(Type type, string name) =>

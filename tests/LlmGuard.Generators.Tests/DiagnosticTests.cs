@@ -782,6 +782,45 @@ public sealed class DiagnosticTests
         Assert.DoesNotContain("__AskAsync_Key", run.SingleSource(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("-1", "CacheSeconds = -1 on 'Assistant.AskAsync' is out of range")]
+    [InlineData("2_592_001", "CacheSeconds = 2592001 on 'Assistant.AskAsync' is out of range")]
+    [InlineData("int.MaxValue", "use 0 for no caching, or a value up to 2592000 (30 days)")]
+    public void Out_of_range_CacheSeconds_reports_LLMG023_at_the_value(string value, string phrase)
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + $$"""
+            public partial class Assistant
+            {
+                [Guarded(Key = "{$user}:{question}", CacheSeconds = {{value}})]
+                public partial Task<string> AskAsync(string question);
+
+                private Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+            }
+            """);
+
+        AssertReported(run, "LLMG023", DiagnosticSeverity.Error, value, phrase);
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1")]
+    [InlineData("2_592_000")]
+    public void CacheSeconds_from_0_to_30_days_reports_nothing(string value)
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + $$"""
+            public partial class Assistant
+            {
+                [Guarded(Key = "{$user}:{question}", CacheSeconds = {{value}})]
+                public partial Task<string> AskAsync(string question);
+
+                private Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+            }
+            """);
+
+        run.AssertClean();
+    }
+
     [Fact]
     public void Every_call_context_placeholder_renders_the_current_context_and_reports_nothing()
     {

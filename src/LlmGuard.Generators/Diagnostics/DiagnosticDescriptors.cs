@@ -120,6 +120,11 @@ internal static class DiagnosticDescriptors
         "Unknown call-context placeholder",
         "Key template of '{0}' cannot use '{1}': it is not a call-context placeholder; use one of {2} (names are case-sensitive)");
 
+    public static readonly DiagnosticDescriptor CacheSecondsOutOfRange = Error(
+        "LLMG023",
+        "CacheSeconds is out of range",
+        "CacheSeconds = {0} on '{1}' is out of range; use 0 for no caching, or a value up to {2} (30 days)");
+
     public static readonly DiagnosticDescriptor UnguardedLlmCall = Create(
         "LLMG100",
         "A model SDK is called outside a guarded boundary",

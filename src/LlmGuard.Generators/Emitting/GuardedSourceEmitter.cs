@@ -247,7 +247,7 @@ internal static class GuardedSourceEmitter
             } + (_method.Merge is { Supersede: true } ? ", supersede: true" : string.Empty)
               + (policy.MaxRetryAfterMs != GuardDefaults.MaxRetryAfterMs ? $", maxRetryAfterMs: {policy.MaxRetryAfterMs}" : string.Empty);
             string type = $"global::LlmGuard.Infrastructure.GuardedMethod<{_method.ResultType}>";
-            string creation = $"new(scene: {Literal(_method.Key.Scene)}, timeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{merge}{UsageArgument()});";
+            string creation = $"new(scene: {Literal(_method.Key.Scene)}, timeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{merge}{UsageArgument()}{CacheArguments()});";
             if (_method.Usage is not null)
             {
                 _writer.Line("// The result says which tokens it used: budgets, prices and usage records read them from its UsageDetails.");
@@ -268,6 +268,10 @@ internal static class GuardedSourceEmitter
             _writer.Indent().Line(creation).Outdent();
             _writer.CloseBlock();
         }
+
+        // Written only for cached methods, so the construction of every other method reads as before.
+        private string CacheArguments() =>
+            _method.Cache is { } cache ? $", cacheSeconds: {cache.Seconds}, cacheVersion: {Literal(cache.Version)}" : string.Empty;
 
         private string UsageArgument()
         {

@@ -39,7 +39,8 @@ internal static class SceneManifestEmitter
             writer.Line(
                 $"new global::LlmGuard.Configuration.GuardScene(scene: {Literal(entry.Scene)}, method: {Literal(entry.Method)}, " +
                 $"timeoutMs: {entry.TimeoutMs}, maxRetries: {entry.MaxRetries}, retryDelayMs: {entry.RetryDelayMs}, maxRetryAfterMs: {entry.MaxRetryAfterMs}, " +
-                $"mergeWindowMs: {entry.MergeWindowMs}, mergeMode: global::LlmGuard.MergeMode.{mode}, mergeMaxWaitMs: {entry.MergeMaxWaitMs})" +
+                $"mergeWindowMs: {entry.MergeWindowMs}, mergeMode: global::LlmGuard.MergeMode.{mode}, mergeMaxWaitMs: {entry.MergeMaxWaitMs}" +
+                (entry.CacheSeconds > 0 ? $", cacheSeconds: {entry.CacheSeconds})" : ")") +
                 (i < entries.Count - 1 ? "," : ");"));
         }
 

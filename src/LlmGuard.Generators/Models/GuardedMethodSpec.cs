@@ -23,7 +23,8 @@ internal sealed record GuardedMethodSpec(
     bool SingleFlight,
     MergeSpec? Merge,
     EquatableArray<AppendSpec> Appends,
-    UsageSpec? Usage = null)
+    UsageSpec? Usage = null,
+    CacheSpec? Cache = null)
 {
     /// <summary>The generated members' name stem, <c>__AskAsync</c>; overloads get a number from the emitter.</summary>
     public string MemberStem => "__" + Name.TrimStart('@');
@@ -53,6 +54,10 @@ internal sealed record RuntimeSpec(string? Expression, bool IsStatic);
 // How generated code reads the tokens a result used from its Microsoft.Extensions.AI UsageDetails.
 // CanBeNull: the result is a reference type, so it is read with ?.; ReadsModelId: the result has a string ModelId.
 internal sealed record UsageSpec(bool CanBeNull, bool ReadsModelId);
+
+// Seconds: how long a successful answer stays cached. Version: a hash of the signature and result type, so a deploy
+// that changes either never reads the entries an older build stored.
+internal sealed record CacheSpec(int Seconds, string Version);
 
 // WindowMs: how long a window stays open (or, sliding, the quiet time that closes it); MaxWaitMs caps a sliding window.
 internal sealed record MergeSpec(int WindowMs, bool Sliding, int MaxWaitMs, bool Supersede);

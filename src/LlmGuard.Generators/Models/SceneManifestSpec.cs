@@ -11,7 +11,8 @@ internal sealed record SceneManifestEntry(
     int MaxRetryAfterMs,
     int MergeWindowMs,
     bool Sliding,
-    int MergeMaxWaitMs)
+    int MergeMaxWaitMs,
+    int CacheSeconds)
 {
     public static SceneManifestEntry From(GuardedMethodSpec method) => new(
         method.Key.Scene,
@@ -22,7 +23,8 @@ internal sealed record SceneManifestEntry(
         method.Policy.MaxRetryAfterMs,
         method.Merge?.WindowMs ?? 0,
         method.Merge?.Sliding ?? false,
-        method.Merge?.MaxWaitMs ?? 0);
+        method.Merge?.MaxWaitMs ?? 0,
+        method.Cache?.Seconds ?? 0);
 
     private static string TrimGlobal(string type) => type.StartsWith("global::", System.StringComparison.Ordinal) ? type.Substring("global::".Length) : type;
 }

@@ -147,7 +147,8 @@ internal sealed class GuardedMethodParser
             values.SingleFlight,
             values.Merges ? new MergeSpec(values.MergeWindowMs, values.Sliding, values.MergeMaxWaitMs, values.Supersede) : null,
             appends,
-            FindUsage(resultType));
+            FindUsage(resultType),
+            values.CacheSeconds > 0 ? new CacheSpec(values.CacheSeconds, CacheVersion.Of(_method, resultType)) : null);
         return Result(spec, stub: null);
     }
 
@@ -466,6 +467,8 @@ internal sealed class GuardedMethodParser
 
         public bool Supersede { get; set; }
 
+        public int CacheSeconds { get; set; }
+
         public bool Merges => MergeWindowMs > 0;
 
         public bool Sliding => MergeMode == SlidingMergeMode;
@@ -550,6 +553,19 @@ internal sealed class GuardedMethodParser
                     break;
                 case ("Supersede", bool supersede):
                     values.Supersede = supersede;
+                    break;
+                case ("CacheSeconds", int cacheSeconds):
+                    if (cacheSeconds < 0 || cacheSeconds > GuardDefaults.MaxCacheSeconds)
+                    {
+                        Report(
+                            DiagnosticDescriptors.CacheSecondsOutOfRange,
+                            ArgumentLocation("CacheSeconds"),
+                            cacheSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                            _display,
+                            GuardDefaults.MaxCacheSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    }
+
+                    values.CacheSeconds = cacheSeconds;
                     break;
             }
         }

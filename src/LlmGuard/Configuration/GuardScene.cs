@@ -19,8 +19,9 @@ public sealed class GuardScene
     /// <param name="mergeWindowMs">The merge window in milliseconds; 0 for none.</param>
     /// <param name="mergeMode">Whether each call restarts the merge window.</param>
     /// <param name="mergeMaxWaitMs">The longest a sliding merge window stays open, in milliseconds.</param>
+    /// <param name="cacheSeconds">How long a successful answer stays cached, in seconds; 0 for no caching.</param>
     /// <exception cref="ArgumentException"><paramref name="scene"/> or <paramref name="method"/> is empty.</exception>
-    public GuardScene(string scene, string method, int timeoutMs, int maxRetries, int retryDelayMs, int maxRetryAfterMs, int mergeWindowMs, MergeMode mergeMode, int mergeMaxWaitMs)
+    public GuardScene(string scene, string method, int timeoutMs, int maxRetries, int retryDelayMs, int maxRetryAfterMs, int mergeWindowMs, MergeMode mergeMode, int mergeMaxWaitMs, int cacheSeconds = 0)
     {
         ArgumentException.ThrowIfNullOrEmpty(scene);
         ArgumentException.ThrowIfNullOrEmpty(method);
@@ -33,6 +34,7 @@ public sealed class GuardScene
         MergeWindowMs = mergeWindowMs;
         MergeMode = mergeMode;
         MergeMaxWaitMs = mergeMaxWaitMs;
+        CacheSeconds = cacheSeconds;
     }
 
     /// <summary>Gets the method's scene, the name its configuration section has under <c>LlmGuard:Scenes</c>.</summary>
@@ -61,4 +63,7 @@ public sealed class GuardScene
 
     /// <summary>Gets the compile-time longest a sliding merge window stays open, in milliseconds.</summary>
     public int MergeMaxWaitMs { get; }
+
+    /// <summary>Gets the compile-time time a successful answer stays cached, in seconds; 0 means no caching.</summary>
+    public int CacheSeconds { get; }
 }

@@ -23,6 +23,7 @@ internal static class LlmGuardOptionsValidation
         nameof(LlmSceneOptions.MaxRetryAfterMs),
         nameof(LlmSceneOptions.MergeWindowMs),
         nameof(LlmSceneOptions.MergeMaxWaitMs),
+        nameof(LlmSceneOptions.CacheSeconds),
     };
 
     /// <summary>Finds every failure of <paramref name="options"/>.</summary>
@@ -117,6 +118,7 @@ internal static class LlmGuardOptionsValidation
         CheckRange(scene, nameof(LlmSceneOptions.MaxRetries), settings.MaxRetries, GuardLimits.MaxRetries, failures);
         CheckRange(scene, nameof(LlmSceneOptions.RetryDelayMs), settings.RetryDelayMs, GuardLimits.MaxMilliseconds, failures);
         CheckRange(scene, nameof(LlmSceneOptions.MaxRetryAfterMs), settings.MaxRetryAfterMs, GuardLimits.MaxMilliseconds, failures);
+        CheckRange(scene, nameof(LlmSceneOptions.CacheSeconds), settings.CacheSeconds, GuardLimits.MaxCacheSeconds, failures);
         bool windowInRange = CheckRange(scene, nameof(LlmSceneOptions.MergeWindowMs), settings.MergeWindowMs, GuardLimits.MaxMilliseconds, failures);
         bool maxWaitInRange = CheckRange(scene, nameof(LlmSceneOptions.MergeMaxWaitMs), settings.MergeMaxWaitMs, GuardLimits.MaxMilliseconds, failures);
         if (!windowInRange || !maxWaitInRange || (settings.MergeWindowMs is null && settings.MergeMaxWaitMs is null))

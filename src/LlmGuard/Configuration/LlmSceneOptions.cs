@@ -23,4 +23,10 @@ public sealed class LlmSceneOptions
 
     /// <summary>Gets or sets the longest a sliding merge window stays open in milliseconds; overrides <see cref="GuardedAttribute.MergeMaxWaitMs"/>.</summary>
     public int? MergeMaxWaitMs { get; set; }
+
+    /// <summary>
+    /// Gets or sets how long a successful answer stays cached, in seconds, 0 to turn caching off; overrides
+    /// <see cref="GuardedAttribute.CacheSeconds"/>.
+    /// </summary>
+    public int? CacheSeconds { get; set; }
 }

@@ -12,10 +12,11 @@ internal readonly record struct SceneOverrides(
     int? RetryDelayMs,
     int? MaxRetryAfterMs,
     int? MergeWindowMs,
-    int? MergeMaxWaitMs)
+    int? MergeMaxWaitMs,
+    int? CacheSeconds)
 {
     public static SceneOverrides From(LlmSceneOptions options) =>
-        new(options.TimeoutMs, options.MaxRetries, options.RetryDelayMs, options.MaxRetryAfterMs, options.MergeWindowMs, options.MergeMaxWaitMs);
+        new(options.TimeoutMs, options.MaxRetries, options.RetryDelayMs, options.MaxRetryAfterMs, options.MergeWindowMs, options.MergeMaxWaitMs, options.CacheSeconds);
 
     public static Dictionary<string, SceneOverrides> Snapshot(LlmGuardOptions? options)
     {

@@ -39,7 +39,12 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
     /// Reads the tokens a successful result says it used, for budgets, prices and usage records; <see langword="null"/>
     /// when the result carries none (the core may then report them with <see cref="LlmUsage.Report"/>).
     /// </param>
-    /// <exception cref="ArgumentException"><paramref name="scene"/> is empty.</exception>
+    /// <param name="cacheSeconds">How long a successful answer stays in the runtime's <c>HybridCache</c>, in seconds, 0 to 2 592 000; 0 for no caching.</param>
+    /// <param name="cacheVersion">
+    /// The hash of the method's signature and result type the generator computed; part of every cache key, so a build that
+    /// changes them never reads older entries. Required when <paramref name="cacheSeconds"/> is more than 0.
+    /// </param>
+    /// <exception cref="ArgumentException"><paramref name="scene"/> is empty, or <paramref name="cacheVersion"/> is empty while <paramref name="cacheSeconds"/> is more than 0.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A number is outside its range.</exception>
     public GuardedMethod(
         string scene,
@@ -51,7 +56,9 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
         int mergeMaxWaitMs = 0,
         bool supersede = false,
         int maxRetryAfterMs = GuardedAttribute.DefaultMaxRetryAfterMs,
-        Func<TResult, LlmTokenUsage>? usage = null)
+        Func<TResult, LlmTokenUsage>? usage = null,
+        int cacheSeconds = 0,
+        string? cacheVersion = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(scene);
         if (timeoutMs != 0)
@@ -75,7 +82,16 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
             ArgumentOutOfRangeException.ThrowIfGreaterThan(mergeMaxWaitMs, GuardLimits.MaxMilliseconds);
         }
 
+        ArgumentOutOfRangeException.ThrowIfNegative(cacheSeconds);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(cacheSeconds, GuardLimits.MaxCacheSeconds);
+        if (cacheSeconds > 0)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(cacheVersion);
+        }
+
         Scene = scene;
+        CacheSeconds = cacheSeconds;
+        CacheVersion = cacheVersion ?? string.Empty;
         MergeWindowMs = mergeWindowMs;
         MergeMode = mergeMode;
         MergeMaxWaitMs = mergeMaxWaitMs;
@@ -113,6 +129,12 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
 
     /// <summary>Gets whether a new merge window supersedes the previous window's running execution.</summary>
     public bool Supersede { get; }
+
+    /// <summary>Gets how long a successful answer stays cached, in seconds; 0 means no caching.</summary>
+    public int CacheSeconds { get; }
+
+    /// <summary>Gets the hash of the method's signature and result type that versions its cache keys; empty when it caches nothing.</summary>
+    public string CacheVersion { get; }
 
     /// <summary>Gets what reads the tokens a result used, or <see langword="null"/> when results carry none.</summary>
     internal Func<TResult, LlmTokenUsage>? Usage { get; }

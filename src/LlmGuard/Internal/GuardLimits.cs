@@ -10,4 +10,7 @@ internal static class GuardLimits
     public const int MaxMilliseconds = 86_400_000;
 
     public const int MaxRetries = 100;
+
+    /// <summary>The longest a cached answer is kept: 30 days.</summary>
+    public const int MaxCacheSeconds = 2_592_000;
 }

@@ -206,7 +206,7 @@ public sealed class AddLlmGuardTests : IDisposable
     [InlineData("LlmGuard:Scenes:no_such_scene:TimeoutMs", "100",
         "LlmGuard:Scenes:no_such_scene: no guarded method has the scene 'no_such_scene'; the scenes are ")]
     [InlineData("LlmGuard:Scenes:config_reply:Timeout", "100",
-        "LlmGuard:Scenes:config_reply:Timeout is not a scene setting; the keys are TimeoutMs, MaxRetries, RetryDelayMs, MaxRetryAfterMs, MergeWindowMs, MergeMaxWaitMs.")]
+        "LlmGuard:Scenes:config_reply:Timeout is not a scene setting; the keys are TimeoutMs, MaxRetries, RetryDelayMs, MaxRetryAfterMs, MergeWindowMs, MergeMaxWaitMs, CacheSeconds.")]
     [InlineData("LlmGuard:Scenes:config_reply:TimeoutMs", "9",
         "LlmGuard:Scenes:config_reply:TimeoutMs is 9, out of range; allowed: 0 (no timeout) or 10 to 86400000.")]
     [InlineData("LlmGuard:Scenes:config_reply:MaxRetries", "101",
@@ -217,6 +217,10 @@ public sealed class AddLlmGuardTests : IDisposable
         "LlmGuard:Scenes:config_reply:MaxRetryAfterMs is 86400001, out of range; allowed: 0 to 86400000.")]
     [InlineData("LlmGuard:Scenes:config_merge:MergeWindowMs", "-5",
         "LlmGuard:Scenes:config_merge:MergeWindowMs is -5, out of range; allowed: 0 to 86400000.")]
+    [InlineData("LlmGuard:Scenes:config_reply:CacheSeconds", "2592001",
+        "LlmGuard:Scenes:config_reply:CacheSeconds is 2592001, out of range; allowed: 0 to 2592000.")]
+    [InlineData("LlmGuard:Scenes:config_reply:CacheSeconds", "-1",
+        "LlmGuard:Scenes:config_reply:CacheSeconds is -1, out of range; allowed: 0 to 2592000.")]
     [InlineData("LlmGuard:Scenes:config_sliding:MergeWindowMs", "800",
         "LlmGuard:Scenes:config_sliding:MergeMaxWaitMs is 500, out of range for LlmGuard.Tests.Configuration.ConfiguredAssistant.DraftAsync, whose merge window slides; allowed: its MergeWindowMs (800) to 86400000.")]
     public void Start_up_validation_names_the_scene_the_key_and_the_allowed_range(string key, string value, string message)
