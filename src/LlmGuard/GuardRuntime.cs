@@ -102,6 +102,13 @@ public sealed class GuardRuntime : IDisposable, IAsyncDisposable
     }
 
     /// <summary>
+    /// Gets the cache that methods with <see cref="GuardedAttribute.CacheSeconds"/> store their successful answers in;
+    /// <see langword="null"/> (the default) caches nothing. Set it when the runtime is created; <c>AddLlmGuard()</c>
+    /// sets it from the container, adding <c>AddHybridCache()</c> when no cache is registered.
+    /// </summary>
+    public Microsoft.Extensions.Caching.Hybrid.HybridCache? HybridCache { get; init; }
+
+    /// <summary>
     /// Gets the sinks that receive a usage record per execution, in batches, off the callers' path; <see langword="null"/>
     /// (the default) records none. Set it when the runtime is created; <c>AddLlmGuard()</c> sets it from the container.
     /// </summary>

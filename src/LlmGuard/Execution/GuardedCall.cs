@@ -44,6 +44,12 @@ internal readonly struct GuardedCall<TArguments, TResult>
 
     public MethodPolicy<TResult> Policy { get; }
 
+    /// <summary>
+    /// Gets the key a successful answer of this call's execution is stored under; <see langword="null"/> when the
+    /// method caches nothing.
+    /// </summary>
+    public string? CacheKey { get; init; }
+
     // The latest call's policy and arguments win; the generated merge collects [MergeAppend] values from every call.
     private static GuardedCall<TArguments, TResult> MergeAll(IReadOnlyList<GuardedCall<TArguments, TResult>> calls)
     {
@@ -84,9 +90,34 @@ internal readonly struct GuardedCall<TArguments, TResult>
     }
 
     private static ValueTask<TResult> ExecuteAsync(GuardedCall<TArguments, TResult> call, CancellationToken executionToken) =>
-        call.Fallback is null
-            ? call.Policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, executionToken)
-            : ExecuteWithFallbackAsync(call, executionToken);
+        call.CacheKey is not null ? ExecuteAndStoreAsync(call, executionToken)
+        : call.Fallback is null ? call.Policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, executionToken)
+        : ExecuteWithFallbackAsync(call, executionToken);
+
+    // The unreported execution of a cached method: the success is stored before the callers get it, so a call that
+    // arrives after the answer finds it; a fallback answer is returned without being stored.
+    private static async ValueTask<TResult> ExecuteAndStoreAsync(GuardedCall<TArguments, TResult> call, CancellationToken executionToken)
+    {
+        TResult result;
+        try
+        {
+            result = await call.Policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, executionToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (call.Fallback is not null && !executionToken.IsCancellationRequested)
+        {
+            return await call.Fallback(call.Arguments, exception, executionToken).ConfigureAwait(false);
+        }
+
+        long tokens = 0;
+        if (call.Policy.Method.Usage is { } readUsage)
+        {
+            LlmTokenUsage usage = readUsage(result);
+            tokens = (usage.InputTokens ?? 0) + (usage.OutputTokens ?? 0);
+        }
+
+        await call.Policy.Cache!.StoreAsync(call.CacheKey!, result, tokens).ConfigureAwait(false);
+        return result;
+    }
 
     private static async ValueTask<TResult> ExecuteWithFallbackAsync(GuardedCall<TArguments, TResult> call, CancellationToken executionToken)
     {
@@ -151,6 +182,11 @@ internal readonly struct GuardedCall<TArguments, TResult>
             }
 
             report.Result = CallResults.Success;
+            if (call.CacheKey is { } cacheKey)
+            {
+                await policy.Cache!.StoreAsync(cacheKey, result, (report.InputTokens ?? 0) + (report.OutputTokens ?? 0)).ConfigureAwait(false);
+            }
+
             return result;
         }
         catch (Exception exception) when (call.Fallback is not null && !executionToken.IsCancellationRequested)

@@ -1,4 +1,5 @@
 using System;
+using LlmGuard.Caching;
 using LlmGuard.Configuration;
 using LlmGuard.Failures;
 using LlmGuard.Infrastructure;
@@ -30,6 +31,12 @@ internal sealed class MethodPolicy<TResult>
         MaxRetryAfterMs = overrides.MaxRetryAfterMs ?? method.MaxRetryAfterMs;
         MergeWindowMs = overrides.MergeWindowMs ?? method.MergeWindowMs;
         MergeMaxWaitMs = overrides.MergeMaxWaitMs ?? method.MergeMaxWaitMs;
+        CacheSeconds = overrides.CacheSeconds ?? method.CacheSeconds;
+        if (CacheSeconds > 0 && method.CacheVersion.Length > 0 && runtime.HybridCache is { } cache)
+        {
+            Cache = new ResultCache<TResult>(cache, method.Scene, method.CacheVersion, CacheSeconds);
+        }
+
         Pipeline = BuildPipeline(this, runtime);
         if (previous?.Merges is { } merges && previous.MergeWindowMs == MergeWindowMs && previous.MergeMaxWaitMs == MergeMaxWaitMs)
         {
@@ -68,6 +75,15 @@ internal sealed class MethodPolicy<TResult>
     public int MergeWindowMs { get; }
 
     public int MergeMaxWaitMs { get; }
+
+    public int CacheSeconds { get; }
+
+    /// <summary>
+    /// Gets where successful answers are stored and read; <see langword="null"/> when the method caches nothing, or
+    /// the runtime has no <see cref="Microsoft.Extensions.Caching.Hybrid.HybridCache"/>, or the method's generated code
+    /// carries no cache version (configuration turned caching on for a method compiled without it).
+    /// </summary>
+    public ResultCache<TResult>? Cache { get; }
 
     /// <summary>
     /// Gets the attempts pipeline: retries on transient failures around a per-attempt timeout, and a bounded wait for

@@ -1,10 +1,12 @@
 using System;
 using System.Diagnostics.Metrics;
+using System.Linq;
 using LlmGuard;
 using LlmGuard.Configuration;
 using LlmGuard.Failures;
 using LlmGuard.Hosting;
 using LlmGuard.Usage;
+using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -19,6 +21,8 @@ public static class LlmGuardServiceCollectionExtensions
     /// (<see cref="TimeProvider.System"/> unless one is registered), <see cref="ILoggerFactory"/> and
     /// <see cref="IMeterFactory"/> and <see cref="FailureClassifier"/> when registered, and <see cref="LlmGuardOptions"/> bound from the configuration
     /// section <c>LlmGuard</c> when an <c>IConfiguration</c> is registered, validated at start-up and reloaded with it.
+    /// Cached methods store their answers in the registered <see cref="HybridCache"/>; when none is registered yet,
+    /// <c>AddHybridCache()</c> registers the in-memory one.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <returns>A builder for further LlmGuard setup.</returns>
@@ -32,6 +36,11 @@ public static class LlmGuardServiceCollectionExtensions
         services.TryAddSingleton<LlmGuardConfigurationWatcher>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IOptionsChangeTokenSource<LlmGuardOptions>, LlmGuardConfigurationWatcher>(
             static provider => provider.GetRequiredService<LlmGuardConfigurationWatcher>()));
+        if (!services.Any(static service => service.ServiceType == typeof(HybridCache)))
+        {
+            services.AddHybridCache();
+        }
+
         services.TryAddSingleton(CreateRuntime);
         return new LlmGuardBuilder(services);
     }
@@ -61,6 +70,7 @@ public static class LlmGuardServiceCollectionExtensions
             MeterFactory = services.GetService<IMeterFactory>(),
             Options = options.CurrentValue,
             UsageSinks = [.. services.GetServices<ILlmUsageSink>()],
+            HybridCache = services.GetService<HybridCache>(),
         };
 
         // The monitor holds the listener for the container's lifetime, which is the runtime's too.

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using LlmGuard.Caching;
 using LlmGuard.Execution;
 using LlmGuard.Telemetry;
 
@@ -110,6 +111,17 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
         ArgumentNullException.ThrowIfNull(attempt);
         MethodPolicy<TResult> policy = _policy;
         var call = new GuardedCall<TArguments, TResult>(arguments, attempt, fallback, merge, policy);
+        if (policy.Cache is { } cache)
+        {
+            return RunCachedAsync(key, call, cache, cancellationToken);
+        }
+
+        return RunSharedAsync(key, call, cancellationToken);
+    }
+
+    private Task<TResult> RunSharedAsync<TArguments>(string key, GuardedCall<TArguments, TResult> call, CancellationToken cancellationToken)
+    {
+        MethodPolicy<TResult> policy = call.Policy;
         if (policy.Telemetry.ObservesCalls)
         {
             return RunObservedAsync(key, call, cancellationToken);
@@ -117,10 +129,31 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
 
         if (policy.Merges is { } merges)
         {
-            return merges.JoinAsync(key, call, merge is null ? null : GuardedCall<TArguments, TResult>.MergeCalls, GuardedCall<TArguments, TResult>.Execute, cancellationToken);
+            return merges.JoinAsync(key, call, call.Merge is null ? null : GuardedCall<TArguments, TResult>.MergeCalls, GuardedCall<TArguments, TResult>.Execute, cancellationToken);
         }
 
         return Flights.RunAsync(key, call, GuardedCall<TArguments, TResult>.Execute, cancellationToken);
+    }
+
+    // A cached method's call: answered by a stored success of an earlier execution for the same key, or shared as any
+    // other call, by an execution that stores its success. The guard key holds every part the answer depends on
+    // (arguments and call-context partitions), so an entry is only found by calls that would have produced it.
+    private async Task<TResult> RunCachedAsync<TArguments>(string key, GuardedCall<TArguments, TResult> call, ResultCache<TResult> cache, CancellationToken cancellationToken)
+    {
+        string cacheKey = cache.KeyFor(key);
+        MethodPolicy<TResult> policy = call.Policy;
+        CallObserver.Arrival arrival = policy.Telemetry.ObservesCalls ? CallObserver.Arrival.Now(policy.Scene, Runtime.TimeProvider) : default;
+        if (await cache.FindAsync(cacheKey, cancellationToken).ConfigureAwait(false) is { } hit)
+        {
+            if (policy.Telemetry.ObservesCalls)
+            {
+                CallObserver.ReportCached(policy.Telemetry, Runtime.TimeProvider, arrival, hit.Tokens);
+            }
+
+            return hit.Value;
+        }
+
+        return await RunSharedAsync(key, call with { CacheKey = cacheKey }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs one call in an execution of its own, cancelled by the caller's token (<c>SingleFlight = false</c>).</summary>

@@ -34,6 +34,7 @@ internal static class CallOutcomes
     public const string Executed = "executed";
     public const string Joined = "joined";
     public const string Merged = "merged";
+    public const string Cached = "cached";
 }
 
 /// <summary>How a call or an execution ended: the values of <c>llmguard.result</c>.</summary>

@@ -1,0 +1,52 @@
+using System;
+using System.Diagnostics.Metrics;
+using LlmGuard.Configuration;
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Internal;
+using Microsoft.Extensions.Time.Testing;
+
+namespace LlmGuard.Tests.Caching;
+
+/// <summary>
+/// A real <see cref="HybridCache"/> from <c>AddHybridCache()</c>, on a fake clock. HybridCache reads the registered
+/// <see cref="TimeProvider"/>, but its in-memory level is a <see cref="MemoryCache"/>, which expires entries on its
+/// own <see cref="ISystemClock"/>: both are given the same fake time.
+/// </summary>
+internal sealed class CacheTestHost : IDisposable
+{
+    private readonly ServiceProvider _services;
+
+    public CacheTestHost(LlmGuardOptions? options = null)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(Time);
+        services.Configure<MemoryCacheOptions>(options => options.Clock = new FakeSystemClock(Time));
+        services.AddHybridCache();
+        services.AddMetrics();
+        _services = services.BuildServiceProvider();
+        Cache = _services.GetRequiredService<HybridCache>();
+        Meters = _services.GetRequiredService<IMeterFactory>();
+        Runtime = new GuardRuntime(Time) { HybridCache = Cache, MeterFactory = Meters, Options = options };
+    }
+
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 12, 1, 9, 0, 0, TimeSpan.Zero));
+
+    public HybridCache Cache { get; }
+
+    public IMeterFactory Meters { get; }
+
+    public GuardRuntime Runtime { get; }
+
+    public void Dispose()
+    {
+        Runtime.Dispose();
+        _services.Dispose();
+    }
+
+    private sealed class FakeSystemClock(TimeProvider time) : ISystemClock
+    {
+        public DateTimeOffset UtcNow => time.GetUtcNow();
+    }
+}

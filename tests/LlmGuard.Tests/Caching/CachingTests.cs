@@ -1,0 +1,226 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using LlmGuard.Configuration;
+using LlmGuard.Infrastructure;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+
+namespace LlmGuard.Tests.Caching;
+
+/// <summary>
+/// CacheSeconds through a real HybridCache: a success is served to later calls with the same key until it expires;
+/// fallback answers and failures are never stored; keys are hashed, partitioned by the call context and versioned.
+/// </summary>
+public sealed class CachingTests : IDisposable
+{
+    private readonly CacheTestHost _host = new();
+
+    public void Dispose() => _host.Dispose();
+
+    [Fact]
+    public async Task A_repeat_after_the_answer_is_served_from_the_cache_without_running_the_core()
+    {
+        var assistant = new CachedAssistant(_host.Runtime);
+
+        CachedReply first = await assistant.AskAsync("how do I reset my password?");
+        CachedReply repeat = await assistant.AskAsync("how do I reset my password?");
+
+        Assert.Equal(1, assistant.Executions);
+        Assert.Equal(first, repeat);
+    }
+
+    [Fact]
+    public async Task A_cached_answer_is_served_until_CacheSeconds_have_passed_and_then_the_core_runs_again()
+    {
+        var assistant = new CachedAssistant(_host.Runtime);
+        await assistant.AskAsync("q");
+
+        _host.Time.Advance(TimeSpan.FromSeconds(59));
+        await assistant.AskAsync("q");
+        Assert.Equal(1, assistant.Executions);
+
+        _host.Time.Advance(TimeSpan.FromSeconds(2));
+        await assistant.AskAsync("q");
+        Assert.Equal(2, assistant.Executions);
+    }
+
+    [Fact]
+    public async Task A_fallback_answer_is_not_cached()
+    {
+        var assistant = new CachedAssistant(_host.Runtime) { Answer = static (_, _) => throw new InvalidOperationException("model down") };
+        Assert.Equal("sorry", (await assistant.AskOrApologizeAsync("q")).Text);
+
+        assistant.Answer = static (question, _) => Task.FromResult(new CachedReply("answer to " + question));
+        CachedReply recovered = await assistant.AskOrApologizeAsync("q");
+
+        Assert.Equal("answer to q", recovered.Text);
+        Assert.Equal(2, assistant.Executions);
+    }
+
+    [Fact]
+    public async Task A_failure_is_not_cached()
+    {
+        var assistant = new CachedAssistant(_host.Runtime) { Answer = static (_, _) => throw new InvalidOperationException("model down") };
+        await Assert.ThrowsAsync<InvalidOperationException>(() => assistant.AskAsync("q"));
+
+        assistant.Answer = static (question, _) => Task.FromResult(new CachedReply("answer to " + question));
+        CachedReply recovered = await assistant.AskAsync("q");
+
+        Assert.Equal("answer to q", recovered.Text);
+        Assert.Equal(2, assistant.Executions);
+    }
+
+    [Fact]
+    public async Task A_long_multi_line_prompt_with_control_characters_is_cached()
+    {
+        // HybridCache silently skips keys over 1,024 characters or with control characters; the hash of the key is neither.
+        string prompt = string.Concat(Enumerable.Repeat("Summarize this ticket:\r\n\tline\u0001\n", 100));
+        Assert.True(prompt.Length > 1_024);
+        var assistant = new CachedAssistant(_host.Runtime);
+
+        await assistant.AskAsync(prompt);
+        await assistant.AskAsync(prompt);
+
+        Assert.Equal(1, assistant.Executions);
+    }
+
+    [Fact]
+    public async Task Two_users_asking_the_same_question_never_get_each_others_answer()
+    {
+        var assistant = new CachedAssistant(_host.Runtime)
+        {
+            Answer = static (question, _) => Task.FromResult(new CachedReply(LlmCallContext.Current!.User + ": " + question)),
+        };
+
+        using (LlmCallContext.Begin(user: "ada"))
+        {
+            await assistant.AskAsync("what is my balance?");
+        }
+
+        CachedReply grace;
+        using (LlmCallContext.Begin(user: "grace"))
+        {
+            grace = await assistant.AskAsync("what is my balance?");
+        }
+
+        CachedReply adaAgain;
+        using (LlmCallContext.Begin(user: "ada"))
+        {
+            adaAgain = await assistant.AskAsync("what is my balance?");
+        }
+
+        Assert.Equal("grace: what is my balance?", grace.Text);
+        Assert.Equal("ada: what is my balance?", adaAgain.Text);
+        Assert.Equal(2, assistant.Executions);
+    }
+
+    [Fact]
+    public async Task A_build_with_another_cache_version_reads_nothing_the_previous_build_stored()
+    {
+        // Two builds of one method, as a deploy that changed its signature or result type sees them: same scene, same
+        // key, same cache, different versions.
+        var before = new GuardedMethod<string>("cache_deploy", timeoutMs: 0, maxRetries: 0, retryDelayMs: 0, cacheSeconds: 60, cacheVersion: "0000000000000001");
+        var after = new GuardedMethod<string>("cache_deploy", timeoutMs: 0, maxRetries: 0, retryDelayMs: 0, cacheSeconds: 60, cacheVersion: "0000000000000002");
+        int executions = 0;
+
+        Task<string> Ask(GuardedMethod<string> method, string answer) => method.For(_host.Runtime).RunAsync(
+            "cache_deploy:q",
+            answer,
+            attempt: (text, _) => { Interlocked.Increment(ref executions); return new ValueTask<string>(text); },
+            fallback: null,
+            merge: null,
+            CancellationToken.None);
+
+        Assert.Equal("old shape", await Ask(before, "old shape"));
+        Assert.Equal("new shape", await Ask(after, "new shape"));
+        Assert.Equal("new shape", await Ask(after, "unused"));
+        Assert.Equal(2, executions);
+    }
+
+    [Fact]
+    public async Task Concurrent_misses_on_one_key_run_one_execution()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var assistant = new CachedAssistant(_host.Runtime)
+        {
+            Answer = async (question, _) =>
+            {
+                started.TrySetResult();
+                await release.Task;
+                return new CachedReply("answer to " + question);
+            },
+        };
+
+        Task<CachedReply> first = Task.Run(() => assistant.AskAsync("q"));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Every later caller misses the cache while the execution runs and joins it, or, arriving after it stored its
+        // answer, is served from the cache: either way the core has run once.
+        Task<CachedReply>[] others = Enumerable.Range(0, 8).Select(_ => Task.Run(() => assistant.AskAsync("q"))).ToArray();
+        release.SetResult();
+        CachedReply[] answers = await Task.WhenAll(others.Append(first)).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(1, assistant.Executions);
+        Assert.All(answers, answer => Assert.Equal("answer to q", answer.Text));
+    }
+
+    [Fact]
+    public async Task Concurrent_callers_on_random_keys_run_one_execution_per_key_under_stress()
+    {
+        var random = new Random(1234);
+        var assistant = new CachedAssistant(_host.Runtime)
+        {
+            Answer = static async (question, _) =>
+            {
+                await Task.Yield();
+                return new CachedReply("answer to " + question);
+            },
+        };
+
+        const int Rounds = 200;
+        var keys = new HashSet<string>();
+        var calls = new List<Task<CachedReply>>();
+        for (int round = 0; round < Rounds; round++)
+        {
+            string question = "q" + random.Next(20);
+            keys.Add(question);
+            calls.Add(Task.Run(() => assistant.AskAsync(question)));
+        }
+
+        CachedReply[] answers = await Task.WhenAll(calls).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(keys.Count, assistant.Executions);
+        Assert.All(answers, answer => Assert.StartsWith("answer to q", answer.Text, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_scene_configured_with_CacheSeconds_0_caches_nothing()
+    {
+        var options = new LlmGuardOptions();
+        options.Scenes["cache_ask"] = new LlmSceneOptions { CacheSeconds = 0 };
+        using var host = new CacheTestHost(options);
+        var assistant = new CachedAssistant(host.Runtime);
+
+        await assistant.AskAsync("q");
+        await assistant.AskAsync("q");
+
+        Assert.Equal(2, assistant.Executions);
+    }
+
+    [Fact]
+    public async Task A_caller_served_from_the_cache_is_counted_with_outcome_cached()
+    {
+        using var calls = new MetricCollector<long>(_host.Meters, "LlmGuard", "llmguard.calls");
+        var assistant = new CachedAssistant(_host.Runtime);
+
+        await assistant.AskAsync("q");
+        await assistant.AskAsync("q");
+
+        IReadOnlyList<CollectedMeasurement<long>> measured = calls.GetMeasurementSnapshot();
+        Assert.Equal(["executed", "cached"], measured.Select(m => (string)m.Tags["llmguard.outcome"]!).ToArray());
+        Assert.All(measured, m => Assert.Equal("success", m.Tags["llmguard.result"]));
+    }
+}
