@@ -590,6 +590,7 @@ public sealed class DiagnosticTests
     [InlineData("MergeWindowMs = 500, MergeMode = MergeMode.Sliding, MergeMaxWaitMs = 400", "400", "a sliding window needs a cap from MergeWindowMs (500)")]
     [InlineData("MergeWindowMs = 500, MergeMaxWaitMs = 2000", "2000", "it caps sliding windows only")]
     [InlineData("Supersede = true", "true", "it has no effect without a merge window")]
+    [InlineData("CacheSeconds = 60, SingleFlight = false", "false", "a cached answer is found by the call's key, and SingleFlight = false builds none")]
     [InlineData("MergeMode = MergeMode.Sliding, MergeMaxWaitMs = 1000", "MergeMode.Sliding", "it has no effect without a merge window")]
     public void Out_of_range_attribute_value_reports_LLMG013_at_that_argument(string argument, string locatedText, string phrase)
     {

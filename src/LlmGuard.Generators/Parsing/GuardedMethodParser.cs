@@ -571,6 +571,11 @@ internal sealed class GuardedMethodParser
         }
 
         CheckMergeValues(values);
+        if (values.CacheSeconds > 0 && !values.SingleFlight)
+        {
+            ReportValue("SingleFlight", "false", "a cached answer is found by the call's key, and SingleFlight = false builds none");
+        }
+
         return values;
 
         void ReportValue(string name, object value, string rule) =>

@@ -118,7 +118,22 @@ internal static class LlmGuardOptionsValidation
         CheckRange(scene, nameof(LlmSceneOptions.MaxRetries), settings.MaxRetries, GuardLimits.MaxRetries, failures);
         CheckRange(scene, nameof(LlmSceneOptions.RetryDelayMs), settings.RetryDelayMs, GuardLimits.MaxMilliseconds, failures);
         CheckRange(scene, nameof(LlmSceneOptions.MaxRetryAfterMs), settings.MaxRetryAfterMs, GuardLimits.MaxMilliseconds, failures);
-        CheckRange(scene, nameof(LlmSceneOptions.CacheSeconds), settings.CacheSeconds, GuardLimits.MaxCacheSeconds, failures);
+        if (CheckRange(scene, nameof(LlmSceneOptions.CacheSeconds), settings.CacheSeconds, GuardLimits.MaxCacheSeconds, failures) && settings.CacheSeconds > 0)
+        {
+            // What makes a cached answer safe (its key's version, and the compile-time checks of its key) exists only for
+            // methods compiled with CacheSeconds: configuration may shorten, lengthen or stop their caching, not start it.
+            foreach (GuardScene method in GuardSceneManifest.Scenes)
+            {
+                if (method.CacheSeconds == 0 && string.Equals(method.Scene, scene, StringComparison.Ordinal))
+                {
+                    failures.Add(
+                        $"LlmGuard:Scenes:{scene}:CacheSeconds is {settings.CacheSeconds.Value.ToString(CultureInfo.InvariantCulture)}, but {method.Method} is compiled without CacheSeconds; " +
+                        "allowed: 0, or set CacheSeconds on its [Guarded] attribute first.");
+                    break;
+                }
+            }
+        }
+
         bool windowInRange = CheckRange(scene, nameof(LlmSceneOptions.MergeWindowMs), settings.MergeWindowMs, GuardLimits.MaxMilliseconds, failures);
         bool maxWaitInRange = CheckRange(scene, nameof(LlmSceneOptions.MergeMaxWaitMs), settings.MergeMaxWaitMs, GuardLimits.MaxMilliseconds, failures);
         if (!windowInRange || !maxWaitInRange || (settings.MergeWindowMs is null && settings.MergeMaxWaitMs is null))

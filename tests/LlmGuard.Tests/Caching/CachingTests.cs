@@ -223,4 +223,18 @@ public sealed class CachingTests : IDisposable
         Assert.Equal(["executed", "cached"], measured.Select(m => (string)m.Tags["llmguard.outcome"]!).ToArray());
         Assert.All(measured, m => Assert.Equal("success", m.Tags["llmguard.result"]));
     }
+
+    [Fact]
+    public async Task A_caller_served_from_the_cache_counts_the_tokens_of_the_stored_execution_as_saved()
+    {
+        using var saved = new MetricCollector<long>(_host.Meters, "LlmGuard", "llmguard.tokens.saved");
+        var assistant = new CachedAssistant(_host.Runtime);
+
+        await assistant.AskCountedAsync("q");
+        await assistant.AskCountedAsync("q");
+
+        CollectedMeasurement<long> measurement = Assert.Single(saved.GetMeasurementSnapshot());
+        Assert.Equal(120, measurement.Value);
+        Assert.Equal("cached", measurement.Tags["llmguard.outcome"]);
+    }
 }

@@ -219,6 +219,8 @@ public sealed class AddLlmGuardTests : IDisposable
         "LlmGuard:Scenes:config_merge:MergeWindowMs is -5, out of range; allowed: 0 to 86400000.")]
     [InlineData("LlmGuard:Scenes:config_reply:CacheSeconds", "2592001",
         "LlmGuard:Scenes:config_reply:CacheSeconds is 2592001, out of range; allowed: 0 to 2592000.")]
+    [InlineData("LlmGuard:Scenes:config_reply:CacheSeconds", "60",
+        "LlmGuard:Scenes:config_reply:CacheSeconds is 60, but LlmGuard.Tests.Configuration.ConfiguredAssistant.AskAsync is compiled without CacheSeconds; allowed: 0, or set CacheSeconds on its [Guarded] attribute first.")]
     [InlineData("LlmGuard:Scenes:config_reply:CacheSeconds", "-1",
         "LlmGuard:Scenes:config_reply:CacheSeconds is -1, out of range; allowed: 0 to 2592000.")]
     [InlineData("LlmGuard:Scenes:config_sliding:MergeWindowMs", "800",
