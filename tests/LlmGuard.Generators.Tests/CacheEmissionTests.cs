@@ -40,6 +40,7 @@ public sealed class CacheEmissionTests
 
         run.AssertClean();
         Assert.Matches("cacheSeconds: 600, cacheVersion: \"[0-9a-f]{16}\"\\);", run.SingleSource());
+        Snapshot.VerifyGenerated(run.SingleSource(), "CachedMethod");
     }
 
     [Fact]

@@ -248,6 +248,12 @@ internal static class GuardedSourceEmitter
               + (policy.MaxRetryAfterMs != GuardDefaults.MaxRetryAfterMs ? $", maxRetryAfterMs: {policy.MaxRetryAfterMs}" : string.Empty);
             string type = $"global::LlmGuard.Infrastructure.GuardedMethod<{_method.ResultType}>";
             string creation = $"new(scene: {Literal(_method.Key.Scene)}, timeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{merge}{UsageArgument()}{CacheArguments()});";
+            if (_method.Cache is not null)
+            {
+                _writer.Line("// Successful answers are cached; the version is a hash of this method's signature and result type, so a build");
+                _writer.Line("// that changes either never reads answers an older build stored.");
+            }
+
             if (_method.Usage is not null)
             {
                 _writer.Line("// The result says which tokens it used: budgets, prices and usage records read them from its UsageDetails.");
