@@ -142,10 +142,12 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
     {
         string cacheKey = cache.KeyFor(key);
         MethodPolicy<TResult> policy = call.Policy;
-        CallObserver.Arrival arrival = policy.Telemetry.ObservesCalls ? CallObserver.Arrival.Now(policy.Scene, Runtime.TimeProvider) : default;
+        bool observed = policy.Telemetry.ObservesCalls;
+        CallObserver.Arrival arrival = observed ? CallObserver.Arrival.Now(policy.Scene, Runtime.TimeProvider) : default;
         if (await cache.FindAsync(cacheKey, cancellationToken).ConfigureAwait(false) is { } hit)
         {
-            if (policy.Telemetry.ObservesCalls)
+            // Decided on arrival, as for any other call: a listener attached during the lookup has no arrival to measure from.
+            if (observed)
             {
                 CallObserver.ReportCached(policy.Telemetry, Runtime.TimeProvider, arrival, hit.Tokens);
             }
