@@ -78,7 +78,7 @@ public sealed class DiagnosticDescriptorTests
             DiagnosticSeverity expected = descriptor.Id switch
             {
                 "LLMG015" => DiagnosticSeverity.Info,
-                "LLMG018" or "LLMG021" or "LLMG100" or "LLMG101" => DiagnosticSeverity.Warning,
+                "LLMG018" or "LLMG021" or "LLMG025" or "LLMG100" or "LLMG101" => DiagnosticSeverity.Warning,
                 _ => DiagnosticSeverity.Error,
             };
             Assert.Equal(expected, descriptor.DefaultSeverity);

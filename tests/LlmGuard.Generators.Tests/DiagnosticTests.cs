@@ -823,6 +823,183 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void Cached_core_reading_a_NotInKey_parameter_reports_LLMG024_at_the_parameter()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Key = "{$user}:{question}", CacheSeconds = 60)]
+                public partial Task<string> AskAsync(string question, string tone, CancellationToken cancellationToken);
+
+                private Task<string> AskCoreAsync(string question, string tone, CancellationToken cancellationToken) =>
+                    Task.FromResult(question + " in a " + tone + " tone");
+            }
+            """);
+
+        Diagnostic diagnostic = AssertReported(run, "LLMG024", DiagnosticSeverity.Error, "tone", "'Assistant.AskAsync' is cached, but its core 'AskCoreAsync' reads parameter 'tone', which is not in the key");
+        Assert.Contains("put 'tone' in the key, or mark it [DoesNotAffectAnswer]", diagnostic.GetMessage(), StringComparison.Ordinal);
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Theory]
+    [InlineData("[NotInKey] string tone", "tone")]
+    [InlineData("[NotInKey] string tone", "tone.Length.ToString()")]
+    [InlineData("[NotInKey] string tone", "new Func<string>(() => tone)()")]
+    [InlineData("[NotInKey] string tone", "Describe(tone)")]
+    public void Cached_core_reading_an_implicit_key_outsider_in_any_expression_reports_LLMG024(string parameter, string read)
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + $$"""
+            public partial class Assistant
+            {
+                [Guarded(CacheSeconds = 60)]
+                public partial Task<string> AskAsync([CachePartition] string userId, string question, {{parameter}});
+
+                private Task<string> AskCoreAsync(string userId, string question, string tone)
+                {
+                    string text = {{read}};
+                    return Task.FromResult(userId + question + text);
+                }
+
+                private static string Describe(string value) => value;
+            }
+            """);
+
+        AssertReported(run, "LLMG024", DiagnosticSeverity.Error, "tone", "reads parameter 'tone'");
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void Cached_core_reading_a_parameter_the_key_template_leaves_out_reports_LLMG024()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Key = "{$user}:{question}", CacheSeconds = 60)]
+                public partial Task<string> AskAsync(string question, int maxWords);
+
+                private Task<string> AskCoreAsync(string question, int maxWords) => Task.FromResult(question[..maxWords]);
+            }
+            """);
+
+        AssertReported(run, "LLMG024", DiagnosticSeverity.Error, "maxWords", "reads parameter 'maxWords'");
+    }
+
+    [Theory]
+    [InlineData("[DoesNotAffectAnswer] string requestId", "Task.FromResult(question + requestId)")]
+    [InlineData("[NotInKey] string requestId", "Task.FromResult(question + nameof(requestId))")]
+    [InlineData("[NotInKey] string requestId", "Task.FromResult(question)")]
+    [InlineData("string requestId", "Task.FromResult(question + requestId)")]
+    public void Cached_core_reading_only_key_parts_or_marked_parameters_reports_no_LLMG024(string parameter, string body)
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + $$"""
+            public partial class Assistant
+            {
+                [Guarded(CacheSeconds = 60)]
+                public partial Task<string> AskAsync([CachePartition] string userId, string question, {{parameter}}, CancellationToken cancellationToken);
+
+                private Task<string> AskCoreAsync(string userId, string question, string requestId, CancellationToken cancellationToken)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    return {{body}};
+                }
+            }
+            """);
+
+        run.AssertClean();
+    }
+
+    [Fact]
+    public void Uncached_core_reading_a_NotInKey_parameter_reports_no_LLMG024()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Key = "{question}")]
+                public partial Task<string> AskAsync(string question, [NotInKey] string tone);
+
+                private Task<string> AskCoreAsync(string question, string tone) => Task.FromResult(question + tone);
+            }
+            """);
+
+        run.AssertClean();
+    }
+
+    [Theory]
+    [InlineData("Key = \"{question}\", ", "\"{question}\"")]
+    [InlineData("Key = \"{$module}:{question}\", ", "\"{$module}:{question}\"")]
+    [InlineData("", "AskAsync")]
+    public void Cached_key_without_a_partition_reports_LLMG025(string key, string locatedText)
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + $$"""
+            public partial class Assistant
+            {
+                [Guarded({{key}}CacheSeconds = 60)]
+                public partial Task<string> AskAsync(string question);
+
+                private Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+            }
+            """);
+
+        Diagnostic diagnostic = AssertReported(run, "LLMG025", DiagnosticSeverity.Warning, locatedText, "'Assistant.AskAsync' is cached, but its key has no {$tenant}, {$user} or {$conversation} placeholder and no [CachePartition] parameter");
+        Assert.Contains("one user's answer is served to every other user", diagnostic.GetMessage(), StringComparison.Ordinal);
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void CachePartition_on_a_parameter_outside_the_key_still_reports_LLMG025()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Key = "{question}", CacheSeconds = 60)]
+                public partial Task<string> AskAsync([CachePartition] string userId, string question);
+
+                private Task<string> AskCoreAsync(string userId, string question) => Task.FromResult(question);
+            }
+            """);
+
+        run.SingleDiagnostic("LLMG025");
+    }
+
+    [Theory]
+    [InlineData("Key = \"{$tenant}:{question}\", ", "string question")]
+    [InlineData("Key = \"{$user}:{question}\", ", "string question")]
+    [InlineData("Key = \"{$conversation}:{question}\", ", "string question")]
+    [InlineData("Key = \"{userId}:{question}\", ", "[CachePartition] string userId, string question")]
+    [InlineData("", "[CachePartition] string userId, string question")]
+    public void Cached_key_with_a_partition_reports_no_LLMG025(string key, string parameters)
+    {
+        string arguments = parameters.Contains("userId", StringComparison.Ordinal) ? "string userId, string question" : "string question";
+        GeneratorRun run = GeneratorHarness.Run(Usings + $$"""
+            public partial class Assistant
+            {
+                [Guarded({{key}}CacheSeconds = 60)]
+                public partial Task<string> AskAsync({{parameters}});
+
+                private Task<string> AskCoreAsync({{arguments}}) => Task.FromResult(question);
+            }
+            """);
+
+        run.AssertClean();
+    }
+
+    [Fact]
+    public void Uncached_key_without_a_partition_reports_no_LLMG025()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Key = "{question}")]
+                public partial Task<string> AskAsync(string question);
+
+                private Task<string> AskCoreAsync(string question) => Task.FromResult(question);
+            }
+            """);
+
+        run.AssertClean();
+    }
+
+    [Fact]
     public void Every_call_context_placeholder_renders_the_current_context_and_reports_nothing()
     {
         GeneratorRun run = GeneratorHarness.Run(Usings + """

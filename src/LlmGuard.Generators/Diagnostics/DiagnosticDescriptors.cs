@@ -125,6 +125,17 @@ internal static class DiagnosticDescriptors
         "CacheSeconds is out of range",
         "CacheSeconds = {0} on '{1}' is out of range; use 0 for no caching, or a value up to {2} (30 days)");
 
+    public static readonly DiagnosticDescriptor CachedCoreReadsParameterOutsideKey = Error(
+        "LLMG024",
+        "A cached method's core reads a parameter that is not in the key",
+        "'{0}' is cached, but its core '{1}' reads parameter '{2}', which is not in the key, so a later call with another '{2}' would receive this call's answer; put '{2}' in the key, or mark it [DoesNotAffectAnswer] if its value never changes the answer");
+
+    public static readonly DiagnosticDescriptor CachedKeyWithoutPartition = Create(
+        "LLMG025",
+        "A cached method's key has no tenant, user or conversation part",
+        "'{0}' is cached, but its key has no {{$tenant}}, {{$user}} or {{$conversation}} placeholder and no [CachePartition] parameter, so one user's answer is served to every other user; add one of those placeholders to Key, or mark the key parameter that identifies whose answer it is [CachePartition]",
+        DiagnosticSeverity.Warning);
+
     public static readonly DiagnosticDescriptor UnguardedLlmCall = Create(
         "LLMG100",
         "A model SDK is called outside a guarded boundary",

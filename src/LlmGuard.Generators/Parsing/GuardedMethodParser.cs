@@ -22,16 +22,18 @@ internal sealed class GuardedMethodParser
     private readonly MethodDeclarationSyntax _syntax;
     private readonly AttributeData _attribute;
     private readonly Compilation _compilation;
+    private readonly SemanticModel _semanticModel;
     private readonly CancellationToken _cancellationToken;
     private readonly List<DiagnosticInfo> _diagnostics = new();
     private readonly string _display;
 
-    private GuardedMethodParser(IMethodSymbol method, MethodDeclarationSyntax syntax, AttributeData attribute, Compilation compilation, CancellationToken cancellationToken)
+    private GuardedMethodParser(IMethodSymbol method, MethodDeclarationSyntax syntax, AttributeData attribute, SemanticModel semanticModel, CancellationToken cancellationToken)
     {
         _method = method;
         _syntax = syntax;
         _attribute = attribute;
-        _compilation = compilation;
+        _compilation = semanticModel.Compilation;
+        _semanticModel = semanticModel;
         _cancellationToken = cancellationToken;
         _display = method.DisplayName();
     }
@@ -65,7 +67,7 @@ internal sealed class GuardedMethodParser
             return new ParseResult(null, null, EquatableArray<DiagnosticInfo>.Empty);
         }
 
-        return new GuardedMethodParser(method, syntax, context.Attributes[0], context.SemanticModel.Compilation, cancellationToken).Parse();
+        return new GuardedMethodParser(method, syntax, context.Attributes[0], context.SemanticModel, cancellationToken).Parse();
     }
 
     private static bool SignatureHasSyntaxErrors(MethodDeclarationSyntax syntax)
@@ -117,6 +119,11 @@ internal sealed class GuardedMethodParser
         }
         string coreName = values.Core ?? CoreNaming.CoreName(_method.Name);
         CheckCore(coreName);
+        if (values.CacheSeconds > 0 && values.SingleFlight && key is not null)
+        {
+            CheckCachedKey(values, key, coreName);
+        }
+
         FallbackSpec? fallback = values.Fallback is null || shape is null ? null : FindFallback(values.Fallback, shape.Value, resultType);
         RuntimeSpec runtime = FindRuntime();
 
@@ -998,6 +1005,84 @@ internal sealed class GuardedMethodParser
             : $"it must return {_method.ReturnType.ToMessage()}";
         Report(DiagnosticDescriptors.CoreSignatureMismatch, location, closest.DisplayName(), _display, reason);
     }
+
+    /// <summary>
+    /// A cached answer is served to every later call with the same key, so the key must hold everything that shapes
+    /// the answer (LLMG024) and tell users apart (LLMG025).
+    /// </summary>
+    private void CheckCachedKey(AttributeValues values, KeySpec key, string coreName)
+    {
+        bool InKey(IParameterSymbol parameter) => key.Parameters.Contains(SymbolExtensions.EscapeIdentifier(parameter.Name));
+
+        bool partitioned = key.Segments.Any(segment => segment.Kind == KeySegmentKind.CallContext && segment.Expression is "Tenant" or "User" or "Conversation")
+            || _method.Parameters.Any(parameter => InKey(parameter) && HasAttribute(parameter, "CachePartitionAttribute"));
+        if (!partitioned)
+        {
+            Report(DiagnosticDescriptors.CachedKeyWithoutPartition, values.Key is null ? MethodLocation : ArgumentLocation("Key"), _display);
+        }
+
+        // A core that does not match is LLMG004/LLMG005 already; there is no body to read.
+        IMethodSymbol? core = ContainingType.GetMembers(coreName).OfType<IMethodSymbol>().FirstOrDefault(m => m.MethodKind == MethodKind.Ordinary && IsMatchingCore(m));
+        if (core is null)
+        {
+            return;
+        }
+
+        for (int i = 0; i < _method.Parameters.Length; i++)
+        {
+            IParameterSymbol parameter = _method.Parameters[i];
+            if (InKey(parameter) || parameter.Type.IsCancellationToken() || HasAttribute(parameter, "DoesNotAffectAnswerAttribute"))
+            {
+                continue;
+            }
+
+            if (CoreReads(core, i))
+            {
+                Report(DiagnosticDescriptors.CachedCoreReadsParameterOutsideKey, ParameterLocation(parameter), _display, core.Name, parameter.Name);
+            }
+        }
+    }
+
+    /// <summary>Whether the core's body names its parameter at <paramref name="ordinal"/> anywhere but inside <c>nameof</c>.</summary>
+    private bool CoreReads(IMethodSymbol core, int ordinal)
+    {
+        IParameterSymbol target = (core.PartialImplementationPart ?? core).Parameters[ordinal];
+        foreach (SyntaxReference reference in (core.PartialImplementationPart ?? core).DeclaringSyntaxReferences)
+        {
+            if (reference.GetSyntax(_cancellationToken) is not BaseMethodDeclarationSyntax declaration)
+            {
+                continue;
+            }
+
+            SyntaxNode? body = (SyntaxNode?)declaration.Body ?? declaration.ExpressionBody;
+            if (body is null)
+            {
+                continue;
+            }
+
+            SemanticModel model = body.SyntaxTree == _semanticModel.SyntaxTree ? _semanticModel : _compilation.GetSemanticModel(body.SyntaxTree);
+            foreach (IdentifierNameSyntax name in body.DescendantNodes().OfType<IdentifierNameSyntax>())
+            {
+                _cancellationToken.ThrowIfCancellationRequested();
+                if (name.Identifier.ValueText == target.Name
+                    && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(name, _cancellationToken).Symbol, target)
+                    && !InsideNameOf(name, model))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+
+        bool InsideNameOf(SyntaxNode node, SemanticModel model) =>
+            node.Ancestors().OfType<InvocationExpressionSyntax>().Any(invocation =>
+                invocation.Expression is IdentifierNameSyntax { Identifier.ValueText: "nameof" }
+                && model.GetSymbolInfo(invocation.Expression, _cancellationToken).Symbol is null);
+    }
+
+    private static bool HasAttribute(IParameterSymbol parameter, string metadataName) =>
+        parameter.GetAttributes().Any(a => a.AttributeClass.Is("LlmGuard", metadataName));
 
     private bool IsMatchingCore(IMethodSymbol candidate) =>
         !SymbolEqualityComparer.Default.Equals(candidate, _method)
