@@ -869,6 +869,27 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void Cached_core_declared_in_another_file_is_read_for_LLMG024()
+    {
+        GeneratorRun run = GeneratorHarness.Run(
+            Usings + """
+                public partial class Assistant
+                {
+                    [Guarded(Key = "{$user}:{question}", CacheSeconds = 60)]
+                    public partial Task<string> AskAsync(string question, [NotInKey] string tone);
+                }
+                """,
+            Usings + """
+                public partial class Assistant
+                {
+                    private Task<string> AskCoreAsync(string question, string tone) => Task.FromResult(question + tone);
+                }
+                """);
+
+        AssertReported(run, "LLMG024", DiagnosticSeverity.Error, "tone", "reads parameter 'tone'");
+    }
+
+    [Fact]
     public void Cached_core_reading_a_parameter_the_key_template_leaves_out_reports_LLMG024()
     {
         GeneratorRun run = GeneratorHarness.Run(Usings + """
