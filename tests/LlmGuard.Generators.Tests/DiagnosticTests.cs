@@ -890,6 +890,24 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void Cached_partial_core_is_read_in_its_implementation_part_for_LLMG024()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Key = "{$user}:{question}", CacheSeconds = 60)]
+                public partial Task<string> AskAsync(string question, [NotInKey] string tone);
+
+                private partial Task<string> AskCoreAsync(string question, string style);
+
+                private partial Task<string> AskCoreAsync(string question, string style) => Task.FromResult(question + style);
+            }
+            """);
+
+        AssertReported(run, "LLMG024", DiagnosticSeverity.Error, "tone", "reads parameter 'tone'");
+    }
+
+    [Fact]
     public void Cached_core_reading_a_parameter_the_key_template_leaves_out_reports_LLMG024()
     {
         GeneratorRun run = GeneratorHarness.Run(Usings + """
