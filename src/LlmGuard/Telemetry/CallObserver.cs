@@ -52,7 +52,33 @@ internal static class CallObserver
     /// How the caller got its answer when the execution is not its own: <c>joined</c> or <c>merged</c>; null when the
     /// caller started it (a merge window's opener still ends up merged when a newer window took it over).
     /// </param>
-    public static async Task<TResult> ObserveAsync<TResult>(
+    public static Task<TResult> ObserveAsync<TResult>(
+        Task<TResult> answer,
+        GuardTelemetry telemetry,
+        TimeProvider clock,
+        Arrival arrival,
+        IReportedExecution? execution,
+        string? sharedOutcome)
+    {
+        if (!answer.IsCompleted)
+        {
+            return ObserveWhenAnsweredAsync(answer, telemetry, clock, arrival, execution, sharedOutcome);
+        }
+
+        // Answered already (a core that completed at once): reported now, and the caller gets the same task.
+        string result = answer.IsCompletedSuccessfully ? ResultOfAnswer(execution)
+            : answer.IsCanceled ? CallResults.Cancelled
+            : answer.Exception?.InnerException is LlmBudgetExceededException ? CallResults.Rejected
+            : CallResults.Error;
+        Report(telemetry, clock, arrival, execution, sharedOutcome, result);
+        return answer;
+    }
+
+    // A fallback answer is still an answer: only the execution knows it was one.
+    private static string ResultOfAnswer(IReportedExecution? execution) =>
+        execution?.Report?.Result is CallResults.Fallback or CallResults.Rejected ? execution.Report.Result : CallResults.Success;
+
+    private static async Task<TResult> ObserveWhenAnsweredAsync<TResult>(
         Task<TResult> answer,
         GuardTelemetry telemetry,
         TimeProvider clock,
@@ -64,13 +90,7 @@ internal static class CallObserver
         try
         {
             TResult value = await answer.ConfigureAwait(false);
-
-            // A fallback answer is still an answer: only the execution knows it was one.
-            if (execution?.Report?.Result is CallResults.Fallback or CallResults.Rejected)
-            {
-                result = execution.Report.Result;
-            }
-
+            result = ResultOfAnswer(execution);
             return value;
         }
         catch (OperationCanceledException) when (answer.IsCanceled)

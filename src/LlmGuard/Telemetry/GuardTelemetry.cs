@@ -80,9 +80,6 @@ internal sealed class GuardTelemetry
     /// <summary>Gets whether an execution's tokens are measured: the token histogram or the tokens saved are listened to.</summary>
     public bool RecordsTokens => _tokenUsage.Enabled || _tokensSaved.Enabled;
 
-    /// <summary>Gets whether attempts are counted.</summary>
-    public bool CountsAttempts => _attempts.Enabled;
-
     /// <summary>Starts the activity of one execution when something listens; it becomes the parent of its attempts.</summary>
     public static Activity? StartExecution(string activityName, string scene)
     {
