@@ -1,14 +1,21 @@
+using System.ComponentModel;
+
 namespace LlmGuard.Caching;
 
 /// <summary>
 /// What a cached method stores for one key: the successful result, and the tokens the execution that produced it used,
 /// so a later call answered from the cache counts them as saved.
 /// </summary>
+/// <remarks>
+/// Marked immutable so HybridCache's memory tier hands out this instance instead of deserializing a copy per hit. The
+/// result inside is shared by every caller the entry answers, as it is among the callers of one execution.
+/// </remarks>
 /// <typeparam name="TResult">The guarded method's result.</typeparam>
-internal sealed class CachedAnswer<TResult>
+[ImmutableObject(true)]
+internal sealed class CachedAnswer<TResult>(TResult value, long tokens)
 {
-    public TResult Value { get; set; } = default!;
+    public TResult Value { get; } = value;
 
-    /// <summary>Gets or sets the input and output tokens of the execution; 0 when it reported none.</summary>
-    public long Tokens { get; set; }
+    /// <summary>Gets the input and output tokens of the execution; 0 when it reported none.</summary>
+    public long Tokens { get; } = tokens;
 }

@@ -26,6 +26,7 @@ internal sealed class ResultCache<TResult>
 
     public ResultCache(HybridCache cache, string scene, string version, int seconds)
     {
+        CachedAnswerSerializer<TResult>.Register();
         _cache = cache;
         _prefix = "llmguard:" + scene + ":" + version + ":";
         Seconds = seconds;
@@ -79,7 +80,7 @@ internal sealed class ResultCache<TResult>
         try
         {
             // Not the execution's token: the answer exists, and storing it is worth finishing for the next caller.
-            await _cache.SetAsync(cacheKey, new CachedAnswer<TResult> { Value = value, Tokens = tokens }, _store, tags: null, CancellationToken.None).ConfigureAwait(false);
+            await _cache.SetAsync(cacheKey, new CachedAnswer<TResult>(value, tokens), _store, tags: null, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception)
         {

@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics.Metrics;
 using System.Linq;
+using System.Text.Json;
 using LlmGuard;
 using LlmGuard.Configuration;
 using LlmGuard.Failures;
@@ -22,7 +23,8 @@ public static class LlmGuardServiceCollectionExtensions
     /// <see cref="IMeterFactory"/> and <see cref="FailureClassifier"/> when registered, and <see cref="LlmGuardOptions"/> bound from the configuration
     /// section <c>LlmGuard</c> when an <c>IConfiguration</c> is registered, validated at start-up and reloaded with it.
     /// Cached methods store their answers in the registered <see cref="HybridCache"/>; when none is registered yet,
-    /// <c>AddHybridCache()</c> registers the in-memory one.
+    /// <c>AddHybridCache()</c> registers the in-memory one, except in a trimmed or native AOT app, which registers its
+    /// own (its default serializer needs reflection).
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <returns>A builder for further LlmGuard setup.</returns>
@@ -36,7 +38,10 @@ public static class LlmGuardServiceCollectionExtensions
         services.TryAddSingleton<LlmGuardConfigurationWatcher>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IOptionsChangeTokenSource<LlmGuardOptions>, LlmGuardConfigurationWatcher>(
             static provider => provider.GetRequiredService<LlmGuardConfigurationWatcher>()));
-        if (!services.Any(static service => service.ServiceType == typeof(HybridCache)))
+        // HybridCache's default serializer is reflection-based System.Text.Json, which a trimmed or native AOT app turns
+        // off (and the trimmer then removes this branch): such an app registers its cache itself, with a serializer
+        // for its results (see LlmGuardCacheSerializerFactory).
+        if (JsonSerializer.IsReflectionEnabledByDefault && !services.Any(static service => service.ServiceType == typeof(HybridCache)))
         {
             services.AddHybridCache();
         }

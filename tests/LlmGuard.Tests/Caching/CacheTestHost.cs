@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics.Metrics;
 using LlmGuard.Configuration;
+using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,12 +19,25 @@ internal sealed class CacheTestHost : IDisposable
 {
     private readonly ServiceProvider _services;
 
-    public CacheTestHost(LlmGuardOptions? options = null)
+    /// <param name="options">The runtime's options.</param>
+    /// <param name="distributedCache">A second level shared with other hosts, as instances of a service share Redis.</param>
+    /// <param name="serializers">How entries are serialized for the second level; HybridCache's default when null.</param>
+    public CacheTestHost(LlmGuardOptions? options = null, IDistributedCache? distributedCache = null, IHybridCacheSerializerFactory? serializers = null)
     {
         var services = new ServiceCollection();
+        if (distributedCache is not null)
+        {
+            services.AddSingleton(distributedCache);
+        }
+
         services.AddSingleton<TimeProvider>(Time);
         services.Configure<MemoryCacheOptions>(options => options.Clock = new FakeSystemClock(Time));
-        services.AddHybridCache();
+        IHybridCacheBuilder cache = services.AddHybridCache();
+        if (serializers is not null)
+        {
+            cache.AddSerializerFactory(serializers);
+        }
+
         services.AddMetrics();
         _services = services.BuildServiceProvider();
         Cache = _services.GetRequiredService<HybridCache>();
