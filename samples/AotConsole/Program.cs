@@ -9,6 +9,9 @@ using System.Threading;
 using System.Threading.Tasks;
 using AotConsole;
 using LlmGuard;
+using LlmGuard.Caching;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -106,10 +109,45 @@ checks.Expect(
     hostedDesk.UrgencyAttempts == 1 && hostedUrgency.StartsWith("T-10 handed to a human", StringComparison.Ordinal) && callsMeasured == 1,
     $"hosted: MaxRetries 0 from configuration, {hostedDesk.UrgencyAttempts} attempt, fallback answered, {callsMeasured} call measured");
 
+// Cache: two instances of the service, each with its own HybridCache, over one distributed cache. An answer is
+// stored once; a repeat on the same instance comes from memory, on the other instance from the distributed cache,
+// deserialized by the source-generated FaqJsonContext; another tenant's call runs its own execution.
+var distributed = new SharedStore();
+using ServiceProvider firstInstance = CacheServices(distributed);
+using ServiceProvider secondInstance = CacheServices(distributed);
+var firstFaq = new FaqDesk(new GuardRuntime(TimeProvider.System) { HybridCache = firstInstance.GetRequiredService<HybridCache>() });
+var secondFaq = new FaqDesk(new GuardRuntime(TimeProvider.System) { HybridCache = secondInstance.GetRequiredService<HybridCache>() });
+FaqAnswer stored, repeated, fromOtherInstance, otherTenant;
+using (LlmCallContext.Begin(tenant: "acme"))
+{
+    stored = await firstFaq.AnswerAsync("reset my password").WaitAsync(limit);
+    repeated = await firstFaq.AnswerAsync("reset my password").WaitAsync(limit);
+    fromOtherInstance = await secondFaq.AnswerAsync("reset my password").WaitAsync(limit);
+}
+
+using (LlmCallContext.Begin(tenant: "globex"))
+{
+    otherTenant = await secondFaq.AnswerAsync("reset my password").WaitAsync(limit);
+}
+
+checks.Expect(
+    firstFaq.Executions == 1 && ReferenceEquals(stored, repeated) && secondFaq.Executions == 1 && fromOtherInstance == stored && otherTenant.Tenant == "globex",
+    $"cache: {firstFaq.Executions} execution, repeat from memory, other instance from the distributed cache (\"{fromOtherInstance.Text}\"), other tenant {secondFaq.Executions} execution of its own");
+
 // Nothing outlives its execution.
 checks.Expect(runtime.InFlightCount == 0, $"in flight after the run: {runtime.InFlightCount}");
 
 return checks.Finish();
+
+// A native AOT or trimmed app registers HybridCache itself (AddLlmGuard adds one only where reflection-based JSON is
+// on) with LlmGuard's serializer over the source-generated context.
+static ServiceProvider CacheServices(IDistributedCache distributed)
+{
+    var services = new ServiceCollection();
+    services.AddSingleton(distributed);
+    services.AddHybridCache().AddSerializerFactory(new LlmGuardCacheSerializerFactory(FaqJsonContext.Default));
+    return services.BuildServiceProvider();
+}
 
 /// <summary>Prints one line per check and decides the exit code.</summary>
 internal sealed class Checks

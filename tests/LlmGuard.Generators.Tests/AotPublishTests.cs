@@ -12,6 +12,9 @@ namespace LlmGuard.Generators.Tests;
 /// The AotConsole sample published the two ways a guarded program ships without a JIT-friendly runtime around it:
 /// native AOT (net9.0) and trimmed self-contained (net10.0). Each publish must be free of trim and AOT warnings
 /// (IL2xxx, IL3xxx) with warnings as errors, and the published program must run every check of the sample.
+/// The one exception is inside Microsoft.Extensions.Caching.Hybrid: <c>AddHybridCache()</c> registers its reflection-based
+/// JSON serializer factory in every application, and ILC analyses it even when, as here, LlmGuard's serializer
+/// over a source-generated context serializes every cached answer; the sample lets exactly those warnings through.
 /// </summary>
 [Collection(Package.RealBuildsCollection.Name)]
 public sealed class AotPublishTests
@@ -24,6 +27,7 @@ public sealed class AotPublishTests
         "fallback: 3 attempts failed, fallback answered \"T-8 handed to a human (HttpRequestException 503)\"",
         "interface: 3 callers on 2 ITicketRouter implementations, 1 execution, routed to billing",
         "hosted: MaxRetries 0 from configuration, 1 attempt, fallback answered, 1 call measured",
+        "cache: 1 execution, repeat from memory, other instance from the distributed cache (\"how to: reset my password\"), other tenant 1 execution of its own",
         "in flight after the run: 0",
         "all checks passed",
     ];
@@ -31,6 +35,8 @@ public sealed class AotPublishTests
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromMinutes(8);
 
     private static readonly Regex TrimOrAotWarning = new(@"\bIL[23]\d{3}\b|warning IL", RegexOptions.CultureInvariant);
+
+    private const string HybridCacheDefaultSerializer = "Microsoft.Extensions.Caching.Hybrid.Internal.DefaultJsonSerializerFactory";
 
     [Fact]
     public async Task The_sample_publishes_as_native_AOT_without_trim_or_AOT_warnings_and_the_native_binary_passes_its_checks()
@@ -67,7 +73,11 @@ public sealed class AotPublishTests
 
             Assert.True(exitCode == 0, $"dotnet publish -f {framework} failed:\n{log}");
             string[] warnings = log.Split('\n').Where(line => TrimOrAotWarning.IsMatch(line)).ToArray();
-            Assert.True(warnings.Length == 0, "Trim/AOT warnings:\n" + string.Join("\n", warnings));
+            string[] ours = warnings.Where(line => !line.Contains(HybridCacheDefaultSerializer, StringComparison.Ordinal)).ToArray();
+            Assert.True(ours.Length == 0, "Trim/AOT warnings:\n" + string.Join("\n", ours));
+
+            // When HybridCache stops reporting these, the sample's WarningsNotAsErrors goes, and so does this check.
+            Assert.True(warnings.Length > 0, $"No warning from {HybridCacheDefaultSerializer} any more: remove WarningsNotAsErrors from samples/AotConsole.");
 
             string publishDirectory = Path.Combine(artifacts, "publish", "AotConsole", $"release_{framework}_{rid}");
             string program = Path.Combine(publishDirectory, OperatingSystem.IsWindows() ? "AotConsole.exe" : "AotConsole");
