@@ -1,4 +1,6 @@
 using System.ComponentModel;
+using System.Diagnostics;
+using System.Text.Json.Serialization;
 
 namespace LlmGuard.Caching;
 
@@ -18,4 +20,11 @@ internal sealed class CachedAnswer<TResult>(TResult value, long tokens)
 
     /// <summary>Gets the input and output tokens of the execution; 0 when it reported none.</summary>
     public long Tokens { get; } = tokens;
+
+    /// <summary>
+    /// Gets the activity of the execution that produced the answer, so a caller it later answers links to that trace;
+    /// default when nothing traced it.
+    /// </summary>
+    [JsonIgnore]
+    public ActivityContext Origin { get; init; }
 }

@@ -1,5 +1,6 @@
 using System;
 using System.Buffers;
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -49,10 +50,14 @@ internal static class CachedAnswerSerializers<TEntry>
     public static Func<JsonSerializerOptions, IHybridCacheSerializer<TEntry>?>? Create;
 }
 
-/// <summary>An entry as <c>{"tokens":n,"value":…}</c>, the value written with the application's type information.</summary>
+/// <summary>
+/// An entry as <c>{"tokens":n,"trace":"00-…","value":…}</c>: the value written with the application's type information,
+/// the W3C trace context of the execution that produced it only when one was traced.
+/// </summary>
 internal sealed class CachedAnswerSerializer<TResult>(JsonTypeInfo<TResult> valueInfo) : IHybridCacheSerializer<CachedAnswer<TResult>>
 {
     private static readonly JsonEncodedText s_tokens = JsonEncodedText.Encode("tokens");
+    private static readonly JsonEncodedText s_trace = JsonEncodedText.Encode("trace");
     private static readonly JsonEncodedText s_value = JsonEncodedText.Encode("value");
 
     /// <summary>Makes <see cref="LlmGuardCacheSerializerFactory"/> serialize <see cref="CachedAnswer{TResult}"/> entries.</summary>
@@ -67,6 +72,12 @@ internal sealed class CachedAnswerSerializer<TResult>(JsonTypeInfo<TResult> valu
         using var writer = new Utf8JsonWriter(target);
         writer.WriteStartObject();
         writer.WriteNumber(s_tokens, value.Tokens);
+        if (value.Origin != default)
+        {
+            ActivityContext origin = value.Origin;
+            writer.WriteString(s_trace, $"00-{origin.TraceId.ToHexString()}-{origin.SpanId.ToHexString()}-{(int)origin.TraceFlags:x2}");
+        }
+
         writer.WritePropertyName(s_value);
         JsonSerializer.Serialize(writer, value.Value, valueInfo);
         writer.WriteEndObject();
@@ -77,6 +88,7 @@ internal sealed class CachedAnswerSerializer<TResult>(JsonTypeInfo<TResult> valu
         var reader = new Utf8JsonReader(source);
         Expect(reader.Read() && reader.TokenType == JsonTokenType.StartObject);
         long tokens = 0;
+        ActivityContext origin = default;
         TResult value = default!;
         bool hasValue = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -85,6 +97,11 @@ internal sealed class CachedAnswerSerializer<TResult>(JsonTypeInfo<TResult> valu
             {
                 Expect(reader.Read());
                 tokens = reader.GetInt64();
+            }
+            else if (reader.ValueTextEquals(s_trace.EncodedUtf8Bytes))
+            {
+                Expect(reader.Read());
+                ActivityContext.TryParse(reader.GetString(), traceState: null, out origin);
             }
             else if (reader.ValueTextEquals(s_value.EncodedUtf8Bytes))
             {
@@ -100,7 +117,7 @@ internal sealed class CachedAnswerSerializer<TResult>(JsonTypeInfo<TResult> valu
         }
 
         Expect(hasValue && reader.TokenType == JsonTokenType.EndObject);
-        return new CachedAnswer<TResult>(value, tokens);
+        return new CachedAnswer<TResult>(value, tokens) { Origin = origin };
     }
 
     private static void Expect(bool condition)

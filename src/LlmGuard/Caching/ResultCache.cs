@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading;
@@ -75,12 +76,12 @@ internal sealed class ResultCache<TResult>
             cancellationToken);
 
     /// <summary>Stores a successful answer; a cache that cannot store it leaves the answer to its callers unchanged.</summary>
-    public async ValueTask StoreAsync(string cacheKey, TResult value, long tokens)
+    public async ValueTask StoreAsync(string cacheKey, TResult value, long tokens, ActivityContext origin)
     {
         try
         {
             // Not the execution's token: the answer exists, and storing it is worth finishing for the next caller.
-            await _cache.SetAsync(cacheKey, new CachedAnswer<TResult>(value, tokens), _store, tags: null, CancellationToken.None).ConfigureAwait(false);
+            await _cache.SetAsync(cacheKey, new CachedAnswer<TResult>(value, tokens) { Origin = origin }, _store, tags: null, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception)
         {

@@ -115,7 +115,7 @@ internal readonly struct GuardedCall<TArguments, TResult>
             tokens = (usage.InputTokens ?? 0) + (usage.OutputTokens ?? 0);
         }
 
-        await call.Policy.Cache!.StoreAsync(call.CacheKey!, result, tokens).ConfigureAwait(false);
+        await call.Policy.Cache!.StoreAsync(call.CacheKey!, result, tokens, origin: default).ConfigureAwait(false);
         return result;
     }
 
@@ -184,7 +184,7 @@ internal readonly struct GuardedCall<TArguments, TResult>
             report.Result = CallResults.Success;
             if (call.CacheKey is { } cacheKey)
             {
-                await policy.Cache!.StoreAsync(cacheKey, result, (report.InputTokens ?? 0) + (report.OutputTokens ?? 0)).ConfigureAwait(false);
+                await policy.Cache!.StoreAsync(cacheKey, result, (report.InputTokens ?? 0) + (report.OutputTokens ?? 0), report.ActivityContext).ConfigureAwait(false);
             }
 
             return result;

@@ -149,7 +149,7 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
             // Decided on arrival, as for any other call: a listener attached during the lookup has no arrival to measure from.
             if (observed)
             {
-                CallObserver.ReportCached(policy.Telemetry, Runtime.TimeProvider, arrival, hit.Tokens);
+                CallObserver.ReportCached(policy.Telemetry, Runtime.TimeProvider, arrival, hit.Tokens, hit.Origin);
             }
 
             return hit.Value;

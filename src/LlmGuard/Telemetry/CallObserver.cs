@@ -115,12 +115,12 @@ internal static class CallObserver
     }
 
     /// <summary>Reports a caller answered from the cache: outcome <c>cached</c>, and the tokens the stored execution used as saved.</summary>
-    public static void ReportCached(GuardTelemetry telemetry, TimeProvider clock, Arrival arrival, long tokensSaved)
+    public static void ReportCached(GuardTelemetry telemetry, TimeProvider clock, Arrival arrival, long tokensSaved, ActivityContext origin)
     {
         telemetry.RecordCall(arrival.Scene, CallOutcomes.Cached, CallResults.Success, clock.GetElapsedTime(arrival.StartedAt), arrival.Context, tokensSaved);
         if (arrival.StartedAtUtc != default)
         {
-            GuardTelemetry.RecordSharedCall(arrival.Scene, CallOutcomes.Cached, CallResults.Success, arrival.Parent, arrival.StartedAtUtc, execution: default);
+            GuardTelemetry.RecordSharedCall(arrival.Scene, CallOutcomes.Cached, CallResults.Success, arrival.Parent, arrival.StartedAtUtc, origin);
         }
     }
 

@@ -87,36 +87,39 @@ public sealed class DistributedCacheTests : IDisposable
         _second = new CacheTestHost(distributedCache: _shared, serializers: serializers);
         return (new CachedAssistant(_first.Runtime), new CachedAssistant(_second.Runtime));
     }
+}
 
-    /// <summary>A real in-memory distributed cache that also keeps what was written, to show the serialized form.</summary>
-    private sealed class RecordingDistributedCache : IDistributedCache
+/// <summary>
+/// A real in-memory distributed cache that also keeps what was written, to show the serialized form. A type of its
+/// own, because HybridCache ignores a <see cref="MemoryDistributedCache"/> as its second level.
+/// </summary>
+internal sealed class RecordingDistributedCache : IDistributedCache
+{
+    private readonly MemoryDistributedCache _inner = new(Options.Create(new MemoryDistributedCacheOptions()));
+
+    public ConcurrentDictionary<string, string> Written { get; } = new();
+
+    public byte[]? Get(string key) => _inner.Get(key);
+
+    public Task<byte[]?> GetAsync(string key, CancellationToken token = default) => _inner.GetAsync(key, token);
+
+    public void Refresh(string key) => _inner.Refresh(key);
+
+    public Task RefreshAsync(string key, CancellationToken token = default) => _inner.RefreshAsync(key, token);
+
+    public void Remove(string key) => _inner.Remove(key);
+
+    public Task RemoveAsync(string key, CancellationToken token = default) => _inner.RemoveAsync(key, token);
+
+    public void Set(string key, byte[] value, DistributedCacheEntryOptions options)
     {
-        private readonly MemoryDistributedCache _inner = new(Options.Create(new MemoryDistributedCacheOptions()));
+        Written[key] = Encoding.UTF8.GetString(value);
+        _inner.Set(key, value, options);
+    }
 
-        public ConcurrentDictionary<string, string> Written { get; } = new();
-
-        public byte[]? Get(string key) => _inner.Get(key);
-
-        public Task<byte[]?> GetAsync(string key, CancellationToken token = default) => _inner.GetAsync(key, token);
-
-        public void Refresh(string key) => _inner.Refresh(key);
-
-        public Task RefreshAsync(string key, CancellationToken token = default) => _inner.RefreshAsync(key, token);
-
-        public void Remove(string key) => _inner.Remove(key);
-
-        public Task RemoveAsync(string key, CancellationToken token = default) => _inner.RemoveAsync(key, token);
-
-        public void Set(string key, byte[] value, DistributedCacheEntryOptions options)
-        {
-            Written[key] = Encoding.UTF8.GetString(value);
-            _inner.Set(key, value, options);
-        }
-
-        public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
-        {
-            Written[key] = Encoding.UTF8.GetString(value);
-            return _inner.SetAsync(key, value, options, token);
-        }
+    public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
+    {
+        Written[key] = Encoding.UTF8.GetString(value);
+        return _inner.SetAsync(key, value, options, token);
     }
 }
