@@ -5,6 +5,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.Logging;
 
 namespace LlmGuard.Caching;
 
@@ -22,13 +23,17 @@ internal sealed class ResultCache<TResult>
     };
 
     private readonly HybridCache _cache;
+    private readonly string _scene;
+    private readonly ILogger? _logger;
     private readonly string _prefix;
     private readonly HybridCacheEntryOptions _store;
 
-    public ResultCache(HybridCache cache, string scene, string version, int seconds)
+    public ResultCache(HybridCache cache, string scene, string version, int seconds, ILogger? logger)
     {
         CachedAnswerSerializer<TResult>.Register();
         _cache = cache;
+        _scene = scene;
+        _logger = logger;
         _prefix = "llmguard:" + scene + ":" + version + ":";
         Seconds = seconds;
         var expiration = TimeSpan.FromSeconds(seconds);
@@ -83,9 +88,13 @@ internal sealed class ResultCache<TResult>
             // Not the execution's token: the answer exists, and storing it is worth finishing for the next caller.
             await _cache.SetAsync(cacheKey, new CachedAnswer<TResult>(value, tokens) { Origin = origin }, _store, tags: null, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception)
+        catch (Exception exception)
         {
             // A failing distributed cache costs the next caller an execution, never this caller its answer.
+            if (_logger is not null)
+            {
+                CachingLog.CacheStoreFailed(_logger, _scene, exception);
+            }
         }
     }
 }

@@ -32,9 +32,16 @@ internal sealed class MethodPolicy<TResult>
         MergeWindowMs = overrides.MergeWindowMs ?? method.MergeWindowMs;
         MergeMaxWaitMs = overrides.MergeMaxWaitMs ?? method.MergeMaxWaitMs;
         CacheSeconds = overrides.CacheSeconds ?? method.CacheSeconds;
-        if (CacheSeconds > 0 && method.CacheVersion.Length > 0 && runtime.HybridCache is { } cache)
+        if (CacheSeconds > 0 && method.CacheVersion.Length > 0)
         {
-            Cache = new ResultCache<TResult>(cache, method.Scene, method.CacheVersion, CacheSeconds);
+            if (runtime.HybridCache is { } cache)
+            {
+                Cache = new ResultCache<TResult>(cache, method.Scene, method.CacheVersion, CacheSeconds, Telemetry.Logger);
+            }
+            else if (Telemetry.Logger is { } logger)
+            {
+                CachingLog.CacheUnavailable(logger, method.Scene, CacheSeconds);
+            }
         }
 
         Pipeline = BuildPipeline(this, runtime);
