@@ -54,7 +54,7 @@ var machineTime = Stopwatch.StartNew();
 ReplayTrace trace = ReplayTrace.Generate(triggers, seed);
 AnsiConsole.MarkupLine($"Trace: [bold]{trace.Triggers.Count:N0}[/] triggers, {trace.Sessions:N0} sessions, {trace.Turns:N0} turns, seed {seed}, fault rate {faultRate:P1}");
 
-ReplayWay[] ways = Enum.GetValues<ReplayWay>();
+ReplayWay[] ways = ReplayRunner.ChatWays;
 var results = new WayResult[ways.Length];
 var progresses = ways.Select(_ => new ReplayProgress()).ToArray();
 Exception? failure = null;

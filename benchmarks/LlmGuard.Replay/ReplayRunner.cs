@@ -1,13 +1,15 @@
 using System;
 using System.Diagnostics;
+using System.Globalization;
 using System.Threading;
 using System.Threading.Tasks;
+using LlmGuard.Replay.Caching;
 using LlmGuard.Replay.Traffic;
 using LlmGuard.Replay.VirtualTime;
 
 namespace LlmGuard.Replay;
 
-/// <summary>The three ways the same trace is replayed.</summary>
+/// <summary>The ways a trace is replayed; <see cref="ReplayRunner.ChatWays"/> and <see cref="FaqRunner.Ways"/> say which apply to which traffic.</summary>
 public enum ReplayWay
 {
     /// <summary>Every trigger calls the model directly: no timeout, no retry, no fallback.</summary>
@@ -18,6 +20,12 @@ public enum ReplayWay
 
     /// <summary><see cref="SupportBot.AnswerBurstAsync"/>: a merge window per session over the singleflight.</summary>
     SingleFlightAndMergeWindow,
+
+    /// <summary><see cref="SupportBot.AnswerBurstCachedAsync"/>: the merge window over a singleflight whose answers are cached.</summary>
+    SingleFlightMergeWindowAndCache,
+
+    /// <summary>FAQ traffic: singleflight with cached answers, shared per tenant (FAQ) or per user (personal questions).</summary>
+    SingleFlightAndCache,
 }
 
 /// <summary>Counts callers as they finish; shared by the driver's thread and the pool threads that complete calls.</summary>
@@ -33,6 +41,10 @@ public sealed class ReplayProgress
 /// <summary>Replays a trace one way, in virtual time, and measures what callers and the model saw.</summary>
 public static class ReplayRunner
 {
+    /// <summary>The ways the customer-service chat trace is replayed, in report order.</summary>
+    public static readonly ReplayWay[] ChatWays =
+        [ReplayWay.Unguarded, ReplayWay.SingleFlight, ReplayWay.SingleFlightAndMergeWindow, ReplayWay.SingleFlightMergeWindowAndCache];
+
     /// <summary>
     /// Replays <paramref name="trace"/> and returns when every event has happened. Blocks the calling thread; the
     /// driver runs on a thread of its own, see <see cref="StartAsync"/>.
@@ -71,14 +83,24 @@ public static class ReplayRunner
     {
         var clock = new VirtualTimeProvider();
         var model = new SimulatedModel(clock, seed, faultRate);
-        var bot = new SupportBot(model, new GuardRuntime(clock));
-        var callers = new CallerLedger(trace, clock, progress);
+        using var cache = new CacheServices(clock);
+        var runtime = way == ReplayWay.SingleFlightMergeWindowAndCache
+            ? new GuardRuntime(clock) { HybridCache = cache.HybridCache, MeterFactory = cache.MeterFactory }
+            : new GuardRuntime(clock);
+        var bot = new SupportBot(model, runtime);
+        var callers = new CallerLedger(trace.ArrivalTicks, clock, progress);
 
         Func<Trigger, Task<Answer>> call = way switch
         {
             ReplayWay.Unguarded => trigger => model.CompleteAsync(trigger.Session, trigger.Revision, CancellationToken.None),
             ReplayWay.SingleFlight => trigger => bot.AnswerAsync(new AnswerRequest(trigger.Session, trigger.Revision)),
             ReplayWay.SingleFlightAndMergeWindow => trigger => bot.AnswerBurstAsync(trigger.Session, [trigger.Revision]),
+            ReplayWay.SingleFlightMergeWindowAndCache => trigger =>
+            {
+                // What a chat endpoint does for each request: name the conversation the call is for.
+                using LlmCallContextScope conversation = LlmCallContext.Begin(conversation: trigger.Session.ToString(CultureInfo.InvariantCulture));
+                return bot.AnswerBurstCachedAsync(trigger.Session, [trigger.Revision]);
+            },
             _ => throw new ArgumentOutOfRangeException(nameof(way)),
         };
 
@@ -86,10 +108,14 @@ public static class ReplayRunner
         long steps = VirtualTimeDriver.Run(clock, trace.ArrivalTicks, index =>
         {
             Trigger trigger = trace.Triggers[index];
-            _ = callers.TrackAsync(index, call(trigger));
+            _ = callers.TrackAsync(index, call(trigger), Check);
         },
         everyCallerFinished: () => progress.Finished == trace.Triggers.Count);
         wallClock.Stop();
+
+        AnswerCheck Check(int index, Answer answer) =>
+            (answer.Revision < trace.Triggers[index].Revision ? AnswerCheck.Stale : AnswerCheck.None)
+            | (answer.FromFallback ? AnswerCheck.FromFallback : AnswerCheck.None);
 
         return new WayResult(
             way,
@@ -97,8 +123,12 @@ public static class ReplayRunner
             ModelCalls: model.Calls,
             Executions: way == ReplayWay.Unguarded ? model.Calls : bot.Executions,
             MergeWindows: bot.MergedExecutions,
+            ExtraExecutions: ExtraExecutions.Classify(trace, bot.ExecutedRevisions),
             callers.LatencyPercentiles(),
             StaleResults: callers.Stale,
+            CrossTenant: 0,
+            CrossUser: 0,
+            CacheHits: cache.CachedCalls,
             AttemptFailures: model.Failures,
             CallerFailures: callers.Failed,
             FallbackAnswers: callers.FallbackAnswers,
