@@ -22,6 +22,9 @@ public sealed record ExtraExecutions(
     int OlderRevisionAfterWindow,
     int SameRevisionAgain)
 {
+    /// <summary>No executions to classify: the unguarded way, and the FAQ traffic, which has no turns.</summary>
+    public static readonly ExtraExecutions None = new(0, 0, 0, 0, 0, 0);
+
     public int Total => MessageAfterQuiet + MessageAfterCap + EditAfterWindow + OlderRevisionAfterWindow + SameRevisionAgain;
 
     public static ExtraExecutions Classify(ReplayTrace trace, IEnumerable<ExecutedRevision> executed)

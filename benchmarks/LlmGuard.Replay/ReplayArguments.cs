@@ -7,7 +7,13 @@ namespace LlmGuard.Replay;
 /// <summary>The command line: a handful of options, parsed by hand so the replay needs no extra package.</summary>
 public sealed class ReplayArguments
 {
-    public const string Usage = "usage: LlmGuard.Replay [--triggers N] [--seed S] [--fault-rate F] [--markdown PATH] [--quiescence-samples K]";
+    public const string Usage = "usage: LlmGuard.Replay [--traffic chat|faq|both] [--triggers N] [--seed S] [--fault-rate F] [--markdown PATH] [--quiescence-samples K]";
+
+    /// <summary>Replay the customer-service chat trace.</summary>
+    public bool Chat { get; private set; } = true;
+
+    /// <summary>Replay the FAQ trace.</summary>
+    public bool Faq { get; private set; } = true;
 
     public int Triggers { get; private set; } = 100_000;
 
@@ -36,6 +42,10 @@ public sealed class ReplayArguments
 
             switch (option)
             {
+                case "--traffic" when value is "chat" or "faq" or "both":
+                    arguments.Chat = value != "faq";
+                    arguments.Faq = value != "chat";
+                    break;
                 case "--triggers" when TryInt(value, out int triggers) && triggers > 0:
                     arguments.Triggers = triggers;
                     break;
