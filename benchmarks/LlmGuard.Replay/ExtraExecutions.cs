@@ -27,7 +27,10 @@ public sealed record ExtraExecutions(
 
     public int Total => MessageAfterQuiet + MessageAfterCap + EditAfterWindow + OlderRevisionAfterWindow + SameRevisionAgain;
 
-    public static ExtraExecutions Classify(ReplayTrace trace, IEnumerable<ExecutedRevision> executed)
+    /// <param name="trace">The trace the executions answered.</param>
+    /// <param name="executed">Every execution that reached the model.</param>
+    /// <param name="quietMs">The merge window's quiet time.</param>
+    public static ExtraExecutions Classify(ReplayTrace trace, IEnumerable<ExecutedRevision> executed, int quietMs)
     {
         // The submit that created each revision, and how long after the session's previous trigger it came.
         var submits = new Dictionary<(int Session, int Revision), (int Turn, TriggerKind Kind, long Gap)>();
@@ -43,7 +46,7 @@ public sealed record ExtraExecutions(
             lastTrigger[trigger.Session] = trigger.AtTicks;
         }
 
-        long quietTicks = SupportBot.MergeQuietMs * System.TimeSpan.TicksPerMillisecond;
+        long quietTicks = quietMs * System.TimeSpan.TicksPerMillisecond;
         int turns = 0, afterQuiet = 0, afterCap = 0, edits = 0, older = 0, again = 0;
         var answered = new Dictionary<(int Session, int Turn), (HashSet<int> Revisions, int Newest)>();
         foreach (ExecutedRevision execution in executed.OrderBy(execution => execution.AtTicks))

@@ -14,7 +14,8 @@ using Spectre.Console;
 // Replays seeded traffic on a simulated model in virtual time, and reports what each way cost and what its callers
 // saw: customer-service chat four ways (unguarded, singleflight, singleflight + merge window, the same + cache), FAQ
 // traffic three ways (unguarded, singleflight, singleflight + cache).
-//   dotnet LlmGuard.Replay.dll [--traffic chat|faq|both] [--triggers N] [--seed S] [--fault-rate F] [--markdown PATH] [--quiescence-samples K]
+//   dotnet LlmGuard.Replay.dll [--traffic chat|faq|both] [--triggers N] [--seed S] [--fault-rate F] [--markdown PATH]
+//     [--quiescence-samples K] [--merge-quiet-ms MS] [--merge-max-wait-ms MS]
 
 if (args is ["-h"] or ["--help"])
 {
@@ -52,7 +53,7 @@ if (Console.IsOutputRedirected)
     AnsiConsole.Profile.Width = 200;
 }
 
-var settings = new ReplaySettings(triggers, seed, faultRate);
+var settings = new ReplaySettings(triggers, seed, faultRate, arguments.CachedWindow);
 var machineTime = Stopwatch.StartNew();
 
 // One job per traffic and way; both traffics share the seed, the fault rate and the size.
@@ -67,8 +68,8 @@ if (arguments.Chat)
     jobs.AddRange(ReplayRunner.ChatWays.Select(way => new ReplayJob(
         "chat: " + ReplayReport.Name(way),
         chat.Triggers.Count,
-        () => ReplayRunner.Run(warmUp, way, seed, faultRate),
-        progress => ReplayRunner.Run(chat, way, seed, faultRate, progress))));
+        () => ReplayRunner.Run(warmUp, way, seed, faultRate, cachedWindow: arguments.CachedWindow),
+        progress => ReplayRunner.Run(chat, way, seed, faultRate, progress, arguments.CachedWindow))));
 }
 
 if (arguments.Faq)

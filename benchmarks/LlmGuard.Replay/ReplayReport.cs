@@ -11,7 +11,17 @@ using static LlmGuard.Replay.Traffic.TrafficAssumptions;
 namespace LlmGuard.Replay;
 
 /// <summary>The replay's settings, as given on the command line.</summary>
-public sealed record ReplaySettings(int Triggers, int Seed, double FaultRate);
+/// <param name="CachedWindow">The merge window of the "merge window + cache" way.</param>
+public sealed record ReplaySettings(int Triggers, int Seed, double FaultRate, MergeWindowSettings CachedWindow);
+
+/// <summary>A merge window's quiet time and cap, in milliseconds.</summary>
+public sealed record MergeWindowSettings(int QuietMs, int MaxWaitMs)
+{
+    /// <summary>The window <see cref="SupportBot"/> declares, the same for both merge ways.</summary>
+    public static readonly MergeWindowSettings Declared = new(SupportBot.MergeQuietMs, SupportBot.MergeMaxWaitMs);
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{QuietMs / 1000.0:0.#} s of quiet, at most {MaxWaitMs / 1000.0:0.#} s");
+}
 
 /// <summary>Turns the chat trace's results into a console table, a few lines that explain them, and the same as Markdown.</summary>
 public sealed class ReplayReport(ReplaySettings settings, ReplayTrace trace, IReadOnlyList<WayResult> results)
@@ -50,7 +60,10 @@ public sealed class ReplayReport(ReplaySettings settings, ReplayTrace trace, IRe
         var markdown = new StringBuilder();
         markdown.AppendLine("# LlmGuard replay: customer-service traffic");
         markdown.AppendLine();
-        markdown.AppendLine(Invariant, $"`--triggers {settings.Triggers} --seed {settings.Seed} --fault-rate {settings.FaultRate.ToString(Invariant)}`, {wallTime.TotalSeconds:F1} s of machine time for the run.");
+        string window = settings.CachedWindow == MergeWindowSettings.Declared
+            ? ""
+            : string.Create(Invariant, $" --merge-quiet-ms {settings.CachedWindow.QuietMs} --merge-max-wait-ms {settings.CachedWindow.MaxWaitMs}");
+        markdown.AppendLine(Invariant, $"`--triggers {settings.Triggers} --seed {settings.Seed} --fault-rate {settings.FaultRate.ToString(Invariant)}{window}`, {wallTime.TotalSeconds:F1} s of machine time for the run.");
         markdown.AppendLine();
         markdown.AppendLine("| " + string.Join(" | ", Headers) + " |");
         markdown.AppendLine("|" + string.Join("|", Headers.Select((_, index) => index == 0 ? "---" : "---:")) + "|");
@@ -127,7 +140,8 @@ public sealed class ReplayReport(ReplaySettings settings, ReplayTrace trace, IRe
         yield return F($"Singleflight (key = session + revision) saves {Reduction(singleFlight):P1}: it shares only duplicates that arrive while the first execution runs. A duplicate 0.1–2 s late often finds the ~0.8 s call already finished and pays again, and different messages or edits never share.");
         yield return F($"Singleflight + merge window (per session, closes after {SupportBot.MergeQuietMs / 1000.0:0.#} s of quiet, at most {SupportBot.MergeMaxWaitMs / 1000.0:0.#} s after the first trigger) saves {Reduction(merged):P1}, {Reduction(merged) / perTurnCeiling:P0} of the per-turn ceiling, with {merged.MergeWindows:N0} windows for {trace.Turns:N0} turns. The calls above one per turn come from typing gaps longer than the quiet time, edits and duplicates that land after the window closed, and {merged.ModelCalls - merged.Executions:N0} retries. The price is the wait: caller p50 {Seconds(merged.Latency.P50)} against {Seconds(Baseline.Latency.P50)} unguarded.");
         yield return F($"The reference deployment's ~{ReferenceReduction:P0} fewer calls means about {1.0 / (1.0 - ReferenceReduction):F1} triggers per model call. This trace has {triggersPerTurn:F2} triggers per turn, so no guard that answers every turn can pass {perTurnCeiling:P1} on it: the figure is set first by how many triggers the traffic sends per answer (duplicate deliveries, split messages, edits). Traffic with more triggers per answer raises the ceiling and the reduction with it; what carries over is the share of the ceiling reached ({Reduction(merged) / perTurnCeiling:P0}), and the rest of the gap is the window's reach: gaps and edits later than its quiet time.");
-        yield return F($"Singleflight + merge window + cache (the same window over a singleflight whose answers are kept {SupportBot.AnswerCacheSeconds} s, keyed by conversation and revision) saves {Reduction(cached):P1}, {Reduction(cached) / perTurnCeiling:P1} of the per-turn ceiling, against {Reduction(merged):P1} and {Reduction(merged) / perTurnCeiling:P1} without the cache: {cached.CacheHits:N0} window executions were answered from the cache. Caller p50/p95/p99 {Seconds(cached.Latency.P50)} / {Seconds(cached.Latency.P95)} / {Seconds(cached.Latency.P99)}.");
+        string cachedWindow = settings.CachedWindow == MergeWindowSettings.Declared ? "the same window" : $"a window of {settings.CachedWindow} (--merge-quiet-ms/--merge-max-wait-ms)";
+        yield return F($"Singleflight + merge window + cache ({cachedWindow} over a singleflight whose answers are kept {SupportBot.AnswerCacheSeconds} s, keyed by conversation and revision) saves {Reduction(cached):P1}, {Reduction(cached) / perTurnCeiling:P1} of the per-turn ceiling, against {Reduction(merged):P1} and {Reduction(merged) / perTurnCeiling:P1} without the cache: {cached.CacheHits:N0} window executions were answered from the cache. Caller p50/p95/p99 {Seconds(cached.Latency.P50)} / {Seconds(cached.Latency.P95)} / {Seconds(cached.Latency.P99)}.");
         yield return "Executions above one per turn, by the revision they answered (merge window → merge window + cache): " + Breakdown(merged.ExtraExecutions, cached.ExtraExecutions) + F($"; retries add {merged.ModelCalls - merged.Executions:N0} → {cached.ModelCalls - cached.Executions:N0} model calls. An exact cache can only remove answers to a revision already answered; new messages and edits are new revisions and need an answer of their own.");
         yield return F($"Stale results: {singleFlight.StaleResults}, {merged.StaleResults} and {cached.StaleResults} in the guarded ways. The singleflight key holds the revision, so only identical requests share; the merge window appends every caller's revision and answers the newest, and a trigger after a window closed opens a new window instead of joining the running execution; a cached answer is served only for the revision it was computed from.");
         yield return F($"Failures: without retries and fallback, callers would have met {singleFlight.AttemptFailures:N0}, {merged.AttemptFailures:N0} and {cached.AttemptFailures:N0} failed model calls; after them, {singleFlight.CallerFailures:N0}, {merged.CallerFailures:N0} and {cached.CallerFailures:N0} callers failed, and the fallback answered {singleFlight.FallbackAnswers:N0}, {merged.FallbackAnswers:N0} and {cached.FallbackAnswers:N0}. Unguarded, every failed call reaches a caller ({Baseline.CallerFailures:N0}), and a hung call holds its caller for {SimulatedModel.ClientTimeout.TotalSeconds:F0} s.");
@@ -158,6 +172,11 @@ public sealed class ReplayReport(ReplaySettings settings, ReplayTrace trace, IRe
         yield return ("Model faults", F($"{settings.FaultRate:P1} of calls: {1 - SimulatedModel.HangShareOfFaults:P0} 503 after ~{SimulatedModel.OverloadedMedianLatencyMs} ms, {SimulatedModel.HangShareOfFaults:P0} hang until cancelled or {SimulatedModel.ClientTimeout.TotalSeconds:F0} s"));
         yield return ("Attempts (guarded ways)", F($"timeout {SupportBot.AttemptTimeoutMs} ms, {SupportBot.Retries} retries, base delay {SupportBot.RetryDelayMs} ms with jitter, fallback: hand over to an agent"));
         yield return ("Merge window", F($"per session, sliding: closes after {SupportBot.MergeQuietMs} ms without a trigger, at most {SupportBot.MergeMaxWaitMs} ms after the first; revisions appended, the newest answered through the singleflight"));
+        if (settings.CachedWindow != MergeWindowSettings.Declared)
+        {
+            yield return ("Merge window (merge window + cache)", F($"{settings.CachedWindow}, set through the scene's configuration (LlmGuard:Scenes:support_burst_cached)"));
+        }
+
         yield return ("Cache (merge window + cache)", F($"HybridCache (in-memory level only), {SupportBot.AnswerCacheSeconds} s; key: conversation ({{$conversation}}), session, revision; successes only, never fallback answers"));
     }
 

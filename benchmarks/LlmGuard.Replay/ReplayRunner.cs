@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Threading;
 using System.Threading.Tasks;
+using LlmGuard.Configuration;
 using LlmGuard.Replay.Caching;
 using LlmGuard.Replay.Traffic;
 using LlmGuard.Replay.VirtualTime;
@@ -49,14 +50,15 @@ public static class ReplayRunner
     /// Replays <paramref name="trace"/> and returns when every event has happened. Blocks the calling thread; the
     /// driver runs on a thread of its own, see <see cref="StartAsync"/>.
     /// </summary>
-    public static WayResult Run(ReplayTrace trace, ReplayWay way, int seed, double faultRate, ReplayProgress? progress = null) =>
-        StartAsync(trace, way, seed, faultRate, progress).GetAwaiter().GetResult();
+    public static WayResult Run(ReplayTrace trace, ReplayWay way, int seed, double faultRate, ReplayProgress? progress = null, MergeWindowSettings? cachedWindow = null) =>
+        StartAsync(trace, way, seed, faultRate, progress, cachedWindow).GetAwaiter().GetResult();
 
     /// <summary>
     /// Starts replaying <paramref name="trace"/> on a dedicated thread, not a pool thread: the driver blocks while the
     /// pool works, and must not count as (or take the place of) pool work itself.
     /// </summary>
-    public static Task<WayResult> StartAsync(ReplayTrace trace, ReplayWay way, int seed, double faultRate, ReplayProgress? progress = null)
+    /// <param name="cachedWindow">The merge window of <see cref="ReplayWay.SingleFlightMergeWindowAndCache"/>; by default the one <see cref="SupportBot"/> declares.</param>
+    public static Task<WayResult> StartAsync(ReplayTrace trace, ReplayWay way, int seed, double faultRate, ReplayProgress? progress = null, MergeWindowSettings? cachedWindow = null)
     {
         ArgumentNullException.ThrowIfNull(trace);
         var outcome = new TaskCompletionSource<WayResult>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -64,7 +66,7 @@ public static class ReplayRunner
         {
             try
             {
-                outcome.SetResult(RunOnThisThread(trace, way, seed, faultRate, progress ?? new ReplayProgress()));
+                outcome.SetResult(RunOnThisThread(trace, way, seed, faultRate, progress ?? new ReplayProgress(), cachedWindow ?? MergeWindowSettings.Declared));
             }
             catch (Exception exception)
             {
@@ -79,13 +81,13 @@ public static class ReplayRunner
         return outcome.Task;
     }
 
-    private static WayResult RunOnThisThread(ReplayTrace trace, ReplayWay way, int seed, double faultRate, ReplayProgress progress)
+    private static WayResult RunOnThisThread(ReplayTrace trace, ReplayWay way, int seed, double faultRate, ReplayProgress progress, MergeWindowSettings cachedWindow)
     {
         var clock = new VirtualTimeProvider();
         var model = new SimulatedModel(clock, seed, faultRate);
         using var cache = new CacheServices(clock);
         var runtime = way == ReplayWay.SingleFlightMergeWindowAndCache
-            ? new GuardRuntime(clock) { HybridCache = cache.HybridCache, MeterFactory = cache.MeterFactory }
+            ? new GuardRuntime(clock) { HybridCache = cache.HybridCache, MeterFactory = cache.MeterFactory, Options = WindowOptions(cachedWindow) }
             : new GuardRuntime(clock);
         var bot = new SupportBot(model, runtime);
         var callers = new CallerLedger(trace.ArrivalTicks, clock, progress);
@@ -123,7 +125,7 @@ public static class ReplayRunner
             ModelCalls: model.Calls,
             Executions: way == ReplayWay.Unguarded ? model.Calls : bot.Executions,
             MergeWindows: bot.MergedExecutions,
-            ExtraExecutions: ExtraExecutions.Classify(trace, bot.ExecutedRevisions),
+            ExtraExecutions: ExtraExecutions.Classify(trace, bot.ExecutedRevisions, way == ReplayWay.SingleFlightMergeWindowAndCache ? cachedWindow.QuietMs : SupportBot.MergeQuietMs),
             callers.LatencyPercentiles(),
             StaleResults: callers.Stale,
             CrossTenant: 0,
@@ -138,4 +140,9 @@ public static class ReplayRunner
             WallTime: wallClock.Elapsed,
             Steps: steps);
     }
+
+    // Configuration wins over the attribute, as in an application: the way to try another window without a rebuild.
+    private static LlmGuardOptions? WindowOptions(MergeWindowSettings window) => window == MergeWindowSettings.Declared
+        ? null
+        : new LlmGuardOptions { Scenes = { ["support_burst_cached"] = new LlmSceneOptions { MergeWindowMs = window.QuietMs, MergeMaxWaitMs = window.MaxWaitMs } } };
 }
