@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -44,12 +46,16 @@ public sealed partial class FaqDesk(SimulatedModel model, GuardRuntime runtime)
 
     private int _executions;
     private int _fallbacks;
+    private readonly ConcurrentQueue<ExecutedFaqAnswer> _executed = new();
 
     /// <summary>Executions that reached the model (each has one or more attempts).</summary>
     public int Executions => Volatile.Read(ref _executions);
 
     /// <summary>Executions whose attempts all failed and that the fallback answered.</summary>
     public int Fallbacks => Volatile.Read(ref _fallbacks);
+
+    /// <summary>Every execution that reached the model, to tell afterwards why each one ran.</summary>
+    public IReadOnlyCollection<ExecutedFaqAnswer> ExecutedAnswers => _executed;
 
     /// <summary>An FAQ question, shared by every user of the tenant asking it against the same content.</summary>
     [Guarded(
@@ -130,12 +136,13 @@ public sealed partial class FaqDesk(SimulatedModel model, GuardRuntime runtime)
     // The execution runs in the context of the caller that started it: its tenant and user are whom the answer is for.
     private Task<FaqAnswer> Execute(FaqRequest request, bool personal, CancellationToken cancellationToken)
     {
+        LlmCallContext context = LlmCallContext.Current ?? throw new InvalidOperationException("A help-desk call runs inside the caller's LlmCallContext.");
         if (request.MarkExecuted())
         {
             Interlocked.Increment(ref _executions);
+            _executed.Enqueue(new ExecutedFaqAnswer(context.Tenant!, personal ? context.User : null, personal, request.Question, request.ContentVersion, runtime.TimeProvider.GetTimestamp()));
         }
 
-        LlmCallContext context = LlmCallContext.Current ?? throw new InvalidOperationException("A help-desk call runs inside the caller's LlmCallContext.");
         return AskModelAsync(model, context.Tenant!, context.User, personal, request.Question, request.ContentVersion, cancellationToken);
     }
 

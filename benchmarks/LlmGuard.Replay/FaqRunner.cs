@@ -119,6 +119,7 @@ public static class FaqRunner
             Executions: way == ReplayWay.Unguarded ? model.Calls : desk.Executions,
             MergeWindows: 0,
             ExtraExecutions: ExtraExecutions.None,
+            FaqExecutions: FaqExecutions.Classify(desk.ExecutedAnswers, FaqDesk.FaqCacheSeconds * TimeSpan.TicksPerSecond, FaqDesk.PersonalCacheSeconds * TimeSpan.TicksPerSecond),
             callers.LatencyPercentiles(),
             StaleResults: callers.Stale,
             CrossTenant: callers.CrossTenant,

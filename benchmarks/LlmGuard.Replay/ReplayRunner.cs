@@ -126,6 +126,7 @@ public static class ReplayRunner
             Executions: way == ReplayWay.Unguarded ? model.Calls : bot.Executions,
             MergeWindows: bot.MergedExecutions,
             ExtraExecutions: ExtraExecutions.Classify(trace, bot.ExecutedRevisions, way == ReplayWay.SingleFlightMergeWindowAndCache ? cachedWindow.QuietMs : SupportBot.MergeQuietMs),
+            FaqExecutions.None,
             callers.LatencyPercentiles(),
             StaleResults: callers.Stale,
             CrossTenant: 0,

@@ -7,6 +7,7 @@ namespace LlmGuard.Replay;
 /// <param name="Executions">Executions that reached the model (a retry is not a new execution); for the unguarded way, its calls.</param>
 /// <param name="MergeWindows">Merge windows that closed and ran (merge way only).</param>
 /// <param name="ExtraExecutions">Chat ways: why executions went beyond one per turn; empty for the unguarded way and the FAQ traffic.</param>
+/// <param name="FaqExecutions">FAQ traffic: why each execution ran; empty for the chat traffic.</param>
 /// <param name="StaleResults">Callers whose answer was computed from a conversation revision older than their own.</param>
 /// <param name="CrossTenant">FAQ traffic: callers answered with an answer computed for another tenant.</param>
 /// <param name="CrossUser">FAQ traffic: callers of a personal question answered with an answer computed for another user.</param>
@@ -23,6 +24,7 @@ public sealed record WayResult(
     int Executions,
     int MergeWindows,
     ExtraExecutions ExtraExecutions,
+    FaqExecutions FaqExecutions,
     LatencyPercentiles Latency,
     int StaleResults,
     int CrossTenant,
