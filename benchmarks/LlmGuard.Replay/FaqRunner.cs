@@ -41,6 +41,38 @@ public static class FaqRunner
         return failure is null ? result! : throw new InvalidOperationException($"The FAQ replay ({way}) failed.", failure);
     }
 
+    /// <summary>
+    /// What is wrong with <paramref name="answer"/> for the caller of <paramref name="trigger"/>. Every answer says whom
+    /// it was computed for: it must be for the caller's tenant always, for the caller's user when the question is
+    /// personal, and from the content version current at the caller's arrival (or a newer one).
+    /// </summary>
+    public static AnswerCheck Check(FaqTrigger trigger, FaqAnswer answer)
+    {
+        ArgumentNullException.ThrowIfNull(answer);
+        AnswerCheck found = AnswerCheck.None;
+        if (answer.ContentVersion < trigger.ContentVersion)
+        {
+            found |= AnswerCheck.Stale;
+        }
+
+        if (answer.Tenant != TenantName(trigger.Tenant))
+        {
+            found |= AnswerCheck.CrossTenant;
+        }
+
+        if (trigger.Personal && answer.User != UserName(trigger.User))
+        {
+            found |= AnswerCheck.CrossUser;
+        }
+
+        if (answer.FromFallback)
+        {
+            found |= AnswerCheck.FromFallback;
+        }
+
+        return found;
+    }
+
     public static string TenantName(int tenant) => string.Create(CultureInfo.InvariantCulture, $"tenant-{tenant:D2}");
 
     public static string UserName(int user) => string.Create(CultureInfo.InvariantCulture, $"user-{user:D5}");
@@ -78,39 +110,12 @@ public static class FaqRunner
                 tenant: TenantName(trigger.Tenant),
                 user: UserName(trigger.User),
                 conversation: trigger.Session.ToString(CultureInfo.InvariantCulture));
-            _ = callers.TrackAsync(index, ask(trigger), Check);
+            _ = callers.TrackAsync(index, ask(trigger), CheckCaller);
         },
         everyCallerFinished: () => progress.Finished == trace.Triggers.Count);
         wallClock.Stop();
 
-        // Every answer says whom it was computed for: the caller's tenant always, the caller's user for a personal
-        // question, and the content version current at the caller's arrival (or a newer one).
-        AnswerCheck Check(int index, FaqAnswer answer)
-        {
-            FaqTrigger trigger = trace.Triggers[index];
-            AnswerCheck found = AnswerCheck.None;
-            if (answer.ContentVersion < trigger.ContentVersion)
-            {
-                found |= AnswerCheck.Stale;
-            }
-
-            if (answer.Tenant != TenantName(trigger.Tenant))
-            {
-                found |= AnswerCheck.CrossTenant;
-            }
-
-            if (trigger.Personal && answer.User != UserName(trigger.User))
-            {
-                found |= AnswerCheck.CrossUser;
-            }
-
-            if (answer.FromFallback)
-            {
-                found |= AnswerCheck.FromFallback;
-            }
-
-            return found;
-        }
+        AnswerCheck CheckCaller(int index, FaqAnswer answer) => Check(trace.Triggers[index], answer);
 
         return new WayResult(
             way,
