@@ -32,7 +32,7 @@ public sealed class ReplayReport(ReplaySettings settings, ReplayTrace trace, IRe
     private static readonly string[] Headers =
     [
         "Way", "Triggers", "Model calls", "Executions", "Reduction", "p50", "p95", "p99",
-        "Stale", "Attempt failures", "Caller failures", "Fallback answers",
+        "Stale", "Cross-user", "Attempt failures", "Caller failures", "Fallback answers",
     ];
 
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
@@ -120,6 +120,7 @@ public sealed class ReplayReport(ReplaySettings settings, ReplayTrace trace, IRe
         Seconds(result.Latency.P95),
         Seconds(result.Latency.P99),
         result.StaleResults.ToString("N0", Invariant),
+        result.CrossUser.ToString("N0", Invariant),
         result.AttemptFailures.ToString("N0", Invariant),
         result.CallerFailures.ToString("N0", Invariant),
         result.Way == ReplayWay.Unguarded ? "—" : $"{result.FallbackAnswers:N0} ({result.FallbackExecutions:N0} exec.)",
@@ -146,7 +147,7 @@ public sealed class ReplayReport(ReplaySettings settings, ReplayTrace trace, IRe
         int sharedTurns = trace.Turns - cached.ExtraExecutions.TurnsAnswered;
         double withoutSharedTurns = (1.0 - (double)(cached.ModelCalls + sharedTurns) / Baseline.ModelCalls) / perTurnCeiling;
         yield return F($"The per-turn ceiling assumes every turn needs an answer of its own. In the merge window + cache way, {sharedTurns:N0} turns had no execution of their own: the user sent the next turn within the window's quiet time, and one answer, for the newest revision, covered both. Counting one more call for each, its share of the ceiling would be {withoutSharedTurns:P1}. Retries alone take {(double)(cached.ModelCalls - cached.Executions) / (trace.Triggers.Count - trace.Turns):P1} of the ceiling.");
-        yield return F($"Stale results: {singleFlight.StaleResults}, {merged.StaleResults} and {cached.StaleResults} in the guarded ways. The singleflight key holds the revision, so only identical requests share; the merge window appends every caller's revision and answers the newest, and a trigger after a window closed opens a new window instead of joining the running execution; a cached answer is served only for the revision it was computed from.");
+        yield return F($"Stale results: {singleFlight.StaleResults}, {merged.StaleResults} and {cached.StaleResults} in the guarded ways; answers for another session (another user's conversation): {singleFlight.CrossUser}, {merged.CrossUser} and {cached.CrossUser}. The singleflight key holds the revision, so only identical requests share; the merge window appends every caller's revision and answers the newest, and a trigger after a window closed opens a new window instead of joining the running execution; a cached answer is served only for the revision it was computed from.");
         yield return F($"Failures: without retries and fallback, callers would have met {singleFlight.AttemptFailures:N0}, {merged.AttemptFailures:N0} and {cached.AttemptFailures:N0} failed model calls; after them, {singleFlight.CallerFailures:N0}, {merged.CallerFailures:N0} and {cached.CallerFailures:N0} callers failed, and the fallback answered {singleFlight.FallbackAnswers:N0}, {merged.FallbackAnswers:N0} and {cached.FallbackAnswers:N0}. Unguarded, every failed call reaches a caller ({Baseline.CallerFailures:N0}), and a hung call holds its caller for {SimulatedModel.ClientTimeout.TotalSeconds:F0} s.");
         yield return F($"Callers still waiting when nothing was left to happen: {string.Join(", ", results.Select(result => $"{result.UnfinishedCallers} {Name(result.Way)}"))}.");
     }
@@ -157,6 +158,7 @@ public sealed class ReplayReport(ReplaySettings settings, ReplayTrace trace, IRe
         "Reduction: fewer model calls than the unguarded way.",
         "p50/p95/p99: caller latency in virtual time, from the trigger's arrival to its outcome (answer, fallback or exception).",
         "Stale: callers whose answer was computed from a conversation revision older than their own.",
+        "Cross-user: callers whose answer was computed for another session, that is another user's conversation.",
         "Attempt failures: model calls that failed (503, or a hang cut by the timeout or the client): what callers would see without retries and fallback. Caller failures: callers that got an exception after retries and fallback.",
         "Fallback answers: callers answered by the fallback, and the executions it answered.",
     ];
@@ -177,7 +179,7 @@ public sealed class ReplayReport(ReplaySettings settings, ReplayTrace trace, IRe
         yield return ("Merge window", F($"per session, sliding: closes after {SupportBot.MergeQuietMs} ms without a trigger, at most {SupportBot.MergeMaxWaitMs} ms after the first; revisions appended, the newest answered through the singleflight"));
         if (settings.CachedWindow != MergeWindowSettings.Declared)
         {
-            yield return ("Merge window (merge window + cache)", F($"{settings.CachedWindow}, set through the scene's configuration (LlmGuard:Scenes:support_burst_cached)"));
+            yield return ("Merge window (merge window + cache)", F($"{settings.CachedWindow}, set through the scene's configuration (LlmGuard:Scenes:{SupportBot.BurstCachedScene})"));
         }
 
         yield return ("Cache (merge window + cache)", F($"HybridCache (in-memory level only), {SupportBot.AnswerCacheSeconds} s; key: conversation ({{$conversation}}), session, revision; successes only, never fallback answers"));

@@ -115,8 +115,10 @@ public static class ReplayRunner
         everyCallerFinished: () => progress.Finished == trace.Triggers.Count);
         wallClock.Stop();
 
+        // A session is one user's conversation: an answer for another session is another user's.
         AnswerCheck Check(int index, Answer answer) =>
             (answer.Revision < trace.Triggers[index].Revision ? AnswerCheck.Stale : AnswerCheck.None)
+            | (answer.Session != trace.Triggers[index].Session ? AnswerCheck.CrossUser : AnswerCheck.None)
             | (answer.FromFallback ? AnswerCheck.FromFallback : AnswerCheck.None);
 
         return new WayResult(
@@ -126,11 +128,11 @@ public static class ReplayRunner
             Executions: way == ReplayWay.Unguarded ? model.Calls : bot.Executions,
             MergeWindows: bot.MergedExecutions,
             ExtraExecutions: ExtraExecutions.Classify(trace, bot.ExecutedRevisions, way == ReplayWay.SingleFlightMergeWindowAndCache ? cachedWindow.QuietMs : SupportBot.MergeQuietMs),
-            FaqExecutions.None,
+            FaqExecutions: FaqExecutions.None,
             callers.LatencyPercentiles(),
             StaleResults: callers.Stale,
             CrossTenant: 0,
-            CrossUser: 0,
+            CrossUser: callers.CrossUser,
             CacheHits: cache.CachedCalls,
             AttemptFailures: model.Failures,
             CallerFailures: callers.Failed,
@@ -145,5 +147,5 @@ public static class ReplayRunner
     // Configuration wins over the attribute, as in an application: the way to try another window without a rebuild.
     private static LlmGuardOptions? WindowOptions(MergeWindowSettings window) => window == MergeWindowSettings.Declared
         ? null
-        : new LlmGuardOptions { Scenes = { ["support_burst_cached"] = new LlmSceneOptions { MergeWindowMs = window.QuietMs, MergeMaxWaitMs = window.MaxWaitMs } } };
+        : new LlmGuardOptions { Scenes = { [SupportBot.BurstCachedScene] = new LlmSceneOptions { MergeWindowMs = window.QuietMs, MergeMaxWaitMs = window.MaxWaitMs } } };
 }

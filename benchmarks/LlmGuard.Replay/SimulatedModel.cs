@@ -18,9 +18,9 @@ public sealed record Answer(int Session, int Revision, bool FromFallback);
 /// (HttpClient's default 100 s) or the caller's timeout cancels them.
 /// </summary>
 /// <remarks>
-/// Every draw is a function of the seed, the request (session and revision; for the FAQ traffic, the question and the
-/// content version it is asked against) and how many times that request was already sent, not of the order in which concurrent calls happen to reach the model, so every way sees the same model
-/// behaviour for the same request.
+/// Every draw is a function of the seed, the request (session and revision; for the FAQ traffic, whose question and
+/// the content version it is asked against) and how many times that request was already sent, not of the order in
+/// which concurrent calls happen to reach the model, so every way sees the same model behaviour for the same request.
 /// </remarks>
 public sealed class SimulatedModel(TimeProvider clock, int seed, double faultRate)
 {

@@ -46,6 +46,9 @@ public sealed partial class SupportBot(SimulatedModel model, GuardRuntime runtim
     // answer stale, it only bounds how long an answer is kept.
     public const int AnswerCacheSeconds = 60;
 
+    /// <summary>The scene of <see cref="AnswerBurstCachedAsync"/>, whose window configuration can change.</summary>
+    public const string BurstCachedScene = "support_burst_cached";
+
     private int _executions;
     private int _mergedExecutions;
     private int _fallbacks;
@@ -112,7 +115,7 @@ public sealed partial class SupportBot(SimulatedModel model, GuardRuntime runtim
     /// which names the conversation the cache key needs.
     /// </summary>
     [Guarded(
-        Scene = "support_burst_cached",
+        Scene = BurstCachedScene,
         Key = "{session}",
         MergeWindowMs = MergeQuietMs,
         MergeMode = MergeMode.Sliding,

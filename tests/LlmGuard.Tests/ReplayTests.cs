@@ -28,6 +28,17 @@ public sealed class ReplayTests(ReplayTests.SmallReplay replay) : IClassFixture<
     }
 
     [Theory]
+    [InlineData(ReplayWay.SingleFlight)]
+    [InlineData(ReplayWay.SingleFlightAndMergeWindow)]
+    [InlineData(ReplayWay.SingleFlightMergeWindowAndCache)]
+    public async Task A_guarded_way_never_answers_a_caller_with_another_sessions_answer(ReplayWay way)
+    {
+        WayResult result = await replay.ResultAsync(way);
+
+        Assert.Equal(0, result.CrossUser);
+    }
+
+    [Theory]
     [InlineData(ReplayWay.Unguarded)]
     [InlineData(ReplayWay.SingleFlight)]
     [InlineData(ReplayWay.SingleFlightAndMergeWindow)]
