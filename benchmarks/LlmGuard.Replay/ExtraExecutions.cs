@@ -9,7 +9,7 @@ namespace LlmGuard.Replay;
 /// one class, by the revision it answered and the trigger that created that revision.
 /// </summary>
 /// <param name="TurnsAnswered">Turns with at least one execution: the first execution of each is the floor.</param>
-/// <param name="MessageAfterQuiet">A new message that came longer than the quiet time after the session's previous trigger (a typing gap or a new turn's think time), so its window had closed.</param>
+/// <param name="MessageAfterQuiet">A new message of the turn that came longer than the quiet time after the session's previous trigger (a long typing gap), so its window had closed.</param>
 /// <param name="MessageAfterCap">A new message that came within the quiet time of the previous trigger, after the window had closed at its cap.</param>
 /// <param name="EditAfterWindow">An edit (a new revision) that came after the window of the message it edits had closed.</param>
 /// <param name="OlderRevisionAfterWindow">A duplicate of a revision older than one already answered in its turn, after the window that merged it away closed: its own revision was never answered, so no cache entry holds it.</param>

@@ -198,6 +198,15 @@ if (faq is not null)
     }
 
     markdown.Append(report.ToMarkdown());
+    if (chat is null)
+    {
+        // The chat report carries them otherwise.
+        markdown.AppendLine().AppendLine("## How virtual time works").AppendLine();
+        foreach (string line in ReplayReport.VirtualTimeNotes())
+        {
+            markdown.AppendLine("- " + line);
+        }
+    }
 }
 
 AnsiConsole.WriteLine();

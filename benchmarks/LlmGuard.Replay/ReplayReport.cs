@@ -200,7 +200,7 @@ public sealed class ReplayReport(ReplaySettings settings, ReplayTrace trace, IRe
     {
         string Pair(string what, int before, int after) => string.Create(Invariant, $"{what} {before:N0} → {after:N0}");
         return string.Join(", ",
-            Pair("a new message after the quiet time (typing gap or think time longer than the window's quiet time)", merged.MessageAfterQuiet, cached.MessageAfterQuiet),
+            Pair("a new message after the quiet time (a typing gap longer than the window's quiet time)", merged.MessageAfterQuiet, cached.MessageAfterQuiet),
             Pair("a new message after the window's cap closed it", merged.MessageAfterCap, cached.MessageAfterCap),
             Pair("an edit after its window closed", merged.EditAfterWindow, cached.EditAfterWindow),
             Pair("a late duplicate of a revision the window had answered with a newer one", merged.OlderRevisionAfterWindow, cached.OlderRevisionAfterWindow),

@@ -89,6 +89,25 @@ public sealed class ReplayTests(ReplayTests.SmallReplay replay) : IClassFixture<
     }
 
     [Fact]
+    public void Executions_above_one_per_turn_are_each_put_in_one_class()
+    {
+        ReplayTrace trace = ReplayTrace.Generate(1_000, seed: 5);
+        Trigger[] submits = trace.Triggers.Where(trigger => trigger.Kind != TriggerKind.Duplicate).ToArray();
+        ExecutedRevision[] once = submits.Select(submit => new ExecutedRevision(submit.Session, submit.Revision, submit.AtTicks)).ToArray();
+        ExecutedRevision[] twice = once.Concat(once.Select(execution => execution with { AtTicks = execution.AtTicks + TimeSpan.TicksPerMinute })).ToArray();
+
+        ExtraExecutions eachSubmitOnce = ExtraExecutions.Classify(trace, once, SupportBot.MergeQuietMs);
+        ExtraExecutions eachSubmitTwice = ExtraExecutions.Classify(trace, twice, SupportBot.MergeQuietMs);
+
+        Assert.Equal(trace.Turns, eachSubmitOnce.TurnsAnswered);
+        Assert.Equal(submits.Length - trace.Turns, eachSubmitOnce.Total);
+        Assert.Equal(submits.Count(submit => submit.Kind == TriggerKind.Edit), eachSubmitOnce.EditAfterWindow);
+        Assert.Equal(0, eachSubmitOnce.SameRevisionAgain);
+        Assert.Equal(submits.Length, eachSubmitTwice.SameRevisionAgain);
+        Assert.Equal(eachSubmitOnce.Total + submits.Length, eachSubmitTwice.Total);
+    }
+
+    [Fact]
     public void The_same_seed_gives_the_same_trace_and_another_seed_another()
     {
         ReplayTrace first = ReplayTrace.Generate(SmallReplay.Triggers, SmallReplay.Seed);
