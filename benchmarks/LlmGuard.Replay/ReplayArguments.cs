@@ -7,7 +7,13 @@ namespace LlmGuard.Replay;
 /// <summary>The command line: a handful of options, parsed by hand so the replay needs no extra package.</summary>
 public sealed class ReplayArguments
 {
-    public const string Usage = "usage: LlmGuard.Replay [--triggers N] [--seed S] [--fault-rate F] [--markdown PATH] [--quiescence-samples K]";
+    public const string Usage = "usage: LlmGuard.Replay [--traffic chat|faq|both] [--triggers N] [--seed S] [--fault-rate F] [--markdown PATH] [--quiescence-samples K] [--merge-quiet-ms MS] [--merge-max-wait-ms MS]";
+
+    /// <summary>Replay the customer-service chat trace.</summary>
+    public bool Chat { get; private set; } = true;
+
+    /// <summary>Replay the FAQ trace.</summary>
+    public bool Faq { get; private set; } = true;
 
     public int Triggers { get; private set; } = 100_000;
 
@@ -16,6 +22,12 @@ public sealed class ReplayArguments
     public double FaultRate { get; private set; } = 0.05;
 
     public string MarkdownPath { get; private set; } = Path.Combine(Environment.CurrentDirectory, "replay-results.md");
+
+    /// <summary>
+    /// The merge window of the "merge window + cache" way, to see what another window buys; the "merge window" way
+    /// keeps the declared one, so the two ways compare.
+    /// </summary>
+    public MergeWindowSettings CachedWindow { get; private set; } = MergeWindowSettings.Declared;
 
     /// <summary>Overrides <see cref="VirtualTime.ThreadPoolQuiescence.StableSamples"/>: more samples, slower but safer steps.</summary>
     public int? QuiescenceSamples { get; private set; }
@@ -36,6 +48,10 @@ public sealed class ReplayArguments
 
             switch (option)
             {
+                case "--traffic" when value is "chat" or "faq" or "both":
+                    arguments.Chat = value != "faq";
+                    arguments.Faq = value != "chat";
+                    break;
                 case "--triggers" when TryInt(value, out int triggers) && triggers > 0:
                     arguments.Triggers = triggers;
                     break;
@@ -47,6 +63,12 @@ public sealed class ReplayArguments
                     break;
                 case "--markdown" when value.Length > 0:
                     arguments.MarkdownPath = Path.GetFullPath(value);
+                    break;
+                case "--merge-quiet-ms" when TryInt(value, out int quietMs) && quietMs > 0:
+                    arguments.CachedWindow = arguments.CachedWindow with { QuietMs = quietMs };
+                    break;
+                case "--merge-max-wait-ms" when TryInt(value, out int maxWaitMs) && maxWaitMs > 0:
+                    arguments.CachedWindow = arguments.CachedWindow with { MaxWaitMs = maxWaitMs };
                     break;
                 case "--quiescence-samples" when TryInt(value, out int samples) && samples > 0:
                     arguments.QuiescenceSamples = samples;

@@ -18,9 +18,9 @@ public sealed record Answer(int Session, int Revision, bool FromFallback);
 /// (HttpClient's default 100 s) or the caller's timeout cancels them.
 /// </summary>
 /// <remarks>
-/// Every draw is a function of the seed, the request (session, revision) and how many times that request was already
-/// sent, not of the order in which concurrent calls happen to reach the model, so the three ways see the same model
-/// behaviour for the same request.
+/// Every draw is a function of the seed, the request (session and revision; for the FAQ traffic, whose question and
+/// the content version it is asked against) and how many times that request was already sent, not of the order in
+/// which concurrent calls happen to reach the model, so every way sees the same model behaviour for the same request.
 /// </remarks>
 public sealed class SimulatedModel(TimeProvider clock, int seed, double faultRate)
 {
@@ -38,7 +38,7 @@ public sealed class SimulatedModel(TimeProvider clock, int seed, double faultRat
     /// <summary>How long a hung call lasts when nothing cancels it: HttpClient's default timeout.</summary>
     public static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(100);
 
-    private readonly ConcurrentDictionary<(int Session, int Revision), int> _sent = new();
+    private readonly ConcurrentDictionary<(int First, int Second), int> _sent = new();
     private int _calls;
     private int _failures;
 
@@ -51,9 +51,19 @@ public sealed class SimulatedModel(TimeProvider clock, int seed, double faultRat
 
     public async Task<Answer> CompleteAsync(int session, int revision, CancellationToken cancellationToken)
     {
+        await CallAsync(session, revision, cancellationToken).ConfigureAwait(false);
+        return new Answer(session, revision, FromFallback: false);
+    }
+
+    /// <summary>
+    /// One model call for the request identified by (<paramref name="first"/>, <paramref name="second"/>): it ends when
+    /// the model has answered, or throws as the model fails. The caller builds its answer.
+    /// </summary>
+    public async Task CallAsync(int first, int second, CancellationToken cancellationToken)
+    {
         Interlocked.Increment(ref _calls);
-        int ordinal = _sent.AddOrUpdate((session, revision), 0, static (_, sent) => sent + 1);
-        var draws = new Draws(seed, session, revision, ordinal);
+        int ordinal = _sent.AddOrUpdate((first, second), 0, static (_, sent) => sent + 1);
+        var draws = new Draws(seed, first, second, ordinal);
         try
         {
             if (draws.Next() < faultRate)
@@ -72,7 +82,6 @@ public sealed class SimulatedModel(TimeProvider clock, int seed, double faultRat
                 ? Distributions.LogNormal(SlowMedianLatencyMs, SlowLatencySigma, draws.Normal())
                 : Distributions.LogNormal(MedianLatencyMs, LatencySigma, draws.Normal());
             await Task.Delay(Milliseconds(latencyMs), clock, cancellationToken).ConfigureAwait(false);
-            return new Answer(session, revision, FromFallback: false);
         }
         catch (Exception)
         {
@@ -83,11 +92,11 @@ public sealed class SimulatedModel(TimeProvider clock, int seed, double faultRat
 
     private static TimeSpan Milliseconds(double value) => TimeSpan.FromTicks((long)(value * TimeSpan.TicksPerMillisecond));
 
-    /// <summary>Uniform draws from a hash of (seed, session, revision, ordinal): SplitMix64.</summary>
-    private struct Draws(int seed, int session, int revision, int ordinal)
+    /// <summary>Uniform draws from a hash of (seed, request, ordinal): SplitMix64.</summary>
+    private struct Draws(int seed, int first, int second, int ordinal)
     {
-        private ulong _state = ((ulong)(uint)seed << 32 ^ (ulong)(uint)session) * 0x9E3779B97F4A7C15UL
-            ^ ((ulong)(uint)revision << 20 ^ (ulong)(uint)ordinal) * 0xC2B2AE3D27D4EB4FUL;
+        private ulong _state = ((ulong)(uint)seed << 32 ^ (ulong)(uint)first) * 0x9E3779B97F4A7C15UL
+            ^ ((ulong)(uint)second << 20 ^ (ulong)(uint)ordinal) * 0xC2B2AE3D27D4EB4FUL;
 
         public double Next()
         {

@@ -12,12 +12,14 @@ namespace LlmGuard.Tests;
 /// <summary>
 /// The customer-service replay (benchmarks/LlmGuard.Replay) on a small seeded trace: what its users read off the table
 /// must hold whatever the machine's timing — no stale answer, no lost caller, each guard saving model calls.
+/// The FAQ traffic has its own class, <see cref="FaqReplayTests"/>.
 /// </summary>
 public sealed class ReplayTests(ReplayTests.SmallReplay replay) : IClassFixture<ReplayTests.SmallReplay>
 {
     [Theory]
     [InlineData(ReplayWay.SingleFlight)]
     [InlineData(ReplayWay.SingleFlightAndMergeWindow)]
+    [InlineData(ReplayWay.SingleFlightMergeWindowAndCache)]
     public async Task A_guarded_way_never_answers_a_caller_from_an_older_revision_than_its_own(ReplayWay way)
     {
         WayResult result = await replay.ResultAsync(way);
@@ -26,9 +28,21 @@ public sealed class ReplayTests(ReplayTests.SmallReplay replay) : IClassFixture<
     }
 
     [Theory]
+    [InlineData(ReplayWay.SingleFlight)]
+    [InlineData(ReplayWay.SingleFlightAndMergeWindow)]
+    [InlineData(ReplayWay.SingleFlightMergeWindowAndCache)]
+    public async Task A_guarded_way_never_answers_a_caller_with_another_sessions_answer(ReplayWay way)
+    {
+        WayResult result = await replay.ResultAsync(way);
+
+        Assert.Equal(0, result.CrossUser);
+    }
+
+    [Theory]
     [InlineData(ReplayWay.Unguarded)]
     [InlineData(ReplayWay.SingleFlight)]
     [InlineData(ReplayWay.SingleFlightAndMergeWindow)]
+    [InlineData(ReplayWay.SingleFlightMergeWindowAndCache)]
     public async Task Every_caller_of_a_way_gets_an_outcome(ReplayWay way)
     {
         WayResult result = await replay.ResultAsync(way);
@@ -59,6 +73,38 @@ public sealed class ReplayTests(ReplayTests.SmallReplay replay) : IClassFixture<
         Assert.True(singleFlight.Executions < unguarded.Executions, $"singleflight {singleFlight.Executions} vs unguarded {unguarded.Executions}");
         Assert.True(merged.Executions < singleFlight.Executions, $"merge window {merged.Executions} vs singleflight {singleFlight.Executions}");
         Assert.True(merged.ModelCalls < singleFlight.ModelCalls && singleFlight.ModelCalls < unguarded.ModelCalls);
+    }
+
+    [Fact]
+    public async Task The_cache_answers_resubmits_of_answered_revisions_so_the_merge_window_with_it_executes_less()
+    {
+        WayResult merged = await replay.ResultAsync(ReplayWay.SingleFlightAndMergeWindow);
+        WayResult cached = await replay.ResultAsync(ReplayWay.SingleFlightMergeWindowAndCache);
+
+        Assert.True(cached.CacheHits > 0, "duplicates after a closed window should find their revision's answer in the cache");
+        Assert.True(cached.Executions < merged.Executions, $"merge window + cache {cached.Executions} vs merge window {merged.Executions}");
+        Assert.True(
+            cached.ExtraExecutions.SameRevisionAgain < merged.ExtraExecutions.SameRevisionAgain,
+            $"answered revisions executed again: {cached.ExtraExecutions.SameRevisionAgain} with the cache, {merged.ExtraExecutions.SameRevisionAgain} without");
+    }
+
+    [Fact]
+    public void Executions_above_one_per_turn_are_each_put_in_one_class()
+    {
+        ReplayTrace trace = ReplayTrace.Generate(1_000, seed: 5);
+        Trigger[] submits = trace.Triggers.Where(trigger => trigger.Kind != TriggerKind.Duplicate).ToArray();
+        ExecutedRevision[] once = submits.Select(submit => new ExecutedRevision(submit.Session, submit.Revision, submit.AtTicks)).ToArray();
+        ExecutedRevision[] twice = once.Concat(once.Select(execution => execution with { AtTicks = execution.AtTicks + TimeSpan.TicksPerMinute })).ToArray();
+
+        ExtraExecutions eachSubmitOnce = ExtraExecutions.Classify(trace, once, SupportBot.MergeQuietMs);
+        ExtraExecutions eachSubmitTwice = ExtraExecutions.Classify(trace, twice, SupportBot.MergeQuietMs);
+
+        Assert.Equal(trace.Turns, eachSubmitOnce.TurnsAnswered);
+        Assert.Equal(submits.Length - trace.Turns, eachSubmitOnce.Total);
+        Assert.Equal(submits.Count(submit => submit.Kind == TriggerKind.Edit), eachSubmitOnce.EditAfterWindow);
+        Assert.Equal(0, eachSubmitOnce.SameRevisionAgain);
+        Assert.Equal(submits.Length, eachSubmitTwice.SameRevisionAgain);
+        Assert.Equal(eachSubmitOnce.Total + submits.Length, eachSubmitTwice.Total);
     }
 
     [Fact]
@@ -144,7 +190,7 @@ public sealed class ReplayTests(ReplayTests.SmallReplay replay) : IClassFixture<
         {
             ReplayTrace trace = ReplayTrace.Generate(Triggers, Seed);
             var results = new Dictionary<ReplayWay, WayResult>();
-            foreach (ReplayWay way in Enum.GetValues<ReplayWay>())
+            foreach (ReplayWay way in ReplayRunner.ChatWays)
             {
                 results[way] = await ReplayRunner.StartAsync(trace, way, Seed, FaultRate).WaitAsync(TimeSpan.FromMinutes(2));
             }
