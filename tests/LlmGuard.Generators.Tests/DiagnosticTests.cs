@@ -836,8 +836,8 @@ public sealed class DiagnosticTests
             }
             """);
 
-        Diagnostic diagnostic = AssertReported(run, "LLMG024", DiagnosticSeverity.Error, "tone", "'Assistant.AskAsync' is cached, but its core 'AskCoreAsync' reads parameter 'tone', which is not in the key");
-        Assert.Contains("put 'tone' in the key, or mark it [DoesNotAffectAnswer]", diagnostic.GetMessage(), StringComparison.Ordinal);
+        Diagnostic diagnostic = AssertReported(run, "LLMG024", DiagnosticSeverity.Error, "tone", "'Assistant.AskAsync' is cached, but its core 'AskCoreAsync' reads 'tone', which is not in the key");
+        Assert.Contains("put 'tone' in the key, or mark the parameter [DoesNotAffectAnswer]", diagnostic.GetMessage(), StringComparison.Ordinal);
         run.AssertOutputCompilesCleanly();
     }
 
@@ -864,7 +864,7 @@ public sealed class DiagnosticTests
             }
             """);
 
-        AssertReported(run, "LLMG024", DiagnosticSeverity.Error, "tone", "reads parameter 'tone'");
+        AssertReported(run, "LLMG024", DiagnosticSeverity.Error, "tone", "reads 'tone'");
         run.AssertOutputCompilesCleanly();
     }
 
@@ -886,7 +886,7 @@ public sealed class DiagnosticTests
                 }
                 """);
 
-        AssertReported(run, "LLMG024", DiagnosticSeverity.Error, "tone", "reads parameter 'tone'");
+        AssertReported(run, "LLMG024", DiagnosticSeverity.Error, "tone", "reads 'tone'");
     }
 
     [Fact]
@@ -904,7 +904,7 @@ public sealed class DiagnosticTests
             }
             """);
 
-        AssertReported(run, "LLMG024", DiagnosticSeverity.Error, "tone", "reads parameter 'tone'");
+        AssertReported(run, "LLMG024", DiagnosticSeverity.Error, "tone", "reads 'tone'");
     }
 
     [Fact]
@@ -920,7 +920,57 @@ public sealed class DiagnosticTests
             }
             """);
 
-        AssertReported(run, "LLMG024", DiagnosticSeverity.Error, "maxWords", "reads parameter 'maxWords'");
+        AssertReported(run, "LLMG024", DiagnosticSeverity.Error, "maxWords", "reads 'maxWords'");
+    }
+
+    [Theory]
+    [InlineData("request.Version")]
+    [InlineData("request?.Version")]
+    [InlineData("request.Version.ToString()")]
+    public void Cached_core_reading_a_member_of_a_key_parameter_that_the_key_leaves_out_reports_LLMG024(string read)
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + $$"""
+            public sealed record FaqRequest(string Question, int Version);
+
+            public partial class Assistant
+            {
+                [Guarded(Key = "{$tenant}:{request.Question}", CacheSeconds = 60)]
+                public partial Task<string> AskAsync(FaqRequest request);
+
+                private Task<string> AskCoreAsync(FaqRequest request) => Task.FromResult(request.Question + {{read}});
+            }
+            """);
+
+        AssertReported(run, "LLMG024", DiagnosticSeverity.Error, "request", "core 'AskCoreAsync' reads 'request.Version', which is not in the key");
+    }
+
+    [Theory]
+    [InlineData("{$tenant}:{request.Question}:{request.Version}", "request.Question + request.Version")]
+    [InlineData("{$tenant}:{request}", "request.Question + request.Version")]
+    [InlineData("{$tenant}:{request.Question}", "request.Question + nameof(request.Version)")]
+    [InlineData("{$tenant}:{request.Question}", "Describe(request)")]
+    [InlineData("{$tenant}:{request.Question}", "request.Question + request.GetHashCode()")]
+    [InlineData("{$tenant}:{request.Question}", "request?.Question + request?.GetHashCode()")]
+    public void Cached_core_reading_only_members_in_the_key_or_passing_the_parameter_on_reports_no_LLMG024(string key, string body)
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + $$"""
+            public sealed record FaqRequest(string Question, int Version)
+            {
+                public override string ToString() => Question + Version;
+            }
+
+            public partial class Assistant
+            {
+                [Guarded(Key = "{{key}}", CacheSeconds = 60)]
+                public partial Task<string> AskAsync(FaqRequest request);
+
+                private Task<string> AskCoreAsync(FaqRequest request) => Task.FromResult({{body}});
+
+                private static string Describe(FaqRequest request) => request.Question;
+            }
+            """);
+
+        run.AssertClean();
     }
 
     [Theory]

@@ -128,7 +128,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor CachedCoreReadsParameterOutsideKey = Error(
         "LLMG024",
         "A cached method's core reads a parameter that is not in the key",
-        "'{0}' is cached, but its core '{1}' reads parameter '{2}', which is not in the key, so a later call with another '{2}' would receive this call's answer; put '{2}' in the key, or mark it [DoesNotAffectAnswer] if its value never changes the answer");
+        "'{0}' is cached, but its core '{1}' reads '{2}', which is not in the key, so a later call with another '{2}' would receive this call's answer; put '{2}' in the key, or mark the parameter [DoesNotAffectAnswer] if its value never changes the answer");
 
     public static readonly DiagnosticDescriptor CachedKeyWithoutPartition = Create(
         "LLMG025",

@@ -1031,20 +1031,91 @@ internal sealed class GuardedMethodParser
         for (int i = 0; i < _method.Parameters.Length; i++)
         {
             IParameterSymbol parameter = _method.Parameters[i];
-            if (InKey(parameter) || parameter.Type.IsCancellationToken() || HasAttribute(parameter, "DoesNotAffectAnswerAttribute"))
+            if (parameter.Type.IsCancellationToken() || HasAttribute(parameter, "DoesNotAffectAnswerAttribute"))
             {
                 continue;
             }
 
-            if (CoreReads(core, i))
+            if (!InKey(parameter))
             {
-                Report(DiagnosticDescriptors.CachedCoreReadsParameterOutsideKey, ParameterLocation(parameter), _display, core.Name, parameter.Name);
+                if (CoreReadsOf(core, i).Any())
+                {
+                    Report(DiagnosticDescriptors.CachedCoreReadsParameterOutsideKey, ParameterLocation(parameter), _display, core.Name, parameter.Name);
+                }
+
+                continue;
+            }
+
+            // In the key only through some of its members ({request.Session}): a member the core reads beside them
+            // changes the answer as a parameter outside the key does.
+            if (KeyMembersOf(key, parameter) is { } keyMembers
+                && CoreReadsOf(core, i).Select(FirstMemberRead).FirstOrDefault(member => member is not null && !keyMembers.Contains(member)) is { } unkeyed)
+            {
+                Report(DiagnosticDescriptors.CachedCoreReadsParameterOutsideKey, ParameterLocation(parameter), _display, core.Name, parameter.Name + "." + unkeyed);
             }
         }
     }
 
-    /// <summary>Whether the core's body names its parameter at <paramref name="ordinal"/> anywhere but inside <c>nameof</c>.</summary>
-    private bool CoreReads(IMethodSymbol core, int ordinal)
+    /// <summary>
+    /// The first members of <paramref name="parameter"/> the key renders (<c>Session</c> of <c>{request.Session}</c>);
+    /// <see langword="null"/> when the key renders the parameter itself, which covers all of it.
+    /// </summary>
+    private static HashSet<string>? KeyMembersOf(KeySpec key, IParameterSymbol parameter)
+    {
+        string name = SymbolExtensions.EscapeIdentifier(parameter.Name);
+        var members = new HashSet<string>(StringComparer.Ordinal);
+        foreach (KeySegment segment in key.Segments)
+        {
+            if (segment.Kind is KeySegmentKind.Literal or KeySegmentKind.CallContext)
+            {
+                continue;
+            }
+
+            string[] path = segment.Expression.Replace("?", string.Empty).Split('.');
+            if (path[0] != name)
+            {
+                continue;
+            }
+
+            // The parameter itself, or its ToString() when its type overrides it.
+            if (path.Length == 1 || path[1].EndsWith("()", StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            members.Add(path[1].TrimStart('@'));
+        }
+
+        return members;
+    }
+
+    /// <summary>
+    /// The field or property a read of a parameter goes to first (<c>ContentVersion</c> of <c>request.ContentVersion</c>
+    /// or <c>request?.ContentVersion</c>); <see langword="null"/> when the parameter is used whole, passed on, compared or
+    /// has a method called on it, which this check cannot follow.
+    /// </summary>
+    private static string? FirstMemberRead(IdentifierNameSyntax read)
+    {
+        ExpressionSyntax? member = read.Parent switch
+        {
+            MemberAccessExpressionSyntax access when access.Expression == read => access,
+            ConditionalAccessExpressionSyntax conditional when conditional.Expression == read =>
+                conditional.WhenNotNull.DescendantNodesAndSelf().OfType<MemberBindingExpressionSyntax>().FirstOrDefault(),
+            _ => null,
+        };
+
+        return member?.Parent is InvocationExpressionSyntax invocation && invocation.Expression == member
+            ? null
+            : member switch
+            {
+                MemberAccessExpressionSyntax access => access.Name.Identifier.ValueText,
+                MemberBindingExpressionSyntax binding => binding.Name.Identifier.ValueText,
+                _ => null,
+            };
+    }
+
+    /// <summary>Where the core's body names its parameter at <paramref name="ordinal"/>, except inside <c>nameof</c>.</summary>
+    private IEnumerable<IdentifierNameSyntax> CoreReadsOf(IMethodSymbol core, int ordinal)
     {
         IParameterSymbol target = (core.PartialImplementationPart ?? core).Parameters[ordinal];
         foreach (SyntaxReference reference in (core.PartialImplementationPart ?? core).DeclaringSyntaxReferences)
@@ -1068,12 +1139,10 @@ internal sealed class GuardedMethodParser
                     && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(name, _cancellationToken).Symbol, target)
                     && !InsideNameOf(name, model))
                 {
-                    return true;
+                    yield return name;
                 }
             }
         }
-
-        return false;
 
         bool InsideNameOf(SyntaxNode node, SemanticModel model) =>
             node.Ancestors().OfType<InvocationExpressionSyntax>().Any(invocation =>
