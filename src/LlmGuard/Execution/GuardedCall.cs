@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
+using LlmGuard.Caching;
 using LlmGuard.Infrastructure;
 using LlmGuard.Telemetry;
 using LlmGuard.Usage;
@@ -49,6 +50,12 @@ internal readonly struct GuardedCall<TArguments, TResult>
     /// method caches nothing.
     /// </summary>
     public string? CacheKey { get; init; }
+
+    /// <summary>
+    /// Gets the scope and text the execution's semantic lookup compares; <see langword="null"/> when the method has no
+    /// <c>[SemanticCacheText]</c> parameter or its policy has no semantic cache.
+    /// </summary>
+    public SemanticQuery? Semantic { get; init; }
 
     // The latest call's policy and arguments win; the generated merge collects [MergeAppend] values from every call.
     private static GuardedCall<TArguments, TResult> MergeAll(IReadOnlyList<GuardedCall<TArguments, TResult>> calls)
@@ -98,6 +105,18 @@ internal readonly struct GuardedCall<TArguments, TResult>
     // arrives after the answer finds it; a fallback answer is returned without being stored.
     private static async ValueTask<TResult> ExecuteAndStoreAsync(GuardedCall<TArguments, TResult> call, CancellationToken executionToken)
     {
+        ReadOnlyMemory<float> embedding = default;
+        if (call.Semantic is { } query && call.Policy.Semantic is { } semantic)
+        {
+            SemanticLookup<TResult> lookup = await semantic.LookupAsync(query, call.Policy.Telemetry.Logger, executionToken).ConfigureAwait(false);
+            if (lookup.Found)
+            {
+                return lookup.Value;
+            }
+
+            embedding = lookup.Embedding;
+        }
+
         TResult result;
         try
         {
@@ -116,7 +135,16 @@ internal readonly struct GuardedCall<TArguments, TResult>
         }
 
         await call.Policy.Cache!.StoreAsync(call.CacheKey!, result, tokens).ConfigureAwait(false);
+        StoreSemantic(call, embedding, result, tokens);
         return result;
+    }
+
+    private static void StoreSemantic(GuardedCall<TArguments, TResult> call, ReadOnlyMemory<float> embedding, TResult result, long tokens)
+    {
+        if (call.Semantic is { } query && call.Policy.Semantic is { } semantic)
+        {
+            semantic.Add(query, embedding, result, tokens);
+        }
     }
 
     private static async ValueTask<TResult> ExecuteWithFallbackAsync(GuardedCall<TArguments, TResult> call, CancellationToken executionToken)
@@ -147,6 +175,24 @@ internal readonly struct GuardedCall<TArguments, TResult>
         ILogger? logger = telemetry.Logger;
         TimeProvider clock = runtime.TimeProvider;
         LlmCallContext? context = LlmCallContext.Current;
+        ReadOnlyMemory<float> embedding = default;
+        if (call.Semantic is { } query && policy.Semantic is { } semantic)
+        {
+            SemanticLookup<TResult> lookup = await semantic.LookupAsync(query, logger, executionToken).ConfigureAwait(false);
+            if (lookup.Found)
+            {
+                // No core ran: the callers are reported as answered from the cache, and there is no execution to record.
+                if (target is not null)
+                {
+                    target.Report = ExecutionReport.FromCache(policy.Scene, context, lookup.Tokens);
+                }
+
+                return lookup.Value;
+            }
+
+            embedding = lookup.Embedding;
+        }
+
         var report = new ExecutionReport(policy.Scene, context);
         var observation = new ExecutionObservation(telemetry, report, sharedBy?.Key);
         if (target is not null)
@@ -184,7 +230,9 @@ internal readonly struct GuardedCall<TArguments, TResult>
             report.Result = CallResults.Success;
             if (call.CacheKey is { } cacheKey)
             {
-                await policy.Cache!.StoreAsync(cacheKey, result, (report.InputTokens ?? 0) + (report.OutputTokens ?? 0)).ConfigureAwait(false);
+                long tokens = (report.InputTokens ?? 0) + (report.OutputTokens ?? 0);
+                await policy.Cache!.StoreAsync(cacheKey, result, tokens).ConfigureAwait(false);
+                StoreSemantic(call, embedding, result, tokens);
             }
 
             return result;
