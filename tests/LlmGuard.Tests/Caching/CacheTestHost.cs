@@ -1,10 +1,12 @@
 using System;
 using System.Diagnostics.Metrics;
 using LlmGuard.Configuration;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Internal;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LlmGuard.Tests.Caching;
@@ -18,7 +20,10 @@ internal sealed class CacheTestHost : IDisposable
 {
     private readonly ServiceProvider _services;
 
-    public CacheTestHost(LlmGuardOptions? options = null)
+    public CacheTestHost(
+        LlmGuardOptions? options = null,
+        IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator = null,
+        ILoggerFactory? loggerFactory = null)
     {
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(Time);
@@ -28,7 +33,14 @@ internal sealed class CacheTestHost : IDisposable
         _services = services.BuildServiceProvider();
         Cache = _services.GetRequiredService<HybridCache>();
         Meters = _services.GetRequiredService<IMeterFactory>();
-        Runtime = new GuardRuntime(Time) { HybridCache = Cache, MeterFactory = Meters, Options = options };
+        Runtime = new GuardRuntime(Time)
+        {
+            HybridCache = Cache,
+            MeterFactory = Meters,
+            Options = options,
+            EmbeddingGenerator = embeddingGenerator,
+            LoggerFactory = loggerFactory,
+        };
     }
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 12, 1, 9, 0, 0, TimeSpan.Zero));
