@@ -95,6 +95,20 @@ public sealed class SemanticCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task A_reload_keeps_the_stored_texts_and_applies_the_new_threshold_to_the_next_lookup()
+    {
+        CacheTestHost host = Host(Semantic());
+        var assistant = new SemanticAssistant(host.Runtime);
+        await assistant.AskAsync("cancel my order");
+
+        host.Runtime.Reconfigure(Semantic(threshold: 0.8));
+        CachedReply answer = await assistant.AskAsync("don't cancel my order");
+
+        Assert.Equal("answer to cancel my order", answer.Text);
+        Assert.Equal(1, assistant.Executions);
+    }
+
+    [Fact]
     public async Task Another_user_is_never_served_a_similar_question_asked_by_someone_else()
     {
         var assistant = new SemanticAssistant(Host(Semantic()).Runtime)
