@@ -11,6 +11,7 @@ public partial class SemanticAssistant(GuardRuntime runtime)
     public const string TopicScene = "semantic_topic";
     public const string FallbackScene = "semantic_fallback";
     public const string TokensScene = "semantic_tokens";
+    public const string MergedScene = "semantic_merged";
 
     private int _executions;
 
@@ -34,6 +35,12 @@ public partial class SemanticAssistant(GuardRuntime runtime)
 
     [Guarded(Scene = TokensScene, Key = "{$user}:{question}", CacheSeconds = 60, TimeoutMs = 0, MaxRetries = 0)]
     public partial Task<CachedReply> AskCountedAsync([SemanticCacheText] string question);
+
+    [Guarded(Scene = MergedScene, Key = "{$user}:{question}", CacheSeconds = 60, MergeWindowMs = 100, TimeoutMs = 0, MaxRetries = 0)]
+    public partial Task<CachedReply> AskMergedAsync([SemanticCacheText] string question, CancellationToken cancellationToken = default);
+
+    private Task<CachedReply> AskMergedCoreAsync(string question, CancellationToken cancellationToken) =>
+        AskCoreAsync(question, cancellationToken);
 
     private Task<CachedReply> AskCoreAsync(string question, CancellationToken cancellationToken)
     {

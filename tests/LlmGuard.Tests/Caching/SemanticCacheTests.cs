@@ -260,6 +260,31 @@ public sealed class SemanticCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task A_merge_windows_execution_looks_up_and_stores_like_a_singleflight_execution()
+    {
+        CacheTestHost host = Host(Semantic());
+        var assistant = new SemanticAssistant(host.Runtime);
+
+        Task<CachedReply> first = assistant.AskMergedAsync(Password);
+        CloseWindow();
+        await first.WaitAsync(TimeSpan.FromSeconds(10));
+        Task<CachedReply> paraphrase = assistant.AskMergedAsync(PasswordPlease);
+        CloseWindow();
+        CachedReply served = await paraphrase.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal("answer to " + Password, served.Text);
+        Assert.Equal(1, assistant.Executions);
+        Assert.Equal(2, _embeddings.Calls);
+
+        // The call first misses the exact cache, then joins a window: the window's timer starts only once it has joined.
+        void CloseWindow()
+        {
+            Assert.True(SpinWait.SpinUntil(() => host.Runtime.InFlightCount == 1, TimeSpan.FromSeconds(10)));
+            host.Time.Advance(TimeSpan.FromMilliseconds(100));
+        }
+    }
+
+    [Fact]
     public async Task A_fallback_answer_is_not_indexed()
     {
         var assistant = new SemanticAssistant(Host(Semantic()).Runtime) { Answer = static (_, _) => throw new InvalidOperationException("model down") };
@@ -326,7 +351,7 @@ public sealed class SemanticCacheTests : IDisposable
     private static LlmGuardOptions Semantic(double? threshold = null, int? maxEntries = null)
     {
         var options = new LlmGuardOptions();
-        foreach (string scene in new[] { SemanticAssistant.AskScene, SemanticAssistant.TopicScene, SemanticAssistant.FallbackScene, SemanticAssistant.TokensScene })
+        foreach (string scene in new[] { SemanticAssistant.AskScene, SemanticAssistant.TopicScene, SemanticAssistant.FallbackScene, SemanticAssistant.TokensScene, SemanticAssistant.MergedScene })
         {
             options.Scenes[scene] = new LlmSceneOptions { SemanticCache = true, SemanticThreshold = threshold, SemanticMaxEntries = maxEntries };
         }
