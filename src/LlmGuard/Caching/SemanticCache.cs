@@ -68,12 +68,12 @@ internal sealed class SemanticCache<TResult>
 
         ReadOnlyMemory<float> embedding;
 
-        // On the runtime's clock, as the attempts' timeout is.
-        using var timeout = new CancellationTokenSource(_embeddingTimeout, _clock);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(executionToken, timeout.Token);
+        // On the runtime's clock, as the attempts' timeout is; without one, only the callers' leaving stops the call.
+        using CancellationTokenSource? timeout = _embeddingTimeout == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(_embeddingTimeout, _clock);
+        using CancellationTokenSource? linked = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(executionToken, timeout.Token);
         try
         {
-            embedding = await _generator.GenerateVectorAsync(query.Text, options: null, linked.Token).ConfigureAwait(false);
+            embedding = await _generator.GenerateVectorAsync(query.Text, options: null, linked?.Token ?? executionToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (!executionToken.IsCancellationRequested)
         {

@@ -219,6 +219,31 @@ public sealed class SemanticCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task A_hanging_embedding_model_is_given_up_after_the_per_attempt_timeout_and_the_core_answers()
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _embeddings.BeforeEmbedding = async (_, token) =>
+        {
+            entered.TrySetResult();
+            await Task.Delay(Timeout.Infinite, token);
+        };
+        LlmGuardOptions options = Semantic();
+        options.Scenes[SemanticAssistant.AskScene].TimeoutMs = 1_000;
+        CacheTestHost host = Host(options);
+        var assistant = new SemanticAssistant(host.Runtime);
+
+        Task<CachedReply> call = assistant.AskAsync(Password);
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        host.Time.Advance(TimeSpan.FromMilliseconds(999));
+        Assert.False(call.IsCompleted);
+        host.Time.Advance(TimeSpan.FromMilliseconds(1));
+        CachedReply answer = await call.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal("answer to " + Password, answer.Text);
+        Assert.Equal(1, assistant.Executions);
+    }
+
+    [Fact]
     public async Task A_failing_embedding_model_with_nothing_observing_still_answers_the_caller()
     {
         _embeddings.BeforeEmbedding = static (_, _) => throw new InvalidOperationException("embedding model down");
