@@ -310,6 +310,42 @@ public sealed class SemanticCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task Concurrent_callers_on_random_texts_run_the_core_once_per_text_under_stress()
+    {
+        var random = new Random(1234);
+        var assistant = new SemanticAssistant(Host(Semantic()).Runtime)
+        {
+            Answer = static async (question, _) =>
+            {
+                await Task.Yield();
+                return new CachedReply("answer to " + question);
+            },
+        };
+        _embeddings.BeforeEmbedding = static async (_, _) => await Task.Yield();
+
+        // Distinct enough never to answer each other: "question 3 about topic 3" and "question 4 about topic 4" are 0.5 similar.
+        const int Rounds = 200;
+        var texts = new HashSet<string>();
+        var calls = new List<Task<CachedReply>>();
+        for (int round = 0; round < Rounds; round++)
+        {
+            int n = random.Next(20);
+            string question = $"question {n} about topic {n}";
+            texts.Add(question);
+            calls.Add(Task.Run(() => assistant.AskAsync(question)));
+        }
+
+        CachedReply[] answers = await Task.WhenAll(calls).WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Each text: one core execution; every other caller joined it or found its exact answer. A caller that missed
+        // the exact cache just before the answer was stored, and came to singleflight just after the execution ended,
+        // starts another execution: that one embeds the text again and is answered by the semantic entry, not the core.
+        Assert.Equal(texts.Count, assistant.Executions);
+        Assert.InRange(_embeddings.Calls, texts.Count, Rounds);
+        Assert.All(answers, answer => Assert.Matches("^answer to question (\\d+) about topic \\1$", answer.Text));
+    }
+
+    [Fact]
     public async Task A_fallback_answer_is_not_indexed()
     {
         var assistant = new SemanticAssistant(Host(Semantic()).Runtime) { Answer = static (_, _) => throw new InvalidOperationException("model down") };
