@@ -1,3 +1,5 @@
+using System;
+
 namespace LlmGuard.Caching;
 
 /// <summary>
@@ -12,8 +14,10 @@ public readonly struct SemanticQuery
     /// the tenant, user, conversation and every other key part must match exactly.
     /// </param>
     /// <param name="text">The text that is embedded and compared; a <see langword="null"/> or empty text is never looked up or stored.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="scope"/> is <see langword="null"/>.</exception>
     public SemanticQuery(string scope, string? text)
     {
+        ArgumentNullException.ThrowIfNull(scope);
         Scope = scope;
         Text = text;
     }

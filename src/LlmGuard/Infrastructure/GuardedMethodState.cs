@@ -136,6 +136,7 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
     /// <param name="semantic">The call's scope (its key without the marked parameter) and its marked text.</param>
     /// <param name="cancellationToken">Ends this caller's wait only.</param>
     /// <returns>The execution's outcome, or a cancellation carrying <paramref name="cancellationToken"/>.</returns>
+    /// <exception cref="ArgumentException"><paramref name="semantic"/> is the default value, which has no scope.</exception>
     public Task<TResult> RunAsync<TArguments>(
         string key,
         TArguments arguments,
@@ -146,6 +147,11 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(attempt);
+        if (semantic.Scope is null)
+        {
+            throw new ArgumentException("A semantic query needs the call's scope; create it with its constructor.", nameof(semantic));
+        }
+
         MethodPolicy<TResult> policy = _policy;
         var call = new GuardedCall<TArguments, TResult>(arguments, attempt, fallback, merge, policy);
         if (policy.Cache is not { } cache)

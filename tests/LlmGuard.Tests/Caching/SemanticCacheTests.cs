@@ -409,6 +409,23 @@ public sealed class SemanticCacheTests : IDisposable
         Assert.Equal(0, _embeddings.Calls);
     }
 
+    [Fact]
+    public async Task A_default_semantic_query_is_refused_rather_than_looked_up_without_a_scope()
+    {
+        var method = new GuardedMethod<string>("semantic_default", timeoutMs: 0, maxRetries: 0, retryDelayMs: 0, cacheSeconds: 60, cacheVersion: "0000000000000001");
+
+        ArgumentException refused = await Assert.ThrowsAsync<ArgumentException>(() => method.For(Host(Semantic()).Runtime).RunAsync(
+            "semantic_default:q",
+            "q",
+            attempt: static (text, _) => new ValueTask<string>(text),
+            fallback: null,
+            merge: null,
+            semantic: default,
+            CancellationToken.None));
+
+        Assert.Equal("semantic", refused.ParamName);
+    }
+
     private static LlmGuardOptions Semantic(double? threshold = null, int? maxEntries = null)
     {
         var options = new LlmGuardOptions();
