@@ -62,6 +62,25 @@ public sealed class SemanticCacheTextTests
     }
 
     [Fact]
+    public void A_generic_method_of_a_generic_type_passes_its_type_arguments_to_the_scope_method()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Assistant<TContext>
+            {
+                [Guarded(Key = "{$user}:{context}:{question}", CacheSeconds = 60)]
+                public partial Task<TAnswer> AskAsync<TAnswer>(int context, [SemanticCacheText] string question)
+                    where TAnswer : class;
+
+                private Task<TAnswer> AskCoreAsync<TAnswer>(int context, string question)
+                    where TAnswer : class => throw new NotSupportedException();
+            }
+            """);
+
+        run.AssertClean();
+        Assert.Contains("semantic: new global::LlmGuard.Caching.SemanticQuery(__AskAsync_SemanticScope<TAnswer>(context), question),", run.SingleSource(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_scene_manifest_says_which_methods_have_a_compared_text()
     {
         GeneratorRun run = GeneratorHarness.Run(Assistant(
