@@ -8,6 +8,7 @@ using LlmGuard.Failures;
 using LlmGuard.Infrastructure;
 using LlmGuard.Telemetry;
 using LlmGuard.Usage;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 
 namespace LlmGuard;
@@ -107,6 +108,14 @@ public sealed class GuardRuntime : IDisposable, IAsyncDisposable
     /// sets it from the container, adding <c>AddHybridCache()</c> when no cache is registered.
     /// </summary>
     public Microsoft.Extensions.Caching.Hybrid.HybridCache? HybridCache { get; init; }
+
+    /// <summary>
+    /// Gets the generator that embeds the <see cref="SemanticCacheTextAttribute">[SemanticCacheText]</see> texts of the
+    /// scenes that turn <see cref="LlmSceneOptions.SemanticCache"/> on; <see langword="null"/> (the default) turns the
+    /// semantic cache off everywhere, and a scene that asks for it logs a warning and uses the exact cache only. Set it
+    /// when the runtime is created; <c>AddLlmGuard()</c> sets it from the container when one is registered.
+    /// </summary>
+    public IEmbeddingGenerator<string, Embedding<float>>? EmbeddingGenerator { get; init; }
 
     /// <summary>
     /// Gets the sinks that receive a usage record per execution, in batches, off the callers' path; <see langword="null"/>

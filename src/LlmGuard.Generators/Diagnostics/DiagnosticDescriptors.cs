@@ -136,6 +136,11 @@ internal static class DiagnosticDescriptors
         "'{0}' is cached, but its key has no {{$tenant}}, {{$user}} or {{$conversation}} placeholder and no [CachePartition] parameter, so one user's answer is served to every other user; add one of those placeholders to Key, or mark the key parameter that identifies whose answer it is [CachePartition]",
         DiagnosticSeverity.Warning);
 
+    public static readonly DiagnosticDescriptor InvalidSemanticCacheText = Error(
+        "LLMG026",
+        "A [SemanticCacheText] parameter cannot be compared",
+        "[SemanticCacheText] on parameter '{0}' of '{1}' cannot work: {2}");
+
     public static readonly DiagnosticDescriptor UnguardedLlmCall = Create(
         "LLMG100",
         "A model SDK is called outside a guarded boundary",

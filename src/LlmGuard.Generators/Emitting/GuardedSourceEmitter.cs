@@ -162,6 +162,7 @@ internal static class GuardedSourceEmitter
         private readonly string _guardField;
         private readonly string _argumentsType;
         private readonly string _keyMethod;
+        private readonly string _scopeMethod;
         private readonly string _mergeMethod;
         private readonly string _typeArguments;
         private readonly string _constraints;
@@ -176,6 +177,7 @@ internal static class GuardedSourceEmitter
             _guardField = stem + "_Guard";
             _argumentsType = stem + "_Arguments";
             _keyMethod = stem + "_Key";
+            _scopeMethod = stem + "_SemanticScope";
             _mergeMethod = stem + "_Merge";
             _typeArguments = method.TypeParameters;
             _constraints = method.ConstraintClauses;
@@ -201,6 +203,12 @@ internal static class GuardedSourceEmitter
             {
                 _writer.Line();
                 WriteKey();
+            }
+
+            if (_method.Semantic is { } semantic)
+            {
+                _writer.Line();
+                WriteSemanticScope(semantic);
             }
 
             _writer.Line();
@@ -342,6 +350,12 @@ internal static class GuardedSourceEmitter
                 _writer.Line("// and the fallback answers when every attempt failed and a caller still waits.");
             }
 
+            if (_method.Semantic is { } semanticText)
+            {
+                _writer.Line("// Semantic cache, when the scene turns it on: an execution that finds no exact answer first looks for one stored");
+                _writer.Line($"// for a similar {semanticText.ParameterName.TrimStart('@')}, among the calls whose key is otherwise equal.");
+            }
+
             string prefix = _method.Shape switch
             {
                 ReturnShape.ValueTask when Shared => $"return new {ValueTask}(",
@@ -372,6 +386,12 @@ internal static class GuardedSourceEmitter
                 _writer.Line($"merge: {(_method.Appends.Count == 0 ? "null" : $"static calls => {_mergeMethod}{_typeArguments}(calls)")},");
             }
 
+            if (_method.Semantic is { } semantic)
+            {
+                string scopeArguments = string.Join(", ", semantic.Scope.Parameters);
+                _writer.Line($"semantic: new global::LlmGuard.Caching.SemanticQuery({_scopeMethod}{_typeArguments}({scopeArguments}), {semantic.ParameterName}),");
+            }
+
             _writer.Line($"{callerToken}){suffix};");
             _writer.Outdent();
             _writer.CloseBlock();
@@ -381,9 +401,22 @@ internal static class GuardedSourceEmitter
         {
             KeySpec key = _method.Key;
             _writer.Line($"// Key: scene {Literal(key.Scene)}, then the template {Literal(key.Template)} with every value escaped.");
+            WriteKeyMethod(_keyMethod, key);
+        }
+
+        // The key built the same way, without the compared text: answers are only served to calls with an equal scope.
+        private void WriteSemanticScope(SemanticSpec semantic)
+        {
+            string parameter = semantic.ParameterName.TrimStart('@');
+            _writer.Line($"// Semantic scope: the key without {{{parameter}}}, so every other part must match exactly; only {parameter} is compared by meaning.");
+            WriteKeyMethod(_scopeMethod, semantic.Scope);
+        }
+
+        private void WriteKeyMethod(string methodName, KeySpec key)
+        {
             _writer.Line(GeneratedCode);
             IEnumerable<ParameterSpec> read = Arguments.Where(p => key.Parameters.Contains(p.Name)).Select(p => p with { Modifier = string.Empty });
-            _writer.OpenBlock($"private static string {_keyMethod}{_typeArguments}({ParameterDeclarations(read)}){_constraints}");
+            _writer.OpenBlock($"private static string {methodName}{_typeArguments}({ParameterDeclarations(read)}){_constraints}");
             string prefix = key.Scene + ":";
             if (!key.Segments.Any(s => s.Kind != KeySegmentKind.Literal))
             {

@@ -40,7 +40,8 @@ internal static class SceneManifestEmitter
                 $"new global::LlmGuard.Configuration.GuardScene(scene: {Literal(entry.Scene)}, method: {Literal(entry.Method)}, " +
                 $"timeoutMs: {entry.TimeoutMs}, maxRetries: {entry.MaxRetries}, retryDelayMs: {entry.RetryDelayMs}, maxRetryAfterMs: {entry.MaxRetryAfterMs}, " +
                 $"mergeWindowMs: {entry.MergeWindowMs}, mergeMode: global::LlmGuard.MergeMode.{mode}, mergeMaxWaitMs: {entry.MergeMaxWaitMs}" +
-                (entry.CacheSeconds > 0 ? $", cacheSeconds: {entry.CacheSeconds})" : ")") +
+                (entry.CacheSeconds > 0 ? $", cacheSeconds: {entry.CacheSeconds}" : string.Empty) +
+                (entry.SemanticText ? ", semanticText: true)" : ")") +
                 (i < entries.Count - 1 ? "," : ");"));
         }
 

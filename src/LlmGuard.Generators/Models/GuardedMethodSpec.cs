@@ -24,7 +24,8 @@ internal sealed record GuardedMethodSpec(
     MergeSpec? Merge,
     EquatableArray<AppendSpec> Appends,
     UsageSpec? Usage = null,
-    CacheSpec? Cache = null)
+    CacheSpec? Cache = null,
+    SemanticSpec? Semantic = null)
 {
     /// <summary>The generated members' name stem, <c>__AskAsync</c>; overloads get a number from the emitter.</summary>
     public string MemberStem => "__" + Name.TrimStart('@');
@@ -58,6 +59,10 @@ internal sealed record UsageSpec(bool CanBeNull, bool ReadsModelId);
 // Seconds: how long a successful answer stays cached. Version: a hash of the signature and result type, so a deploy
 // that changes either never reads the entries an older build stored.
 internal sealed record CacheSpec(int Seconds, string Version);
+
+// ParameterName: the [SemanticCacheText] parameter, as source writes it. Scope: the key without that parameter, which
+// the semantic cache's answers must match exactly.
+internal sealed record SemanticSpec(string ParameterName, KeySpec Scope);
 
 // WindowMs: how long a window stays open (or, sliding, the quiet time that closes it); MaxWaitMs caps a sliding window.
 internal sealed record MergeSpec(int WindowMs, bool Sliding, int MaxWaitMs, bool Supersede);

@@ -12,7 +12,8 @@ internal sealed record SceneManifestEntry(
     int MergeWindowMs,
     bool Sliding,
     int MergeMaxWaitMs,
-    int CacheSeconds)
+    int CacheSeconds,
+    bool SemanticText)
 {
     public static SceneManifestEntry From(GuardedMethodSpec method) => new(
         method.Key.Scene,
@@ -24,7 +25,8 @@ internal sealed record SceneManifestEntry(
         method.Merge?.WindowMs ?? 0,
         method.Merge?.Sliding ?? false,
         method.Merge?.MaxWaitMs ?? 0,
-        method.Cache?.Seconds ?? 0);
+        method.Cache?.Seconds ?? 0,
+        method.Semantic is not null);
 
     private static string TrimGlobal(string type) => type.StartsWith("global::", System.StringComparison.Ordinal) ? type.Substring("global::".Length) : type;
 }

@@ -124,6 +124,8 @@ internal sealed class GuardedMethodParser
             CheckCachedKey(values, key, coreName);
         }
 
+        SemanticSpec? semantic = FindSemanticText(values, key);
+
         FallbackSpec? fallback = values.Fallback is null || shape is null ? null : FindFallback(values.Fallback, shape.Value, resultType);
         RuntimeSpec runtime = FindRuntime();
 
@@ -155,7 +157,8 @@ internal sealed class GuardedMethodParser
             values.Merges ? new MergeSpec(values.MergeWindowMs, values.Sliding, values.MergeMaxWaitMs, values.Supersede) : null,
             appends,
             FindUsage(resultType),
-            values.CacheSeconds > 0 ? new CacheSpec(values.CacheSeconds, CacheVersion.Of(_method, resultType)) : null);
+            values.CacheSeconds > 0 ? new CacheSpec(values.CacheSeconds, CacheVersion.Of(_method, resultType)) : null,
+            semantic);
         return Result(spec, stub: null);
     }
 
@@ -1112,6 +1115,54 @@ internal sealed class GuardedMethodParser
                 MemberBindingExpressionSyntax binding => binding.Name.Identifier.ValueText,
                 _ => null,
             };
+    }
+
+    /// <summary>
+    /// The [SemanticCacheText] parameter (LLMG026 when it cannot be compared) and the scope of its lookups: the key
+    /// without it, so only the compared text may differ between a call and the answer it is served.
+    /// </summary>
+    private SemanticSpec? FindSemanticText(AttributeValues values, KeySpec? key)
+    {
+        IParameterSymbol[] marked = _method.Parameters.Where(parameter => HasAttribute(parameter, "SemanticCacheTextAttribute")).ToArray();
+        if (marked.Length == 0)
+        {
+            return null;
+        }
+
+        bool valid = true;
+        foreach (IParameterSymbol extra in marked.Skip(1))
+        {
+            Report(DiagnosticDescriptors.InvalidSemanticCacheText, ParameterLocation(extra), extra.Name, _display, $"'{marked[0].Name}' is marked too, and one text is compared; mark only the parameter whose meaning the answer depends on");
+            valid = false;
+        }
+
+        IParameterSymbol parameter = marked[0];
+        string name = SymbolExtensions.EscapeIdentifier(parameter.Name);
+        string? problem =
+            parameter.Type.SpecialType != SpecialType.System_String ? $"it is of type '{parameter.Type.ToMessage()}', and only a string's text is embedded"
+            : values.CacheSeconds <= 0 ? "the method caches nothing, and the semantic cache serves cached answers; set CacheSeconds above 0"
+            : !values.SingleFlight ? "with SingleFlight = false no key is built, so no answer is cached to compare with"
+            : key is not null && !key.Parameters.Contains(name) ? "it is not in the key, so answers to other texts are already served without comparing; name it in the Key template (or remove [NotInKey])"
+            : null;
+        if (problem is not null)
+        {
+            Report(DiagnosticDescriptors.InvalidSemanticCacheText, ParameterLocation(parameter), parameter.Name, _display, problem);
+            valid = false;
+        }
+
+        if (!valid || key is null)
+        {
+            return null;
+        }
+
+        // A string placeholder renders as the parameter itself or a member chain starting with it. Its literal neighbours
+        // stay, so two placeholders never end up side by side.
+        EquatableArray<KeySegment> segments = key.Segments
+            .Where(segment => segment.Kind == KeySegmentKind.Literal || segment.Kind == KeySegmentKind.CallContext
+                || (segment.Expression != name && !segment.Expression.StartsWith(name + "?.", StringComparison.Ordinal) && !segment.Expression.StartsWith(name + ".", StringComparison.Ordinal)))
+            .ToEquatableArray();
+        EquatableArray<string> parameters = key.Parameters.Where(other => other != name).ToEquatableArray();
+        return new SemanticSpec(name, key with { Segments = segments, Parameters = parameters });
     }
 
     /// <summary>Where the core's body names its parameter at <paramref name="ordinal"/>, except inside <c>nameof</c>.</summary>

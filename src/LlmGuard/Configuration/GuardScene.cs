@@ -20,8 +20,9 @@ public sealed class GuardScene
     /// <param name="mergeMode">Whether each call restarts the merge window.</param>
     /// <param name="mergeMaxWaitMs">The longest a sliding merge window stays open, in milliseconds.</param>
     /// <param name="cacheSeconds">How long a successful answer stays cached, in seconds; 0 for no caching.</param>
+    /// <param name="semanticText">Whether the method has a <see cref="SemanticCacheTextAttribute">[SemanticCacheText]</see> parameter.</param>
     /// <exception cref="ArgumentException"><paramref name="scene"/> or <paramref name="method"/> is empty.</exception>
-    public GuardScene(string scene, string method, int timeoutMs, int maxRetries, int retryDelayMs, int maxRetryAfterMs, int mergeWindowMs, MergeMode mergeMode, int mergeMaxWaitMs, int cacheSeconds = 0)
+    public GuardScene(string scene, string method, int timeoutMs, int maxRetries, int retryDelayMs, int maxRetryAfterMs, int mergeWindowMs, MergeMode mergeMode, int mergeMaxWaitMs, int cacheSeconds = 0, bool semanticText = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(scene);
         ArgumentException.ThrowIfNullOrEmpty(method);
@@ -35,6 +36,7 @@ public sealed class GuardScene
         MergeMode = mergeMode;
         MergeMaxWaitMs = mergeMaxWaitMs;
         CacheSeconds = cacheSeconds;
+        SemanticText = semanticText;
     }
 
     /// <summary>Gets the method's scene, the name its configuration section has under <c>LlmGuard:Scenes</c>.</summary>
@@ -66,4 +68,10 @@ public sealed class GuardScene
 
     /// <summary>Gets the compile-time time a successful answer stays cached, in seconds; 0 means no caching.</summary>
     public int CacheSeconds { get; }
+
+    /// <summary>
+    /// Gets whether the method has a <see cref="SemanticCacheTextAttribute">[SemanticCacheText]</see> parameter, without
+    /// which its scene cannot turn <see cref="LlmSceneOptions.SemanticCache"/> on.
+    /// </summary>
+    public bool SemanticText { get; }
 }

@@ -24,6 +24,9 @@ internal static class LlmGuardOptionsValidation
         nameof(LlmSceneOptions.MergeWindowMs),
         nameof(LlmSceneOptions.MergeMaxWaitMs),
         nameof(LlmSceneOptions.CacheSeconds),
+        nameof(LlmSceneOptions.SemanticCache),
+        nameof(LlmSceneOptions.SemanticThreshold),
+        nameof(LlmSceneOptions.SemanticMaxEntries),
     };
 
     /// <summary>Finds every failure of <paramref name="options"/>.</summary>
@@ -134,6 +137,7 @@ internal static class LlmGuardOptionsValidation
             }
         }
 
+        ValidateSemanticCache(scene, settings, failures);
         bool windowInRange = CheckRange(scene, nameof(LlmSceneOptions.MergeWindowMs), settings.MergeWindowMs, GuardLimits.MaxMilliseconds, failures);
         bool maxWaitInRange = CheckRange(scene, nameof(LlmSceneOptions.MergeMaxWaitMs), settings.MergeMaxWaitMs, GuardLimits.MaxMilliseconds, failures);
         if (!windowInRange || !maxWaitInRange || (settings.MergeWindowMs is null && settings.MergeMaxWaitMs is null))
@@ -157,6 +161,37 @@ internal static class LlmGuardOptionsValidation
                     $"LlmGuard:Scenes:{scene}:MergeMaxWaitMs is {maxWait.ToString(CultureInfo.InvariantCulture)}, out of range for {method.Method}, whose merge window slides; " +
                     $"allowed: its MergeWindowMs ({window.ToString(CultureInfo.InvariantCulture)}) to {GuardLimits.MaxMilliseconds}.");
                 return;
+            }
+        }
+    }
+
+    private static void ValidateSemanticCache(string scene, LlmSceneOptions settings, List<string> failures)
+    {
+        // Written so that NaN is out of range too.
+        if (settings.SemanticThreshold is double threshold && !(threshold > 0 && threshold <= 1))
+        {
+            failures.Add($"LlmGuard:Scenes:{scene}:SemanticThreshold is {threshold.ToString(CultureInfo.InvariantCulture)}, out of range; allowed: above 0, up to 1.");
+        }
+
+        if (settings.SemanticMaxEntries is int maxEntries && maxEntries < 1)
+        {
+            failures.Add(OutOfRange(scene, nameof(LlmSceneOptions.SemanticMaxEntries), maxEntries, $"1 to {int.MaxValue}"));
+        }
+
+        if (settings.SemanticCache != true)
+        {
+            return;
+        }
+
+        // Only a marked parameter says which text to compare and which key parts must match exactly.
+        foreach (GuardScene method in GuardSceneManifest.Scenes)
+        {
+            if (!method.SemanticText && string.Equals(method.Scene, scene, StringComparison.Ordinal))
+            {
+                failures.Add(
+                    $"LlmGuard:Scenes:{scene}:SemanticCache is true, but {method.Method} has no [SemanticCacheText] parameter; " +
+                    "allowed: false, or mark the string parameter whose text is compared [SemanticCacheText] first.");
+                break;
             }
         }
     }

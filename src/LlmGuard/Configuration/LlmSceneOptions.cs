@@ -29,4 +29,21 @@ public sealed class LlmSceneOptions
     /// <see cref="GuardedAttribute.CacheSeconds"/>.
     /// </summary>
     public int? CacheSeconds { get; set; }
+
+    /// <summary>
+    /// Gets or sets whether a cached call that finds no exact answer may be answered with one stored for a similar
+    /// <see cref="SemanticCacheTextAttribute">[SemanticCacheText]</see> text in the same scope; off by default. Needs an
+    /// embedding generator on the runtime, and a method of the scene with a <c>[SemanticCacheText]</c> parameter.
+    /// </summary>
+    public bool? SemanticCache { get; set; }
+
+    /// <summary>
+    /// Gets or sets the lowest cosine similarity between two texts' embeddings that serves one's answer to the other,
+    /// above 0 and at most 1; 0.92 when not set. Lower values serve more calls, and more calls whose text differs in a
+    /// way that changes the answer ("cancel my order" and "don't cancel my order").
+    /// </summary>
+    public double? SemanticThreshold { get; set; }
+
+    /// <summary>Gets or sets the most texts the semantic cache keeps per guarded method of the scene, 1 or more; 1000 when not set.</summary>
+    public int? SemanticMaxEntries { get; set; }
 }

@@ -13,10 +13,14 @@ internal readonly record struct SceneOverrides(
     int? MaxRetryAfterMs,
     int? MergeWindowMs,
     int? MergeMaxWaitMs,
-    int? CacheSeconds)
+    int? CacheSeconds,
+    bool? SemanticCache,
+    double? SemanticThreshold,
+    int? SemanticMaxEntries)
 {
     public static SceneOverrides From(LlmSceneOptions options) =>
-        new(options.TimeoutMs, options.MaxRetries, options.RetryDelayMs, options.MaxRetryAfterMs, options.MergeWindowMs, options.MergeMaxWaitMs, options.CacheSeconds);
+        new(options.TimeoutMs, options.MaxRetries, options.RetryDelayMs, options.MaxRetryAfterMs, options.MergeWindowMs, options.MergeMaxWaitMs, options.CacheSeconds,
+            options.SemanticCache, options.SemanticThreshold, options.SemanticMaxEntries);
 
     public static Dictionary<string, SceneOverrides> Snapshot(LlmGuardOptions? options)
     {

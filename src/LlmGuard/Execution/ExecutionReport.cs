@@ -34,6 +34,19 @@ internal sealed class ExecutionReport
     public DateTimeOffset CompletedAt { get; set; }
 
     /// <summary>
+    /// Gets whether the semantic cache answered the execution's callers with a stored answer, so no core ran; such a
+    /// report is read by the callers only, never recorded as an execution.
+    /// </summary>
+    public bool AnsweredFromCache { get; private init; }
+
+    /// <summary>Gets the tokens the stored answer's execution used, which each caller answered from the cache saved.</summary>
+    public long SavedTokens { get; private init; }
+
+    /// <summary>Creates the report of an execution a stored answer (exact or similar) answered without the model.</summary>
+    public static ExecutionReport FromCache(string scene, LlmCallContext? context, long savedTokens, ActivityContext origin) =>
+        new(scene, context) { AnsweredFromCache = true, SavedTokens = savedTokens, ActivityContext = origin };
+
+    /// <summary>
     /// Gets or sets the context of the execution's activity, which callers answered by this execution link to;
     /// default when nothing listened to traces when it started.
     /// </summary>

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
+using LlmGuard.Caching;
 using LlmGuard.Infrastructure;
 using LlmGuard.Telemetry;
 using LlmGuard.Usage;
@@ -49,6 +50,12 @@ internal readonly struct GuardedCall<TArguments, TResult>
     /// method caches nothing.
     /// </summary>
     public string? CacheKey { get; init; }
+
+    /// <summary>
+    /// Gets the scope and text the execution's semantic lookup compares; <see langword="null"/> when the method has no
+    /// <c>[SemanticCacheText]</c> parameter or its policy has no semantic cache.
+    /// </summary>
+    public SemanticQuery? Semantic { get; init; }
 
     // The latest call's policy and arguments win; the generated merge collects [MergeAppend] values from every call.
     private static GuardedCall<TArguments, TResult> MergeAll(IReadOnlyList<GuardedCall<TArguments, TResult>> calls)
@@ -98,6 +105,13 @@ internal readonly struct GuardedCall<TArguments, TResult>
     // arrives after the answer finds it; a fallback answer is returned without being stored.
     private static async ValueTask<TResult> ExecuteAndStoreAsync(GuardedCall<TArguments, TResult> call, CancellationToken executionToken)
     {
+        CacheLookup<TResult> lookup = await FindStoredAnswerAsync(call, call.Policy.Telemetry.Logger, executionToken).ConfigureAwait(false);
+        if (lookup.Found)
+        {
+            return lookup.Value;
+        }
+
+        ReadOnlyMemory<float> embedding = lookup.Embedding;
         TResult result;
         try
         {
@@ -116,7 +130,31 @@ internal readonly struct GuardedCall<TArguments, TResult>
         }
 
         await call.Policy.Cache!.StoreAsync(call.CacheKey!, result, tokens, origin: default).ConfigureAwait(false);
+        StoreSemantic(call, embedding, result, tokens);
         return result;
+    }
+
+    // A caller can miss the cache just before an execution stores its answer and reach the singleflight just after that
+    // execution ended; the execution it then starts reads the cache once more before it calls the model. Then, with the
+    // semantic cache on, it looks for a similar text, paying one embedding call for all of its callers.
+    private static async ValueTask<CacheLookup<TResult>> FindStoredAnswerAsync(GuardedCall<TArguments, TResult> call, ILogger? logger, CancellationToken executionToken)
+    {
+        if (await call.Policy.Cache!.FindAsync(call.CacheKey!, executionToken).ConfigureAwait(false) is { } stored)
+        {
+            return CacheLookup<TResult>.Hit(stored.Value, stored.Tokens, stored.Origin);
+        }
+
+        return call.Semantic is { } query && call.Policy.Semantic is { } semantic
+            ? await semantic.LookupAsync(query, logger, executionToken).ConfigureAwait(false)
+            : CacheLookup<TResult>.Miss(default);
+    }
+
+    private static void StoreSemantic(GuardedCall<TArguments, TResult> call, ReadOnlyMemory<float> embedding, TResult result, long tokens)
+    {
+        if (call.Semantic is { } query && call.Policy.Semantic is { } semantic)
+        {
+            semantic.Add(query, embedding, result, tokens);
+        }
     }
 
     private static async ValueTask<TResult> ExecuteWithFallbackAsync(GuardedCall<TArguments, TResult> call, CancellationToken executionToken)
@@ -147,6 +185,24 @@ internal readonly struct GuardedCall<TArguments, TResult>
         ILogger? logger = telemetry.Logger;
         TimeProvider clock = runtime.TimeProvider;
         LlmCallContext? context = LlmCallContext.Current;
+        ReadOnlyMemory<float> embedding = default;
+        if (call.CacheKey is not null)
+        {
+            CacheLookup<TResult> lookup = await FindStoredAnswerAsync(call, logger, executionToken).ConfigureAwait(false);
+            if (lookup.Found)
+            {
+                // No core ran: the callers are reported as answered from the cache, and there is no execution to record.
+                if (target is not null)
+                {
+                    target.Report = ExecutionReport.FromCache(policy.Scene, context, lookup.Tokens, lookup.Origin);
+                }
+
+                return lookup.Value;
+            }
+
+            embedding = lookup.Embedding;
+        }
+
         var report = new ExecutionReport(policy.Scene, context);
         var observation = new ExecutionObservation(telemetry, report, sharedBy?.Key);
         if (target is not null)
@@ -184,7 +240,9 @@ internal readonly struct GuardedCall<TArguments, TResult>
             report.Result = CallResults.Success;
             if (call.CacheKey is { } cacheKey)
             {
-                await policy.Cache!.StoreAsync(cacheKey, result, (report.InputTokens ?? 0) + (report.OutputTokens ?? 0), report.ActivityContext).ConfigureAwait(false);
+                long tokens = (report.InputTokens ?? 0) + (report.OutputTokens ?? 0);
+                await policy.Cache!.StoreAsync(cacheKey, result, tokens, report.ActivityContext).ConfigureAwait(false);
+                StoreSemantic(call, embedding, result, tokens);
             }
 
             return result;

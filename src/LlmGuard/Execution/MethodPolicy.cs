@@ -3,6 +3,7 @@ using LlmGuard.Caching;
 using LlmGuard.Configuration;
 using LlmGuard.Failures;
 using LlmGuard.Infrastructure;
+using LlmGuard.Internal;
 using LlmGuard.Telemetry;
 using Polly;
 
@@ -37,6 +38,7 @@ internal sealed class MethodPolicy<TResult>
             if (runtime.HybridCache is { } cache)
             {
                 Cache = new ResultCache<TResult>(cache, method.Scene, method.CacheVersion, CacheSeconds, Telemetry.Logger);
+                Semantic = CreateSemanticCache(this, overrides, previous);
             }
             else if (Telemetry.Logger is { } logger)
             {
@@ -93,6 +95,12 @@ internal sealed class MethodPolicy<TResult>
     public ResultCache<TResult>? Cache { get; }
 
     /// <summary>
+    /// Gets the semantic cache, which an execution consults after the exact cache missed; <see langword="null"/> unless
+    /// the method caches, its scene turns <c>SemanticCache</c> on and the runtime has an embedding generator.
+    /// </summary>
+    public SemanticCache<TResult>? Semantic { get; }
+
+    /// <summary>
     /// Gets the attempts pipeline: retries on transient failures around a per-attempt timeout, and a bounded wait for
     /// a core that ignores its cancelled token.
     /// </summary>
@@ -107,6 +115,39 @@ internal sealed class MethodPolicy<TResult>
     /// <param name="previous">The policy this one replaces, whose merge windows are kept when their settings did not change.</param>
     public static MethodPolicy<TResult> Create(GuardedMethod<TResult> method, GuardRuntime runtime, MethodPolicy<TResult>? previous = null) =>
         new(method, runtime, previous);
+
+    private static SemanticCache<TResult>? CreateSemanticCache(MethodPolicy<TResult> policy, SceneOverrides overrides, MethodPolicy<TResult>? previous)
+    {
+        if (overrides.SemanticCache != true)
+        {
+            return null;
+        }
+
+        GuardRuntime runtime = policy.Runtime;
+        if (runtime.EmbeddingGenerator is not { } generator)
+        {
+            // Once per policy: on the method's first call, and again only when a reload changes its scene.
+            if (policy.Telemetry.Logger is { } logger)
+            {
+                SemanticCacheLog.NoEmbeddingGenerator(logger, policy.Scene);
+            }
+
+            return null;
+        }
+
+        // The entries outlive a reload: they were answered under the same key rules, and a changed threshold applies to them.
+        int maxEntries = overrides.SemanticMaxEntries ?? GuardLimits.DefaultSemanticMaxEntries;
+        SemanticStore<TResult> store = previous?.Semantic?.Store ?? new SemanticStore<TResult>(maxEntries);
+        store.MaxEntries = maxEntries;
+        return new SemanticCache<TResult>(
+            generator,
+            store,
+            runtime.TimeProvider,
+            policy.Scene,
+            overrides.SemanticThreshold ?? GuardLimits.DefaultSemanticThreshold,
+            policy.CacheSeconds,
+            policy.TimeoutMs);
+    }
 
     private static AttemptPipeline BuildPipeline(MethodPolicy<TResult> policy, GuardRuntime runtime)
     {

@@ -7,6 +7,7 @@ using LlmGuard.Configuration;
 using LlmGuard.Failures;
 using LlmGuard.Hosting;
 using LlmGuard.Usage;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -76,6 +77,7 @@ public static class LlmGuardServiceCollectionExtensions
             Options = options.CurrentValue,
             UsageSinks = [.. services.GetServices<ILlmUsageSink>()],
             HybridCache = services.GetService<HybridCache>(),
+            EmbeddingGenerator = services.GetService<IEmbeddingGenerator<string, Embedding<float>>>(),
         };
 
         // The monitor holds the listener for the container's lifetime, which is the runtime's too.

@@ -20,7 +20,7 @@ internal interface IGuardedMethodState
 
 /// <summary>
 /// What one guarded method has on one <see cref="GuardRuntime"/>: the executions in flight and the policy its calls
-/// start under. Generated code hands each call to <see cref="RunAsync"/> or <see cref="RunUnsharedAsync"/>.
+/// start under. Generated code hands each call to one of its <c>RunAsync</c> overloads or to <see cref="RunUnsharedAsync"/>.
 /// </summary>
 /// <typeparam name="TResult">The result the guarded method produces.</typeparam>
 public sealed class GuardedMethodState<TResult> : IGuardedMethodState
@@ -117,6 +117,50 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
         }
 
         return RunSharedAsync(key, call, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs one call of a method with a <see cref="SemanticCacheTextAttribute">[SemanticCacheText]</see> parameter, as
+    /// the other overload does; when the scene turns the semantic cache on, an execution that finds no exact answer
+    /// first looks for a stored answer to a similar text in <paramref name="semantic"/>'s scope.
+    /// </summary>
+    /// <typeparam name="TArguments">The arguments of a call; passed to the delegates, never captured.</typeparam>
+    /// <param name="key">The key: calls with equal keys share an execution.</param>
+    /// <param name="arguments">This call's arguments; an execution runs with those of the call that started it (or the merged ones).</param>
+    /// <param name="attempt">Calls the core once, with the attempt's token.</param>
+    /// <param name="fallback">Answers when every attempt failed and a caller still waits; <see langword="null"/> when the method has none.</param>
+    /// <param name="merge">
+    /// Combines the arguments of a merge window's calls, earlier first, into those of its execution; <see langword="null"/>
+    /// when the latest call's arguments simply replace earlier ones.
+    /// </param>
+    /// <param name="semantic">The call's scope (its key without the marked parameter) and its marked text.</param>
+    /// <param name="cancellationToken">Ends this caller's wait only.</param>
+    /// <returns>The execution's outcome, or a cancellation carrying <paramref name="cancellationToken"/>.</returns>
+    /// <exception cref="ArgumentException"><paramref name="semantic"/> is the default value, which has no scope.</exception>
+    public Task<TResult> RunAsync<TArguments>(
+        string key,
+        TArguments arguments,
+        Func<TArguments, CancellationToken, ValueTask<TResult>> attempt,
+        Func<TArguments, Exception, CancellationToken, ValueTask<TResult>>? fallback,
+        Func<IReadOnlyList<TArguments>, TArguments>? merge,
+        SemanticQuery semantic,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(attempt);
+        if (semantic.Scope is null)
+        {
+            throw new ArgumentException("A semantic query needs the call's scope; create it with its constructor.", nameof(semantic));
+        }
+
+        MethodPolicy<TResult> policy = _policy;
+        var call = new GuardedCall<TArguments, TResult>(arguments, attempt, fallback, merge, policy);
+        if (policy.Cache is not { } cache)
+        {
+            return RunSharedAsync(key, call, cancellationToken);
+        }
+
+        // Carried only when the policy can use it, so a scene without the semantic cache runs exactly as any cached method.
+        return RunCachedAsync(key, policy.Semantic is null ? call : call with { Semantic = semantic }, cache, cancellationToken);
     }
 
     private Task<TResult> RunSharedAsync<TArguments>(string key, GuardedCall<TArguments, TResult> call, CancellationToken cancellationToken)

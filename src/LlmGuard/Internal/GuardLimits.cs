@@ -13,4 +13,10 @@ internal static class GuardLimits
 
     /// <summary>The longest a cached answer is kept: 30 days.</summary>
     public const int MaxCacheSeconds = 2_592_000;
+
+    /// <summary>The semantic cache's similarity threshold when the scene sets none.</summary>
+    public const double DefaultSemanticThreshold = 0.92;
+
+    /// <summary>The semantic cache's bound when the scene sets none.</summary>
+    public const int DefaultSemanticMaxEntries = 1_000;
 }

@@ -126,12 +126,17 @@ internal static class CallObserver
 
     private static void Report(GuardTelemetry telemetry, TimeProvider clock, Arrival arrival, IReportedExecution? execution, string? sharedOutcome, string result)
     {
-        string outcome = sharedOutcome ?? (execution?.WasTakenOver == true ? CallOutcomes.Merged : CallOutcomes.Executed);
         ExecutionReport? report = execution?.Report;
+        bool fromCache = report?.AnsweredFromCache == true;
+
+        // Answered by the semantic cache: every caller of the execution, its starter included, got a stored answer.
+        string outcome = fromCache ? CallOutcomes.Cached
+            : sharedOutcome ?? (execution?.WasTakenOver == true ? CallOutcomes.Merged : CallOutcomes.Executed);
 
         // A caller that left was answered by nobody, and the execution it left may still be running.
-        long tokensSaved = outcome != CallOutcomes.Executed && result != CallResults.Cancelled && report is not null
-            ? (report.InputTokens ?? 0) + (report.OutputTokens ?? 0)
+        long tokensSaved = result == CallResults.Cancelled || report is null ? 0
+            : fromCache ? report.SavedTokens
+            : outcome != CallOutcomes.Executed ? (report.InputTokens ?? 0) + (report.OutputTokens ?? 0)
             : 0;
         telemetry.RecordCall(arrival.Scene, outcome, result, clock.GetElapsedTime(arrival.StartedAt), arrival.Context, tokensSaved);
 

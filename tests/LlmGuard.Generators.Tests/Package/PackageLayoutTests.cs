@@ -37,7 +37,7 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
     }
 
     [Fact]
-    public void The_manifest_names_the_license_readme_and_commit_and_depends_on_Polly_Core_System_ClientModel_and_Microsoft_Extensions_alone()
+    public void The_manifest_names_the_license_readme_and_commit_and_depends_on_Polly_Core_System_ClientModel_System_Numerics_Tensors_and_Microsoft_Extensions_alone()
     {
         using ZipArchive archive = ZipFile.OpenRead(package.PackagePath);
         using var reader = archive.GetEntry("LlmGuard.nuspec")!.Open();
@@ -54,7 +54,9 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
 
         // Roslyn and the generator's own references must never reach a user's dependency graph. System.ClientModel
         // is how OpenAI and Azure SDKs report failures, which the runtime classifies; the Microsoft.Extensions
-        // abstractions are how it is hosted, configured, logged and measured.
+        // abstractions are how it is hosted, configured, logged and measured, HybridCache holds cached answers, and
+        // the semantic cache embeds texts through Microsoft.Extensions.AI.Abstractions and compares them with
+        // System.Numerics.Tensors.
         string[] dependencies = metadata.Descendants().Where(e => e.Name.LocalName == "dependency")
             .Select(e => e.Attribute("id")!.Value)
             .Distinct()
@@ -62,6 +64,8 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
             .ToArray();
         Assert.Equal(
             [
+                "Microsoft.Extensions.AI.Abstractions",
+                "Microsoft.Extensions.Caching.Hybrid",
                 "Microsoft.Extensions.Configuration.Abstractions",
                 "Microsoft.Extensions.Configuration.Binder",
                 "Microsoft.Extensions.DependencyInjection.Abstractions",
@@ -71,6 +75,7 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
                 "Microsoft.Extensions.Options.ConfigurationExtensions",
                 "Polly.Core",
                 "System.ClientModel",
+                "System.Numerics.Tensors",
             ],
             dependencies);
         Assert.Equal(

@@ -2,10 +2,12 @@ using System;
 using System.Diagnostics.Metrics;
 using LlmGuard.Configuration;
 using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Internal;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LlmGuard.Tests.Caching;
@@ -20,9 +22,16 @@ internal sealed class CacheTestHost : IDisposable
     private readonly ServiceProvider _services;
 
     /// <param name="options">The runtime's options.</param>
+    /// <param name="embeddingGenerator">What the semantic cache embeds texts with; none when null.</param>
+    /// <param name="loggerFactory">The runtime's logging; none when null.</param>
     /// <param name="distributedCache">A second level shared with other hosts, as instances of a service share Redis.</param>
     /// <param name="serializers">How entries are serialized for the second level; HybridCache's default when null.</param>
-    public CacheTestHost(LlmGuardOptions? options = null, IDistributedCache? distributedCache = null, IHybridCacheSerializerFactory? serializers = null)
+    public CacheTestHost(
+        LlmGuardOptions? options = null,
+        IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator = null,
+        ILoggerFactory? loggerFactory = null,
+        IDistributedCache? distributedCache = null,
+        IHybridCacheSerializerFactory? serializers = null)
     {
         var services = new ServiceCollection();
         if (distributedCache is not null)
@@ -42,7 +51,14 @@ internal sealed class CacheTestHost : IDisposable
         _services = services.BuildServiceProvider();
         Cache = _services.GetRequiredService<HybridCache>();
         Meters = _services.GetRequiredService<IMeterFactory>();
-        Runtime = new GuardRuntime(Time) { HybridCache = Cache, MeterFactory = Meters, Options = options };
+        Runtime = new GuardRuntime(Time)
+        {
+            HybridCache = Cache,
+            MeterFactory = Meters,
+            Options = options,
+            EmbeddingGenerator = embeddingGenerator,
+            LoggerFactory = loggerFactory,
+        };
     }
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 12, 1, 9, 0, 0, TimeSpan.Zero));

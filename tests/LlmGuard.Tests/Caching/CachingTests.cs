@@ -5,6 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Configuration;
 using LlmGuard.Infrastructure;
+using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace LlmGuard.Tests.Caching;
@@ -165,6 +166,62 @@ public sealed class CachingTests : IDisposable
 
         Assert.Equal(1, assistant.Executions);
         Assert.All(answers, answer => Assert.Equal("answer to q", answer.Text));
+    }
+
+    [Fact]
+    public async Task A_caller_that_missed_just_before_the_answer_was_stored_and_arrives_after_the_execution_ended_gets_the_stored_answer()
+    {
+        var gated = new FirstReadHeldCache(_host.Cache);
+        using var runtime = new GuardRuntime(_host.Time) { HybridCache = gated };
+        var assistant = new CachedAssistant(runtime);
+
+        // The late caller reads the cache first and misses, and is held before it reaches the singleflight...
+        Task<CachedReply> late = assistant.AskAsync("q");
+        await gated.FirstReadMissed.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // ...while another caller misses, executes, stores the answer and completes.
+        CachedReply stored = await assistant.AskAsync("q");
+        gated.ReleaseFirstRead();
+
+        Assert.Equal(stored, await late.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(1, assistant.Executions);
+    }
+
+    /// <summary>A real HybridCache whose first read is answered as it was, but handed back only when released.</summary>
+    private sealed class FirstReadHeldCache(HybridCache inner) : HybridCache
+    {
+        private readonly TaskCompletionSource _missed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _reads;
+
+        public Task FirstReadMissed => _missed.Task;
+
+        public void ReleaseFirstRead() => _release.TrySetResult();
+
+        public override async ValueTask<T> GetOrCreateAsync<TState, T>(
+            string key,
+            TState state,
+            Func<TState, CancellationToken, ValueTask<T>> factory,
+            HybridCacheEntryOptions? options = null,
+            IEnumerable<string>? tags = null,
+            CancellationToken cancellationToken = default)
+        {
+            T value = await inner.GetOrCreateAsync(key, state, factory, options, tags, cancellationToken);
+            if (Interlocked.Increment(ref _reads) == 1)
+            {
+                _missed.TrySetResult();
+                await _release.Task;
+            }
+
+            return value;
+        }
+
+        public override ValueTask SetAsync<T>(string key, T value, HybridCacheEntryOptions? options = null, IEnumerable<string>? tags = null, CancellationToken cancellationToken = default) =>
+            inner.SetAsync(key, value, options, tags, cancellationToken);
+
+        public override ValueTask RemoveAsync(string key, CancellationToken cancellationToken = default) => inner.RemoveAsync(key, cancellationToken);
+
+        public override ValueTask RemoveByTagAsync(string tag, CancellationToken cancellationToken = default) => inner.RemoveByTagAsync(tag, cancellationToken);
     }
 
     [Fact]
