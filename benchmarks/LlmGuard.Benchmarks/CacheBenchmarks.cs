@@ -32,11 +32,11 @@ public class CacheBenchmarks
     private static readonly HybridCacheEntryOptions s_entry = new() { Expiration = TimeSpan.FromHours(1), LocalCacheExpiration = TimeSpan.FromHours(1) };
 
     private readonly string _userId = "user-4821";
-    private readonly string _question = "how do I reset my password when the email with the link never arrives?";
+    private readonly string _question = "how do I reset my password when the email with the reset link never arrives in my inbox?";
 
     // A support prompt as a team builds one: instructions, then the ticket's conversation, 4 KB over many lines.
     private readonly string _prompt = "You are the support assistant of an online shop. Answer in two sentences.\n"
-        + string.Concat(Enumerable.Range(1, 60).Select(static turn => $"customer ({turn:D2}): my parcel 7731-{turn:D4} has not arrived, the tracking page says 'in transit'\n"));
+        + string.Concat(Enumerable.Range(1, 45).Select(static turn => $"customer ({turn:D2}): my parcel 7731-{turn:D4} has not arrived, the tracking page says 'in transit'\n"));
 
     private ServiceProvider? _services;
     private HybridCache _cache = null!;

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading;
@@ -14,6 +15,12 @@ namespace LlmGuard.Caching;
 /// <typeparam name="TResult">The guarded method's result.</typeparam>
 internal sealed class ResultCache<TResult>
 {
+    private const int HashHexLength = 2 * SHA256.HashSizeInBytes;
+    private const int StackBytes = 512;
+#if !NET9_0_OR_GREATER
+    private const string LowerHexDigits = "0123456789abcdef";
+#endif
+
     // Reads never write: a miss is answered by an execution, which stores only a success.
     private static readonly HybridCacheEntryOptions s_readOnly = new()
     {
@@ -39,28 +46,43 @@ internal sealed class ResultCache<TResult>
     /// The cache key of a guard key: the scene and version, then a SHA-256 of the guard key, because HybridCache silently
     /// skips keys longer than 1,024 characters or with control characters, which a prompt-derived key easily has.
     /// </summary>
-    public string KeyFor(string guardKey)
+    public string KeyFor(string guardKey) =>
+        string.Create(_prefix.Length + HashHexLength, (Prefix: _prefix, GuardKey: guardKey), static (key, parts) =>
+        {
+            // Written in place into the one string a lookup needs: no hex string and no concatenation per call.
+            parts.Prefix.CopyTo(key);
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            HashUtf8(parts.GuardKey, hash);
+            Span<char> hex = key[parts.Prefix.Length..];
+#if NET9_0_OR_GREATER
+            Convert.TryToHexStringLower(hash, hex, out _);
+#else
+            for (int i = 0; i < hash.Length; i++)
+            {
+                hex[2 * i] = LowerHexDigits[hash[i] >> 4];
+                hex[(2 * i) + 1] = LowerHexDigits[hash[i] & 0xF];
+            }
+#endif
+        });
+
+    private static void HashUtf8(string text, Span<byte> hash)
     {
-        int length = Encoding.UTF8.GetByteCount(guardKey);
-        byte[]? rented = null;
-        Span<byte> bytes = length <= 512 ? stackalloc byte[512] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(length));
+        // Any UTF-16 char encodes to at most 3 UTF-8 bytes, so a short key needs no count before it fits on the stack.
+        if (text.Length <= StackBytes / 3)
+        {
+            Span<byte> bytes = stackalloc byte[StackBytes];
+            SHA256.HashData(bytes[..Encoding.UTF8.GetBytes(text, bytes)], hash);
+            return;
+        }
+
+        byte[] rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetByteCount(text));
         try
         {
-            int written = Encoding.UTF8.GetBytes(guardKey, bytes);
-            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-            SHA256.HashData(bytes[..written], hash);
-#if NET9_0_OR_GREATER
-            return _prefix + Convert.ToHexStringLower(hash);
-#else
-            return _prefix + Convert.ToHexString(hash).ToLowerInvariant();
-#endif
+            SHA256.HashData(rented.AsSpan(0, Encoding.UTF8.GetBytes(text, rented)), hash);
         }
         finally
         {
-            if (rented is not null)
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
-            }
+            ArrayPool<byte>.Shared.Return(rented);
         }
     }
 
@@ -79,7 +101,7 @@ internal sealed class ResultCache<TResult>
         try
         {
             // Not the execution's token: the answer exists, and storing it is worth finishing for the next caller.
-            await _cache.SetAsync(cacheKey, new CachedAnswer<TResult> { Value = value, Tokens = tokens }, _store, tags: null, CancellationToken.None).ConfigureAwait(false);
+            await _cache.SetAsync(cacheKey, new CachedAnswer<TResult>(value, tokens), _store, tags: null, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception)
         {

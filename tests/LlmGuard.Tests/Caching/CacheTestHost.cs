@@ -1,10 +1,14 @@
 using System;
 using System.Diagnostics.Metrics;
+using System.Threading;
+using System.Threading.Tasks;
 using LlmGuard.Configuration;
+using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Internal;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LlmGuard.Tests.Caching;
@@ -18,9 +22,20 @@ internal sealed class CacheTestHost : IDisposable
 {
     private readonly ServiceProvider _services;
 
-    public CacheTestHost(LlmGuardOptions? options = null)
+    /// <param name="options">The runtime's options.</param>
+    /// <param name="distributedCache">
+    /// HybridCache's second level, shared by the hosts given the same one as processes share a Redis; none by default.
+    /// </param>
+    /// <param name="time">The clock; a host of its own by default, shared by hosts that stand for processes of one moment.</param>
+    public CacheTestHost(LlmGuardOptions? options = null, IDistributedCache? distributedCache = null, FakeTimeProvider? time = null)
     {
+        Time = time ?? new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 9, 0, 0, TimeSpan.Zero));
         var services = new ServiceCollection();
+        if (distributedCache is not null)
+        {
+            services.AddSingleton(distributedCache);
+        }
+
         services.AddSingleton<TimeProvider>(Time);
         services.Configure<MemoryCacheOptions>(options => options.Clock = new FakeSystemClock(Time));
         services.AddHybridCache();
@@ -31,7 +46,7 @@ internal sealed class CacheTestHost : IDisposable
         Runtime = new GuardRuntime(Time) { HybridCache = Cache, MeterFactory = Meters, Options = options };
     }
 
-    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 12, 1, 9, 0, 0, TimeSpan.Zero));
+    public FakeTimeProvider Time { get; }
 
     public HybridCache Cache { get; }
 
@@ -39,10 +54,38 @@ internal sealed class CacheTestHost : IDisposable
 
     public GuardRuntime Runtime { get; }
 
+    /// <summary>
+    /// A distributed cache in memory that expires its entries on <paramref name="time"/>, as a Redis would on real time.
+    /// </summary>
+    public static IDistributedCache DistributedCache(FakeTimeProvider time) =>
+        new OutOfProcessCache(new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions { Clock = new FakeSystemClock(time) })));
+
     public void Dispose()
     {
         Runtime.Dispose();
         _services.Dispose();
+    }
+
+    // HybridCache ignores a MemoryDistributedCache as its second level (it would duplicate its own memory cache), so the
+    // real store is handed over under a type of its own, as a Redis or SQL Server cache would be.
+    private sealed class OutOfProcessCache(IDistributedCache store) : IDistributedCache
+    {
+        public byte[]? Get(string key) => store.Get(key);
+
+        public Task<byte[]?> GetAsync(string key, CancellationToken token = default) => store.GetAsync(key, token);
+
+        public void Refresh(string key) => store.Refresh(key);
+
+        public Task RefreshAsync(string key, CancellationToken token = default) => store.RefreshAsync(key, token);
+
+        public void Remove(string key) => store.Remove(key);
+
+        public Task RemoveAsync(string key, CancellationToken token = default) => store.RemoveAsync(key, token);
+
+        public void Set(string key, byte[] value, DistributedCacheEntryOptions options) => store.Set(key, value, options);
+
+        public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default) =>
+            store.SetAsync(key, value, options, token);
     }
 
     private sealed class FakeSystemClock(TimeProvider time) : ISystemClock

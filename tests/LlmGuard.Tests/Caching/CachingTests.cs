@@ -32,6 +32,33 @@ public sealed class CachingTests : IDisposable
     }
 
     [Fact]
+    public async Task Repeats_get_the_stored_answer_itself_not_a_copy_deserialized_per_call()
+    {
+        var assistant = new CachedAssistant(_host.Runtime);
+
+        CachedReply first = await assistant.AskAsync("q");
+        CachedReply second = await assistant.AskAsync("q");
+        CachedReply third = await assistant.AskAsync("q");
+
+        Assert.Equal(1, assistant.Executions);
+        Assert.Same(first, second);
+        Assert.Same(first, third);
+    }
+
+    [Fact]
+    public async Task A_caller_whose_token_is_already_cancelled_gets_a_cancelled_task_even_for_a_stored_answer()
+    {
+        var assistant = new CachedAssistant(_host.Runtime);
+        await assistant.AskAsync("q");
+
+        Task<CachedReply> cancelled = assistant.AskAsync("q", new CancellationToken(canceled: true));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+        Assert.True(cancelled.IsCanceled);
+        Assert.Equal(1, assistant.Executions);
+    }
+
+    [Fact]
     public async Task A_cached_answer_is_served_until_CacheSeconds_have_passed_and_then_the_core_runs_again()
     {
         var assistant = new CachedAssistant(_host.Runtime);
