@@ -24,7 +24,7 @@ public class CacheBenchmarks
 {
     private const string Typical = "typical key (user + question, 100 chars)";
     private const string Long = "long prompt key (4 KB, multi-line)";
-    private const string Hashing = "key hashing alone";
+    private const string Hashing = "key hashing alone (a key not seen before)";
     private const string Answer = "Open Settings, then Security, then Reset password; the link in the email is valid for an hour.";
 
     // What the HybridCache rows' factory returns: the setup fails if any of them is not a hit.
@@ -117,7 +117,8 @@ public class CacheBenchmarks
     public string HashLongKey() => HashKey(_longGuardKey);
 
     // ResultCache.KeyFor is internal and this project sees no internals: the same public calls in the same order
-    // (UTF-8 bytes on the stack or in a rented array, SHA-256, lowercase hex written in place after the prefix).
+    // (UTF-8 bytes on the stack or in a rented array, SHA-256, lowercase hex written in place after the prefix), as
+    // KeyFor runs them for a key it does not remember; the guarded rows repeat their keys, which it remembers.
     private static string HashKey(string guardKey) =>
         string.Create(Prefix.Length + (2 * SHA256.HashSizeInBytes), guardKey, static (key, guardKey) =>
         {

@@ -17,6 +17,11 @@ internal sealed class ResultCache<TResult>
 {
     private const int HashHexLength = 2 * SHA256.HashSizeInBytes;
     private const int StackBytes = 512;
+
+    // At most 64 keys of up to 1,024 characters (about 150 KB) per cached method; a longer key, a prompt, costs more to
+    // compare and to hold than its hash saves.
+    private const int RememberedKeySlots = 64;
+    private const int MaxRememberedKeyLength = 1_024;
 #if !NET9_0_OR_GREATER
     private const string LowerHexDigits = "0123456789abcdef";
 #endif
@@ -30,6 +35,7 @@ internal sealed class ResultCache<TResult>
     private readonly HybridCache _cache;
     private readonly string _prefix;
     private readonly HybridCacheEntryOptions _store;
+    private readonly RememberedKey?[] _remembered = new RememberedKey?[RememberedKeySlots];
 
     public ResultCache(HybridCache cache, string scene, string version, int seconds)
     {
@@ -46,7 +52,28 @@ internal sealed class ResultCache<TResult>
     /// The cache key of a guard key: the scene and version, then a SHA-256 of the guard key, because HybridCache silently
     /// skips keys longer than 1,024 characters or with control characters, which a prompt-derived key easily has.
     /// </summary>
-    public string KeyFor(string guardKey) =>
+    public string KeyFor(string guardKey)
+    {
+        if (guardKey.Length > MaxRememberedKeyLength)
+        {
+            return Hash(guardKey);
+        }
+
+        // SHA-256 costs several times the HybridCache hit it leads to, and every hit repeats a key: the keys of the last
+        // calls are remembered, one per slot, so a repeated key costs a string hash and a comparison. A slot holds a
+        // key and its cache key in one object, so a reader never pairs one key with another's cache key.
+        ref RememberedKey? slot = ref _remembered[guardKey.GetHashCode() & (RememberedKeySlots - 1)];
+        if (Volatile.Read(ref slot) is { } remembered && string.Equals(remembered.GuardKey, guardKey, StringComparison.Ordinal))
+        {
+            return remembered.CacheKey;
+        }
+
+        string cacheKey = Hash(guardKey);
+        Volatile.Write(ref slot, new RememberedKey(guardKey, cacheKey));
+        return cacheKey;
+    }
+
+    private string Hash(string guardKey) =>
         string.Create(_prefix.Length + HashHexLength, (Prefix: _prefix, GuardKey: guardKey), static (key, parts) =>
         {
             // Written in place into the one string a lookup needs: no hex string and no concatenation per call.
@@ -108,4 +135,6 @@ internal sealed class ResultCache<TResult>
             // A failing distributed cache costs the next caller an execution, never this caller its answer.
         }
     }
+
+    private sealed record RememberedKey(string GuardKey, string CacheKey);
 }

@@ -224,6 +224,58 @@ public sealed class CachingTests : IDisposable
     }
 
     [Fact]
+    public async Task More_keys_than_the_runtime_remembers_each_get_their_own_answer()
+    {
+        // The runtime remembers the cache keys of the last 64 guard keys per method; 200 keys share those slots.
+        var assistant = new CachedAssistant(_host.Runtime);
+        string[] questions = Enumerable.Range(0, 200).Select(i => "question " + i).ToArray();
+
+        foreach (string question in questions)
+        {
+            Assert.Equal("answer to " + question, (await assistant.AskAsync(question)).Text);
+        }
+
+        foreach (string question in questions.Reverse())
+        {
+            Assert.Equal("answer to " + question, (await assistant.AskAsync(question)).Text);
+        }
+
+        Assert.Equal(200, assistant.Executions);
+    }
+
+    [Fact]
+    public async Task Concurrent_callers_over_more_keys_than_the_runtime_remembers_get_their_own_answers_under_stress()
+    {
+        var assistant = new CachedAssistant(_host.Runtime);
+        const int Threads = 8;
+        const int CallsPerThread = 250;
+        var workers = new Task<int>[Threads];
+        for (int worker = 0; worker < Threads; worker++)
+        {
+            int seed = worker;
+            workers[worker] = Task.Run(async () =>
+            {
+                var random = new Random(seed);
+                int wrong = 0;
+                for (int call = 0; call < CallsPerThread; call++)
+                {
+                    string question = "q" + random.Next(300);
+                    if ((await assistant.AskAsync(question)).Text != "answer to " + question)
+                    {
+                        wrong++;
+                    }
+                }
+
+                return wrong;
+            });
+        }
+
+        int[] wrongAnswers = await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.All(wrongAnswers, wrong => Assert.Equal(0, wrong));
+    }
+
+    [Fact]
     public async Task A_scene_configured_with_CacheSeconds_0_caches_nothing()
     {
         var options = new LlmGuardOptions();
