@@ -13,4 +13,8 @@ internal static partial class CachingLog
     [LoggerMessage(EventId = 14, EventName = "CacheStoreFailed", Level = LogLevel.Warning,
         Message = "Scene {Scene} could not store an answer in its cache; the next caller with the key runs an execution")]
     public static partial void CacheStoreFailed(ILogger logger, string scene, Exception exception);
+
+    [LoggerMessage(EventId = 17, EventName = "CacheReadFailed", Level = LogLevel.Warning,
+        Message = "Scene {Scene} could not read its cache; the call runs as a miss")]
+    public static partial void CacheReadFailed(ILogger logger, string scene, Exception exception);
 }

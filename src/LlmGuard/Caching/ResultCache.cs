@@ -1,5 +1,7 @@
 using System;
+using System.Buffers;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading;
@@ -16,6 +18,17 @@ namespace LlmGuard.Caching;
 /// <typeparam name="TResult">The guarded method's result.</typeparam>
 internal sealed class ResultCache<TResult>
 {
+    private const int HashHexLength = 2 * SHA256.HashSizeInBytes;
+    private const int StackBytes = 512;
+
+    // At most 64 keys of up to 1,024 characters (about 150 KB) per cached method; a longer key, a prompt, costs more to
+    // compare and to hold than its hash saves.
+    private const int RememberedKeySlots = 64;
+    private const int MaxRememberedKeyLength = 1_024;
+#if !NET9_0_OR_GREATER
+    private const string LowerHexDigits = "0123456789abcdef";
+#endif
+
     // Reads never write: a miss is answered by an execution, which stores only a success.
     private static readonly HybridCacheEntryOptions s_readOnly = new()
     {
@@ -27,6 +40,7 @@ internal sealed class ResultCache<TResult>
     private readonly ILogger? _logger;
     private readonly string _prefix;
     private readonly HybridCacheEntryOptions _store;
+    private readonly RememberedKey?[] _remembered = new RememberedKey?[RememberedKeySlots];
 
     public ResultCache(HybridCache cache, string scene, string version, int seconds, ILogger? logger)
     {
@@ -48,37 +62,120 @@ internal sealed class ResultCache<TResult>
     /// </summary>
     public string KeyFor(string guardKey)
     {
-        int length = Encoding.UTF8.GetByteCount(guardKey);
-        byte[]? rented = null;
-        Span<byte> bytes = length <= 512 ? stackalloc byte[512] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(length));
+        if (guardKey.Length > MaxRememberedKeyLength)
+        {
+            return Hash(guardKey);
+        }
+
+        // SHA-256 costs several times the HybridCache hit it leads to, and every hit repeats a key: the keys of the last
+        // calls are remembered, one per slot, so a repeated key costs a string hash and a comparison. A slot holds a
+        // key and its cache key in one object, so a reader never pairs one key with another's cache key.
+        ref RememberedKey? slot = ref _remembered[SlotOf(guardKey)];
+        if (Volatile.Read(ref slot) is { } remembered && string.Equals(remembered.GuardKey, guardKey, StringComparison.Ordinal))
+        {
+            return remembered.CacheKey;
+        }
+
+        string cacheKey = Hash(guardKey);
+        Volatile.Write(ref slot, new RememberedKey(guardKey, cacheKey));
+        return cacheKey;
+    }
+
+    // HashCode (xxHash32, seeded per process) reads a 100-character key in half the time of string.GetHashCode; a slot
+    // only has to spread keys, since the comparison above decides.
+    private static int SlotOf(string guardKey)
+    {
+        var hash = default(HashCode);
+        hash.AddBytes(MemoryMarshal.AsBytes(guardKey.AsSpan()));
+        return hash.ToHashCode() & (RememberedKeySlots - 1);
+    }
+
+    private string Hash(string guardKey) =>
+        string.Create(_prefix.Length + HashHexLength, (Prefix: _prefix, GuardKey: guardKey), static (key, parts) =>
+        {
+            // Written in place into the one string a lookup needs: no hex string and no concatenation per call.
+            parts.Prefix.CopyTo(key);
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            HashUtf8(parts.GuardKey, hash);
+            Span<char> hex = key[parts.Prefix.Length..];
+#if NET9_0_OR_GREATER
+            Convert.TryToHexStringLower(hash, hex, out _);
+#else
+            for (int i = 0; i < hash.Length; i++)
+            {
+                hex[2 * i] = LowerHexDigits[hash[i] >> 4];
+                hex[(2 * i) + 1] = LowerHexDigits[hash[i] & 0xF];
+            }
+#endif
+        });
+
+    private static void HashUtf8(string text, Span<byte> hash)
+    {
+        // Any UTF-16 char encodes to at most 3 UTF-8 bytes, so a short key needs no count before it fits on the stack.
+        if (text.Length <= StackBytes / 3)
+        {
+            Span<byte> bytes = stackalloc byte[StackBytes];
+            SHA256.HashData(bytes[..Encoding.UTF8.GetBytes(text, bytes)], hash);
+            return;
+        }
+
+        byte[] rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetByteCount(text));
         try
         {
-            int written = Encoding.UTF8.GetBytes(guardKey, bytes);
-            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-            SHA256.HashData(bytes[..written], hash);
-#if NET9_0_OR_GREATER
-            return _prefix + Convert.ToHexStringLower(hash);
-#else
-            return _prefix + Convert.ToHexString(hash).ToLowerInvariant();
-#endif
+            SHA256.HashData(rented.AsSpan(0, Encoding.UTF8.GetBytes(text, rented)), hash);
         }
         finally
         {
-            if (rented is not null)
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
-            }
+            ArrayPool<byte>.Shared.Return(rented);
         }
     }
 
-    /// <summary>Reads the stored answer of <paramref name="cacheKey"/>; <see langword="null"/> when none is stored.</summary>
-    public ValueTask<CachedAnswer<TResult>?> FindAsync(string cacheKey, CancellationToken cancellationToken) =>
-        _cache.GetOrCreateAsync(
-            cacheKey,
-            static _ => new ValueTask<CachedAnswer<TResult>?>((CachedAnswer<TResult>?)null),
-            s_readOnly,
-            tags: null,
-            cancellationToken);
+    /// <summary>
+    /// Reads the stored answer of <paramref name="cacheKey"/>; <see langword="null"/> when none is stored or the cache
+    /// cannot be read. Only the caller's cancellation is thrown.
+    /// </summary>
+    public ValueTask<CachedAnswer<TResult>?> FindAsync(string cacheKey, CancellationToken cancellationToken)
+    {
+        ValueTask<CachedAnswer<TResult>?> lookup;
+        try
+        {
+            lookup = _cache.GetOrCreateAsync(
+                cacheKey,
+                static _ => new ValueTask<CachedAnswer<TResult>?>((CachedAnswer<TResult>?)null),
+                s_readOnly,
+                tags: null,
+                cancellationToken);
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            ReadFailed(exception);
+            return default;
+        }
+
+        return lookup.IsCompletedSuccessfully ? lookup : AwaitLookupAsync(lookup, cancellationToken);
+    }
+
+    private async ValueTask<CachedAnswer<TResult>?> AwaitLookupAsync(ValueTask<CachedAnswer<TResult>?> lookup, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await lookup.ConfigureAwait(false);
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            ReadFailed(exception);
+            return null;
+        }
+    }
+
+    // A cache that cannot be read costs this caller an execution, never its answer.
+    private void ReadFailed(Exception exception)
+    {
+        if (_logger is not null)
+        {
+            CachingLog.CacheReadFailed(_logger, _scene, exception);
+        }
+    }
 
     /// <summary>Stores a successful answer; a cache that cannot store it leaves the answer to its callers unchanged.</summary>
     public async ValueTask StoreAsync(string cacheKey, TResult value, long tokens, ActivityContext origin)
@@ -97,4 +194,6 @@ internal sealed class ResultCache<TResult>
             }
         }
     }
+
+    private sealed record RememberedKey(string GuardKey, string CacheKey);
 }

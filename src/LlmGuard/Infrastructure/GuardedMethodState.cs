@@ -182,24 +182,65 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
     // A cached method's call: answered by a stored success of an earlier execution for the same key, or shared as any
     // other call, by an execution that stores its success. The guard key holds every part the answer depends on
     // (arguments and call-context partitions), so an entry is only found by calls that would have produced it.
-    private async Task<TResult> RunCachedAsync<TArguments>(string key, GuardedCall<TArguments, TResult> call, ResultCache<TResult> cache, CancellationToken cancellationToken)
+    private Task<TResult> RunCachedAsync<TArguments>(string key, GuardedCall<TArguments, TResult> call, ResultCache<TResult> cache, CancellationToken cancellationToken)
     {
         string cacheKey = cache.KeyFor(key);
         MethodPolicy<TResult> policy = call.Policy;
+
+        // Decided on arrival, as for any other call: a listener attached during the lookup has no arrival to measure from.
         bool observed = policy.Telemetry.ObservesCalls;
         CallObserver.Arrival arrival = observed ? CallObserver.Arrival.Now(policy.Scene, Runtime.TimeProvider) : default;
-        if (await cache.FindAsync(cacheKey, cancellationToken).ConfigureAwait(false) is { } hit)
+        ValueTask<CachedAnswer<TResult>?> lookup;
+        try
         {
-            // Decided on arrival, as for any other call: a listener attached during the lookup has no arrival to measure from.
-            if (observed)
-            {
-                CallObserver.ReportCached(policy.Telemetry, Runtime.TimeProvider, arrival, hit.Tokens, hit.Origin);
-            }
+            lookup = cache.FindAsync(cacheKey, cancellationToken);
+        }
+        catch (Exception exception)
+        {
+            // HybridCache throws at once for a token already cancelled: the caller gets that in the returned task, as
+            // from a lookup that fails later.
+            lookup = ValueTask.FromException<CachedAnswer<TResult>?>(exception);
+        }
 
+        if (!lookup.IsCompletedSuccessfully)
+        {
+            return RunAfterLookupAsync(lookup, key, call with { CacheKey = cacheKey }, observed, arrival, cancellationToken);
+        }
+
+        // An entry held in memory is found at once: the caller gets the entry's completed task, or on a miss the task of
+        // the execution it starts or joins, with no async method of its own around either.
+        if (lookup.Result is { } hit)
+        {
+            ReportCached(hit, policy, observed, arrival);
+            return hit.AsTask();
+        }
+
+        return RunSharedAsync(key, call with { CacheKey = cacheKey }, cancellationToken);
+    }
+
+    private async Task<TResult> RunAfterLookupAsync<TArguments>(
+        ValueTask<CachedAnswer<TResult>?> lookup,
+        string key,
+        GuardedCall<TArguments, TResult> call,
+        bool observed,
+        CallObserver.Arrival arrival,
+        CancellationToken cancellationToken)
+    {
+        if (await lookup.ConfigureAwait(false) is { } hit)
+        {
+            ReportCached(hit, call.Policy, observed, arrival);
             return hit.Value;
         }
 
-        return await RunSharedAsync(key, call with { CacheKey = cacheKey }, cancellationToken).ConfigureAwait(false);
+        return await RunSharedAsync(key, call, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void ReportCached(CachedAnswer<TResult> hit, MethodPolicy<TResult> policy, bool observed, CallObserver.Arrival arrival)
+    {
+        if (observed)
+        {
+            CallObserver.ReportCached(policy.Telemetry, Runtime.TimeProvider, arrival, hit.Tokens, hit.Origin);
+        }
     }
 
     /// <summary>Runs one call in an execution of its own, cancelled by the caller's token (<c>SingleFlight = false</c>).</summary>

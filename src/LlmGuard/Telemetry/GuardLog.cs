@@ -5,7 +5,7 @@ namespace LlmGuard.Telemetry;
 
 /// <summary>
 /// The log events of executions and attempts. Their ids are stable API, listed in docs/production.md; 5-7 belong to
-/// the circuit breaker, 8-9 and 12 to usage accounting, 10-11 to configuration and 13-16 to caching. A key appears only as its
+/// the circuit breaker, 8-9 and 12 to usage accounting, 10-11 to configuration and 13-17 to caching. A key appears only as its
 /// <see cref="KeyHash"/>; arguments and prompts never appear.
 /// </summary>
 internal static partial class GuardLog

@@ -1,5 +1,7 @@
 using System;
 using System.Diagnostics.Metrics;
+using System.Threading;
+using System.Threading.Tasks;
 using LlmGuard.Configuration;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.AI;
@@ -8,6 +10,7 @@ using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Internal;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LlmGuard.Tests.Caching;
@@ -24,15 +27,20 @@ internal sealed class CacheTestHost : IDisposable
     /// <param name="options">The runtime's options.</param>
     /// <param name="embeddingGenerator">What the semantic cache embeds texts with; none when null.</param>
     /// <param name="loggerFactory">The runtime's logging; none when null.</param>
-    /// <param name="distributedCache">A second level shared with other hosts, as instances of a service share Redis.</param>
+    /// <param name="distributedCache">
+    /// HybridCache's second level, shared by the hosts given the same one as processes share a Redis; none by default.
+    /// </param>
     /// <param name="serializers">How entries are serialized for the second level; HybridCache's default when null.</param>
+    /// <param name="time">The clock; a host of its own by default, shared by hosts that stand for processes of one moment.</param>
     public CacheTestHost(
         LlmGuardOptions? options = null,
         IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator = null,
         ILoggerFactory? loggerFactory = null,
         IDistributedCache? distributedCache = null,
-        IHybridCacheSerializerFactory? serializers = null)
+        IHybridCacheSerializerFactory? serializers = null,
+        FakeTimeProvider? time = null)
     {
+        Time = time ?? new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 9, 0, 0, TimeSpan.Zero));
         var services = new ServiceCollection();
         if (distributedCache is not null)
         {
@@ -61,7 +69,7 @@ internal sealed class CacheTestHost : IDisposable
         };
     }
 
-    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 12, 1, 9, 0, 0, TimeSpan.Zero));
+    public FakeTimeProvider Time { get; }
 
     public HybridCache Cache { get; }
 
@@ -69,10 +77,38 @@ internal sealed class CacheTestHost : IDisposable
 
     public GuardRuntime Runtime { get; }
 
+    /// <summary>
+    /// A distributed cache in memory that expires its entries on <paramref name="time"/>, as a Redis would on real time.
+    /// </summary>
+    public static IDistributedCache DistributedCache(FakeTimeProvider time) =>
+        new OutOfProcessCache(new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions { Clock = new FakeSystemClock(time) })));
+
     public void Dispose()
     {
         Runtime.Dispose();
         _services.Dispose();
+    }
+
+    // HybridCache ignores a MemoryDistributedCache as its second level (it would duplicate its own memory cache), so the
+    // real store is handed over under a type of its own, as a Redis or SQL Server cache would be.
+    private sealed class OutOfProcessCache(IDistributedCache store) : IDistributedCache
+    {
+        public byte[]? Get(string key) => store.Get(key);
+
+        public Task<byte[]?> GetAsync(string key, CancellationToken token = default) => store.GetAsync(key, token);
+
+        public void Refresh(string key) => store.Refresh(key);
+
+        public Task RefreshAsync(string key, CancellationToken token = default) => store.RefreshAsync(key, token);
+
+        public void Remove(string key) => store.Remove(key);
+
+        public Task RemoveAsync(string key, CancellationToken token = default) => store.RemoveAsync(key, token);
+
+        public void Set(string key, byte[] value, DistributedCacheEntryOptions options) => store.Set(key, value, options);
+
+        public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default) =>
+            store.SetAsync(key, value, options, token);
     }
 
     private sealed class FakeSystemClock(TimeProvider time) : ISystemClock

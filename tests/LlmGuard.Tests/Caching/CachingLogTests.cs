@@ -52,16 +52,55 @@ public sealed class CachingLogTests : IDisposable
         Assert.Contains("Scene cache_ask could not store an answer", record.Message, StringComparison.Ordinal);
     }
 
-    /// <summary>A cache whose store is down: every read misses and every write throws.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_cache_that_fails_to_read_is_logged_and_the_call_runs_as_a_miss(bool failsAtOnce)
+    {
+        var failure = new InvalidOperationException("cache cluster down");
+        var cache = new FailingHybridCache(failure) { ReadFailure = failsAtOnce ? ReadFailure.AtOnce : ReadFailure.Later };
+        using var runtime = new GuardRuntime(new FakeTimeProvider()) { LoggerFactory = _loggerFactory, HybridCache = cache };
+        var assistant = new CachedAssistant(runtime);
+
+        CachedReply reply = await assistant.AskAsync("q");
+
+        Assert.Equal("answer to q", reply.Text);
+        Assert.Equal(1, assistant.Executions);
+        FakeLogRecord record = _logs.GetSnapshot().First(r => r.Id.Id == 17);
+        Assert.Equal("CacheReadFailed", record.Id.Name);
+        Assert.Same(failure, record.Exception);
+    }
+
+    private enum ReadFailure
+    {
+        None,
+        AtOnce,
+        Later,
+    }
+
+    /// <summary>A cache whose store is down: every write throws, and every read misses or throws.</summary>
     private sealed class FailingHybridCache(Exception failure) : HybridCache
     {
+        public ReadFailure ReadFailure { get; init; }
+
         public override ValueTask<T> GetOrCreateAsync<TState, T>(
             string key,
             TState state,
             Func<TState, CancellationToken, ValueTask<T>> factory,
             HybridCacheEntryOptions? options = null,
             IEnumerable<string>? tags = null,
-            CancellationToken cancellationToken = default) => factory(state, cancellationToken);
+            CancellationToken cancellationToken = default) => ReadFailure switch
+            {
+                ReadFailure.AtOnce => throw failure,
+                ReadFailure.Later => FailLaterAsync<T>(),
+                _ => factory(state, cancellationToken),
+            };
+
+        private async ValueTask<T> FailLaterAsync<T>()
+        {
+            await Task.Yield();
+            throw failure;
+        }
 
         public override ValueTask SetAsync<T>(string key, T value, HybridCacheEntryOptions? options = null, IEnumerable<string>? tags = null, CancellationToken cancellationToken = default) =>
             ValueTask.FromException(failure);

@@ -33,6 +33,33 @@ public sealed class CachingTests : IDisposable
     }
 
     [Fact]
+    public async Task Repeats_get_the_stored_answer_itself_not_a_copy_deserialized_per_call()
+    {
+        var assistant = new CachedAssistant(_host.Runtime);
+
+        CachedReply first = await assistant.AskAsync("q");
+        CachedReply second = await assistant.AskAsync("q");
+        CachedReply third = await assistant.AskAsync("q");
+
+        Assert.Equal(1, assistant.Executions);
+        Assert.Same(first, second);
+        Assert.Same(first, third);
+    }
+
+    [Fact]
+    public async Task A_caller_whose_token_is_already_cancelled_gets_a_cancelled_task_even_for_a_stored_answer()
+    {
+        var assistant = new CachedAssistant(_host.Runtime);
+        await assistant.AskAsync("q");
+
+        Task<CachedReply> cancelled = assistant.AskAsync("q", new CancellationToken(canceled: true));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+        Assert.True(cancelled.IsCanceled);
+        Assert.Equal(1, assistant.Executions);
+    }
+
+    [Fact]
     public async Task A_cached_answer_is_served_until_CacheSeconds_have_passed_and_then_the_core_runs_again()
     {
         var assistant = new CachedAssistant(_host.Runtime);
@@ -251,6 +278,58 @@ public sealed class CachingTests : IDisposable
 
         Assert.Equal(keys.Count, assistant.Executions);
         Assert.All(answers, answer => Assert.StartsWith("answer to q", answer.Text, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task More_keys_than_the_runtime_remembers_each_get_their_own_answer()
+    {
+        // The runtime remembers the cache keys of the last 64 guard keys per method; 200 keys share those slots.
+        var assistant = new CachedAssistant(_host.Runtime);
+        string[] questions = Enumerable.Range(0, 200).Select(i => "question " + i).ToArray();
+
+        foreach (string question in questions)
+        {
+            Assert.Equal("answer to " + question, (await assistant.AskAsync(question)).Text);
+        }
+
+        foreach (string question in questions.Reverse())
+        {
+            Assert.Equal("answer to " + question, (await assistant.AskAsync(question)).Text);
+        }
+
+        Assert.Equal(200, assistant.Executions);
+    }
+
+    [Fact]
+    public async Task Concurrent_callers_over_more_keys_than_the_runtime_remembers_get_their_own_answers_under_stress()
+    {
+        var assistant = new CachedAssistant(_host.Runtime);
+        const int Threads = 8;
+        const int CallsPerThread = 250;
+        var workers = new Task<int>[Threads];
+        for (int worker = 0; worker < Threads; worker++)
+        {
+            int seed = worker;
+            workers[worker] = Task.Run(async () =>
+            {
+                var random = new Random(seed);
+                int wrong = 0;
+                for (int call = 0; call < CallsPerThread; call++)
+                {
+                    string question = "q" + random.Next(300);
+                    if ((await assistant.AskAsync(question)).Text != "answer to " + question)
+                    {
+                        wrong++;
+                    }
+                }
+
+                return wrong;
+            });
+        }
+
+        int[] wrongAnswers = await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.All(wrongAnswers, wrong => Assert.Equal(0, wrong));
     }
 
     [Fact]
