@@ -80,35 +80,13 @@ internal sealed class CacheTestHost : IDisposable
     /// <summary>
     /// A distributed cache in memory that expires its entries on <paramref name="time"/>, as a Redis would on real time.
     /// </summary>
-    public static IDistributedCache DistributedCache(FakeTimeProvider time) =>
-        new OutOfProcessCache(new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions { Clock = new FakeSystemClock(time) })));
+    public static RecordingDistributedCache DistributedCache(FakeTimeProvider time) =>
+        new(new MemoryDistributedCacheOptions { Clock = new FakeSystemClock(time) });
 
     public void Dispose()
     {
         Runtime.Dispose();
         _services.Dispose();
-    }
-
-    // HybridCache ignores a MemoryDistributedCache as its second level (it would duplicate its own memory cache), so the
-    // real store is handed over under a type of its own, as a Redis or SQL Server cache would be.
-    private sealed class OutOfProcessCache(IDistributedCache store) : IDistributedCache
-    {
-        public byte[]? Get(string key) => store.Get(key);
-
-        public Task<byte[]?> GetAsync(string key, CancellationToken token = default) => store.GetAsync(key, token);
-
-        public void Refresh(string key) => store.Refresh(key);
-
-        public Task RefreshAsync(string key, CancellationToken token = default) => store.RefreshAsync(key, token);
-
-        public void Remove(string key) => store.Remove(key);
-
-        public Task RemoveAsync(string key, CancellationToken token = default) => store.RemoveAsync(key, token);
-
-        public void Set(string key, byte[] value, DistributedCacheEntryOptions options) => store.Set(key, value, options);
-
-        public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default) =>
-            store.SetAsync(key, value, options, token);
     }
 
     private sealed class FakeSystemClock(TimeProvider time) : ISystemClock

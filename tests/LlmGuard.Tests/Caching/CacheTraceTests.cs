@@ -26,7 +26,7 @@ public sealed class CacheTraceTests
     [Fact]
     public async Task The_link_survives_the_distributed_cache_to_another_instance()
     {
-        var shared = new RecordingDistributedCache();
+        var shared = new RecordingDistributedCache(new Microsoft.Extensions.Caching.Memory.MemoryDistributedCacheOptions());
         var serializers = new LlmGuardCacheSerializerFactory(CachedReplyJsonContext.Default);
         using var first = new CacheTestHost(distributedCache: shared, serializers: serializers);
         using var second = new CacheTestHost(distributedCache: shared, serializers: serializers);

@@ -25,7 +25,7 @@ internal sealed partial class UnrelatedJsonContext : JsonSerializerContext;
 /// </summary>
 public sealed class DistributedCacheTests : IDisposable
 {
-    private readonly RecordingDistributedCache _shared = new();
+    private readonly RecordingDistributedCache _shared = new(new MemoryDistributedCacheOptions());
     private CacheTestHost? _first;
     private CacheTestHost? _second;
 
@@ -93,9 +93,9 @@ public sealed class DistributedCacheTests : IDisposable
 /// A real in-memory distributed cache that also keeps what was written, to show the serialized form. A type of its
 /// own, because HybridCache ignores a <see cref="MemoryDistributedCache"/> as its second level.
 /// </summary>
-internal sealed class RecordingDistributedCache : IDistributedCache
+internal sealed class RecordingDistributedCache(MemoryDistributedCacheOptions options) : IDistributedCache
 {
-    private readonly MemoryDistributedCache _inner = new(Options.Create(new MemoryDistributedCacheOptions()));
+    private readonly MemoryDistributedCache _inner = new(Options.Create(options));
 
     public ConcurrentDictionary<string, string> Written { get; } = new();
 
