@@ -284,8 +284,27 @@ internal static class GuardedSourceEmitter
         }
 
         // Written only for cached methods, so the construction of every other method reads as before.
-        private string CacheArguments() =>
-            _method.Cache is { } cache ? $", cacheSeconds: {cache.Seconds}, cacheVersion: {Literal(cache.Version)}" : string.Empty;
+        private string CacheArguments()
+        {
+            if (_method.Cache is not { } cache)
+            {
+                return string.Empty;
+            }
+
+            // In a generic context one declaration runs with several type arguments, whose answers must not mix.
+            string[] generic = _method.ContainingTypeDisplay.Contains('<') || _typeArguments.Length > 0
+                ? [$"typeof({_method.ContainingTypeDisplay})", .. TypeParameterNames().Select(name => $"typeof({name})")]
+                : [];
+            string version = generic.Length == 0
+                ? Literal(cache.Version)
+                : $"global::LlmGuard.Infrastructure.GuardedMethod.CacheVersionOf({Literal(cache.Version)}, {string.Join(", ", generic)})";
+            return $", cacheSeconds: {cache.Seconds}, cacheVersion: {version}";
+        }
+
+        private IEnumerable<string> TypeParameterNames() =>
+            _typeArguments.Length == 0
+                ? []
+                : _typeArguments.Trim('<', '>').Split(',').Select(name => name.Trim());
 
         private string UsageArgument()
         {

@@ -19,7 +19,6 @@ namespace LlmGuard.Caching;
 internal sealed class ResultCache<TResult>
 {
     private const int HashHexLength = 2 * SHA256.HashSizeInBytes;
-    private const int StackBytes = 512;
 
     // At most 64 keys of up to 1,024 characters (about 150 KB) per cached method; a longer key, a prompt, costs more to
     // compare and to hold than its hash saves.
@@ -95,8 +94,10 @@ internal sealed class ResultCache<TResult>
         {
             // Written in place into the one string a lookup needs: no hex string and no concatenation per call.
             parts.Prefix.CopyTo(key);
+            // The key's UTF-16 code units as they are: a UTF-8 encoding would turn every lone surrogate (a prompt cut
+            // inside an emoji) into U+FFFD, and two keys that differ only there would share an entry.
             Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-            HashUtf8(parts.GuardKey, hash);
+            SHA256.HashData(MemoryMarshal.AsBytes(parts.GuardKey.AsSpan()), hash);
             Span<char> hex = key[parts.Prefix.Length..];
 #if NET9_0_OR_GREATER
             Convert.TryToHexStringLower(hash, hex, out _);
@@ -108,27 +109,6 @@ internal sealed class ResultCache<TResult>
             }
 #endif
         });
-
-    private static void HashUtf8(string text, Span<byte> hash)
-    {
-        // Any UTF-16 char encodes to at most 3 UTF-8 bytes, so a short key needs no count before it fits on the stack.
-        if (text.Length <= StackBytes / 3)
-        {
-            Span<byte> bytes = stackalloc byte[StackBytes];
-            SHA256.HashData(bytes[..Encoding.UTF8.GetBytes(text, bytes)], hash);
-            return;
-        }
-
-        byte[] rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetByteCount(text));
-        try
-        {
-            SHA256.HashData(rented.AsSpan(0, Encoding.UTF8.GetBytes(text, rented)), hash);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-    }
 
     /// <summary>
     /// Reads the stored answer of <paramref name="cacheKey"/>; <see langword="null"/> when none is stored or the cache

@@ -11,6 +11,27 @@ public abstract class GuardedMethod
     private protected GuardedMethod()
     {
     }
+
+    /// <summary>
+    /// The cache version of a method in a generic context: the compile-time version with the type arguments it runs
+    /// with, so <c>ExtractAsync&lt;Invoice&gt;</c> never reads what <c>ExtractAsync&lt;Receipt&gt;</c> stored.
+    /// </summary>
+    /// <param name="version">The version the generator computed for the declaration.</param>
+    /// <param name="typeArguments">The containing type as constructed, then the method's type arguments.</param>
+    /// <returns>16 lowercase hex digits.</returns>
+    public static string CacheVersionOf(string version, params Type[] typeArguments)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        ArgumentNullException.ThrowIfNull(typeArguments);
+        var text = new System.Text.StringBuilder(version);
+        foreach (Type type in typeArguments)
+        {
+            text.Append('|').Append(type.FullName ?? type.Name);
+        }
+
+        byte[] hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text.ToString()));
+        return Convert.ToHexString(hash, 0, 8).ToLowerInvariant();
+    }
 }
 
 /// <summary>

@@ -30,6 +30,15 @@ public partial class CachedAssistant(GuardRuntime runtime)
     [Guarded(Scene = "cache_tokens", Key = "{$user}:{question}", CacheSeconds = 60, TimeoutMs = 0, MaxRetries = 0)]
     public partial Task<CachedReply> AskCountedAsync(string question);
 
+    [Guarded(Scene = "cache_generic", Key = "{$user}:{question}", CacheSeconds = 60, TimeoutMs = 0, MaxRetries = 0)]
+    public partial Task<string> DescribeAsync<TSubject>(string question);
+
+    private Task<string> DescribeCoreAsync<TSubject>(string question)
+    {
+        Interlocked.Increment(ref _executions);
+        return Task.FromResult(typeof(TSubject).Name + ": " + question);
+    }
+
     // Reports its tokens as a core on an SDK without Microsoft.Extensions.AI usage details does.
     private Task<CachedReply> AskCountedCoreAsync(string question)
     {

@@ -168,6 +168,34 @@ public sealed class CachingTests : IDisposable
     }
 
     [Fact]
+    public async Task A_generic_cached_method_keeps_the_answers_of_each_type_argument_apart()
+    {
+        var assistant = new CachedAssistant(_host.Runtime);
+
+        string invoice = await assistant.DescribeAsync<Uri>("what is it?");
+        string receipt = await assistant.DescribeAsync<Version>("what is it?");
+        string invoiceAgain = await assistant.DescribeAsync<Uri>("what is it?");
+
+        Assert.Equal("Uri: what is it?", invoice);
+        Assert.Equal("Version: what is it?", receipt);
+        Assert.Equal(invoice, invoiceAgain);
+        Assert.Equal(2, assistant.Executions);
+    }
+
+    [Fact]
+    public async Task Prompts_cut_inside_different_emoji_are_different_keys()
+    {
+        var assistant = new CachedAssistant(_host.Runtime);
+
+        // Lone high surrogates: both would be U+FFFD in UTF-8, and share an entry if the key were hashed as UTF-8.
+        CachedReply grin = await assistant.AskAsync("rate us \uD83D");
+        CachedReply other = await assistant.AskAsync("rate us \uD83E");
+
+        Assert.NotEqual(grin, other);
+        Assert.Equal(2, assistant.Executions);
+    }
+
+    [Fact]
     public async Task Concurrent_misses_on_one_key_run_one_execution()
     {
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
