@@ -18,14 +18,14 @@ public sealed class CacheEmissionTests
 
         """;
 
-    private static string Declaration(string parameterType = "string", string resultMembers = "string Text") => Usings + $$"""
+    private static string Declaration(string parameterType = "string", string resultMembers = "string Text", string key = "{$user}:{question}") => Usings + $$"""
         namespace Demo;
 
         public sealed record Answer({{resultMembers}});
 
         public partial class Assistant
         {
-            [Guarded(Scene = "faq", Key = "{$user}:{question}", CacheSeconds = 600)]
+            [Guarded(Scene = "faq", Key = "{{key}}", CacheSeconds = 600)]
             public partial Task<Answer> AskAsync({{parameterType}} question, CancellationToken cancellationToken);
 
             private Task<Answer> AskCoreAsync({{parameterType}} question, CancellationToken cancellationToken) =>
@@ -66,6 +66,12 @@ public sealed class CacheEmissionTests
     public void A_changed_parameter_or_result_shape_changes_the_version(string parameterType, string resultMembers)
     {
         Assert.NotEqual(Version(Declaration()), Version(Declaration(parameterType, resultMembers)));
+    }
+
+    [Fact]
+    public void A_changed_key_template_changes_the_version()
+    {
+        Assert.NotEqual(Version(Declaration()), Version(Declaration(key: "{question}:{$user}")));
     }
 
     [Fact]

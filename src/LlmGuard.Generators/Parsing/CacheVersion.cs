@@ -6,14 +6,15 @@ namespace LlmGuard.Generators.Parsing;
 
 /// <summary>
 /// The version part of a cached method's cache keys: a short hash of what decides whether a stored answer still fits,
-/// the method's full signature and the shape of its result type. Computed from text only, so every build of the same
+/// the method's full signature, its key template and the shape of its result type. Computed from text only, so every build of the same
 /// declarations gets the same version and a changed one gets another.
 /// </summary>
 internal static class CacheVersion
 {
-    public static string Of(IMethodSymbol method, ITypeSymbol? resultType)
+    public static string Of(IMethodSymbol method, ITypeSymbol? resultType, string? keyTemplate)
     {
-        var text = new StringBuilder();
+        // The template too: {a}:{b} reordered to {b}:{a} renders the same text for swapped arguments.
+        var text = new StringBuilder(keyTemplate ?? string.Empty).Append('|');
         text.Append(method.ContainingType.ToSource()).Append('.').Append(method.Name)
             .Append('`').Append(method.TypeParameters.Length).Append('(');
         foreach (IParameterSymbol parameter in method.Parameters)

@@ -157,7 +157,7 @@ internal sealed class GuardedMethodParser
             values.Merges ? new MergeSpec(values.MergeWindowMs, values.Sliding, values.MergeMaxWaitMs, values.Supersede) : null,
             appends,
             FindUsage(resultType),
-            values.CacheSeconds > 0 ? new CacheSpec(values.CacheSeconds, CacheVersion.Of(_method, resultType)) : null,
+            values.CacheSeconds > 0 ? new CacheSpec(values.CacheSeconds, CacheVersion.Of(_method, resultType, key?.Template)) : null,
             semantic);
         return Result(spec, stub: null);
     }

@@ -34,6 +34,14 @@ internal sealed class ResultCache<TResult>
         Flags = HybridCacheEntryFlags.DisableLocalCacheWrite | HybridCacheEntryFlags.DisableDistributedCacheWrite,
     };
 
+    // An execution's second look is for the race inside this process: an execution here stored the answer between its
+    // caller's miss and the flight, and such a store reaches memory first. An answer another process stored meanwhile is
+    // not looked for again; at most one execution is the price of not reading the distributed level twice per miss.
+    private static readonly HybridCacheEntryOptions s_readMemoryOnly = new()
+    {
+        Flags = HybridCacheEntryFlags.DisableLocalCacheWrite | HybridCacheEntryFlags.DisableDistributedCacheWrite | HybridCacheEntryFlags.DisableDistributedCacheRead,
+    };
+
     private readonly HybridCache _cache;
     private readonly string _scene;
     private readonly ILogger? _logger;
@@ -114,7 +122,10 @@ internal sealed class ResultCache<TResult>
     /// Reads the stored answer of <paramref name="cacheKey"/>; <see langword="null"/> when none is stored or the cache
     /// cannot be read. Only the caller's cancellation is thrown.
     /// </summary>
-    public ValueTask<CachedAnswer<TResult>?> FindAsync(string cacheKey, CancellationToken cancellationToken)
+    /// <param name="cacheKey">The entry's key.</param>
+    /// <param name="cancellationToken">The caller's or the execution's token.</param>
+    /// <param name="memoryOnly">Whether to read only the memory level (an execution's second look).</param>
+    public ValueTask<CachedAnswer<TResult>?> FindAsync(string cacheKey, CancellationToken cancellationToken, bool memoryOnly = false)
     {
         ValueTask<CachedAnswer<TResult>?> lookup;
         try
@@ -122,11 +133,11 @@ internal sealed class ResultCache<TResult>
             lookup = _cache.GetOrCreateAsync(
                 cacheKey,
                 static _ => new ValueTask<CachedAnswer<TResult>?>((CachedAnswer<TResult>?)null),
-                s_readOnly,
+                memoryOnly ? s_readMemoryOnly : s_readOnly,
                 tags: null,
                 cancellationToken);
         }
-        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             ReadFailed(exception);
             return default;
@@ -141,7 +152,7 @@ internal sealed class ResultCache<TResult>
         {
             return await lookup.ConfigureAwait(false);
         }
-        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             ReadFailed(exception);
             return null;

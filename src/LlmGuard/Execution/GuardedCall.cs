@@ -139,7 +139,7 @@ internal readonly struct GuardedCall<TArguments, TResult>
     // semantic cache on, it looks for a similar text, paying one embedding call for all of its callers.
     private static async ValueTask<CacheLookup<TResult>> FindStoredAnswerAsync(GuardedCall<TArguments, TResult> call, ILogger? logger, CancellationToken executionToken)
     {
-        if (await call.Policy.Cache!.FindAsync(call.CacheKey!, executionToken).ConfigureAwait(false) is { } stored)
+        if (await call.Policy.Cache!.FindAsync(call.CacheKey!, executionToken, memoryOnly: true).ConfigureAwait(false) is { } stored)
         {
             return CacheLookup<TResult>.Hit(stored.Value, stored.Tokens, stored.Origin);
         }

@@ -24,8 +24,8 @@ public static class LlmGuardServiceCollectionExtensions
     /// <see cref="IMeterFactory"/> and <see cref="FailureClassifier"/> when registered, and <see cref="LlmGuardOptions"/> bound from the configuration
     /// section <c>LlmGuard</c> when an <c>IConfiguration</c> is registered, validated at start-up and reloaded with it.
     /// Cached methods store their answers in the registered <see cref="HybridCache"/>; when none is registered yet,
-    /// <c>AddHybridCache()</c> registers the in-memory one, except in a trimmed or native AOT app, which registers its
-    /// own (its default serializer needs reflection).
+    /// <c>AddHybridCache()</c> registers one (with a registered <c>IDistributedCache</c> as its second level), except in
+    /// a trimmed or native AOT app, which registers its own (its default serializer needs reflection).
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <returns>A builder for further LlmGuard setup.</returns>

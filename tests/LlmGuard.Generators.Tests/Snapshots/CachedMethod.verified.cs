@@ -10,7 +10,7 @@ namespace Demo
         // that changes either never reads answers an older build stored.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<global::Demo.Answer> __AskAsync_Guard =
-            new(scene: "faq", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, cacheSeconds: 600, cacheVersion: "30079b5d9a572a9e");
+            new(scene: "faq", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, cacheSeconds: 600, cacheVersion: "ef11330b1b2bf87b");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<global::Demo.Answer> AskAsync(string question, global::System.Threading.CancellationToken cancellationToken)
