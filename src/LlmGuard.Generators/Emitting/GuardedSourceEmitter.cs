@@ -258,8 +258,8 @@ internal static class GuardedSourceEmitter
             string creation = $"new(scene: {Literal(_method.Key.Scene)}, timeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{merge}{UsageArgument()}{CacheArguments()});";
             if (_method.Cache is not null)
             {
-                _writer.Line("// Successful answers are cached; the version is a hash of this method's signature and result type, so a build");
-                _writer.Line("// that changes either never reads answers an older build stored.");
+                _writer.Line("// Successful answers are cached; the version is a hash of this method's signature, key and result type, so a");
+                _writer.Line("// build that changes any of them never reads answers an older build stored.");
             }
 
             if (_method.Usage is not null)

@@ -6,11 +6,11 @@ namespace Demo
 {
     partial class Assistant
     {
-        // Successful answers are cached; the version is a hash of this method's signature and result type, so a build
-        // that changes either never reads answers an older build stored.
+        // Successful answers are cached; the version is a hash of this method's signature, key and result type, so a
+        // build that changes any of them never reads answers an older build stored.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<global::Demo.Answer> __AskAsync_Guard =
-            new(scene: "faq", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, cacheSeconds: 600, cacheVersion: "8444c89ac73d5394");
+            new(scene: "faq", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, cacheSeconds: 600, cacheVersion: "a0db0869a9b51af9");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<global::Demo.Answer> AskAsync(string topic, string question, global::System.Threading.CancellationToken cancellationToken)
