@@ -75,19 +75,21 @@ internal readonly struct GuardedCall<TArguments, TResult>
     /// <param name="caller">Where the caller reads the execution's report, when it observes itself.</param>
     /// <param name="executionToken">The caller's token.</param>
     public static ValueTask<TResult> ExecuteUnshared(GuardedCall<TArguments, TResult> call, IReportedExecution? caller, CancellationToken executionToken) =>
-        IsReported(call.Policy)
+        IsReported(call)
             ? ExecuteReportedAsync(call, caller, sharedBy: null, executionToken)
             : ExecuteAsync(call, executionToken);
 
     // Telemetry and usage accounting are the consumers of an execution's report; ObservesExecutions asks both, with a
-    // few field reads, so an execution nobody watches allocates nothing for them.
-    private static bool IsReported(MethodPolicy<TResult> policy) => policy.Telemetry.ObservesExecutions;
+    // few field reads, so an execution nobody watches allocates nothing for them. A cached method's execution always
+    // reports: it stores the tokens it used with its answer (each later hit saves them), and it is a miss on its way
+    // to the model, where a report costs nothing that shows.
+    private static bool IsReported(GuardedCall<TArguments, TResult> call) => call.CacheKey is not null || call.Policy.Telemetry.ObservesExecutions;
 
     // Runs inside a singleflight flight or a merge window, which is the innermost execution of this flow: that is
     // where its callers find the report. Looked up only when something needs the report.
     private static ValueTask<TResult> ExecuteSharedAsync(GuardedCall<TArguments, TResult> call, CancellationToken executionToken)
     {
-        if (!IsReported(call.Policy))
+        if (!IsReported(call))
         {
             return ExecuteAsync(call, executionToken);
         }
@@ -97,42 +99,8 @@ internal readonly struct GuardedCall<TArguments, TResult>
     }
 
     private static ValueTask<TResult> ExecuteAsync(GuardedCall<TArguments, TResult> call, CancellationToken executionToken) =>
-        call.CacheKey is not null ? ExecuteAndStoreAsync(call, executionToken)
-        : call.Fallback is null ? call.Policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, executionToken)
+        call.Fallback is null ? call.Policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, executionToken)
         : ExecuteWithFallbackAsync(call, executionToken);
-
-    // The unreported execution of a cached method: the success is stored before the callers get it, so a call that
-    // arrives after the answer finds it; a fallback answer is returned without being stored.
-    private static async ValueTask<TResult> ExecuteAndStoreAsync(GuardedCall<TArguments, TResult> call, CancellationToken executionToken)
-    {
-        CacheLookup<TResult> lookup = await FindStoredAnswerAsync(call, call.Policy.Telemetry.Logger, executionToken).ConfigureAwait(false);
-        if (lookup.Found)
-        {
-            return lookup.Value;
-        }
-
-        ReadOnlyMemory<float> embedding = lookup.Embedding;
-        TResult result;
-        try
-        {
-            result = await call.Policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, executionToken).ConfigureAwait(false);
-        }
-        catch (Exception exception) when (call.Fallback is not null && !executionToken.IsCancellationRequested)
-        {
-            return await call.Fallback(call.Arguments, exception, executionToken).ConfigureAwait(false);
-        }
-
-        long tokens = 0;
-        if (call.Policy.Method.Usage is { } readUsage)
-        {
-            LlmTokenUsage usage = readUsage(result);
-            tokens = (usage.InputTokens ?? 0) + (usage.OutputTokens ?? 0);
-        }
-
-        await call.Policy.Cache!.StoreAsync(call.CacheKey!, result, tokens, origin: default).ConfigureAwait(false);
-        StoreSemantic(call, embedding, result, tokens);
-        return result;
-    }
 
     // A caller can miss the cache just before an execution stores its answer and reach the singleflight just after that
     // execution ended; the execution it then starts reads the cache once more before it calls the model. Then, with the
@@ -225,8 +193,8 @@ internal readonly struct GuardedCall<TArguments, TResult>
             }
 
             // Set inside this async method, so only the attempts and the fallback below see it; only when someone reads
-            // tokens, since setting it costs the flow a new execution context.
-            if (runtime.Usage.IsActive || telemetry.RecordsTokens)
+            // tokens (a cached answer keeps them), since setting it costs the flow a new execution context.
+            if (runtime.Usage.IsActive || telemetry.RecordsTokens || call.CacheKey is not null)
             {
                 LlmUsage.Current = report;
             }
