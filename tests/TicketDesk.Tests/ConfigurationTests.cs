@@ -77,7 +77,9 @@ public sealed class ConfigurationTests
 
         // The host may wrap it; the validation failure is what the operator reads.
         IEnumerable<Exception> chain = failure is AggregateException aggregate ? aggregate.Flatten().InnerExceptions : [failure];
-        return Assert.Single(chain.SelectMany(Unwrap).OfType<OptionsValidationException>());
+        OptionsValidationException[] validations = chain.SelectMany(Unwrap).OfType<OptionsValidationException>().ToArray();
+        Assert.True(validations.Length == 1, $"Expected one OptionsValidationException; the start failed with:\n{failure}");
+        return validations[0];
     }
 
     private static IEnumerable<Exception> Unwrap(Exception exception)
