@@ -22,64 +22,20 @@ public sealed class FaqReport(ReplaySettings settings, FaqTrace trace, IReadOnly
 
     private WayResult Baseline => results.Single(result => result.Way == ReplayWay.Unguarded);
 
-    public Table ToTable()
-    {
-        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]LlmGuard replay, FAQ traffic[/]: {settings.Triggers:N0} triggers, seed {settings.Seed}, fault rate {settings.FaultRate:P1}");
-        foreach (string header in Headers)
-        {
-            table.AddColumn(new TableColumn(header) { Alignment = header == "Way" ? Justify.Left : Justify.Right });
-        }
+    public Table ToTable() => ReportLayout.Table(
+        $"[bold]LlmGuard replay, FAQ traffic[/]: {settings.Triggers:N0} triggers, seed {settings.Seed}, fault rate {settings.FaultRate:P1}",
+        Headers,
+        Rows());
 
-        foreach (string[] row in Rows())
-        {
-            table.AddRow(row.Select(Markup.Escape).ToArray());
-        }
-
-        return table;
-    }
-
-    public string ToMarkdown()
-    {
-        var markdown = new StringBuilder();
-        markdown.AppendLine("# LlmGuard replay: FAQ traffic");
-        markdown.AppendLine();
-        markdown.AppendLine(Invariant, $"`--traffic faq --triggers {settings.Triggers} --seed {settings.Seed} --fault-rate {settings.FaultRate.ToString(Invariant)}`");
-        markdown.AppendLine();
-        markdown.AppendLine("| " + string.Join(" | ", Headers) + " |");
-        markdown.AppendLine("|" + string.Join("|", Headers.Select((_, index) => index == 0 ? "---" : "---:")) + "|");
-        foreach (string[] row in Rows())
-        {
-            markdown.AppendLine("| " + string.Join(" | ", row) + " |");
-        }
-
-        markdown.AppendLine();
-        markdown.AppendLine("## What the figures say");
-        markdown.AppendLine();
-        foreach (string line in Explanation())
-        {
-            markdown.AppendLine("- " + line);
-        }
-
-        markdown.AppendLine();
-        markdown.AppendLine("## Columns");
-        markdown.AppendLine();
-        foreach (string line in ColumnNotes())
-        {
-            markdown.AppendLine("- " + line);
-        }
-
-        markdown.AppendLine();
-        markdown.AppendLine("## Assumptions (FAQ traffic, guards)");
-        markdown.AppendLine();
-        markdown.AppendLine("| Parameter | Value |");
-        markdown.AppendLine("|---|---|");
-        foreach ((string parameter, string value) in Assumptions())
-        {
-            markdown.AppendLine($"| {parameter} | {value} |");
-        }
-
-        return markdown.ToString();
-    }
+    public string ToMarkdown() => ReportLayout.Markdown(
+        "LlmGuard replay: FAQ traffic",
+        string.Create(Invariant, $"`--traffic faq --triggers {settings.Triggers} --seed {settings.Seed} --fault-rate {settings.FaultRate.ToString(Invariant)}`"),
+        Headers,
+        Rows(),
+        Explanation(),
+        ColumnNotes(),
+        "Assumptions (FAQ traffic, guards)",
+        Assumptions()).ToString();
 
     public IEnumerable<string[]> Rows() => results.Select(result => new[]
     {

@@ -201,11 +201,7 @@ if (faq is not null)
     if (chat is null)
     {
         // The chat report carries them otherwise.
-        markdown.AppendLine().AppendLine("## How virtual time works").AppendLine();
-        foreach (string line in ReplayReport.VirtualTimeNotes())
-        {
-            markdown.AppendLine("- " + line);
-        }
+        ReportLayout.AppendList(markdown, "How virtual time works", ReplayReport.VirtualTimeNotes());
     }
 }
 

@@ -39,73 +39,26 @@ public sealed class ReplayReport(ReplaySettings settings, ReplayTrace trace, IRe
 
     private WayResult Baseline => results.Single(result => result.Way == ReplayWay.Unguarded);
 
-    public Table ToTable()
-    {
-        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]LlmGuard replay[/]: {settings.Triggers:N0} triggers, seed {settings.Seed}, fault rate {settings.FaultRate:P1}");
-        foreach (string header in Headers)
-        {
-            table.AddColumn(new TableColumn(header) { Alignment = header == "Way" ? Justify.Left : Justify.Right });
-        }
-
-        foreach (string[] row in Rows())
-        {
-            table.AddRow(row.Select(Markup.Escape).ToArray());
-        }
-
-        return table;
-    }
+    public Table ToTable() => ReportLayout.Table(
+        $"[bold]LlmGuard replay[/]: {settings.Triggers:N0} triggers, seed {settings.Seed}, fault rate {settings.FaultRate:P1}",
+        Headers,
+        Rows());
 
     public string ToMarkdown(TimeSpan wallTime)
     {
-        var markdown = new StringBuilder();
-        markdown.AppendLine("# LlmGuard replay: customer-service traffic");
-        markdown.AppendLine();
         string window = settings.CachedWindow == MergeWindowSettings.Declared
             ? ""
             : string.Create(Invariant, $" --merge-quiet-ms {settings.CachedWindow.QuietMs} --merge-max-wait-ms {settings.CachedWindow.MaxWaitMs}");
-        markdown.AppendLine(Invariant, $"`--triggers {settings.Triggers} --seed {settings.Seed} --fault-rate {settings.FaultRate.ToString(Invariant)}{window}`, {wallTime.TotalSeconds:F1} s of machine time for the run.");
-        markdown.AppendLine();
-        markdown.AppendLine("| " + string.Join(" | ", Headers) + " |");
-        markdown.AppendLine("|" + string.Join("|", Headers.Select((_, index) => index == 0 ? "---" : "---:")) + "|");
-        foreach (string[] row in Rows())
-        {
-            markdown.AppendLine("| " + string.Join(" | ", row) + " |");
-        }
-
-        markdown.AppendLine();
-        markdown.AppendLine("## What the figures say");
-        markdown.AppendLine();
-        foreach (string line in Explanation())
-        {
-            markdown.AppendLine("- " + line);
-        }
-
-        markdown.AppendLine();
-        markdown.AppendLine("## Columns");
-        markdown.AppendLine();
-        foreach (string line in ColumnNotes())
-        {
-            markdown.AppendLine("- " + line);
-        }
-
-        markdown.AppendLine();
-        markdown.AppendLine("## Assumptions (traffic, model, guards)");
-        markdown.AppendLine();
-        markdown.AppendLine("| Parameter | Value |");
-        markdown.AppendLine("|---|---|");
-        foreach ((string parameter, string value) in Assumptions())
-        {
-            markdown.AppendLine($"| {parameter} | {value} |");
-        }
-
-        markdown.AppendLine();
-        markdown.AppendLine("## How virtual time works");
-        markdown.AppendLine();
-        foreach (string line in VirtualTimeNotes())
-        {
-            markdown.AppendLine("- " + line);
-        }
-
+        StringBuilder markdown = ReportLayout.Markdown(
+            "LlmGuard replay: customer-service traffic",
+            string.Create(Invariant, $"`--triggers {settings.Triggers} --seed {settings.Seed} --fault-rate {settings.FaultRate.ToString(Invariant)}{window}`, {wallTime.TotalSeconds:F1} s of machine time for the run."),
+            Headers,
+            Rows(),
+            Explanation(),
+            ColumnNotes(),
+            "Assumptions (traffic, model, guards)",
+            Assumptions());
+        ReportLayout.AppendList(markdown, "How virtual time works", VirtualTimeNotes());
         return markdown.ToString();
     }
 
