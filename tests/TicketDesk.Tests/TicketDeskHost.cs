@@ -54,7 +54,8 @@ internal sealed class TicketDeskHost : IAsyncDisposable
     public static async Task<TicketDeskHost> StartAsync(
         Func<SimulatedProviderOptions, SimulatedProviderOptions>? configure = null,
         TimeProvider? timeProvider = null,
-        IReadOnlyDictionary<string, string?>? settings = null)
+        IReadOnlyDictionary<string, string?>? settings = null,
+        FakeLogCollector? logs = null)
     {
         var options = new SimulatedProviderOptions
         {
@@ -69,7 +70,7 @@ internal sealed class TicketDeskHost : IAsyncDisposable
         string databasePath = Path.Combine(Path.GetTempPath(), $"ticketdesk-tests-{Guid.NewGuid():N}.db");
         var arrivals = new RequestArrivals();
         var reloadable = new ReloadableSettings(settings);
-        var logs = new FakeLogCollector();
+        logs ??= new FakeLogCollector();
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
             web.UseSetting("Model:Endpoint", provider.Endpoint.ToString());
