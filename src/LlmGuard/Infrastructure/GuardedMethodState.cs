@@ -109,14 +109,7 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(attempt);
-        MethodPolicy<TResult> policy = _policy;
-        var call = new GuardedCall<TArguments, TResult>(arguments, attempt, fallback, merge, policy);
-        if (policy.Cache is { } cache)
-        {
-            return RunCachedAsync(key, call, cache, cancellationToken);
-        }
-
-        return RunSharedAsync(key, call, cancellationToken);
+        return Run(key, new GuardedCall<TArguments, TResult>(arguments, attempt, fallback, merge, _policy), cancellationToken);
     }
 
     /// <summary>
@@ -154,14 +147,13 @@ public sealed class GuardedMethodState<TResult> : IGuardedMethodState
 
         MethodPolicy<TResult> policy = _policy;
         var call = new GuardedCall<TArguments, TResult>(arguments, attempt, fallback, merge, policy);
-        if (policy.Cache is not { } cache)
-        {
-            return RunSharedAsync(key, call, cancellationToken);
-        }
 
         // Carried only when the policy can use it, so a scene without the semantic cache runs exactly as any cached method.
-        return RunCachedAsync(key, policy.Semantic is null ? call : call with { Semantic = semantic }, cache, cancellationToken);
+        return Run(key, policy.Semantic is null ? call : call with { Semantic = semantic }, cancellationToken);
     }
+
+    private Task<TResult> Run<TArguments>(string key, GuardedCall<TArguments, TResult> call, CancellationToken cancellationToken) =>
+        call.Policy.Cache is { } cache ? RunCachedAsync(key, call, cache, cancellationToken) : RunSharedAsync(key, call, cancellationToken);
 
     private Task<TResult> RunSharedAsync<TArguments>(string key, GuardedCall<TArguments, TResult> call, CancellationToken cancellationToken)
     {
