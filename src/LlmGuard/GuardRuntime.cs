@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using LlmGuard.Configuration;
 using LlmGuard.Failures;
 using LlmGuard.Infrastructure;
+using LlmGuard.Protection;
 using LlmGuard.Telemetry;
 using LlmGuard.Usage;
 using Microsoft.Extensions.AI;
@@ -39,6 +40,11 @@ public sealed class GuardRuntime : IDisposable, IAsyncDisposable
     private UsageLedger? _usage;
     private readonly object _telemetryGate = new();
     private GuardTelemetry? _telemetry;
+
+    // One protection per scene that has any; replaced ones stay alive (executions that started under them may still
+    // reach their limiters) and are disposed with the runtime.
+    private readonly ConcurrentDictionary<string, SceneProtection> _protections = new(StringComparer.Ordinal);
+    private readonly List<SceneProtection> _replacedProtections = new();
 
     /// <summary>Creates a runtime that measures time on <paramref name="timeProvider"/>.</summary>
     /// <param name="timeProvider">The clock for timeouts and retry delays; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
@@ -157,7 +163,11 @@ public sealed class GuardRuntime : IDisposable, IAsyncDisposable
     /// A hosted runtime is disposed by its container, before the sinks it was given.
     /// </summary>
     /// <returns>Completes when delivery has stopped.</returns>
-    public ValueTask DisposeAsync() => Volatile.Read(ref _usage) is { } usage ? usage.StopAsync(s_usageDrainTimeout) : default;
+    public ValueTask DisposeAsync()
+    {
+        DisposeProtections();
+        return Volatile.Read(ref _usage) is { } usage ? usage.StopAsync(s_usageDrainTimeout) : default;
+    }
 
     /// <summary>Does what <see cref="DisposeAsync"/> does, blocking the calling thread until delivery has stopped.</summary>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -186,6 +196,57 @@ public sealed class GuardRuntime : IDisposable, IAsyncDisposable
         lock (_telemetryGate)
         {
             return _telemetry ??= new GuardTelemetry(this);
+        }
+    }
+
+    /// <summary>
+    /// Gets the protection of <paramref name="scene"/> for <paramref name="settings"/>: the scene's current one when its
+    /// settings are equal (its breaker keeps its state), otherwise a new one that replaces it; <see langword="null"/> when
+    /// the settings protect nothing.
+    /// </summary>
+    internal SceneProtection? ProtectionFor(string scene, ProtectionSettings settings)
+    {
+        lock (_protections)
+        {
+            _protections.TryGetValue(scene, out SceneProtection? current);
+            if (current is not null && current.Settings == settings)
+            {
+                return current;
+            }
+
+            if (current is not null)
+            {
+                _replacedProtections.Add(current);
+                _protections.TryRemove(scene, out _);
+            }
+
+            if (settings.IsEmpty)
+            {
+                return null;
+            }
+
+            var protection = new SceneProtection(scene, settings, this);
+            _protections[scene] = protection;
+            return protection;
+        }
+    }
+
+    /// <summary>Gets the breaker state of every scene that has a breaker, for the <c>llmguard.breaker.state</c> gauge.</summary>
+    internal IEnumerable<SceneProtection> Protections => _protections.Values;
+
+    private void DisposeProtections()
+    {
+        lock (_protections)
+        {
+            foreach (SceneProtection protection in _protections.Values)
+            {
+                protection.Dispose();
+            }
+
+            foreach (SceneProtection protection in _replacedProtections)
+            {
+                protection.Dispose();
+            }
         }
     }
 

@@ -27,6 +27,15 @@ internal static class LlmGuardOptionsValidation
         nameof(LlmSceneOptions.SemanticCache),
         nameof(LlmSceneOptions.SemanticThreshold),
         nameof(LlmSceneOptions.SemanticMaxEntries),
+        nameof(LlmSceneOptions.BreakerFailureRatio),
+        nameof(LlmSceneOptions.BreakerMinimumThroughput),
+        nameof(LlmSceneOptions.BreakerSamplingMs),
+        nameof(LlmSceneOptions.BreakerBreakMs),
+        nameof(LlmSceneOptions.MaxConcurrency),
+        nameof(LlmSceneOptions.MaxQueue),
+        nameof(LlmSceneOptions.RateLimit),
+        nameof(LlmSceneOptions.RateLimitWindowMs),
+        nameof(LlmSceneOptions.LimitPerTenant),
     };
 
     /// <summary>Finds every failure of <paramref name="options"/>.</summary>
@@ -138,6 +147,7 @@ internal static class LlmGuardOptionsValidation
         }
 
         ValidateSemanticCache(scene, settings, failures);
+        ValidateProtection(scene, settings, failures);
         bool windowInRange = CheckRange(scene, nameof(LlmSceneOptions.MergeWindowMs), settings.MergeWindowMs, GuardLimits.MaxMilliseconds, failures);
         bool maxWaitInRange = CheckRange(scene, nameof(LlmSceneOptions.MergeMaxWaitMs), settings.MergeMaxWaitMs, GuardLimits.MaxMilliseconds, failures);
         if (!windowInRange || !maxWaitInRange || (settings.MergeWindowMs is null && settings.MergeMaxWaitMs is null))
@@ -193,6 +203,42 @@ internal static class LlmGuardOptionsValidation
                     "allowed: false, or mark the string parameter whose text is compared [SemanticCacheText] first.");
                 break;
             }
+        }
+    }
+
+    // The ranges Polly's circuit breaker and System.Threading.RateLimiting accept, so a valid configuration never fails
+    // when a policy is built on a call.
+    private static void ValidateProtection(string scene, LlmSceneOptions settings, List<string> failures)
+    {
+        if (settings.BreakerFailureRatio is double ratio && !(ratio > 0 && ratio <= 1))
+        {
+            failures.Add($"LlmGuard:Scenes:{scene}:BreakerFailureRatio is {ratio.ToString(CultureInfo.InvariantCulture)}, out of range; allowed: above 0, up to 1.");
+        }
+
+        if (settings.BreakerMinimumThroughput is int throughput && throughput < 2)
+        {
+            failures.Add(OutOfRange(scene, nameof(LlmSceneOptions.BreakerMinimumThroughput), throughput, $"2 to {int.MaxValue}"));
+        }
+
+        CheckRange(scene, nameof(LlmSceneOptions.BreakerSamplingMs), settings.BreakerSamplingMs, GuardLimits.MinBreakerMs, GuardLimits.MaxMilliseconds, failures);
+        CheckRange(scene, nameof(LlmSceneOptions.BreakerBreakMs), settings.BreakerBreakMs, GuardLimits.MinBreakerMs, GuardLimits.MaxMilliseconds, failures);
+        CheckRange(scene, nameof(LlmSceneOptions.MaxConcurrency), settings.MaxConcurrency, int.MaxValue, failures);
+        CheckRange(scene, nameof(LlmSceneOptions.MaxQueue), settings.MaxQueue, int.MaxValue, failures);
+        CheckRange(scene, nameof(LlmSceneOptions.RateLimit), settings.RateLimit, int.MaxValue, failures);
+        CheckRange(scene, nameof(LlmSceneOptions.RateLimitWindowMs), settings.RateLimitWindowMs, 1, GuardLimits.MaxMilliseconds, failures);
+        if (settings.BreakerFailureRatio is null
+            && (settings.BreakerMinimumThroughput ?? settings.BreakerSamplingMs ?? settings.BreakerBreakMs) is not null)
+        {
+            // The other three only shape a breaker; without a ratio there is none, and the settings would silently do nothing.
+            failures.Add($"LlmGuard:Scenes:{scene}: a Breaker setting is set but BreakerFailureRatio is not; allowed: set BreakerFailureRatio (above 0, up to 1) to turn the breaker on.");
+        }
+    }
+
+    private static void CheckRange(string scene, string key, int? value, int min, int max, List<string> failures)
+    {
+        if (value is int number && (number < min || number > max))
+        {
+            failures.Add(OutOfRange(scene, key, number, $"{min} to {max}"));
         }
     }
 

@@ -46,4 +46,45 @@ public sealed class LlmSceneOptions
 
     /// <summary>Gets or sets the most texts the semantic cache keeps per guarded method of the scene, 1 or more; 1000 when not set.</summary>
     public int? SemanticMaxEntries { get; set; }
+
+    /// <summary>
+    /// Gets or sets the share of failed executions, above 0 and at most 1, over <see cref="BreakerSamplingMs"/> that opens
+    /// the scene's circuit breaker; setting it turns the breaker on. An open breaker rejects the scene's executions
+    /// without calling the core for <see cref="BreakerBreakMs"/>, then lets one probe through.
+    /// </summary>
+    public double? BreakerFailureRatio { get; set; }
+
+    /// <summary>Gets or sets how many executions the sampling window needs before the breaker may open, 2 or more; 10 when not set.</summary>
+    public int? BreakerMinimumThroughput { get; set; }
+
+    /// <summary>Gets or sets the window the failure ratio is measured over in milliseconds, 500 to 86 400 000; 30 000 when not set.</summary>
+    public int? BreakerSamplingMs { get; set; }
+
+    /// <summary>Gets or sets how long an open breaker rejects executions before its probe, in milliseconds, 500 to 86 400 000; 5 000 when not set.</summary>
+    public int? BreakerBreakMs { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many executions of the scene run at once, 0 for no limit; an execution past it waits in a queue of
+    /// <see cref="MaxQueue"/> and, when that is full, is rejected at once.
+    /// </summary>
+    public int? MaxConcurrency { get; set; }
+
+    /// <summary>Gets or sets how many executions wait for a <see cref="MaxConcurrency"/> permit, oldest first; 0 (the default) rejects at once.</summary>
+    public int? MaxQueue { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many executions of the scene start per <see cref="RateLimitWindowMs"/>, 0 for no limit; an execution
+    /// past it is rejected at once (it never waits for the next window).
+    /// </summary>
+    public int? RateLimit { get; set; }
+
+    /// <summary>Gets or sets the fixed window of <see cref="RateLimit"/> in milliseconds, 1 to 86 400 000; 1 000 when not set.</summary>
+    public int? RateLimitWindowMs { get; set; }
+
+    /// <summary>
+    /// Gets or sets whether <see cref="MaxConcurrency"/>, <see cref="MaxQueue"/> and <see cref="RateLimit"/> apply to each
+    /// tenant (<see cref="LlmCallContext.Tenant"/>) apart rather than to the whole scene; calls without a tenant share one
+    /// partition. Off by default.
+    /// </summary>
+    public bool? LimitPerTenant { get; set; }
 }

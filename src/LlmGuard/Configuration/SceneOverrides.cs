@@ -16,11 +16,22 @@ internal readonly record struct SceneOverrides(
     int? CacheSeconds,
     bool? SemanticCache,
     double? SemanticThreshold,
-    int? SemanticMaxEntries)
+    int? SemanticMaxEntries,
+    double? BreakerFailureRatio = null,
+    int? BreakerMinimumThroughput = null,
+    int? BreakerSamplingMs = null,
+    int? BreakerBreakMs = null,
+    int? MaxConcurrency = null,
+    int? MaxQueue = null,
+    int? RateLimit = null,
+    int? RateLimitWindowMs = null,
+    bool? LimitPerTenant = null)
 {
     public static SceneOverrides From(LlmSceneOptions options) =>
         new(options.TimeoutMs, options.MaxRetries, options.RetryDelayMs, options.MaxRetryAfterMs, options.MergeWindowMs, options.MergeMaxWaitMs, options.CacheSeconds,
-            options.SemanticCache, options.SemanticThreshold, options.SemanticMaxEntries);
+            options.SemanticCache, options.SemanticThreshold, options.SemanticMaxEntries,
+            options.BreakerFailureRatio, options.BreakerMinimumThroughput, options.BreakerSamplingMs, options.BreakerBreakMs,
+            options.MaxConcurrency, options.MaxQueue, options.RateLimit, options.RateLimitWindowMs, options.LimitPerTenant);
 
     public static Dictionary<string, SceneOverrides> Snapshot(LlmGuardOptions? options)
     {

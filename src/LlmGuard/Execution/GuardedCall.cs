@@ -5,6 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Caching;
 using LlmGuard.Infrastructure;
+using LlmGuard.Protection;
 using LlmGuard.Telemetry;
 using LlmGuard.Usage;
 using Microsoft.Extensions.Logging;
@@ -99,8 +100,14 @@ internal readonly struct GuardedCall<TArguments, TResult>
     }
 
     private static ValueTask<TResult> ExecuteAsync(GuardedCall<TArguments, TResult> call, CancellationToken executionToken) =>
-        call.Fallback is null ? call.Policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, executionToken)
+        call.Fallback is null ? RunAttempts(call, executionToken)
         : ExecuteWithFallbackAsync(call, executionToken);
+
+    // A scene without protection pays this one field read.
+    private static ValueTask<TResult> RunAttempts(GuardedCall<TArguments, TResult> call, CancellationToken executionToken) =>
+        call.Policy.Protection is { } protection
+            ? protection.ExecuteAsync(static (c, token) => c.Policy.Pipeline.ExecuteAsync(c.Attempt, c.Arguments, token), call, executionToken)
+            : call.Policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, executionToken);
 
     // A caller can miss the cache just before an execution stores its answer and reach the singleflight just after that
     // execution ended; the execution it then starts reads the cache once more before it calls the model. Then, with the
@@ -129,11 +136,11 @@ internal readonly struct GuardedCall<TArguments, TResult>
     {
         try
         {
-            return await call.Policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, executionToken).ConfigureAwait(false);
+            return await RunAttempts(call, executionToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (!executionToken.IsCancellationRequested)
         {
-            // Every attempt failed, and at least one caller is still waiting.
+            // Every attempt failed, or protection refused the execution, and at least one caller is still waiting.
             return await call.Fallback!(call.Arguments, exception, executionToken).ConfigureAwait(false);
         }
     }
@@ -198,7 +205,12 @@ internal readonly struct GuardedCall<TArguments, TResult>
             {
                 LlmUsage.Current = report;
             }
-            TResult result = await policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, observation, executionToken).ConfigureAwait(false);
+            TResult result = policy.Protection is { } protection
+                ? await protection.ExecuteAsync(
+                    static (run, token) => run.Call.Policy.Pipeline.ExecuteAsync(run.Call.Attempt, run.Call.Arguments, run.Observation, token),
+                    (Call: call, Observation: observation),
+                    executionToken).ConfigureAwait(false)
+                : await policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, observation, executionToken).ConfigureAwait(false);
             if (policy.Method.Usage is { } readUsage)
             {
                 LlmTokenUsage usage = readUsage(result);
@@ -217,9 +229,12 @@ internal readonly struct GuardedCall<TArguments, TResult>
         }
         catch (Exception exception) when (call.Fallback is not null && !executionToken.IsCancellationRequested)
         {
-            // A refused budget answers with the fallback too, but the caller was rejected, not failed over.
-            report.Result = exception is LlmBudgetExceededException ? CallResults.Rejected : CallResults.Fallback;
-            if (logger is not null)
+            // A refusal answers with the fallback too, but the caller was rejected, not failed over.
+            report.Result = exception is LlmCallRejectedException ? CallResults.Rejected : CallResults.Fallback;
+            RecordRejection(telemetry, policy.Scene, exception);
+
+            // Breakers and limits write their own events, at a rate a shedding burst cannot flood; a budget has none.
+            if (logger is not null && exception is not (LlmCircuitOpenException or LlmLimitExceededException))
             {
                 GuardLog.FallbackUsed(logger, policy.Scene, observation.KeyHash, exception);
             }
@@ -238,6 +253,7 @@ internal readonly struct GuardedCall<TArguments, TResult>
         catch (Exception exception)
         {
             report.Result = ResultOf(exception, executionToken);
+            RecordRejection(telemetry, policy.Scene, exception);
             LogFailure(logger, report, observation, exception);
             throw;
         }
@@ -256,8 +272,16 @@ internal readonly struct GuardedCall<TArguments, TResult>
 
     private static string ResultOf(Exception exception, CancellationToken executionToken) =>
         exception is OperationCanceledException && executionToken.IsCancellationRequested ? CallResults.Cancelled
-        : exception is LlmBudgetExceededException ? CallResults.Rejected
+        : exception is LlmCallRejectedException ? CallResults.Rejected
         : CallResults.Error;
+
+    private static void RecordRejection(GuardTelemetry telemetry, string scene, Exception exception)
+    {
+        if (exception is LlmCallRejectedException rejection)
+        {
+            telemetry.RecordRejection(scene, rejection);
+        }
+    }
 
     private static void LogFailure(ILogger? logger, ExecutionReport report, ExecutionObservation observation, Exception exception)
     {

@@ -4,6 +4,7 @@ using LlmGuard.Configuration;
 using LlmGuard.Failures;
 using LlmGuard.Infrastructure;
 using LlmGuard.Internal;
+using LlmGuard.Protection;
 using LlmGuard.Telemetry;
 using Polly;
 
@@ -47,6 +48,7 @@ internal sealed class MethodPolicy<TResult>
         }
 
         Pipeline = BuildPipeline(this, runtime);
+        Protection = runtime.ProtectionFor(method.Scene, ProtectionSettings.Of(overrides));
         if (previous?.Merges is { } merges && previous.MergeWindowMs == MergeWindowMs && previous.MergeMaxWaitMs == MergeMaxWaitMs)
         {
             // Unchanged merge settings keep the windows, so a reload of other settings never splits an open window in two.
@@ -105,6 +107,12 @@ internal sealed class MethodPolicy<TResult>
     /// a core that ignores its cancelled token.
     /// </summary>
     public AttemptPipeline Pipeline { get; }
+
+    /// <summary>
+    /// Gets the scene's breaker and limits, shared with the scene's other methods on this runtime; <see langword="null"/>
+    /// when the scene has none, and then an execution pays one field read for them.
+    /// </summary>
+    public SceneProtection? Protection { get; }
 
     /// <summary>Gets the merge windows, by key; <see langword="null"/> when the method merges no calls.</summary>
     public MergeWindow<TResult>? Merges { get; }

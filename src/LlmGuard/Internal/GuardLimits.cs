@@ -19,4 +19,19 @@ internal static class GuardLimits
 
     /// <summary>The semantic cache's bound when the scene sets none.</summary>
     public const int DefaultSemanticMaxEntries = 1_000;
+
+    /// <summary>A breaker's minimum throughput when the scene sets a failure ratio but no throughput.</summary>
+    public const int DefaultBreakerMinimumThroughput = 10;
+
+    /// <summary>A breaker's sampling window when the scene sets none: 30 s, Polly's default.</summary>
+    public const int DefaultBreakerSamplingMs = 30_000;
+
+    /// <summary>How long a breaker stays open when the scene sets nothing: 5 s, Polly's default.</summary>
+    public const int DefaultBreakerBreakMs = 5_000;
+
+    /// <summary>Polly's circuit breaker refuses sampling windows and break durations shorter than half a second.</summary>
+    public const int MinBreakerMs = 500;
+
+    /// <summary>The window of a rate limit when the scene sets none.</summary>
+    public const int DefaultRateLimitWindowMs = 1_000;
 }

@@ -2,7 +2,7 @@ using System;
 using System.Diagnostics;
 using System.Threading.Tasks;
 using LlmGuard.Execution;
-using LlmGuard.Usage;
+using LlmGuard.Protection;
 
 namespace LlmGuard.Telemetry;
 
@@ -68,7 +68,7 @@ internal static class CallObserver
         // Answered already (a core that completed at once): reported now, and the caller gets the same task.
         string result = answer.IsCompletedSuccessfully ? ResultOfAnswer(execution)
             : answer.IsCanceled ? CallResults.Cancelled
-            : answer.Exception?.InnerException is LlmBudgetExceededException ? CallResults.Rejected
+            : answer.Exception?.InnerException is LlmCallRejectedException ? CallResults.Rejected
             : CallResults.Error;
         Report(telemetry, clock, arrival, execution, sharedOutcome, result);
         return answer;
@@ -98,7 +98,7 @@ internal static class CallObserver
             result = CallResults.Cancelled;
             throw;
         }
-        catch (LlmBudgetExceededException)
+        catch (LlmCallRejectedException)
         {
             result = CallResults.Rejected;
             throw;

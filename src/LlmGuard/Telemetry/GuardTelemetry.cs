@@ -3,6 +3,8 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using LlmGuard.Execution;
+using LlmGuard.Protection;
+using LlmGuard.Usage;
 using Microsoft.Extensions.Logging;
 
 namespace LlmGuard.Telemetry;
@@ -34,6 +36,7 @@ internal sealed class GuardTelemetry
     private readonly Histogram<double> _executionDuration;
     private readonly Histogram<long> _tokenUsage;
     private readonly Counter<long> _tokensSaved;
+    private readonly Counter<long> _rejections;
     private readonly ILogger? _logger;
 
     public GuardTelemetry(GuardRuntime runtime)
@@ -51,6 +54,9 @@ internal sealed class GuardTelemetry
         _tokenUsage = meter.CreateHistogram(
             TelemetryNames.TokenUsage, "{token}", "Tokens one execution used, input and output apart.", tags: null, new InstrumentAdvice<long> { HistogramBucketBoundaries = s_tokenBuckets });
         _tokensSaved = meter.CreateCounter<long>(TelemetryNames.TokensSaved, "{token}", "Tokens not spent: for each caller answered by another caller's execution, the tokens that execution used.");
+        _rejections = meter.CreateCounter<long>(TelemetryNames.Rejections, "{execution}", "Executions refused before their core ran, by what refused them: breaker, limit or budget.");
+        meter.CreateObservableGauge(
+            TelemetryNames.BreakerState, ObserveBreakers, "{state}", "The circuit breaker of each scene that has one: 0 closed, 1 half-open, 2 open.");
 
         // Read once: deciding per execution whether to observe it must cost a field read. Error is the most
         // permissive check (a filter that lets anything through lets errors through); each event still checks its
@@ -75,7 +81,7 @@ internal sealed class GuardTelemetry
     /// </summary>
     public bool ObservesExecutions =>
         ObservesCalls || _executions.Enabled || _executionDuration.Enabled || _tokenUsage.Enabled || _attempts.Enabled
-        || _logger is not null || _runtime.Usage.IsActive;
+        || _rejections.Enabled || _logger is not null || _runtime.Usage.IsActive;
 
     /// <summary>Gets whether an execution's tokens are measured: the token histogram or the tokens saved are listened to.</summary>
     public bool RecordsTokens => _tokenUsage.Enabled || _tokensSaved.Enabled;
@@ -132,6 +138,29 @@ internal sealed class GuardTelemetry
             if (report.Result == CallResults.Error)
             {
                 activity.SetStatus(ActivityStatusCode.Error);
+            }
+        }
+    }
+
+    /// <summary>Counts one execution refused before its core ran, by what refused it.</summary>
+    public void RecordRejection(string scene, LlmCallRejectedException rejection)
+    {
+        string reason = rejection switch
+        {
+            LlmCircuitOpenException => RejectionReasons.Breaker,
+            LlmBudgetExceededException => RejectionReasons.Budget,
+            _ => RejectionReasons.Limit,
+        };
+        _rejections.Add(1, new KeyValuePair<string, object?>(TelemetryNames.SceneTag, scene), new KeyValuePair<string, object?>(TelemetryNames.RejectionReasonTag, reason));
+    }
+
+    private IEnumerable<Measurement<int>> ObserveBreakers()
+    {
+        foreach (SceneProtection protection in _runtime.Protections)
+        {
+            if (protection.BreakerState is int state)
+            {
+                yield return new Measurement<int>(state, new KeyValuePair<string, object?>(TelemetryNames.SceneTag, protection.Scene));
             }
         }
     }

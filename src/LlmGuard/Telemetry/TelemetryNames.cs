@@ -17,6 +17,8 @@ internal static class TelemetryNames
     public const string TokenUsage = "gen_ai.client.token.usage";
     public const string TokensSaved = "llmguard.tokens.saved";
     public const string Cost = "llmguard.cost";
+    public const string Rejections = "llmguard.rejections";
+    public const string BreakerState = "llmguard.breaker.state";
 
     public const string SceneTag = "llmguard.scene";
     public const string OutcomeTag = "llmguard.outcome";
@@ -26,6 +28,15 @@ internal static class TelemetryNames
     public const string TokenTypeTag = "gen_ai.token.type";
     public const string ModelTag = "gen_ai.request.model";
     public const string AttemptNumberTag = "llmguard.attempt.number";
+    public const string RejectionReasonTag = "llmguard.rejection.reason";
+}
+
+/// <summary>What refused an execution: the values of <c>llmguard.rejection.reason</c>.</summary>
+internal static class RejectionReasons
+{
+    public const string Breaker = "breaker";
+    public const string Limit = "limit";
+    public const string Budget = "budget";
 }
 
 /// <summary>How a caller got its answer: the values of <c>llmguard.outcome</c>.</summary>

@@ -1,4 +1,4 @@
-using System;
+using LlmGuard.Protection;
 
 namespace LlmGuard.Usage;
 
@@ -6,13 +6,14 @@ namespace LlmGuard.Usage;
 /// The exception a guarded call without a fallback receives when a token budget refused its execution: running it
 /// would exceed the budget named by <see cref="Budget"/>.
 /// </summary>
-public sealed class LlmBudgetExceededException : Exception
+public sealed class LlmBudgetExceededException : LlmCallRejectedException
 {
     /// <summary>Creates the exception for the budget <paramref name="budget"/>.</summary>
+    /// <param name="scene">The scene whose execution was refused.</param>
     /// <param name="budget">The name of the budget that refused the call.</param>
     /// <param name="message">What was refused and why.</param>
-    public LlmBudgetExceededException(string budget, string message)
-        : base(message)
+    public LlmBudgetExceededException(string scene, string budget, string message)
+        : base(scene, message)
     {
         Budget = budget;
     }

@@ -45,6 +45,7 @@ internal sealed class TokenBudgets
             if (counter.Current(now, budget.Period).Tokens >= budget.Tokens)
             {
                 return new LlmBudgetExceededException(
+                    scene,
                     entry.Key,
                     $"The token budget '{entry.Key}' ({budget.Tokens} tokens per {budget.Period} per {budget.Per.ToString().ToLowerInvariant()}) is spent for this period: the execution of scene '{scene}' was rejected without running its core.");
             }

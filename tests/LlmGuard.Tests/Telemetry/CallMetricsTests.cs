@@ -114,7 +114,7 @@ public sealed class CallMetricsTests
         using MetricCollector<long> calls = observed.Collect<long>("llmguard.calls");
 
         Task<Reply> answer = observed.Desk.AskAsync("refund?");
-        (await observed.Model.NextCallAsync()).Fail(new LlmBudgetExceededException("tenant-daily", "The tenant's daily tokens are spent."));
+        (await observed.Model.NextCallAsync()).Fail(new LlmBudgetExceededException("desk", "tenant-daily", "The tenant's daily tokens are spent."));
 
         await Assert.ThrowsAsync<LlmBudgetExceededException>(() => answer);
         Assert.Equal("rejected", Observed.Sum(calls, "llmguard.result").Single().Key);
@@ -128,7 +128,7 @@ public sealed class CallMetricsTests
         using MetricCollector<long> executions = observed.Collect<long>("llmguard.executions");
 
         Task<Reply> answer = observed.Desk.AskOrApologizeAsync("refund?");
-        (await observed.Model.NextCallAsync()).Fail(new LlmBudgetExceededException("tenant-daily", "The tenant's daily tokens are spent."));
+        (await observed.Model.NextCallAsync()).Fail(new LlmBudgetExceededException("desk", "tenant-daily", "The tenant's daily tokens are spent."));
 
         Assert.Equal("Sorry, a human will answer.", (await answer).Text);
         Assert.Equal("rejected", Observed.Sum(calls, "llmguard.result").Single().Key);

@@ -1,0 +1,37 @@
+using LlmGuard.Configuration;
+using LlmGuard.Internal;
+
+namespace LlmGuard.Protection;
+
+/// <summary>
+/// The effective protection settings of one scene: its breaker and limits, with defaults filled in. Equal settings keep
+/// the scene's <see cref="SceneProtection"/> (and the breaker's state) across a reload; different ones build a new one.
+/// </summary>
+internal readonly record struct ProtectionSettings(
+    double BreakerFailureRatio,
+    int BreakerMinimumThroughput,
+    int BreakerSamplingMs,
+    int BreakerBreakMs,
+    int MaxConcurrency,
+    int MaxQueue,
+    int RateLimit,
+    int RateLimitWindowMs,
+    bool LimitPerTenant)
+{
+    /// <summary>Gets whether the scene has a circuit breaker.</summary>
+    public bool HasBreaker => BreakerFailureRatio > 0;
+
+    /// <summary>Gets whether the scene has neither a breaker nor a limit: its methods pay nothing for protection.</summary>
+    public bool IsEmpty => !HasBreaker && MaxConcurrency == 0 && RateLimit == 0;
+
+    public static ProtectionSettings Of(SceneOverrides overrides) => new(
+        overrides.BreakerFailureRatio ?? 0,
+        overrides.BreakerMinimumThroughput ?? GuardLimits.DefaultBreakerMinimumThroughput,
+        overrides.BreakerSamplingMs ?? GuardLimits.DefaultBreakerSamplingMs,
+        overrides.BreakerBreakMs ?? GuardLimits.DefaultBreakerBreakMs,
+        overrides.MaxConcurrency ?? 0,
+        overrides.MaxQueue ?? 0,
+        overrides.RateLimit ?? 0,
+        overrides.RateLimitWindowMs ?? GuardLimits.DefaultRateLimitWindowMs,
+        overrides.LimitPerTenant ?? false);
+}
