@@ -14,7 +14,7 @@ using Spectre.Console;
 // Replays seeded traffic on a simulated model in virtual time, and reports what each way cost and what its callers
 // saw: customer-service chat four ways (unguarded, singleflight, singleflight + merge window, the same + cache), FAQ
 // traffic three ways (unguarded, singleflight, singleflight + cache).
-//   dotnet LlmGuard.Replay.dll [--traffic chat|faq|both] [--triggers N] [--seed S] [--fault-rate F] [--markdown PATH]
+//   dotnet LlmGuard.Replay.dll [--traffic chat|faq|both|outage] [--triggers N] [--seed S] [--fault-rate F] [--markdown PATH]
 //     [--quiescence-samples K] [--merge-quiet-ms MS] [--merge-max-wait-ms MS]
 
 if (args is ["-h"] or ["--help"])
@@ -33,6 +33,14 @@ if (!ReplayArguments.TryParse(args, out ReplayArguments arguments, out string er
 if (arguments.QuiescenceSamples is { } samples)
 {
     ThreadPoolQuiescence.StableSamples = samples;
+}
+
+if (arguments.Outage)
+{
+    string outage = OutageReplay.Table(OutageReplay.Run(arguments.Seed));
+    Console.WriteLine(outage);
+    File.WriteAllText(arguments.MarkdownPath, outage);
+    return 0;
 }
 
 int triggers = arguments.Triggers;

@@ -7,13 +7,16 @@ namespace LlmGuard.Replay;
 /// <summary>The command line: a handful of options, parsed by hand so the replay needs no extra package.</summary>
 public sealed class ReplayArguments
 {
-    public const string Usage = "usage: LlmGuard.Replay [--traffic chat|faq|both] [--triggers N] [--seed S] [--fault-rate F] [--markdown PATH] [--quiescence-samples K] [--merge-quiet-ms MS] [--merge-max-wait-ms MS]";
+    public const string Usage = "usage: LlmGuard.Replay [--traffic chat|faq|both|outage] [--triggers N] [--seed S] [--fault-rate F] [--markdown PATH] [--quiescence-samples K] [--merge-quiet-ms MS] [--merge-max-wait-ms MS]";
 
     /// <summary>Replay the customer-service chat trace.</summary>
     public bool Chat { get; private set; } = true;
 
     /// <summary>Replay the FAQ trace.</summary>
     public bool Faq { get; private set; } = true;
+
+    /// <summary>Replay the outage scenario instead of a traffic: the model down for five minutes, without and with a breaker.</summary>
+    public bool Outage { get; private set; }
 
     public int Triggers { get; private set; } = 100_000;
 
@@ -48,6 +51,10 @@ public sealed class ReplayArguments
 
             switch (option)
             {
+                case "--traffic" when value is "outage":
+                    arguments.Chat = arguments.Faq = false;
+                    arguments.Outage = true;
+                    break;
                 case "--traffic" when value is "chat" or "faq" or "both":
                     arguments.Chat = value != "faq";
                     arguments.Faq = value != "chat";
