@@ -34,6 +34,7 @@ internal sealed class GuardTelemetry
     private readonly Histogram<double> _executionDuration;
     private readonly Histogram<long> _tokenUsage;
     private readonly Counter<long> _tokensSaved;
+    private readonly Counter<long> _fallbacks;
     private readonly ILogger? _logger;
 
     public GuardTelemetry(GuardRuntime runtime)
@@ -51,6 +52,7 @@ internal sealed class GuardTelemetry
         _tokenUsage = meter.CreateHistogram(
             TelemetryNames.TokenUsage, "{token}", "Tokens one execution used, input and output apart.", tags: null, new InstrumentAdvice<long> { HistogramBucketBoundaries = s_tokenBuckets });
         _tokensSaved = meter.CreateCounter<long>(TelemetryNames.TokensSaved, "{token}", "Tokens not spent: for each caller answered by another caller's execution, the tokens that execution used.");
+        _fallbacks = meter.CreateCounter<long>(TelemetryNames.Fallbacks, "{execution}", "Executions answered by their fallback, by the level that answered: the fallback's scene when it is a guarded method, otherwise method.");
 
         // Read once: deciding per execution whether to observe it must cost a field read. Error is the most
         // permissive check (a filter that lets anything through lets errors through); each event still checks its
@@ -74,7 +76,7 @@ internal sealed class GuardTelemetry
     /// attempts or to its callers (who read their outcome from it), or usage accounting needs it.
     /// </summary>
     public bool ObservesExecutions =>
-        ObservesCalls || _executions.Enabled || _executionDuration.Enabled || _tokenUsage.Enabled || _attempts.Enabled
+        ObservesCalls || _executions.Enabled || _executionDuration.Enabled || _tokenUsage.Enabled || _attempts.Enabled || _fallbacks.Enabled
         || _logger is not null || _runtime.Usage.IsActive;
 
     /// <summary>Gets whether an execution's tokens are measured: the token histogram or the tokens saved are listened to.</summary>
@@ -133,6 +135,17 @@ internal sealed class GuardTelemetry
             {
                 activity.SetStatus(ActivityStatusCode.Error);
             }
+        }
+    }
+
+    /// <summary>Records an execution its fallback answered, tagged with the level that answered.</summary>
+    /// <param name="scene">The scene of the execution.</param>
+    /// <param name="fallbackScene">The scene of the guarded method that answered, or <see langword="null"/> for a plain fallback method.</param>
+    public void RecordFallback(string scene, string? fallbackScene)
+    {
+        if (_fallbacks.Enabled)
+        {
+            _fallbacks.Add(1, new KeyValuePair<string, object?>(TelemetryNames.SceneTag, scene), new KeyValuePair<string, object?>(TelemetryNames.FallbackTag, fallbackScene ?? TelemetryNames.PlainFallback));
         }
     }
 

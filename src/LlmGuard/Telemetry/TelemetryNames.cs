@@ -17,6 +17,7 @@ internal static class TelemetryNames
     public const string TokenUsage = "gen_ai.client.token.usage";
     public const string TokensSaved = "llmguard.tokens.saved";
     public const string Cost = "llmguard.cost";
+    public const string Fallbacks = "llmguard.fallbacks";
 
     public const string SceneTag = "llmguard.scene";
     public const string OutcomeTag = "llmguard.outcome";
@@ -26,6 +27,10 @@ internal static class TelemetryNames
     public const string TokenTypeTag = "gen_ai.token.type";
     public const string ModelTag = "gen_ai.request.model";
     public const string AttemptNumberTag = "llmguard.attempt.number";
+    public const string FallbackTag = "llmguard.fallback";
+
+    /// <summary>The <c>llmguard.fallback</c> of an answer from a plain fallback method; a guarded one is named by its scene.</summary>
+    public const string PlainFallback = "method";
 }
 
 /// <summary>How a caller got its answer: the values of <c>llmguard.outcome</c>.</summary>
