@@ -1254,7 +1254,7 @@ internal sealed class GuardedMethodParser
         {
             string values = ParameterList(_method.Parameters.Where(p => !p.Type.IsCancellationToken()));
             string token = _method.Parameters.Any(p => p.Type.IsCancellationToken())
-                ? " and a CancellationToken, so that a cancelled execution stops the chain"
+                ? " and a CancellationToken, so that a cancelled execution stops the chain,"
                 : ", optionally with a CancellationToken,";
             Report(DiagnosticDescriptors.FallbackChainSignatureMismatch, location, name, _display, $"take ({values}) in this order{token} and return {result}{staticRule}");
             return null;
