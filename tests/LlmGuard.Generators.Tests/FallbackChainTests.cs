@@ -263,6 +263,38 @@ public sealed class FallbackChainTests
     }
 
     [Fact]
+    public void A_chain_of_generic_methods_is_called_with_the_type_arguments_and_its_cycle_is_found()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Extractor
+            {
+                [Guarded(Fallback = nameof(ExtractSmallAsync))]
+                public partial Task<T> ExtractAsync<T>(string text, CancellationToken cancellationToken);
+
+                [Guarded(Fallback = nameof(ExtractLoopAsync))]
+                public partial Task<T> ExtractSmallAsync<T>(string text, CancellationToken cancellationToken);
+
+                [Guarded(Fallback = nameof(ExtractLoopBackAsync))]
+                public partial Task<T> ExtractLoopAsync<T>(string text, CancellationToken cancellationToken);
+
+                [Guarded(Fallback = nameof(ExtractLoopAsync))]
+                public partial Task<T> ExtractLoopBackAsync<T>(string text, CancellationToken cancellationToken);
+
+                private Task<T> ExtractCoreAsync<T>(string text, CancellationToken cancellationToken) => Task.FromResult(default(T)!);
+                private Task<T> ExtractSmallCoreAsync<T>(string text, CancellationToken cancellationToken) => Task.FromResult(default(T)!);
+                private Task<T> ExtractLoopCoreAsync<T>(string text, CancellationToken cancellationToken) => Task.FromResult(default(T)!);
+                private Task<T> ExtractLoopBackCoreAsync<T>(string text, CancellationToken cancellationToken) => Task.FromResult(default(T)!);
+            }
+            """);
+
+        Assert.False(run.GeneratorThrew, run.Describe());
+        Assert.Equal(2, run.GeneratorDiagnostics.Count(d => d.Id == "LLMG028"));
+        Assert.Contains(run.GeneratorDiagnostics, d => d.GetMessage().Contains("Extractor.ExtractLoopAsync -> Extractor.ExtractLoopBackAsync -> Extractor.ExtractLoopAsync;", StringComparison.Ordinal));
+        Assert.Contains("arguments.Self.ExtractSmallAsync<T>(arguments.text, executionToken)", run.SingleSource(), StringComparison.Ordinal);
+        run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
     public void Odd_chains_never_make_the_generator_throw()
     {
         // A missing target further down, a partial target without an implementation, a target that is not a task, and
