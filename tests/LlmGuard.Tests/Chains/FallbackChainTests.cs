@@ -147,4 +147,53 @@ public sealed class FallbackChainTests : IDisposable
 
         Assert.Equal("still answered", (await direct.Within()).Text);
     }
+
+    [Fact]
+    public async Task Under_concurrent_callers_of_both_levels_every_caller_gets_the_answer_to_its_own_question()
+    {
+        // Seeded, so a failure replays: 8 threads, 250 calls each, over 6 questions, a quarter of them cancelled at a
+        // random moment. Every answer must be the smaller model's answer to the caller's own question; nothing may
+        // be refused as recursion, and every execution of both levels ends.
+        var assistant = new QuickTieredAssistant(_runtime);
+        const int Threads = 8;
+        const int CallsPerThread = 250;
+        int answered = 0;
+        int cancelled = 0;
+        Task[] workers = Enumerable.Range(0, Threads).Select(worker => Task.Run(async () =>
+        {
+            var random = new Random(1000 + worker);
+            for (int i = 0; i < CallsPerThread; i++)
+            {
+                string question = "q" + random.Next(6);
+                using var leaving = new CancellationTokenSource();
+                Task<Reply> call = random.Next(3) switch
+                {
+                    0 => assistant.AskAsync(question, leaving.Token),
+                    1 => assistant.AskOtherAsync(question, leaving.Token),
+                    _ => assistant.AskSmallAsync(question, leaving.Token),
+                };
+                if (random.Next(4) == 0)
+                {
+                    await Task.Yield();
+                    leaving.Cancel();
+                }
+
+                try
+                {
+                    Assert.Equal(question, (await call).Text);
+                    Interlocked.Increment(ref answered);
+                }
+                catch (OperationCanceledException exception) when (exception.CancellationToken == leaving.Token)
+                {
+                    Interlocked.Increment(ref cancelled);
+                }
+            }
+        })).ToArray();
+
+        await Task.WhenAll(workers).Within(60);
+
+        Assert.Equal(Threads * CallsPerThread, answered + cancelled);
+        Assert.True(answered > Threads * CallsPerThread / 2, $"only {answered} calls were answered");
+        await Eventually.Until(() => _runtime.InFlightCount == 0, "every execution of both levels ends");
+    }
 }
