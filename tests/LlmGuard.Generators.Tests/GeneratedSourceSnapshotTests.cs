@@ -62,6 +62,39 @@ public sealed class GeneratedSourceSnapshotTests
     }
 
     [Fact]
+    public void Fallback_chain_from_the_primary_model_to_a_smaller_guarded_model_to_a_static_reply()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            namespace Demo.Support;
+
+            public interface IChatModel
+            {
+                Task<string> CompleteAsync(string prompt, CancellationToken cancellationToken);
+            }
+
+            public partial class SupportAssistant(IChatModel large, IChatModel small)
+            {
+                [Guarded(Scene = "support_large", Key = "{sessionId}:{question}", TimeoutMs = 800, MaxRetries = 1, Fallback = nameof(AskSmallAsync))]
+                public partial Task<string> AskAsync(string sessionId, string question, CancellationToken cancellationToken);
+
+                [Guarded(Scene = "support_small", Key = "{sessionId}:{question}", TimeoutMs = 2_000, MaxRetries = 0, Fallback = nameof(Busy))]
+                public partial Task<string> AskSmallAsync(string sessionId, string question, CancellationToken cancellationToken);
+
+                private Task<string> AskCoreAsync(string sessionId, string question, CancellationToken cancellationToken) =>
+                    large.CompleteAsync(question, cancellationToken);
+
+                private Task<string> AskSmallCoreAsync(string sessionId, string question, CancellationToken cancellationToken) =>
+                    small.CompleteAsync(question, cancellationToken);
+
+                private static string Busy(string sessionId, string question) => "All our assistants are busy; an agent will answer shortly.";
+            }
+            """);
+
+        run.AssertClean();
+        Snapshot.VerifyGenerated(run.Source("Demo.Support.SupportAssistant.Guarded.g.cs"), "FallbackChain");
+    }
+
+    [Fact]
     public void Call_context_placeholders_read_the_current_context_in_the_key_method()
     {
         GeneratorRun run = GeneratorHarness.Run(Usings + """

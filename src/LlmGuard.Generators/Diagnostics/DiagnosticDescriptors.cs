@@ -141,6 +141,16 @@ internal static class DiagnosticDescriptors
         "A [SemanticCacheText] parameter cannot be compared",
         "[SemanticCacheText] on parameter '{0}' of '{1}' cannot work: {2}");
 
+    public static readonly DiagnosticDescriptor FallbackChainSignatureMismatch = Error(
+        "LLMG027",
+        "A guarded fallback does not match its guarded method",
+        "Fallback '{0}' of '{1}' is a guarded method, which the chain calls with the arguments and the token of '{1}'s execution: it must {2}");
+
+    public static readonly DiagnosticDescriptor FallbackCycle = Error(
+        "LLMG028",
+        "A fallback chain comes back to a method in it",
+        "The fallbacks of '{0}' form a cycle: {1}; end the chain with a fallback that is not guarded, or with a guarded method without Fallback");
+
     public static readonly DiagnosticDescriptor UnguardedLlmCall = Create(
         "LLMG100",
         "A model SDK is called outside a guarded boundary",

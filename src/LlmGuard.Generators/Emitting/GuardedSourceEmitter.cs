@@ -255,7 +255,8 @@ internal static class GuardedSourceEmitter
             } + (_method.Merge is { Supersede: true } ? ", supersede: true" : string.Empty)
               + (policy.MaxRetryAfterMs != GuardDefaults.MaxRetryAfterMs ? $", maxRetryAfterMs: {policy.MaxRetryAfterMs}" : string.Empty);
             string type = $"global::LlmGuard.Infrastructure.GuardedMethod<{_method.ResultType}>";
-            string creation = $"new(scene: {Literal(_method.Key.Scene)}, timeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{merge}{UsageArgument()}{CacheArguments()});";
+            string fallbackScene = _method.Fallback?.Scene is { } scene ? $", fallbackScene: {Literal(scene)}" : string.Empty;
+            string creation = $"new(scene: {Literal(_method.Key.Scene)}, timeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{merge}{UsageArgument()}{CacheArguments()}{fallbackScene});";
             if (_method.Cache is not null)
             {
                 _writer.Line("// Successful answers are cached; the version is a hash of this method's signature, key and result type, so a");
@@ -364,7 +365,13 @@ internal static class GuardedSourceEmitter
             }
 
             _writer.Line("// Each attempt calls the core under the per-attempt timeout; transient failures are retried with backoff" + (_method.Fallback is null ? "." : ","));
-            if (_method.Fallback is not null)
+            if (_method.Fallback is { Scene: { } fallbackScene } chained)
+            {
+                _writer.Line($"// and the fallback answers when every attempt failed and a caller still waits: the guarded {chained.Name.TrimStart('@')}");
+                string token = chained.Arguments.Any(a => a.Kind == FallbackArgumentKind.CancellationToken) ? ", called with this execution's token" : string.Empty;
+                _writer.Line($"// (scene {Literal(fallbackScene)}), with its own singleflight, attempts and fallback{token}.");
+            }
+            else if (_method.Fallback is not null)
             {
                 _writer.Line("// and the fallback answers when every attempt failed and a caller still waits.");
             }

@@ -3,7 +3,8 @@ using LlmGuard.Generators.Common;
 namespace LlmGuard.Generators.Models;
 
 // Arguments: What to pass, in order: parameter names, the execution token, or the exception.
-internal sealed record FallbackSpec(string Name, bool IsStatic, bool IsGeneric, EquatableArray<FallbackArgument> Arguments, FallbackReturn Return);
+// Scene: the target's scene when the fallback is another [Guarded] method (a fallback chain); null for a plain method.
+internal sealed record FallbackSpec(string Name, bool IsStatic, bool IsGeneric, EquatableArray<FallbackArgument> Arguments, FallbackReturn Return, string? Scene = null);
 
 internal sealed record FallbackArgument(FallbackArgumentKind Kind, string ParameterName)
 {

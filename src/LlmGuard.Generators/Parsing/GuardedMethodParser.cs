@@ -1212,14 +1212,7 @@ internal sealed class GuardedMethodParser
         && SameParameters(aligned.Parameters)
         && SymbolEqualityComparer.Default.Equals(aligned.ReturnType, _method.ReturnType);
 
-    /// <summary>
-    /// The candidate with the guarded method's type parameters in place of its own, so signatures compare; a
-    /// non-generic candidate as it is; <see langword="null"/> when the numbers of type parameters differ.
-    /// </summary>
-    private IMethodSymbol? AlignTypeParameters(IMethodSymbol candidate) =>
-        candidate.Arity == 0 ? candidate
-        : candidate.Arity == _method.Arity ? candidate.Construct(_method.TypeParameters.Cast<ITypeSymbol>().ToArray())
-        : null;
+    private IMethodSymbol? AlignTypeParameters(IMethodSymbol candidate) => candidate.AlignedWith(_method);
 
     private bool SameParameters(ImmutableArray<IParameterSymbol> parameters) =>
         parameters.Length == _method.Parameters.Length
@@ -1231,106 +1224,50 @@ internal sealed class GuardedMethodParser
     private FallbackSpec? FindFallback(string name, ReturnShape shape, ITypeSymbol? resultType)
     {
         Location location = ArgumentLocation("Fallback");
-        IMethodSymbol[] candidates = ContainingType.GetMembers(name).OfType<IMethodSymbol>()
-            .Where(m => m.MethodKind == MethodKind.Ordinary)
-            .ToArray();
+        IMethodSymbol[] candidates = FallbackMatching.Candidates(_method, name);
         if (candidates.Length == 0)
         {
             Report(DiagnosticDescriptors.FallbackNotFound, location, _display, name, ContainingType.Name);
             return null;
         }
 
-        foreach (IMethodSymbol candidate in candidates)
+        if (FallbackMatching.NamesItselfOnly(_method, candidates))
         {
-            _cancellationToken.ThrowIfCancellationRequested();
-            if (TryMatchFallback(candidate, resultType) is { } spec)
+            Report(DiagnosticDescriptors.FallbackCycle, location, _display, _display + " -> " + _display);
+            return null;
+        }
+
+        if (FallbackMatching.Match(_method, resultType, name, out IMethodSymbol? target) is { } spec)
+        {
+            if (spec.Scene is not null && FallbackMatching.FindCycle(_method, target!, _cancellationToken) is { } cycle)
             {
-                return spec;
+                Report(DiagnosticDescriptors.FallbackCycle, location, _display, string.Join(" -> ", cycle.Select(m => m.DisplayName())));
+                return null;
             }
+
+            return spec;
+        }
+
+        string result = resultType is null ? "Task or ValueTask" : $"Task<{resultType.ToMessage()}> or ValueTask<{resultType.ToMessage()}>";
+        string staticRule = _method.IsStatic ? ", and be static like the guarded method" : string.Empty;
+        if (candidates.Any(c => !SymbolEqualityComparer.Default.Equals(c, _method) && FallbackMatching.IsGuarded(c)))
+        {
+            string values = ParameterList(_method.Parameters.Where(p => !p.Type.IsCancellationToken()));
+            string token = _method.Parameters.Any(p => p.Type.IsCancellationToken())
+                ? " and a CancellationToken, so that a cancelled execution stops the chain,"
+                : ", optionally with a CancellationToken,";
+            Report(DiagnosticDescriptors.FallbackChainSignatureMismatch, location, name, _display, $"take ({values}) in this order{token} and return {result}{staticRule}");
+            return null;
         }
 
         string withoutToken = ParameterList(_method.Parameters.Where(p => !p.Type.IsCancellationToken()));
         string withToken = ParameterList(_method.Parameters);
         string parameters = withToken == withoutToken ? $"({withToken})" : $"({withToken}) or ({withoutToken})";
-        string result = resultType is null
+        string plainResult = resultType is null
             ? "void, Task or ValueTask"
             : $"{resultType.ToMessage()}, Task<{resultType.ToMessage()}> or ValueTask<{resultType.ToMessage()}>";
-        string staticRule = _method.IsStatic ? ", and be static like the guarded method" : string.Empty;
-        Report(DiagnosticDescriptors.FallbackSignatureMismatch, location, name, _display, $"take {parameters}, optionally followed by an Exception, and return {result}{staticRule}");
+        Report(DiagnosticDescriptors.FallbackSignatureMismatch, location, name, _display, $"take {parameters}, optionally followed by an Exception, and return {plainResult}{staticRule}");
         return null;
-    }
-
-    private FallbackSpec? TryMatchFallback(IMethodSymbol candidate, ITypeSymbol? resultType)
-    {
-        if (SymbolEqualityComparer.Default.Equals(candidate, _method) || (_method.IsStatic && !candidate.IsStatic) || AlignTypeParameters(candidate) is not { } aligned)
-        {
-            return null;
-        }
-
-        bool generic = candidate.IsGenericMethod;
-        candidate = aligned;
-
-        FallbackReturn? returns = FallbackReturnOf(candidate.ReturnType, resultType);
-        if (returns is null)
-        {
-            return null;
-        }
-
-        ImmutableArray<IParameterSymbol> parameters = candidate.Parameters;
-        bool takesException = parameters.Length > 0 && parameters[parameters.Length - 1].Type.Is("System", "Exception");
-        int count = takesException ? parameters.Length - 1 : parameters.Length;
-
-        foreach (bool includeToken in new[] { true, false })
-        {
-            IParameterSymbol[] expected = _method.Parameters.Where(p => includeToken || !p.Type.IsCancellationToken()).ToArray();
-            if (count != expected.Length)
-            {
-                continue;
-            }
-
-            bool matches = true;
-            for (int i = 0; i < count && matches; i++)
-            {
-                matches = parameters[i].RefKind == RefKind.None && SymbolEqualityComparer.Default.Equals(parameters[i].Type, expected[i].Type);
-            }
-
-            if (!matches)
-            {
-                continue;
-            }
-
-            IEnumerable<FallbackArgument> arguments = expected.Select(p => p.Type.IsCancellationToken()
-                ? FallbackArgument.CancellationToken
-                : new FallbackArgument(FallbackArgumentKind.Parameter, SymbolExtensions.EscapeIdentifier(p.Name)));
-            if (takesException)
-            {
-                arguments = arguments.Concat(new[] { FallbackArgument.Exception });
-            }
-
-            return new FallbackSpec(SymbolExtensions.EscapeIdentifier(candidate.Name), candidate.IsStatic, generic, arguments.ToEquatableArray(), returns.Value);
-        }
-
-        return null;
-    }
-
-    private static FallbackReturn? FallbackReturnOf(ITypeSymbol returnType, ITypeSymbol? resultType)
-    {
-        if (resultType is null)
-        {
-            return returnType.SpecialType == SpecialType.System_Void ? FallbackReturn.Value
-                : returnType.Is("System.Threading.Tasks", "Task") || returnType.Is("System.Threading.Tasks", "ValueTask") ? FallbackReturn.Awaitable
-                : null;
-        }
-
-        if (SymbolEqualityComparer.Default.Equals(returnType, resultType))
-        {
-            return FallbackReturn.Value;
-        }
-
-        bool isTaskOfResult = returnType is INamedTypeSymbol { TypeArguments.Length: 1 } task
-            && (returnType.Is("System.Threading.Tasks", "Task`1") || returnType.Is("System.Threading.Tasks", "ValueTask`1"))
-            && SymbolEqualityComparer.Default.Equals(task.TypeArguments[0], resultType);
-        return isTaskOfResult ? FallbackReturn.Awaitable : null;
     }
 
     private RuntimeSpec FindRuntime()

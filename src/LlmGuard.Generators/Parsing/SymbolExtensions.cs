@@ -61,6 +61,15 @@ internal static class SymbolExtensions
         return false;
     }
 
+    /// <summary>
+    /// <paramref name="candidate"/> with <paramref name="method"/>'s type parameters in place of its own, so signatures
+    /// compare; a non-generic candidate as it is; <see langword="null"/> when the numbers of type parameters differ.
+    /// </summary>
+    public static IMethodSymbol? AlignedWith(this IMethodSymbol candidate, IMethodSymbol method) =>
+        candidate.Arity == 0 ? candidate
+        : candidate.Arity == method.Arity ? candidate.Construct(method.TypeParameters.Cast<ITypeSymbol>().ToArray())
+        : null;
+
     public static string EscapeIdentifier(string name) =>
         SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
 

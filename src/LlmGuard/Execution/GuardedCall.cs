@@ -241,7 +241,9 @@ internal readonly struct GuardedCall<TArguments, TResult>
 
             try
             {
-                return await call.Fallback(call.Arguments, exception, executionToken).ConfigureAwait(false);
+                TResult answer = await call.Fallback(call.Arguments, exception, executionToken).ConfigureAwait(false);
+                telemetry.RecordFallback(policy.Scene, policy.Method.FallbackScene);
+                return answer;
             }
             catch (Exception fallbackFailure)
             {

@@ -65,6 +65,10 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
     /// The hash of the method's signature and result type the generator computed; part of every cache key, so a build that
     /// changes them never reads older entries. Required when <paramref name="cacheSeconds"/> is more than 0.
     /// </param>
+    /// <param name="fallbackScene">
+    /// The scene of the [Guarded] method the method's <c>Fallback</c> names, when it names one (a fallback chain);
+    /// <see langword="null"/> for a plain fallback or none. <c>llmguard.fallbacks</c> tags the answers of the fallback with it.
+    /// </param>
     /// <exception cref="ArgumentException"><paramref name="scene"/> is empty, or <paramref name="cacheVersion"/> is empty while <paramref name="cacheSeconds"/> is more than 0.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A number is outside its range.</exception>
     public GuardedMethod(
@@ -79,7 +83,8 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
         int maxRetryAfterMs = GuardedAttribute.DefaultMaxRetryAfterMs,
         Func<TResult, LlmTokenUsage>? usage = null,
         int cacheSeconds = 0,
-        string? cacheVersion = null)
+        string? cacheVersion = null,
+        string? fallbackScene = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(scene);
         if (timeoutMs != 0)
@@ -122,6 +127,7 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
         RetryDelayMs = retryDelayMs;
         MaxRetryAfterMs = maxRetryAfterMs;
         Usage = usage;
+        FallbackScene = fallbackScene;
     }
 
     /// <summary>Gets the scene that prefixes the method's keys.</summary>
@@ -156,6 +162,9 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
 
     /// <summary>Gets the hash of the method's signature and result type that versions its cache keys; empty when it caches nothing.</summary>
     public string CacheVersion { get; }
+
+    /// <summary>Gets the scene of the guarded method that is this method's fallback, or <see langword="null"/> when the fallback is a plain method or there is none.</summary>
+    public string? FallbackScene { get; }
 
     /// <summary>Gets what reads the tokens a result used, or <see langword="null"/> when results carry none.</summary>
     internal Func<TResult, LlmTokenUsage>? Usage { get; }

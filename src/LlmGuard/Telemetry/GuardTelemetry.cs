@@ -37,6 +37,7 @@ internal sealed class GuardTelemetry
     private readonly Histogram<long> _tokenUsage;
     private readonly Counter<long> _tokensSaved;
     private readonly Counter<long> _rejections;
+    private readonly Counter<long> _fallbacks;
     private readonly ILogger? _logger;
 
     public GuardTelemetry(GuardRuntime runtime)
@@ -57,6 +58,7 @@ internal sealed class GuardTelemetry
         _rejections = meter.CreateCounter<long>(TelemetryNames.Rejections, "{execution}", "Executions refused before their core ran, by what refused them: breaker, limit or budget.");
         meter.CreateObservableGauge(
             TelemetryNames.BreakerState, ObserveBreakers, "{state}", "The circuit breaker of each scene that has one: 0 closed, 1 half-open, 2 open.");
+        _fallbacks = meter.CreateCounter<long>(TelemetryNames.Fallbacks, "{execution}", "Executions answered by their fallback, by the level that answered: the fallback's scene when it is a guarded method, otherwise method.");
 
         // Read once: deciding per execution whether to observe it must cost a field read. Error is the most
         // permissive check (a filter that lets anything through lets errors through); each event still checks its
@@ -81,7 +83,7 @@ internal sealed class GuardTelemetry
     /// </summary>
     public bool ObservesExecutions =>
         ObservesCalls || _executions.Enabled || _executionDuration.Enabled || _tokenUsage.Enabled || _attempts.Enabled
-        || _rejections.Enabled || _logger is not null || _runtime.Usage.IsActive;
+        || _fallbacks.Enabled || _rejections.Enabled || _logger is not null || _runtime.Usage.IsActive;
 
     /// <summary>Gets whether an execution's tokens are measured: the token histogram or the tokens saved are listened to.</summary>
     public bool RecordsTokens => _tokenUsage.Enabled || _tokensSaved.Enabled;
@@ -162,6 +164,17 @@ internal sealed class GuardTelemetry
             {
                 yield return new Measurement<int>(state, new KeyValuePair<string, object?>(TelemetryNames.SceneTag, protection.Scene));
             }
+        }
+    }
+
+    /// <summary>Records an execution its fallback answered, tagged with the level that answered.</summary>
+    /// <param name="scene">The scene of the execution.</param>
+    /// <param name="fallbackScene">The scene of the guarded method that answered, or <see langword="null"/> for a plain fallback method.</param>
+    public void RecordFallback(string scene, string? fallbackScene)
+    {
+        if (_fallbacks.Enabled)
+        {
+            _fallbacks.Add(1, new KeyValuePair<string, object?>(TelemetryNames.SceneTag, scene), new KeyValuePair<string, object?>(TelemetryNames.FallbackTag, fallbackScene ?? TelemetryNames.PlainFallback));
         }
     }
 

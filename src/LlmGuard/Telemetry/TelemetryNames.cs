@@ -19,6 +19,7 @@ internal static class TelemetryNames
     public const string Cost = "llmguard.cost";
     public const string Rejections = "llmguard.rejections";
     public const string BreakerState = "llmguard.breaker.state";
+    public const string Fallbacks = "llmguard.fallbacks";
 
     public const string SceneTag = "llmguard.scene";
     public const string OutcomeTag = "llmguard.outcome";
@@ -29,6 +30,10 @@ internal static class TelemetryNames
     public const string ModelTag = "gen_ai.request.model";
     public const string AttemptNumberTag = "llmguard.attempt.number";
     public const string RejectionReasonTag = "llmguard.rejection.reason";
+    public const string FallbackTag = "llmguard.fallback";
+
+    /// <summary>The <c>llmguard.fallback</c> of an answer from a plain fallback method; a guarded one is named by its scene.</summary>
+    public const string PlainFallback = "method";
 }
 
 /// <summary>What refused an execution: the values of <c>llmguard.rejection.reason</c>.</summary>
