@@ -82,6 +82,84 @@ public sealed class ProfileBreakerTests
     }
 
     [Fact]
+    public async Task Fifty_concurrent_requests_after_the_break_send_exactly_one_probe_to_the_model()
+    {
+        var a = new FakeModelClient("a") { Failure = s_unavailable };
+        var b = new FakeModelClient("b");
+        using var host = Host(a, b);
+        LlmModelProfile profile = host.Profiles.Get("support");
+        await OpenBreakerOfAAsync(profile);
+        host.Clock.Advance(TimeSpan.FromMilliseconds(5000));
+        a.Failure = null;
+        a.Gated = true;
+
+        // 50 threads released together; half of them start their round at a, and all see its break as over.
+        using var start = new Barrier(50);
+        Task<ChatResponse>[] requests = Enumerable.Range(0, 50).Select(_ => OnOwnThread(() =>
+        {
+            start.SignalAndWait(TimeSpan.FromSeconds(10));
+            return profile.GetResponseAsync("q");
+        })).ToArray();
+        PendingRequest probe = await a.NextRequestAsync();
+        ChatResponse[] answered = await WhenAllButOne(requests);
+
+        Assert.Equal(49, answered.Count(response => response.Text == "b"));
+        Assert.Equal(3, a.Requests);
+        Task<ChatResponse> probing = requests.Single(r => !r.IsCompleted);
+        probe.Answer("a");
+        Assert.Equal("a", (await probing.Within()).Text);
+    }
+
+    [Fact]
+    public async Task A_probe_its_caller_cancels_keeps_the_model_skipped_for_another_break()
+    {
+        var a = new FakeModelClient("a") { Failure = s_unavailable };
+        var b = new FakeModelClient("b");
+        using var host = Host(a, b);
+        LlmModelProfile profile = host.Profiles.Get("support");
+        await OpenBreakerOfAAsync(profile);
+        host.Clock.Advance(TimeSpan.FromMilliseconds(5000));
+        a.Failure = null;
+        a.Gated = true;
+
+        using var leaving = new CancellationTokenSource();
+        Task<ChatResponse> probe = profile.GetResponseAsync("q", cancellationToken: leaving.Token);
+        await a.NextRequestAsync();
+        leaving.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => probe.Within());
+
+        Assert.Equal(CircuitState.Open, profile.Plan.Models[0].BreakerState);
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.Equal("b", (await profile.GetResponseAsync("q")).Text);
+        }
+
+        Assert.Equal(3, a.Requests);
+    }
+
+    [Fact]
+    public async Task A_stream_whose_model_fails_before_its_first_update_counts_against_the_model()
+    {
+        var a = new FakeModelClient("a") { Failure = s_unavailable };
+        var b = new FakeModelClient("b");
+        using var host = Host(a, b);
+        LlmModelProfile profile = host.Profiles.Get("support");
+        ChatMessage[] question = [new(ChatRole.User, "q")];
+
+        await Assert.ThrowsAsync<HttpRequestException>(() => profile.GetStreamingResponseAsync(question).ToChatResponseAsync());
+        Assert.Equal("b:streamed", (await profile.GetStreamingResponseAsync(question).ToChatResponseAsync()).Text);
+        await Assert.ThrowsAsync<HttpRequestException>(() => profile.GetStreamingResponseAsync(question).ToChatResponseAsync());
+
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.Equal("b:streamed", (await profile.GetStreamingResponseAsync(question).ToChatResponseAsync()).Text);
+        }
+
+        Assert.Equal(2, a.Requests);
+        Assert.All(profile.Plan.Models, model => Assert.Equal(0, model.InFlight));
+    }
+
+    [Fact]
     public async Task A_probe_that_fails_keeps_the_model_skipped_for_another_break()
     {
         var a = new FakeModelClient("a") { Failure = s_unavailable };
@@ -187,6 +265,25 @@ public sealed class ProfileBreakerTests
         await Assert.ThrowsAsync<HttpRequestException>(() => profile.GetResponseAsync("q"));
         Assert.Equal("b", (await profile.GetResponseAsync("q")).Text);
         Assert.Equal(CircuitState.Open, profile.Plan.Models[0].BreakerState);
+    }
+
+    // Threads that block on a barrier get their own thread, so the pool's slow growth never stalls the test.
+    private static Task<ChatResponse> OnOwnThread(Func<Task<ChatResponse>> send) =>
+        Task.Factory.StartNew(send, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+
+    // Every request but the probe, which the gate holds, completes on its own.
+    private static async Task<ChatResponse[]> WhenAllButOne(Task<ChatResponse>[] requests)
+    {
+        var answered = new List<ChatResponse>();
+        var pending = requests.ToList();
+        while (answered.Count < requests.Length - 1)
+        {
+            Task<ChatResponse> done = await Task.WhenAny(pending).Within();
+            pending.Remove(done);
+            answered.Add(await done);
+        }
+
+        return answered.ToArray();
     }
 
     private static ProfileHost Host(params FakeModelClient[] models) => Host(new Dictionary<string, string?>(), models);

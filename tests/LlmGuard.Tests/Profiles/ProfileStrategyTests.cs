@@ -81,11 +81,16 @@ public sealed class ProfileStrategyTests
         const int PerThread = 25;
 
         using var start = new Barrier(Threads);
-        Task<ChatResponse>[][] sent = await Task.WhenAll(Enumerable.Range(0, Threads).Select(_ => Task.Run(() =>
-        {
-            start.SignalAndWait(TimeSpan.FromSeconds(10));
-            return Enumerable.Range(0, PerThread).Select(_ => profile.GetResponseAsync("q")).ToArray();
-        }))).Within();
+        // Own threads, not pool threads: a barrier that blocks pool threads waits for the pool to grow.
+        Task<ChatResponse>[][] sent = await Task.WhenAll(Enumerable.Range(0, Threads).Select(_ => Task.Factory.StartNew(
+            () =>
+            {
+                start.SignalAndWait(TimeSpan.FromSeconds(10));
+                return Enumerable.Range(0, PerThread).Select(_ => profile.GetResponseAsync("q")).ToArray();
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default))).Within();
         var held = new List<PendingRequest>();
         foreach (FakeModelClient model in models)
         {
