@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using LlmGuard.Profiles;
 using LlmGuard.Usage;
 
 namespace LlmGuard.Configuration;
@@ -39,4 +40,10 @@ public sealed class LlmGuardOptions
     /// dropped and counted rather than slow a caller. <see cref="DefaultUsageQueueCapacity"/> by default; at least 1.
     /// </summary>
     public int UsageQueueCapacity { get; set; } = DefaultUsageQueueCapacity;
+
+    /// <summary>
+    /// Gets the model profiles, by profile name: each spreads requests over several models and skips a model whose
+    /// circuit breaker is open. Obtained through <see cref="LlmModelProfiles"/>.
+    /// </summary>
+    public IDictionary<string, LlmModelProfileOptions> Profiles { get; } = new Dictionary<string, LlmModelProfileOptions>(StringComparer.Ordinal);
 }

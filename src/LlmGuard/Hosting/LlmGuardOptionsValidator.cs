@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using LlmGuard.Configuration;
+using LlmGuard.Profiles;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -21,8 +22,10 @@ internal sealed class LlmGuardOptionsValidator(IServiceProvider services) : IVal
             return ValidateOptionsResult.Skip;
         }
 
-        IConfigurationSection? scenes = services.GetService<IConfiguration>()?.GetSection(LlmGuardOptionsValidation.ScenesSection);
+        IConfiguration? configuration = services.GetService<IConfiguration>();
+        IConfigurationSection? scenes = configuration?.GetSection(LlmGuardOptionsValidation.ScenesSection);
         List<string> failures = LlmGuardOptionsValidation.Validate(options, requireKnownScenes: true, scenes);
+        ProfileOptionsValidation.Validate(options.Profiles, configuration?.GetSection(ProfileOptionsValidation.Section), services, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

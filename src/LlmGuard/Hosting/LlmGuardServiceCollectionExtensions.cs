@@ -6,6 +6,7 @@ using LlmGuard;
 using LlmGuard.Configuration;
 using LlmGuard.Failures;
 using LlmGuard.Hosting;
+using LlmGuard.Profiles;
 using LlmGuard.Usage;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Caching.Hybrid;
@@ -48,6 +49,7 @@ public static class LlmGuardServiceCollectionExtensions
         }
 
         services.TryAddSingleton(CreateRuntime);
+        services.TryAddSingleton(static provider => new LlmModelProfiles(provider));
         return new LlmGuardBuilder(services);
     }
 

@@ -1,0 +1,16 @@
+using System;
+using Microsoft.Extensions.Logging;
+
+namespace LlmGuard.Profiles;
+
+/// <summary>The log events of model profiles; their ids are stable API, documented in docs/production.md.</summary>
+internal static partial class ProfileLog
+{
+    [LoggerMessage(EventId = 20, EventName = "ProfileModelBreakerOpened", Level = LogLevel.Warning,
+        Message = "Model {Model} of profile {Profile} failed too often; its circuit breaker opened and requests skip it for {BreakDuration}")]
+    public static partial void ModelBreakerOpened(ILogger logger, string model, string profile, TimeSpan breakDuration, Exception? exception);
+
+    [LoggerMessage(EventId = 21, EventName = "ProfileUnavailable", Level = LogLevel.Error,
+        Message = "Every model of profile {Profile} has an open circuit breaker; a request was rejected without calling a model")]
+    public static partial void ProfileUnavailable(ILogger logger, string profile);
+}
