@@ -69,6 +69,7 @@ public sealed class ProfileHostingTests
     [InlineData("LlmGuard:Profiles:fast:BreakMs", "100", "LlmGuard:Profiles:fast:BreakMs is not a profile setting; the keys are Strategy, Models, BreakerFailureRatio, BreakerMinimumThroughput, BreakerSamplingMs, BreakerBreakMs, TimeoutMs.")]
     [InlineData("LlmGuard:Profiles:fast:Models:0:Key", "a", "LlmGuard:Profiles:fast:Models:0:Key is not a model setting; the keys are Client, Model.")]
     [InlineData("LlmGuard:Profiles:fast:Models:0:Client", "gpt-5", "LlmGuard:Profiles:fast:Models:0:Client is 'gpt-5', but no IChatClient is registered with that key; register it with AddKeyedSingleton<IChatClient>(\"gpt-5\", ...).")]
+    [InlineData("LlmGuard:Profiles:fast:Models:0:Client", "fast", "LlmGuard:Profiles:fast:Models:0:Client is 'fast', the name of a profile; allowed: the key of a keyed IChatClient that is not a profile.")]
     [InlineData("LlmGuard:Profiles:fast:Models:0:Client", null, "LlmGuard:Profiles:fast:Models:0:Client is not set, so the unkeyed IChatClient answers, but none is registered; register one or set Client to a keyed IChatClient's key.")]
     public void Start_up_validation_names_the_profile_the_key_and_what_is_allowed(string key, string? value, string message)
     {
