@@ -216,6 +216,19 @@ public sealed class ProfileBreakerTests
     }
 
     [Fact]
+    public async Task A_guarded_retry_after_a_transient_failure_goes_to_the_next_model()
+    {
+        var a = new FakeModelClient("a") { Failure = s_unavailable };
+        var b = new FakeModelClient("b");
+        using var host = Host(a, b);
+        ProfiledAssistant assistant = host.Provider.GetRequiredService<ProfiledAssistant>();
+
+        Assert.Equal("b", await assistant.ReplyWithRetryAsync("q").Within());
+
+        Assert.Equal((1, 1), (a.Requests, b.Requests));
+    }
+
+    [Fact]
     public async Task Requests_their_callers_cancel_never_open_the_breaker()
     {
         var a = new FakeModelClient("a") { Gated = true };
