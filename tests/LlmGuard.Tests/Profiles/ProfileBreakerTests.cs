@@ -42,7 +42,7 @@ public sealed class ProfileBreakerTests
         Assert.Equal(2, a.Requests);
         FakeLogRecord opened = Assert.Single(host.Logs.Collector.GetSnapshot(), log => log.Id.Id == 20);
         Assert.Equal("ProfileModelBreakerOpened", opened.Id.Name);
-        Assert.Contains("Model a of profile support", opened.Message, StringComparison.Ordinal);
+        Assert.Equal("The circuit breaker of model a of profile support opened; requests skip the model for 00:00:05", opened.Message);
         Assert.IsType<HttpRequestException>(opened.Exception);
     }
 
