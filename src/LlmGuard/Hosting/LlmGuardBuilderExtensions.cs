@@ -5,6 +5,7 @@ using LlmGuard.Profiles;
 using LlmGuard.Usage;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace LlmGuard.Hosting;
 
@@ -39,7 +40,7 @@ public static class LlmGuardBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(name);
-        builder.Services.AddKeyedSingleton<IChatClient>(name, static (provider, key) => provider.GetRequiredService<LlmModelProfiles>().Get((string)key!));
+        builder.Services.TryAddKeyedSingleton<IChatClient>(name, static (provider, key) => provider.GetRequiredService<LlmModelProfiles>().Get((string)key!));
 
         // Creating the entry even without code settings makes a profile missing from configuration fail validation at
         // start-up ("Models has 0 models") instead of at its first request.

@@ -7,7 +7,7 @@ namespace LlmGuard.Profiles;
 internal static partial class ProfileLog
 {
     [LoggerMessage(EventId = 20, EventName = "ProfileModelBreakerOpened", Level = LogLevel.Warning,
-        Message = "Model {Model} of profile {Profile} failed too often; its circuit breaker opened and requests skip it for {BreakDuration}")]
+        Message = "The circuit breaker of model {Model} of profile {Profile} opened; requests skip the model for {BreakDuration}")]
     public static partial void ModelBreakerOpened(ILogger logger, string model, string profile, TimeSpan breakDuration, Exception? exception);
 
     [LoggerMessage(EventId = 21, EventName = "ProfileUnavailable", Level = LogLevel.Error,

@@ -29,7 +29,8 @@ internal sealed class ProfileModel
         Settings = settings;
         Client = client;
         _timeProvider = environment.TimeProvider;
-        Name = settings.Model ?? settings.Client ?? "default";
+        // Validation lets no model leave both out.
+        Name = settings.Model ?? settings.Client!;
 
         FailureClassifier? teamClassifier = environment.FailureClassifier;
         ILogger? logger = environment.Logger;

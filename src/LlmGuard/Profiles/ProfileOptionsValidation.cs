@@ -53,7 +53,7 @@ internal static class ProfileOptionsValidation
         {
             if (profile.Value is { } settings)
             {
-                ValidateProfile(profile.Key, settings, services, failures);
+                ValidateProfile(profile.Key, settings, profiles, services, failures);
             }
         }
     }
@@ -90,7 +90,8 @@ internal static class ProfileOptionsValidation
         }
     }
 
-    private static void ValidateProfile(string name, LlmModelProfileOptions settings, IServiceProvider services, List<string> failures)
+    private static void ValidateProfile(
+        string name, LlmModelProfileOptions settings, IDictionary<string, LlmModelProfileOptions> profiles, IServiceProvider services, List<string> failures)
     {
         string prefix = $"{Section}:{name}";
         if (!Enum.IsDefined(settings.Strategy))
@@ -123,11 +124,12 @@ internal static class ProfileOptionsValidation
 
         for (int i = 0; i < settings.Models.Count; i++)
         {
-            ValidateModel($"{prefix}:Models:{i.ToString(CultureInfo.InvariantCulture)}", settings.Models[i], services, failures);
+            ValidateModel($"{prefix}:Models:{i.ToString(CultureInfo.InvariantCulture)}", settings.Models[i], profiles, services, failures);
         }
     }
 
-    private static void ValidateModel(string prefix, LlmProfileModelOptions? model, IServiceProvider services, List<string> failures)
+    private static void ValidateModel(
+        string prefix, LlmProfileModelOptions? model, IDictionary<string, LlmModelProfileOptions> profiles, IServiceProvider services, List<string> failures)
     {
         if (model is null || (model.Client is null && model.Model is null))
         {
@@ -137,6 +139,14 @@ internal static class ProfileOptionsValidation
 
         if (model.Client is { } key)
         {
+            // AddModelProfile registers a profile as the keyed client of its name: a model with that key would resolve
+            // the profile while the profile resolves its models.
+            if (profiles.ContainsKey(key))
+            {
+                failures.Add($"{prefix}:Client is '{key}', the name of a profile; allowed: the key of a keyed IChatClient that is not a profile.");
+                return;
+            }
+
             if (services.GetService<IServiceProviderIsKeyedService>() is { } keyed && !keyed.IsKeyedService(typeof(IChatClient), key))
             {
                 failures.Add($"{prefix}:Client is '{key}', but no IChatClient is registered with that key; register it with AddKeyedSingleton<IChatClient>(\"{key}\", ...).");

@@ -42,7 +42,7 @@ public sealed class ProfileBreakerTests
         Assert.Equal(2, a.Requests);
         FakeLogRecord opened = Assert.Single(host.Logs.Collector.GetSnapshot(), log => log.Id.Id == 20);
         Assert.Equal("ProfileModelBreakerOpened", opened.Id.Name);
-        Assert.Contains("Model a of profile support", opened.Message, StringComparison.Ordinal);
+        Assert.Equal("The circuit breaker of model a of profile support opened; requests skip the model for 00:00:05", opened.Message);
         Assert.IsType<HttpRequestException>(opened.Exception);
     }
 
@@ -213,6 +213,19 @@ public sealed class ProfileBreakerTests
         LlmProfileUnavailableException refused = Assert.IsType<LlmProfileUnavailableException>(assistant.LastFailure);
         Assert.Equal(ProfiledAssistant.Profile, refused.Profile);
         Assert.Equal(4, a.Requests + b.Requests);
+    }
+
+    [Fact]
+    public async Task A_guarded_retry_after_a_transient_failure_goes_to_the_next_model()
+    {
+        var a = new FakeModelClient("a") { Failure = s_unavailable };
+        var b = new FakeModelClient("b");
+        using var host = Host(a, b);
+        ProfiledAssistant assistant = host.Provider.GetRequiredService<ProfiledAssistant>();
+
+        Assert.Equal("b", await assistant.ReplyWithRetryAsync("q").Within());
+
+        Assert.Equal((1, 1), (a.Requests, b.Requests));
     }
 
     [Fact]

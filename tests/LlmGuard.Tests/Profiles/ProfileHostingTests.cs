@@ -69,6 +69,7 @@ public sealed class ProfileHostingTests
     [InlineData("LlmGuard:Profiles:fast:BreakMs", "100", "LlmGuard:Profiles:fast:BreakMs is not a profile setting; the keys are Strategy, Models, BreakerFailureRatio, BreakerMinimumThroughput, BreakerSamplingMs, BreakerBreakMs, TimeoutMs.")]
     [InlineData("LlmGuard:Profiles:fast:Models:0:Key", "a", "LlmGuard:Profiles:fast:Models:0:Key is not a model setting; the keys are Client, Model.")]
     [InlineData("LlmGuard:Profiles:fast:Models:0:Client", "gpt-5", "LlmGuard:Profiles:fast:Models:0:Client is 'gpt-5', but no IChatClient is registered with that key; register it with AddKeyedSingleton<IChatClient>(\"gpt-5\", ...).")]
+    [InlineData("LlmGuard:Profiles:fast:Models:0:Client", "fast", "LlmGuard:Profiles:fast:Models:0:Client is 'fast', the name of a profile; allowed: the key of a keyed IChatClient that is not a profile.")]
     [InlineData("LlmGuard:Profiles:fast:Models:0:Client", null, "LlmGuard:Profiles:fast:Models:0:Client is not set, so the unkeyed IChatClient answers, but none is registered; register one or set Client to a keyed IChatClient's key.")]
     public void Start_up_validation_names_the_profile_the_key_and_what_is_allowed(string key, string? value, string message)
     {
@@ -124,6 +125,69 @@ public sealed class ProfileHostingTests
         held.Answer("a");
         Assert.Equal("a", (await inFlight.Within()).Text);
         Assert.Equal(1, a.Requests);
+    }
+
+    [Fact]
+    public async Task Requests_sent_while_the_models_are_reloaded_are_each_answered_once_and_leave_nothing_in_flight()
+    {
+        // Randomized interleavings, bounded: 4 threads send 50 requests each while the main thread switches the
+        // second model of the profile between b and a 20 times.
+        var a = new FakeModelClient("a");
+        var b = new FakeModelClient("b");
+        using var host = new ProfileHost(ProfileHost.Settings("fast", "LeastInFlight", "a", "a"), null, a, b);
+        LlmModelProfile profile = host.Profiles.Get("fast");
+        ProfileModel first = profile.Plan.Models[0];
+
+        Task<string[]>[] senders = Enumerable.Range(0, 4).Select(_ => Task.Factory.StartNew(
+            async () =>
+            {
+                var answers = new string[50];
+                for (int i = 0; i < answers.Length; i++)
+                {
+                    answers[i] = (await profile.GetResponseAsync("q")).Text;
+                }
+
+                return answers;
+            },
+            System.Threading.CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default).Unwrap()).ToArray();
+        for (int i = 0; i < 20; i++)
+        {
+            host.Reload("LlmGuard:Profiles:fast:Models:1:Client", i % 2 == 0 ? "b" : "a");
+        }
+
+        string[] answered = (await Task.WhenAll(senders).Within()).SelectMany(answers => answers).ToArray();
+
+        Assert.Equal(200, answered.Length);
+        Assert.Equal(200, a.Requests + b.Requests);
+        Assert.All(answered, text => Assert.Contains(text, new[] { "a", "b" }));
+        Assert.Same(first, profile.Plan.Models[0]);
+        Assert.All(profile.Plan.Models, model => Assert.Equal(0, model.InFlight));
+        Assert.DoesNotContain(host.Logs.Collector.GetSnapshot(), log => log.Id.Id == 11);
+    }
+
+    [Fact]
+    public async Task A_reload_that_changes_the_strategy_applies_to_the_next_request()
+    {
+        var a = new FakeModelClient("a") { Gated = true };
+        var b = new FakeModelClient("b") { Gated = true };
+        using var host = new ProfileHost(ProfileHost.Settings("fast", "RoundRobin", "a", "b"), null, a, b);
+        LlmModelProfile profile = host.Profiles.Get("fast");
+        Task<ChatResponse> onA = profile.GetResponseAsync("q");
+        PendingRequest heldOnA = await a.NextRequestAsync();
+        Task<ChatResponse> onB = profile.GetResponseAsync("q");
+        (await b.NextRequestAsync()).Answer("b");
+        await onB.Within();
+
+        host.Reload("LlmGuard:Profiles:fast:Strategy", "LeastInFlight");
+
+        // Round-robin would start this request at a; a still holds a request and b none.
+        Task<ChatResponse> next = profile.GetResponseAsync("q");
+        (await b.NextRequestAsync()).Answer("b");
+        Assert.Equal("b", (await next.Within()).Text);
+        heldOnA.Answer("a");
+        Assert.Equal("a", (await onA.Within()).Text);
     }
 
     [Fact]

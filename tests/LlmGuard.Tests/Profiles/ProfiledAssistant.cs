@@ -18,6 +18,12 @@ public partial class ProfiledAssistant(GuardRuntime runtime, [FromKeyedServices(
     [Guarded(Scene = Scene, TimeoutMs = 0, MaxRetries = 0, Fallback = nameof(Busy))]
     public partial Task<string> ReplyAsync(string question, CancellationToken cancellationToken = default);
 
+    [Guarded(Scene = Scene, TimeoutMs = 0, MaxRetries = 1, RetryDelayMs = 0, Fallback = nameof(Busy))]
+    public partial Task<string> ReplyWithRetryAsync(string question, CancellationToken cancellationToken = default);
+
+    private Task<string> ReplyWithRetryCoreAsync(string question, CancellationToken cancellationToken) =>
+        ReplyCoreAsync(question, cancellationToken);
+
     private async Task<string> ReplyCoreAsync(string question, CancellationToken cancellationToken)
     {
         ChatResponse response = await support.GetResponseAsync(question, cancellationToken: cancellationToken);
