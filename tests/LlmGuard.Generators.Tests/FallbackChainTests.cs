@@ -73,6 +73,33 @@ public sealed class FallbackChainTests
     }
 
     [Fact]
+    public void A_chain_of_static_Task_methods_awaits_the_next_level()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public static partial class Summaries
+            {
+                [Guarded(Fallback = nameof(RefreshWithSmallModelAsync))]
+                public static partial Task RefreshAsync(long ticketId, CancellationToken cancellationToken);
+
+                [Guarded(Fallback = nameof(Skip))]
+                public static partial ValueTask RefreshWithSmallModelAsync(long ticketId, CancellationToken cancellationToken);
+
+                private static Task RefreshCoreAsync(long ticketId, CancellationToken cancellationToken) => Task.CompletedTask;
+
+                private static ValueTask RefreshWithSmallModelCoreAsync(long ticketId, CancellationToken cancellationToken) => default;
+
+                private static void Skip(long ticketId) { }
+            }
+            """);
+
+        run.AssertClean();
+        Assert.Contains(
+            "fallback: static (arguments, exception, executionToken) => global::LlmGuard.Infrastructure.VoidResult.When(RefreshWithSmallModelAsync(arguments.ticketId, executionToken)),",
+            run.SingleSource(),
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_guarded_fallback_without_the_token_of_its_primary_reports_LLMG027_at_the_Fallback_argument()
     {
         // A plain method without the token is a valid fallback; a guarded one would run its own execution, retries and
