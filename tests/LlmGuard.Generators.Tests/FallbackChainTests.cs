@@ -2,6 +2,8 @@ using System;
 using System.Linq;
 using LlmGuard.Generators.Tests.Infrastructure;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Text;
 
 namespace LlmGuard.Generators.Tests;
 
@@ -70,6 +72,33 @@ public sealed class FallbackChainTests
 
         run.AssertClean();
         Assert.Contains("arguments.Self.AskSmallAsync(arguments.topic, executionToken, arguments.turn)", run.SingleSource(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_chain_of_static_Task_methods_awaits_the_next_level()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public static partial class Summaries
+            {
+                [Guarded(Fallback = nameof(RefreshWithSmallModelAsync))]
+                public static partial Task RefreshAsync(long ticketId, CancellationToken cancellationToken);
+
+                [Guarded(Fallback = nameof(Skip))]
+                public static partial ValueTask RefreshWithSmallModelAsync(long ticketId, CancellationToken cancellationToken);
+
+                private static Task RefreshCoreAsync(long ticketId, CancellationToken cancellationToken) => Task.CompletedTask;
+
+                private static ValueTask RefreshWithSmallModelCoreAsync(long ticketId, CancellationToken cancellationToken) => default;
+
+                private static void Skip(long ticketId) { }
+            }
+            """);
+
+        run.AssertClean();
+        Assert.Contains(
+            "fallback: static (arguments, exception, executionToken) => global::LlmGuard.Infrastructure.VoidResult.When(RefreshWithSmallModelAsync(arguments.ticketId, executionToken)),",
+            run.SingleSource(),
+            StringComparison.Ordinal);
     }
 
     [Fact]
@@ -292,6 +321,48 @@ public sealed class FallbackChainTests
         Assert.Contains(run.GeneratorDiagnostics, d => d.GetMessage().Contains("Extractor.ExtractLoopAsync -> Extractor.ExtractLoopBackAsync -> Extractor.ExtractLoopAsync;", StringComparison.Ordinal));
         Assert.Contains("arguments.Self.ExtractSmallAsync<T>(arguments.text, executionToken)", run.SingleSource(), StringComparison.Ordinal);
         run.AssertOutputCompilesCleanly();
+    }
+
+    [Fact]
+    public void Editing_the_next_level_in_another_file_into_a_cycle_reports_it_on_the_untouched_primary_too_and_undoing_it_clears_it()
+    {
+        // The check on AskAsync reads AskSmallAsync's attribute in the other file: the driver must not keep AskAsync's
+        // earlier, clean result when only that other file changed.
+        const string Primary = Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Fallback = nameof(AskSmallAsync))]
+                public partial Task<string> AskAsync(string question, CancellationToken cancellationToken);
+
+                private Task<string> AskCoreAsync(string question, CancellationToken cancellationToken) => Task.FromResult(question);
+            }
+            """;
+        const string Smaller = Usings + """
+            public partial class Assistant
+            {
+                [Guarded(Fallback = nameof(Busy))]
+                public partial Task<string> AskSmallAsync(string question, CancellationToken cancellationToken);
+
+                private Task<string> AskSmallCoreAsync(string question, CancellationToken cancellationToken) => Task.FromResult(question);
+
+                private static string Busy(string question) => "busy";
+            }
+            """;
+        CSharpCompilation compilation = GeneratorHarness.Compile(Primary, Smaller);
+        GeneratorRun clean = GeneratorHarness.Run(compilation);
+        clean.AssertClean();
+
+        SyntaxTree smaller = compilation.SyntaxTrees.Single(t => t.FilePath == GeneratorHarness.SourcePath(1));
+        CSharpCompilation cyclic = compilation.ReplaceSyntaxTree(
+            smaller, smaller.WithChangedText(SourceText.From(Smaller.Replace("nameof(Busy)", "nameof(AskAsync)", StringComparison.Ordinal))));
+        GeneratorRun cycle = GeneratorHarness.Run(cyclic, clean.Driver);
+
+        Assert.Equal(
+            new[] { GeneratorHarness.SourcePath(0), GeneratorHarness.SourcePath(1) },
+            cycle.GeneratorDiagnostics.Where(d => d.Id == "LLMG028").Select(d => d.Location.GetLineSpan().Path).OrderBy(p => p, StringComparer.Ordinal));
+
+        GeneratorRun undone = GeneratorHarness.Run(compilation, cycle.Driver);
+        undone.AssertClean();
     }
 
     [Fact]

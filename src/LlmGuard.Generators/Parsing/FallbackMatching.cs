@@ -17,7 +17,7 @@ namespace LlmGuard.Generators.Parsing;
 internal static class FallbackMatching
 {
     /// <summary>
-    /// What <paramref name="name"/> makes of <paramref name="primary"/>'s fallback: the first method of that name (in
+    /// How <paramref name="primary"/>'s fallback is called: through the first method named <paramref name="name"/> (in
     /// declaration order) that fits, or <see langword="null"/> when none does.
     /// </summary>
     /// <param name="primary">The guarded method whose fallback is looked for.</param>
@@ -86,7 +86,10 @@ internal static class FallbackMatching
         return null;
     }
 
-    /// <summary>The [Guarded] method that <paramref name="method"/>'s own fallback calls, itself included; otherwise <see langword="null"/>.</summary>
+    /// <summary>
+    /// The [Guarded] method that <paramref name="method"/>'s own fallback calls (the method itself when its Fallback names
+    /// only itself); <see langword="null"/> when its chain ends there: no Fallback, a plain method, or nothing that fits.
+    /// </summary>
     private static IMethodSymbol? NextGuarded(IMethodSymbol method)
     {
         if (FallbackName(method) is not { } name || !TryGetResultType(method, out ITypeSymbol? resultType))
