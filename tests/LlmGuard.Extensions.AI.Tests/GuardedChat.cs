@@ -24,11 +24,13 @@ internal sealed class GuardedChat : IAsyncDisposable
         """;
 
     private readonly ServiceProvider _services;
+    private bool _ownsServer = true;
 
-    private GuardedChat(ModelServer server, Action<LlmGuardChatClientOptions>? configure, Action<LlmGuardOptions>? options)
+    private GuardedChat(ModelServer server, Action<LlmGuardChatClientOptions>? configure, Action<LlmGuardOptions>? options, Action<IServiceCollection>? register)
     {
         Server = server;
         var services = new ServiceCollection();
+        register?.Invoke(services);
         services.AddSingleton<TimeProvider>(Time);
         services.AddMetrics();
         if (options is null)
@@ -47,6 +49,7 @@ internal sealed class GuardedChat : IAsyncDisposable
 
     public ModelServer Server { get; }
 
+    /// <summary>Gets the runtime's and HybridCache's clock.</summary>
     public RecordingTimeProvider Time { get; } = new();
 
     public IChatClient Chat { get; }
@@ -54,10 +57,21 @@ internal sealed class GuardedChat : IAsyncDisposable
     public GuardRuntime Runtime => _services.GetRequiredService<GuardRuntime>();
 
     public static async Task<GuardedChat> StartAsync(Action<LlmGuardChatClientOptions>? configure, params ServerReply[] replies) =>
-        new(await ModelServer.StartAsync(replies), configure, options: null);
+        new(await ModelServer.StartAsync(replies), configure, options: null, register: null);
 
     public static async Task<GuardedChat> StartAsync(Action<LlmGuardChatClientOptions>? configure, Action<LlmGuardOptions> options, params ServerReply[] replies) =>
-        new(await ModelServer.StartAsync(replies), configure, options);
+        new(await ModelServer.StartAsync(replies), configure, options, register: null);
+
+    /// <summary>Starts a pipeline whose container first receives <paramref name="register"/>'s services (a cache, a logger).</summary>
+    public static async Task<GuardedChat> StartAsync(Action<LlmGuardChatClientOptions>? configure, Action<IServiceCollection> register, params ServerReply[] replies) =>
+        new(await ModelServer.StartAsync(replies), configure, options: null, register);
+
+    /// <summary>
+    /// Starts a second pipeline, as another process of the same application, on <paramref name="other"/>'s model
+    /// server, which <paramref name="other"/> keeps and disposes.
+    /// </summary>
+    public static GuardedChat BesideOf(GuardedChat other, Action<LlmGuardChatClientOptions>? configure, Action<IServiceCollection> register) =>
+        new(other.Server, configure, options: null, register) { _ownsServer = false };
 
     /// <summary>A client whose own retries are off, so every HTTP request the server sees is one attempt of the guard.</summary>
     public static ChatClient Client(Uri server) => new(
@@ -76,6 +90,9 @@ internal sealed class GuardedChat : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _services.DisposeAsync();
-        await Server.DisposeAsync();
+        if (_ownsServer)
+        {
+            await Server.DisposeAsync();
+        }
     }
 }
