@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -166,12 +167,15 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
         return method;
     }
 
-    // The key's layout and the version of the response type: an upgrade that changes either never reads older entries.
+    // The key's layout and the release of the response type's assembly: an upgrade that changes either never reads older entries.
     private static string CacheVersion { get; } = ComputeCacheVersion();
 
     private static string ComputeCacheVersion()
     {
-        string version = "LlmGuard.Extensions.AI|" + ChatRequestKey.Layout + "|" + typeof(ChatResponse).FullName + "|" + typeof(ChatResponse).Assembly.GetName().Version;
+        // The informational version ("10.11.0+commit") changes with every release; the assembly version stays 10.0.0.0.
+        Assembly abstractions = typeof(ChatResponse).Assembly;
+        string release = abstractions.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? abstractions.GetName().Version?.ToString() ?? "";
+        string version = "LlmGuard.Extensions.AI|" + ChatRequestKey.Layout + "|" + typeof(ChatResponse).FullName + "|" + release;
         byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(version));
         return Convert.ToHexString(hash, 0, 8).ToLowerInvariant();
     }
