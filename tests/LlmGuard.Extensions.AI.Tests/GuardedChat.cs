@@ -54,6 +54,10 @@ internal sealed class GuardedChat : IAsyncDisposable
 
     public IChatClient Chat { get; }
 
+    /// <summary>Gets a service of the pipeline's container.</summary>
+    public T Service<T>()
+        where T : notnull => _services.GetRequiredService<T>();
+
     public GuardRuntime Runtime => _services.GetRequiredService<GuardRuntime>();
 
     public static async Task<GuardedChat> StartAsync(Action<LlmGuardChatClientOptions>? configure, params ServerReply[] replies) =>
