@@ -17,8 +17,8 @@ namespace LlmGuard;
 /// A chat client middleware that runs each <see cref="GetResponseAsync"/> through a <see cref="GuardRuntime"/>, as a
 /// <see cref="GuardedAttribute">[Guarded]</see> method's generated body does: concurrent requests with the same key
 /// share one request to the inner client, each attempt has a timeout, transient failures are retried with the
-/// runtime's classification (honouring <c>Retry-After</c>), successful responses may be cached, and every call is
-/// reported to the runtime's metrics, traces, logs, usage records and budgets under the client's scene.
+/// runtime's classification (honouring <c>Retry-After</c>), an optional fallback answers when they all fail, successful
+/// responses may be cached, and every call is reported to the runtime's metrics, traces, logs, usage records and budgets under the client's scene.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -45,10 +45,14 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
     private static readonly Func<ChatRequest, CancellationToken, ValueTask<ChatResponse>> s_attempt =
         static (request, attemptToken) => new ValueTask<ChatResponse>(request.Inner.GetResponseAsync(request.Messages, request.Options, attemptToken));
 
+    private static readonly Func<ChatRequest, Exception, CancellationToken, ValueTask<ChatResponse>> s_fallback =
+        static (request, failure, token) => request.Fallback!(request.Messages, failure, token);
+
     private readonly GuardedMethod<ChatResponse> _method;
     private readonly ChatClientMetadata? _client;
     private readonly JsonSerializerOptions _json;
     private readonly ILogger? _logger;
+    private readonly Func<IReadOnlyList<ChatMessage>, Exception, CancellationToken, ValueTask<ChatResponse>>? _fallback;
     private int _streamingLogged;
 
     /// <summary>Creates a guarded chat client over <paramref name="innerClient"/>.</summary>
@@ -62,15 +66,21 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
     /// <exception cref="ArgumentException">The scene is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A setting is outside its range.</exception>
     public LlmGuardChatClient(IChatClient innerClient, GuardRuntime? runtime = null, LlmGuardChatClientOptions? options = null)
-        : this(innerClient, runtime ?? GuardRuntime.Default, CreateMethod(options ?? new LlmGuardChatClientOptions()), options?.JsonSerializerOptions)
+        : this(innerClient, runtime ?? GuardRuntime.Default, CreateMethod(options ?? new LlmGuardChatClientOptions()), options?.JsonSerializerOptions, options?.Fallback)
     {
     }
 
-    internal LlmGuardChatClient(IChatClient innerClient, GuardRuntime runtime, GuardedMethod<ChatResponse> method, JsonSerializerOptions? json)
+    internal LlmGuardChatClient(
+        IChatClient innerClient,
+        GuardRuntime runtime,
+        GuardedMethod<ChatResponse> method,
+        JsonSerializerOptions? json,
+        Func<IReadOnlyList<ChatMessage>, Exception, CancellationToken, ValueTask<ChatResponse>>? fallback)
         : base(innerClient)
     {
         Runtime = runtime;
         _method = method;
+        _fallback = fallback;
         _json = json ?? AIJsonUtilities.DefaultOptions;
         _client = innerClient.GetService<ChatClientMetadata>();
         _logger = runtime.LoggerFactory?.CreateLogger("LlmGuard");
@@ -96,7 +106,8 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
 
         // The execution runs with the copy of the caller that started it, for every caller that shares it: a caller that
         // leaves and then changes its history must not change what the others are answered from.
-        var request = new ChatRequest(InnerClient, Snapshot(messages), options?.Clone());
+        var request = new ChatRequest(InnerClient, Snapshot(messages), options?.Clone(), _fallback);
+        Func<ChatRequest, Exception, CancellationToken, ValueTask<ChatResponse>>? fallback = _fallback is null ? null : s_fallback;
         GuardedMethodState<ChatResponse> guard = _method.For(Runtime);
         string? key = ChatRequestKey.Compute(_client, request.Messages, request.Options, _json, out string? reason);
         ChatResponse shared;
@@ -107,11 +118,11 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
                 ChatClientLog.RequestNotShared(_logger, Scene, reason!);
             }
 
-            shared = await guard.RunUnsharedAsync(request, s_attempt, fallback: null, cancellationToken).ConfigureAwait(false);
+            shared = await guard.RunUnsharedAsync(request, s_attempt, fallback, cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            shared = await guard.RunAsync(key, request, s_attempt, fallback: null, merge: null, cancellationToken).ConfigureAwait(false);
+            shared = await guard.RunAsync(key, request, s_attempt, fallback, merge: null, cancellationToken).ConfigureAwait(false);
         }
 
         return Copy(shared);
@@ -229,5 +240,9 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
         };
     }
 
-    private readonly record struct ChatRequest(IChatClient Inner, ChatMessage[] Messages, ChatOptions? Options);
+    private readonly record struct ChatRequest(
+        IChatClient Inner,
+        ChatMessage[] Messages,
+        ChatOptions? Options,
+        Func<IReadOnlyList<ChatMessage>, Exception, CancellationToken, ValueTask<ChatResponse>>? Fallback);
 }

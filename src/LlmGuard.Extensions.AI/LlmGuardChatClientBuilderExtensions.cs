@@ -34,7 +34,8 @@ public static class LlmGuardChatClientBuilderExtensions
         configure?.Invoke(options);
         GuardedMethod<ChatResponse> method = LlmGuardChatClient.CreateMethod(options);
         System.Text.Json.JsonSerializerOptions? json = options.JsonSerializerOptions;
+        var fallback = options.Fallback;
         return builder.Use((innerClient, services) =>
-            new LlmGuardChatClient(innerClient, runtime ?? services.GetService<GuardRuntime>() ?? GuardRuntime.Default, method, json));
+            new LlmGuardChatClient(innerClient, runtime ?? services.GetService<GuardRuntime>() ?? GuardRuntime.Default, method, json, fallback));
     }
 }

@@ -1,4 +1,8 @@
+using System;
+using System.Collections.Generic;
 using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
 using Microsoft.Extensions.AI;
 
 namespace LlmGuard;
@@ -48,4 +52,13 @@ public sealed class LlmGuardChatClientOptions
     /// unshared: it gets its own execution and is never cached.
     /// </summary>
     public JsonSerializerOptions? JsonSerializerOptions { get; set; }
+
+    /// <summary>
+    /// Gets or sets what answers when every attempt failed, or the runtime refused the request (a budget, a breaker, a
+    /// limit): it receives the request's messages and the exception that ended it, and its response goes to every
+    /// caller that shared the request. <see langword="null"/> (the default) gives the callers the exception. A fallback
+    /// response is never cached, and each use is logged and counted with <c>llmguard.result</c> = <c>fallback</c>
+    /// (<c>rejected</c> for a refusal).
+    /// </summary>
+    public Func<IReadOnlyList<ChatMessage>, Exception, CancellationToken, ValueTask<ChatResponse>>? Fallback { get; set; }
 }

@@ -1,8 +1,10 @@
 using System;
+using System.Linq;
 using System.ClientModel;
 using System.Threading.Tasks;
 using LlmGuard.Configuration;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Polly.Timeout;
 
 namespace LlmGuard.Extensions.AI.Tests;
@@ -84,6 +86,30 @@ public sealed class ResilienceTests
 
         Assert.Equal(503, failure.Status);
         Assert.Equal(1, chat.Server.Requests);
+    }
+
+    [Fact]
+    public async Task The_fallback_answers_when_the_attempts_fail_is_counted_and_is_never_cached()
+    {
+        await using GuardedChat chat = await GuardedChat.StartAsync(
+            guard =>
+            {
+                guard.TimeoutMs = 0;
+                guard.MaxRetries = 0;
+                guard.CacheSeconds = 600;
+                guard.Fallback = static (messages, failure, _) => new ValueTask<ChatResponse>(
+                    new ChatResponse(new ChatMessage(ChatRole.Assistant, $"busy ({((ClientResultException)failure).Status}, {messages.Count} message)")));
+            },
+            ServerReply.Status(503, Overloaded));
+        using MetricCollector<long> calls = chat.Collect<long>("llmguard.calls");
+
+        ChatResponse first = await chat.Chat.GetResponseAsync("Where is my order?").Within();
+        ChatResponse second = await chat.Chat.GetResponseAsync("Where is my order?").Within();
+
+        Assert.Equal("busy (503, 1 message)", first.Text);
+        Assert.Equal("busy (503, 1 message)", second.Text);
+        Assert.Equal(2, chat.Server.Requests);
+        Assert.Equal(["executed/fallback", "executed/fallback"], calls.GetMeasurementSnapshot().Select(m => $"{m.Tags["llmguard.outcome"]}/{m.Tags["llmguard.result"]}"));
     }
 
     [Fact]
