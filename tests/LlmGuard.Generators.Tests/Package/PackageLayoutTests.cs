@@ -137,9 +137,15 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
         Assert.Equal(
             ["LlmGuard", "Microsoft.Extensions.AI"],
             dependencies.Select(e => e.Attribute("id")!.Value).Distinct().Order(StringComparer.Ordinal));
+        // LlmGuard's runtime flows to the user; its generator, analyzers and build files do not (NuGet's default for a
+        // dependency): a project that only builds a pipeline gets no LLMG diagnostics until it adds LlmGuard itself.
         Assert.All(
             dependencies.Where(e => e.Attribute("id")!.Value == "LlmGuard"),
-            dependency => Assert.Equal(package.Version, dependency.Attribute("version")?.Value));
+            dependency =>
+            {
+                Assert.Equal(package.Version, dependency.Attribute("version")?.Value);
+                Assert.Equal("Build,Analyzers", dependency.Attribute("exclude")?.Value);
+            });
         Assert.Equal(
             ["net10.0", "net8.0"],
             metadata.Descendants().Where(e => e.Name.LocalName == "group").Select(e => e.Attribute("targetFramework")!.Value).Order(StringComparer.Ordinal));
