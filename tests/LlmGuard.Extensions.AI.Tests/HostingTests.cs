@@ -1,7 +1,11 @@
 using System;
+using System.Collections.Generic;
+using LlmGuard.Configuration;
 using System.Threading.Tasks;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace LlmGuard.Extensions.AI.Tests;
 
@@ -55,5 +59,27 @@ public sealed class HostingTests
         Assert.Throws<ArgumentOutOfRangeException>(() => builder.UseLlmGuard(configure: options => options.MaxRetries = -1));
         Assert.Throws<ArgumentOutOfRangeException>(() => builder.UseLlmGuard(configure: options => options.TimeoutMs = 5));
         Assert.Throws<ArgumentException>(() => builder.UseLlmGuard(configure: options => options.Scene = ""));
+    }
+
+    [Fact]
+    public void Configuration_of_a_UseLlmGuard_scene_passes_validation_and_of_an_unknown_scene_fails_naming_it()
+    {
+        static IServiceCollection Host(string configuredScene)
+        {
+            var services = new ServiceCollection();
+            services.AddSingleton<IConfiguration>(new ConfigurationBuilder()
+                .AddInMemoryCollection(new Dictionary<string, string?> { [$"LlmGuard:Scenes:{configuredScene}:MaxRetries"] = "0" })
+                .Build());
+            services.AddLlmGuard();
+            services.AddChatClient(s_unused).UseLlmGuard(configure: options => options.Scene = "validated_chat");
+            return services;
+        }
+
+        using ServiceProvider known = Host("validated_chat").BuildServiceProvider();
+        using ServiceProvider unknown = Host("validated_chta").BuildServiceProvider();
+
+        Assert.Equal(0, known.GetRequiredService<IOptions<LlmGuardOptions>>().Value.Scenes["validated_chat"].MaxRetries);
+        OptionsValidationException failure = Assert.Throws<OptionsValidationException>(() => unknown.GetRequiredService<IOptions<LlmGuardOptions>>().Value);
+        Assert.Contains("LlmGuard:Scenes:validated_chta", failure.Message, StringComparison.Ordinal);
     }
 }
