@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
@@ -30,8 +31,12 @@ internal sealed class ChatRequestKey : IDisposable
     // Bump when the bytes written for a request change, so a cache entry written by an older layout is never read.
     public const string Layout = "1";
 
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly JsonSerializerOptions _json;
+
+    // The request's bytes, hashed once at the end: an incremental hash costs a native call per field, several times
+    // the copy into this buffer.
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(1_024);
+    private int _length;
 
     private ChatRequestKey(JsonSerializerOptions json)
     {
@@ -70,11 +75,15 @@ internal sealed class ChatRequestKey : IDisposable
         }
 
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        key._hash.GetHashAndReset(hash);
+        SHA256.HashData(key._buffer.AsSpan(0, key._length), hash);
         return Convert.ToHexString(hash).ToLowerInvariant();
     }
 
-    public void Dispose() => _hash.Dispose();
+    public void Dispose()
+    {
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+    }
 
     private void Messages(IReadOnlyList<ChatMessage> messages)
     {
@@ -338,10 +347,24 @@ internal sealed class ChatRequestKey : IDisposable
         }
     }
 
+    private void Append(ReadOnlySpan<byte> bytes)
+    {
+        if (_length + bytes.Length > _buffer.Length)
+        {
+            byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + bytes.Length));
+            _buffer.AsSpan(0, _length).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = larger;
+        }
+
+        bytes.CopyTo(_buffer.AsSpan(_length));
+        _length += bytes.Length;
+    }
+
     private void Tag(char tag)
     {
         Span<byte> bytes = [(byte)tag];
-        _hash.AppendData(bytes);
+        Append(bytes);
     }
 
     private void String(string? value)
@@ -356,14 +379,14 @@ internal sealed class ChatRequestKey : IDisposable
         Int(value.Length);
 
         // The UTF-16 code units as they are: an encoding would map every lone surrogate to U+FFFD.
-        _hash.AppendData(MemoryMarshal.AsBytes(value.AsSpan()));
+        Append(MemoryMarshal.AsBytes(value.AsSpan()));
     }
 
     private void Bytes(ReadOnlySpan<byte> value)
     {
         Tag('b');
         Int(value.Length);
-        _hash.AppendData(value);
+        Append(value);
     }
 
     private void Count(int count)
@@ -376,7 +399,7 @@ internal sealed class ChatRequestKey : IDisposable
     {
         Span<byte> bytes = stackalloc byte[sizeof(int)];
         BinaryPrimitives.WriteInt32LittleEndian(bytes, value);
-        _hash.AppendData(bytes);
+        Append(bytes);
     }
 
     private void Number(long? value)
@@ -390,7 +413,7 @@ internal sealed class ChatRequestKey : IDisposable
         Tag('l');
         Span<byte> bytes = stackalloc byte[sizeof(long)];
         BinaryPrimitives.WriteInt64LittleEndian(bytes, number);
-        _hash.AppendData(bytes);
+        Append(bytes);
     }
 
     private void Number(float? value)
@@ -404,7 +427,7 @@ internal sealed class ChatRequestKey : IDisposable
         Tag('f');
         Span<byte> bytes = stackalloc byte[sizeof(float)];
         BinaryPrimitives.WriteSingleLittleEndian(bytes, number);
-        _hash.AppendData(bytes);
+        Append(bytes);
     }
 
     private void Flag(bool? value) => Tag(value switch { null => '0', true => '1', false => '2' });
