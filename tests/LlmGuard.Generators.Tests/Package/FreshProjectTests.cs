@@ -52,6 +52,39 @@ public sealed class FreshProjectTests(PackedLlmGuard package) : IDisposable
         }
         """;
 
+    private const string MiddlewareProgramFile =
+        """
+        using Microsoft.Extensions.AI;
+
+        var model = new CountingModel();
+        IChatClient chat = new ChatClientBuilder(model).UseLlmGuard(configure: guard => guard.Scene = "support_chat").Build();
+        ChatResponse[] answers = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => chat.GetResponseAsync("Where is my order?")));
+        Console.WriteLine($"middleware: {answers[0].Text} ({model.Requests} request for {answers.Length} callers)");
+
+        public sealed class CountingModel : IChatClient
+        {
+            private int _requests;
+
+            public int Requests => _requests;
+
+            public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+            {
+                Interlocked.Increment(ref _requests);
+                await Task.Delay(200, cancellationToken);
+                return new ChatResponse(new ChatMessage(ChatRole.Assistant, "It ships today."));
+            }
+
+            public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+                throw new NotSupportedException();
+
+            public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+            public void Dispose()
+            {
+            }
+        }
+        """;
+
     private readonly string _directory = DotnetCli.CreateTemporaryDirectory("fresh-project");
 
     [Fact]
@@ -91,9 +124,24 @@ public sealed class FreshProjectTests(PackedLlmGuard package) : IDisposable
         Assert.DoesNotContain("CS8795", build.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_new_console_project_builds_with_the_Extensions_AI_package_and_its_middleware_shares_identical_requests()
+    {
+        WriteProject(extensionsAi: true);
+
+        ProcessResult build = await DotnetCli.RunAsync("build", _directory, TimeSpan.FromMinutes(5));
+
+        Assert.True(build.ExitCode == 0, build.Output);
+
+        ProcessResult run = await DotnetCli.RunAsync("run --no-build", _directory, TimeSpan.FromMinutes(2));
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("middleware: It ships today. (1 request for 3 callers)", run.Output, StringComparison.Ordinal);
+    }
+
     public void Dispose() => DotnetCli.DeleteDirectory(_directory);
 
-    private void WriteProject()
+    private void WriteProject(bool extensionsAi = false)
     {
         // LlmGuard may come from the temporary feed only.
         File.WriteAllText(Path.Combine(_directory, "nuget.config"), $"""
@@ -110,6 +158,7 @@ public sealed class FreshProjectTests(PackedLlmGuard package) : IDisposable
               <packageSourceMapping>
                 <packageSource key="llmguard-under-test">
                   <package pattern="LlmGuard" />
+                  <package pattern="LlmGuard.Extensions.AI" />
                 </packageSource>
                 <packageSource key="nuget.org">
                   <package pattern="*" />
@@ -128,13 +177,23 @@ public sealed class FreshProjectTests(PackedLlmGuard package) : IDisposable
                 <CompilerGeneratedFilesOutputPath>obj/generated</CompilerGeneratedFilesOutputPath>
               </PropertyGroup>
               <ItemGroup>
-                <PackageReference Include="LlmGuard" Version="{package.Version}" />
+                {(extensionsAi
+                    ? $"<PackageReference Include=\"LlmGuard.Extensions.AI\" Version=\"{package.Version}\" />"
+                    : $"<PackageReference Include=\"LlmGuard\" Version=\"{package.Version}\" />")}
                 <PackageReference Include="Microsoft.Extensions.AI.Abstractions" Version="{RepositoryPackageVersion("Microsoft.Extensions.AI.Abstractions")}" />
               </ItemGroup>
             </Project>
             """);
-        File.WriteAllText(Path.Combine(_directory, "Program.cs"), ProgramFile);
-        File.WriteAllText(Path.Combine(_directory, "DirectCall.cs"), DirectCallFile);
+        if (extensionsAi)
+        {
+            // Installed alone: LlmGuard and Microsoft.Extensions.AI come as its dependencies.
+            File.WriteAllText(Path.Combine(_directory, "Program.cs"), MiddlewareProgramFile);
+        }
+        else
+        {
+            File.WriteAllText(Path.Combine(_directory, "Program.cs"), ProgramFile);
+            File.WriteAllText(Path.Combine(_directory, "DirectCall.cs"), DirectCallFile);
+        }
     }
 
     private static string RepositoryPackageVersion(string id) =>

@@ -5,7 +5,7 @@ using System.Xml.Linq;
 
 namespace LlmGuard.Generators.Tests.Package;
 
-/// <summary>What `dotnet pack` puts into LlmGuard's package: the layout NuGet and the compiler rely on.</summary>
+/// <summary>What `dotnet pack` puts into LlmGuard's packages: the layout NuGet and the compiler rely on.</summary>
 [Collection(RealBuildsCollection.Name)]
 public sealed class PackageLayoutTests(PackedLlmGuard package)
 {
@@ -90,6 +90,74 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
 
         Assert.Equal(
             ["lib/net10.0/LlmGuard.pdb", "lib/net8.0/LlmGuard.pdb"],
+            archive.Entries.Select(entry => entry.FullName).Where(name => name.EndsWith(".pdb", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void The_Extensions_AI_package_holds_its_assembly_and_docs_per_framework_and_the_readme()
+    {
+        using ZipArchive archive = ZipFile.OpenRead(package.ExtensionsAiPackagePath);
+        string[] files = archive.Entries
+            .Select(entry => entry.FullName)
+            .Where(name => !name.StartsWith("_rels/", StringComparison.Ordinal)
+                && !name.StartsWith("package/", StringComparison.Ordinal)
+                && name != "[Content_Types].xml")
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+
+        Assert.Equal(
+            [
+                "LlmGuard.Extensions.AI.nuspec",
+                "README.md",
+                "lib/net10.0/LlmGuard.Extensions.AI.dll",
+                "lib/net10.0/LlmGuard.Extensions.AI.xml",
+                "lib/net8.0/LlmGuard.Extensions.AI.dll",
+                "lib/net8.0/LlmGuard.Extensions.AI.xml",
+            ],
+            files);
+    }
+
+    [Fact]
+    public void The_Extensions_AI_manifest_depends_on_LlmGuard_of_the_same_version_and_Microsoft_Extensions_AI_alone()
+    {
+        using ZipArchive archive = ZipFile.OpenRead(package.ExtensionsAiPackagePath);
+        using var reader = archive.GetEntry("LlmGuard.Extensions.AI.nuspec")!.Open();
+        XElement metadata = XDocument.Load(reader).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
+        string Value(string name) => metadata.Elements().Single(e => e.Name.LocalName == name).Value;
+
+        Assert.Equal("LlmGuard.Extensions.AI", Value("id"));
+        Assert.Equal(package.Version, Value("version"));
+        Assert.Equal("MIT", Value("license"));
+        Assert.Equal("README.md", Value("readme"));
+        Assert.Matches("^[0-9a-f]{40}$", metadata.Elements().Single(e => e.Name.LocalName == "repository").Attribute("commit")?.Value ?? "");
+
+        // ChatClientBuilder lives in Microsoft.Extensions.AI, which only this package brings; everything else comes
+        // through LlmGuard itself.
+        XElement[] dependencies = metadata.Descendants().Where(e => e.Name.LocalName == "dependency").ToArray();
+        Assert.Equal(
+            ["LlmGuard", "Microsoft.Extensions.AI"],
+            dependencies.Select(e => e.Attribute("id")!.Value).Distinct().Order(StringComparer.Ordinal));
+        // LlmGuard's runtime flows to the user; its generator, analyzers and build files do not (NuGet's default for a
+        // dependency): a project that only builds a pipeline gets no LLMG diagnostics until it adds LlmGuard itself.
+        Assert.All(
+            dependencies.Where(e => e.Attribute("id")!.Value == "LlmGuard"),
+            dependency =>
+            {
+                Assert.Equal(package.Version, dependency.Attribute("version")?.Value);
+                Assert.Equal("Build,Analyzers", dependency.Attribute("exclude")?.Value);
+            });
+        Assert.Equal(
+            ["net10.0", "net8.0"],
+            metadata.Descendants().Where(e => e.Name.LocalName == "group").Select(e => e.Attribute("targetFramework")!.Value).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void The_Extensions_AI_symbol_package_holds_a_portable_pdb_per_framework()
+    {
+        using ZipArchive archive = ZipFile.OpenRead(package.ExtensionsAiSymbolPackagePath);
+
+        Assert.Equal(
+            ["lib/net10.0/LlmGuard.Extensions.AI.pdb", "lib/net8.0/LlmGuard.Extensions.AI.pdb"],
             archive.Entries.Select(entry => entry.FullName).Where(name => name.EndsWith(".pdb", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
     }
 }

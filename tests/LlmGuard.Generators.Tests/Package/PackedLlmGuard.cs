@@ -6,12 +6,12 @@ using LlmGuard.Generators.Tests.Infrastructure;
 
 namespace LlmGuard.Generators.Tests.Package;
 
-/// <summary>The LlmGuard package, packed once from the repository into a temporary folder feed.</summary>
+/// <summary>The LlmGuard and LlmGuard.Extensions.AI packages, packed once from the repository into a temporary folder feed.</summary>
 public sealed class PackedLlmGuard : IAsyncLifetime
 {
     private readonly string _root = DotnetCli.CreateTemporaryDirectory("package");
 
-    /// <summary>A folder that holds only the packed package: the feed a fresh project restores LlmGuard from.</summary>
+    /// <summary>A folder that holds only the packed packages: the feed a fresh project restores LlmGuard from.</summary>
     public string Feed => Path.Combine(_root, "feed");
 
     /// <summary>
@@ -27,19 +27,34 @@ public sealed class PackedLlmGuard : IAsyncLifetime
     /// <summary>The version the repository stamps on the package, read back from its file name.</summary>
     public string Version { get; private set; } = "";
 
+    /// <summary>The LlmGuard.Extensions.AI package, packed beside LlmGuard into the same feed.</summary>
+    public string ExtensionsAiPackagePath { get; private set; } = "";
+
+    public string ExtensionsAiSymbolPackagePath { get; private set; } = "";
+
     public async Task InitializeAsync()
     {
-        string project = Path.Combine(RepositoryPaths.Root, "src", "LlmGuard", "LlmGuard.csproj");
-        ProcessResult pack = await DotnetCli.RunAsync(
-            $"pack \"{project}\" -c Release -o \"{Feed}\" --artifacts-path \"{Path.Combine(_root, "artifacts")}\"",
-            RepositoryPaths.Root,
-            TimeSpan.FromMinutes(5));
-        Assert.True(pack.ExitCode == 0, pack.Output);
+        foreach (string project in new[] { "LlmGuard", "LlmGuard.Extensions.AI" })
+        {
+            string path = Path.Combine(RepositoryPaths.Root, "src", project, project + ".csproj");
+            ProcessResult pack = await DotnetCli.RunAsync(
+                $"pack \"{path}\" -c Release -o \"{Feed}\" --artifacts-path \"{Path.Combine(_root, "artifacts")}\"",
+                RepositoryPaths.Root,
+                TimeSpan.FromMinutes(5));
+            Assert.True(pack.ExitCode == 0, pack.Output);
+        }
 
-        PackagePath = Directory.GetFiles(Feed, "LlmGuard.*.nupkg").Single();
-        SymbolPackagePath = Directory.GetFiles(Feed, "LlmGuard.*.snupkg").Single();
+        // "LlmGuard.0.1.0.nupkg" and "LlmGuard.Extensions.AI.0.1.0.nupkg": the version starts with a digit, a package id part never does here.
+        PackagePath = Single("LlmGuard.", ".nupkg");
+        SymbolPackagePath = Single("LlmGuard.", ".snupkg");
+        ExtensionsAiPackagePath = Single("LlmGuard.Extensions.AI.", ".nupkg");
+        ExtensionsAiSymbolPackagePath = Single("LlmGuard.Extensions.AI.", ".snupkg");
         Version = Path.GetFileNameWithoutExtension(PackagePath)["LlmGuard.".Length..];
     }
+
+    private string Single(string prefix, string extension) =>
+        Directory.GetFiles(Feed, prefix + "*" + extension)
+            .Single(path => Path.GetFileName(path) is { } name && name.EndsWith(extension, StringComparison.Ordinal) && char.IsAsciiDigit(name[prefix.Length]));
 
     public Task DisposeAsync()
     {

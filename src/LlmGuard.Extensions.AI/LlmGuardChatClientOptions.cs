@@ -1,0 +1,64 @@
+using System;
+using System.Collections.Generic;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.AI;
+
+namespace LlmGuard;
+
+/// <summary>
+/// The compile-time settings of an <see cref="LlmGuardChatClient"/>: the values a <see cref="GuardedAttribute"/> would
+/// carry. Configuration of the scene (<c>LlmGuard:Scenes:&lt;scene&gt;</c>) overrides them at run time, as it does a
+/// guarded method's.
+/// </summary>
+public sealed class LlmGuardChatClientOptions
+{
+    /// <summary>The scene a client has unless <see cref="Scene"/> is set.</summary>
+    public const string DefaultScene = "chat";
+
+    /// <summary>
+    /// Gets or sets the scene: the <c>llmguard.scene</c> of the client's telemetry, the name of its configuration
+    /// section, and the prefix of its cache entries. Defaults to <see cref="DefaultScene"/>.
+    /// </summary>
+    public string Scene { get; set; } = DefaultScene;
+
+    /// <summary>Gets or sets the timeout of each attempt in milliseconds; 0 for none, otherwise 10 to 86 400 000. Defaults to 30 000.</summary>
+    public int TimeoutMs { get; set; } = GuardedAttribute.DefaultTimeoutMs;
+
+    /// <summary>Gets or sets how many times a transient failure is retried, 0 to 100. Defaults to 2.</summary>
+    public int MaxRetries { get; set; } = GuardedAttribute.DefaultMaxRetries;
+
+    /// <summary>Gets or sets the median delay before the first retry in milliseconds, 0 to 86 400 000. Defaults to 200.</summary>
+    public int RetryDelayMs { get; set; } = GuardedAttribute.DefaultRetryDelayMs;
+
+    /// <summary>
+    /// Gets or sets the longest <c>Retry-After</c> a retry waits for in milliseconds, 0 to 86 400 000; a service that
+    /// asks for longer ends the attempts at once. Defaults to 30 000.
+    /// </summary>
+    public int MaxRetryAfterMs { get; set; } = GuardedAttribute.DefaultMaxRetryAfterMs;
+
+    /// <summary>
+    /// Gets or sets how long a successful response stays in the runtime's <c>HybridCache</c>, in seconds, 0 to
+    /// 2 592 000; 0 (the default) caches nothing. A response is only served to a request with the same key: the same
+    /// messages, options, inner client and call context (see the package documentation).
+    /// </summary>
+    public int CacheSeconds { get; set; }
+
+    /// <summary>
+    /// Gets or sets the JSON settings that turn the values the client cannot read itself (additional properties,
+    /// function arguments and results, content types it does not know) into key material. Defaults to
+    /// <see cref="AIJsonUtilities.DefaultOptions"/>. A request holding a value these settings cannot serialize runs
+    /// unshared: it gets its own execution and is never cached.
+    /// </summary>
+    public JsonSerializerOptions? JsonSerializerOptions { get; set; }
+
+    /// <summary>
+    /// Gets or sets what answers when every attempt failed, or the runtime refused the request (a budget, a breaker, a
+    /// limit): it receives the request's messages and the exception that ended it, and its response goes to every
+    /// caller that shared the request. <see langword="null"/> (the default) gives the callers the exception. A fallback
+    /// response is never cached, and each use is logged and counted with <c>llmguard.result</c> = <c>fallback</c>
+    /// (<c>rejected</c> for a refusal).
+    /// </summary>
+    public Func<IReadOnlyList<ChatMessage>, Exception, CancellationToken, ValueTask<ChatResponse>>? Fallback { get; set; }
+}

@@ -1,0 +1,85 @@
+using System;
+using System.Collections.Generic;
+using LlmGuard.Configuration;
+using System.Threading.Tasks;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace LlmGuard.Extensions.AI.Tests;
+
+/// <summary>Which runtime a client built by <c>UseLlmGuard()</c> runs on, and how its settings are checked.</summary>
+public sealed class HostingTests
+{
+    private static readonly IChatClient s_unused = GuardedChat.Client(new Uri("http://127.0.0.1:9")).AsIChatClient();
+
+    [Fact]
+    public void The_client_runs_on_the_runtime_AddLlmGuard_registered()
+    {
+        var services = new ServiceCollection();
+        services.AddLlmGuard();
+        services.AddChatClient(s_unused).UseLlmGuard();
+        using ServiceProvider provider = services.BuildServiceProvider();
+
+        LlmGuardChatClient guard = provider.GetRequiredService<IChatClient>().GetService<LlmGuardChatClient>()!;
+
+        Assert.Same(provider.GetRequiredService<GuardRuntime>(), guard.Runtime);
+        Assert.Equal(LlmGuardChatClientOptions.DefaultScene, guard.Scene);
+    }
+
+    [Fact]
+    public void Without_AddLlmGuard_the_client_runs_on_the_default_runtime()
+    {
+        IChatClient chat = new ChatClientBuilder(s_unused).UseLlmGuard(configure: options => options.Scene = "faq_chat").Build();
+
+        LlmGuardChatClient guard = chat.GetService<LlmGuardChatClient>()!;
+
+        Assert.Same(GuardRuntime.Default, guard.Runtime);
+        Assert.Equal("faq_chat", guard.Scene);
+    }
+
+    [Fact]
+    public void A_runtime_passed_to_UseLlmGuard_wins_over_the_registered_one()
+    {
+        var runtime = new GuardRuntime();
+        var services = new ServiceCollection();
+        services.AddLlmGuard();
+        services.AddChatClient(s_unused).UseLlmGuard(runtime);
+        using ServiceProvider provider = services.BuildServiceProvider();
+
+        Assert.Same(runtime, provider.GetRequiredService<IChatClient>().GetService<LlmGuardChatClient>()!.Runtime);
+    }
+
+    [Fact]
+    public void Settings_out_of_range_fail_when_the_pipeline_is_declared()
+    {
+        var builder = new ChatClientBuilder(s_unused);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => builder.UseLlmGuard(configure: options => options.MaxRetries = -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => builder.UseLlmGuard(configure: options => options.TimeoutMs = 5));
+        Assert.Throws<ArgumentException>(() => builder.UseLlmGuard(configure: options => options.Scene = ""));
+    }
+
+    [Fact]
+    public void Configuration_of_a_UseLlmGuard_scene_passes_validation_and_of_an_unknown_scene_fails_naming_it()
+    {
+        static IServiceCollection Host(string configuredScene)
+        {
+            var services = new ServiceCollection();
+            services.AddSingleton<IConfiguration>(new ConfigurationBuilder()
+                .AddInMemoryCollection(new Dictionary<string, string?> { [$"LlmGuard:Scenes:{configuredScene}:MaxRetries"] = "0" })
+                .Build());
+            services.AddLlmGuard();
+            services.AddChatClient(s_unused).UseLlmGuard(configure: options => options.Scene = "validated_chat");
+            return services;
+        }
+
+        using ServiceProvider known = Host("validated_chat").BuildServiceProvider();
+        using ServiceProvider unknown = Host("validated_chta").BuildServiceProvider();
+
+        Assert.Equal(0, known.GetRequiredService<IOptions<LlmGuardOptions>>().Value.Scenes["validated_chat"].MaxRetries);
+        OptionsValidationException failure = Assert.Throws<OptionsValidationException>(() => unknown.GetRequiredService<IOptions<LlmGuardOptions>>().Value);
+        Assert.Contains("LlmGuard:Scenes:validated_chta", failure.Message, StringComparison.Ordinal);
+    }
+}
