@@ -3,6 +3,7 @@ using System.Linq;
 using System.ClientModel;
 using System.Threading.Tasks;
 using LlmGuard.Configuration;
+using LlmGuard.Protection;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Polly.Timeout;
@@ -110,5 +111,29 @@ public sealed class ResilienceTests
         Assert.Equal("busy (503, 1 message)", second.Text);
         Assert.Equal(2, chat.Server.Requests);
         Assert.Equal(["executed/fallback", "executed/fallback"], calls.GetMeasurementSnapshot().Select(m => $"{m.Tags["llmguard.outcome"]}/{m.Tags["llmguard.result"]}"));
+    }
+
+    [Fact]
+    public async Task The_scenes_circuit_breaker_refuses_requests_without_sending_them_once_it_opened()
+    {
+        // The middleware's scene gets the same protection as a guarded method's, from the same configuration.
+        await using GuardedChat chat = await GuardedChat.StartAsync(
+            guard =>
+            {
+                guard.Scene = "support_chat";
+                guard.TimeoutMs = 0;
+                guard.MaxRetries = 0;
+            },
+            options => options.Scenes["support_chat"] = new LlmSceneOptions { BreakerFailureRatio = 0.5, BreakerMinimumThroughput = 2, BreakerBreakMs = 30_000 },
+            ServerReply.Status(503, Overloaded));
+        using MetricCollector<long> rejections = chat.Collect<long>("llmguard.rejections");
+
+        await Assert.ThrowsAsync<ClientResultException>(() => chat.Chat.GetResponseAsync("Where is my order?").Within());
+        await Assert.ThrowsAsync<ClientResultException>(() => chat.Chat.GetResponseAsync("Where is my refund?").Within());
+        LlmCircuitOpenException refused = await Assert.ThrowsAsync<LlmCircuitOpenException>(() => chat.Chat.GetResponseAsync("Where is my parcel?").Within());
+
+        Assert.Equal("support_chat", refused.Scene);
+        Assert.Equal(2, chat.Server.Requests);
+        Assert.Equal("breaker", Assert.Single(rejections.GetMeasurementSnapshot()).Tags["llmguard.rejection.reason"]);
     }
 }
