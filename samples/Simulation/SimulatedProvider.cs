@@ -98,22 +98,23 @@ public sealed class SimulatedProvider : IAsyncDisposable
             _received.Add(request);
         }
 
+        SimulatedProviderOptions behaviour = Options.Models?.GetValueOrDefault(request.Model) ?? Options;
         double roll;
         int latencyMs;
         lock (_random)
         {
             roll = _random.NextDouble();
-            latencyMs = _random.Next((int)Options.MinLatency.TotalMilliseconds, (int)Options.MaxLatency.TotalMilliseconds + 1);
+            latencyMs = _random.Next((int)behaviour.MinLatency.TotalMilliseconds, (int)behaviour.MaxLatency.TotalMilliseconds + 1);
         }
 
-        if (Options.HoldAnswersUntil is { } hold)
+        if (behaviour.HoldAnswersUntil is { } hold)
         {
             await hold.WaitAsync(context.RequestAborted);
         }
 
-        double hangRate = Options.HangRate;
-        double rateLimitedRate = Options.RateLimitedRate;
-        double unavailableRate = Options.UnavailableRate;
+        double hangRate = behaviour.HangRate;
+        double rateLimitedRate = behaviour.RateLimitedRate;
+        double unavailableRate = behaviour.UnavailableRate;
         if (roll < hangRate)
         {
             await HangAsync(context);

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Hosting;
@@ -27,8 +28,13 @@ public sealed partial class SimulatedModelHost(IOptions<ModelOptions> options, I
             return;
         }
 
-        // A busy provider, as in the QuickStart, answering like a ticket desk's model would.
-        _provider = await SimulatedProvider.StartAsync(new SimulatedProviderOptions { Answer = SimulatedAnswers.Answer });
+        // A busy provider, as in the QuickStart, answering like a ticket desk's model would; the models configured
+        // under Model:Simulated behave as configured (a model down, or slow, for the degradation demo).
+        var busy = new SimulatedProviderOptions { Answer = SimulatedAnswers.Answer };
+        _provider = await SimulatedProvider.StartAsync(busy with
+        {
+            Models = options.Value.Simulated.ToDictionary(model => model.Key, model => model.Value.Apply(busy), StringComparer.Ordinal),
+        });
         SimulatedProviderStarted(logger, _provider.Endpoint);
     }
 
