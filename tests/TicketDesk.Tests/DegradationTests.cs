@@ -147,11 +147,24 @@ public sealed class DegradationTests
     }
 
     [Fact]
-    public async Task A_burst_past_both_scenes_bounds_is_shed_at_once_and_every_request_is_answered_by_one_level()
+    public Task A_burst_past_both_scenes_bounds_is_shed_at_once_and_every_request_is_answered_by_one_level() =>
+        BurstAsync(burst: 40, primaryConcurrency: 2, primaryQueue: 3, smallConcurrency: 1, smallQueue: 2);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public Task Random_bursts_and_bounds_shed_exactly_what_the_bounds_leave_and_lose_no_request(int seed)
     {
-        const int burst = 40;
-        const int primaryConcurrency = 2, primaryQueue = 3, smallConcurrency = 1, smallQueue = 2;
-        const int admitted = primaryConcurrency + primaryQueue + smallConcurrency + smallQueue;
+        var random = new Random(seed);
+        int primaryConcurrency = random.Next(1, 5), primaryQueue = random.Next(0, 5), smallConcurrency = random.Next(1, 5), smallQueue = random.Next(0, 5);
+        int admitted = primaryConcurrency + primaryQueue + smallConcurrency + smallQueue;
+        return BurstAsync(random.Next(admitted + 1, 61), primaryConcurrency, primaryQueue, smallConcurrency, smallQueue);
+    }
+
+    private static async Task BurstAsync(int burst, int primaryConcurrency, int primaryQueue, int smallConcurrency, int smallQueue)
+    {
+        int admitted = primaryConcurrency + primaryQueue + smallConcurrency + smallQueue;
 
         // The models answer only when the test says, so nothing an admitted request holds is freed during the burst;
         // the clock never moves, so no timeout fires either.
