@@ -185,20 +185,31 @@ public sealed class DegradationTests
         using HttpClient client = host.CreateClient(tenant: "acme");
 
         var answers = new Asked?[burst];
-        int answered = 0;
-        var shedAnswered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var failures = new Exception?[burst];
+        int ended = 0;
+        var shedEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var start = new Barrier(burst);
         Thread[] threads =
         [
             .. Enumerable.Range(0, burst).Select(i => new Thread(() =>
             {
                 start.SignalAndWait(s_bound);
-
-                // Distinct questions: no request joins another's execution, each one needs a permit of its own.
-                answers[i] = AskAsync(client, $"Question {i}").WaitAsync(s_bound).GetAwaiter().GetResult();
-                if (Interlocked.Increment(ref answered) == burst - admitted)
+                try
                 {
-                    shedAnswered.SetResult();
+                    // Distinct questions: no request joins another's execution, each one needs a permit of its own.
+                    answers[i] = AskAsync(client, $"Question {i}").WaitAsync(s_bound).GetAwaiter().GetResult();
+                }
+                catch (Exception exception)
+                {
+                    // Kept for the assertions: an exception escaping a thread would end the test process.
+                    failures[i] = exception;
+                }
+                finally
+                {
+                    if (Interlocked.Increment(ref ended) == burst - admitted)
+                    {
+                        shedEnded.SetResult();
+                    }
                 }
             })),
         ];
@@ -207,28 +218,36 @@ public sealed class DegradationTests
             thread.Start();
         }
 
-        // Shed at once: every request past the bounds is answered while the admitted ones still wait for the models,
-        // and only the running executions reached them (the queued ones wait for a permit).
-        await shedAnswered.Task.WaitAsync(s_bound);
-        await host.Provider.WhenReceived(primaryConcurrency + smallConcurrency).WaitAsync(s_bound);
-        Asked[] shed = [.. answers.OfType<Asked>()];
-        Assert.Equal(burst - admitted, shed.Length);
-        Assert.All(shed, asked =>
+        try
         {
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, asked.Status);
-            Assert.Equal(HelpAnswer.Shed, asked.Answer.Source);
-            Assert.Equal(TimeSpan.FromSeconds(2), asked.RetryAfter);
-        });
-        Assert.Equal(primaryConcurrency + smallConcurrency, host.Provider.Requests);
+            // Shed at once: every request past the bounds is answered while the admitted ones still wait for the
+            // models, and only the running executions reached them (the queued ones wait for a permit).
+            await shedEnded.Task.WaitAsync(s_bound);
+            await host.Provider.WhenReceived(primaryConcurrency + smallConcurrency).WaitAsync(s_bound);
+            Assert.Equal(new Exception?[burst], failures);
+            Asked[] shed = [.. answers.OfType<Asked>()];
+            Assert.Equal(burst - admitted, shed.Length);
+            Assert.All(shed, asked =>
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, asked.Status);
+                Assert.Equal(HelpAnswer.Shed, asked.Answer.Source);
+                Assert.Equal(TimeSpan.FromSeconds(2), asked.RetryAfter);
+            });
+            Assert.Equal(primaryConcurrency + smallConcurrency, host.Provider.Requests);
+        }
+        finally
+        {
+            // Also after a failed assertion, so the held requests and their threads end.
+            release.TrySetResult();
+        }
 
-        release.SetResult();
         foreach (Thread thread in threads)
         {
             Assert.True(thread.Join(s_bound), "A request of the burst was not answered.");
         }
 
         // None lost: every request got an answer from exactly one level.
-        Dictionary<string, int> levels = answers.Select(asked => asked!.Answer.Source).CountBy(source => source).ToDictionary();
+        Assert.Equal(new Exception?[burst], failures);
         Assert.Equal(
             new Dictionary<string, int>
             {
@@ -236,12 +255,12 @@ public sealed class DegradationTests
                 [HelpAnswer.Small] = smallConcurrency + smallQueue,
                 [HelpAnswer.Shed] = burst - admitted,
             },
-            levels);
+            answers.Select(asked => asked!.Answer.Source).CountBy(source => source).ToDictionary());
         Assert.Equal(primaryConcurrency + primaryQueue, host.Provider.Received.Count(request => request.Model == Large));
         Assert.Equal(smallConcurrency + smallQueue, host.Provider.Received.Count(request => request.Model == Small));
 
-        // The metrics tell the same story: the primary's limit sent its overflow to the smaller model, whose limit shed
-        // what it could not take; nothing was counted as a failure.
+        // The metrics tell the same story: the primary's limit sent its overflow to the smaller model, whose limit
+        // shed what it could not take.
         Assert.Equal(
             new Dictionary<string, long>
             {
