@@ -156,10 +156,10 @@ app.MapPost("/help/answer", async (HelpQuestion request, HelpDesk help, HttpResp
     if (answer.Source == HelpAnswer.Shed)
     {
         // A shed question is 503 with Retry-After, not a 200 busy reply: nothing was tried for it, and this status is
-        // what makes browsers' retry logic, gateways and load balancers back off, and what dashboards count as
+        // what makes clients' retry policies, gateways and load balancers back off, and what dashboards count as
         // overload. The static reply stays a 200: the models were tried and are down, and the customer has an answer
-        // that promises a human, which a retry in two seconds would not improve.
-        // The smaller model's queue frees up within about one of its answers; two seconds spreads a burst's retries past that.
+        // that promises a human, which a retry in two seconds would not improve. Two seconds: the smaller model's
+        // queue frees up within about one of its answers, and a burst's retries spread past that.
         response.Headers.RetryAfter = "2";
         return Results.Json(answer, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
