@@ -27,6 +27,7 @@ public sealed class SimulatedProvider : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly Random _random;
     private readonly List<SimulatedRequest> _received = [];
+    private readonly List<(int Count, TaskCompletionSource Reached)> _receivedWaiters = [];
 
     private SimulatedProvider(WebApplication app, SimulatedProviderOptions options)
     {
@@ -66,6 +67,25 @@ public sealed class SimulatedProvider : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Completes once the provider has received <paramref name="count"/> chat-completion requests, before it answers the
+    /// last of them, so a test can act while they are in flight (held, or slow).
+    /// </summary>
+    public Task WhenReceived(int count)
+    {
+        lock (_received)
+        {
+            if (_received.Count >= count)
+            {
+                return Task.CompletedTask;
+            }
+
+            var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _receivedWaiters.Add((count, reached));
+            return reached.Task;
+        }
+    }
+
     /// <summary>Starts a provider with the default behaviour of a busy provider and the given seed.</summary>
     public static Task<SimulatedProvider> StartAsync(int seed) => StartAsync(new SimulatedProviderOptions { Seed = seed });
 
@@ -96,24 +116,33 @@ public sealed class SimulatedProvider : IAsyncDisposable
         lock (_received)
         {
             _received.Add(request);
+            for (int i = _receivedWaiters.Count - 1; i >= 0; i--)
+            {
+                if (_received.Count >= _receivedWaiters[i].Count)
+                {
+                    _receivedWaiters[i].Reached.SetResult();
+                    _receivedWaiters.RemoveAt(i);
+                }
+            }
         }
 
+        SimulatedProviderOptions behaviour = Options.Models?.GetValueOrDefault(request.Model) ?? Options;
         double roll;
         int latencyMs;
         lock (_random)
         {
             roll = _random.NextDouble();
-            latencyMs = _random.Next((int)Options.MinLatency.TotalMilliseconds, (int)Options.MaxLatency.TotalMilliseconds + 1);
+            latencyMs = _random.Next((int)behaviour.MinLatency.TotalMilliseconds, (int)behaviour.MaxLatency.TotalMilliseconds + 1);
         }
 
-        if (Options.HoldAnswersUntil is { } hold)
+        if (behaviour.HoldAnswersUntil is { } hold)
         {
             await hold.WaitAsync(context.RequestAborted);
         }
 
-        double hangRate = Options.HangRate;
-        double rateLimitedRate = Options.RateLimitedRate;
-        double unavailableRate = Options.UnavailableRate;
+        double hangRate = behaviour.HangRate;
+        double rateLimitedRate = behaviour.RateLimitedRate;
+        double unavailableRate = behaviour.UnavailableRate;
         if (roll < hangRate)
         {
             await HangAsync(context);

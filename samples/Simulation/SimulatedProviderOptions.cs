@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading.Tasks;
 
 namespace Simulation;
@@ -38,4 +39,13 @@ public sealed record SimulatedProviderOptions
     /// when the provider answers; <see langword="null"/> answers after the latency alone.
     /// </summary>
     public Task? HoldAnswersUntil { get; init; }
+
+    /// <summary>
+    /// How requests that name one of these models (the request's <c>model</c>) behave, in place of these options' rates,
+    /// latencies and <see cref="HoldAnswersUntil"/>, so one model of the provider can be slow or down while another
+    /// answers; a model not listed behaves as these options say, and <see langword="null"/> treats every model alike.
+    /// An entry's <see cref="Seed"/>, <see cref="Answer"/> and <see cref="Models"/> are not read: one generator picks
+    /// every outcome and these options' <see cref="Answer"/> writes every answer.
+    /// </summary>
+    public IReadOnlyDictionary<string, SimulatedProviderOptions>? Models { get; init; }
 }

@@ -21,24 +21,45 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using TicketDesk.Conversations;
+using TicketDesk.Help;
 using TicketDesk.Hosting;
 using TicketDesk.Model;
 using TicketDesk.Tickets;
 using TicketDesk.Usage;
 
-// A support desk's API: ticket autofill and chat replies answered by a model through LlmGuard, the usage table
-// the team keeps, and LlmGuard's metrics and traces in the console.
+// A support desk's API: ticket autofill, chat replies and help answers written by a model through LlmGuard, the usage
+// table the team keeps, and LlmGuard's metrics and traces in the console.
 WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
 
 // One runtime for the service: guard state (calls in flight, merge windows) lives in it; its scenes, prices and
 // budgets come from the "LlmGuard" section of appsettings.json (reloaded when the file changes); its logs and metrics
 // go to the host's logging and OpenTelemetry; every execution's usage goes to the SQLite usage table.
-builder.Services.AddLlmGuard().AddUsageSink<SqliteUsageSink>();
+// The help desk's primary and smaller models are the model profiles "normal" and "fast" (LlmGuard:Profiles), each the
+// keyed IChatClient of its name.
+builder.Services.AddLlmGuard()
+    .AddUsageSink<SqliteUsageSink>()
+    .AddModelProfile("normal")
+    .AddModelProfile("fast");
 
 // Read when the container builds them, so every configuration source (and a test host's settings) is in.
 builder.Services.Configure<ModelOptions>(builder.Configuration.GetSection(ModelOptions.Section));
 builder.Services.AddSingleton<SimulatedModelHost>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<SimulatedModelHost>());
+builder.Services.AddSingleton(sp =>
+{
+    ModelOptions model = sp.GetRequiredService<IOptions<ModelOptions>>().Value;
+    return sp.GetRequiredService<OpenAIClient>().GetChatClient(model.Name).AsIChatClient();
+});
+
+// The models the profiles pick from, one keyed IChatClient each on the same endpoint. Keyed services are registered
+// before the container exists, so their names are read now; start-up validation stops the service when a profile
+// names a client that is not listed here.
+foreach (string modelName in builder.Configuration.GetSection("Model:Models").Get<string[]>() ?? [])
+{
+    builder.Services.AddKeyedSingleton(modelName, static (sp, key) =>
+        sp.GetRequiredService<OpenAIClient>().GetChatClient((string)key!).AsIChatClient());
+}
+
 builder.Services.AddSingleton(sp =>
 {
     ModelOptions model = sp.GetRequiredService<IOptions<ModelOptions>>().Value;
@@ -59,10 +80,11 @@ builder.Services.AddSingleton(sp =>
         // LlmGuard and outliving its attempt timeout. LlmGuard is the one that retries.
         RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
     };
-    return new OpenAIClient(new ApiKeyCredential(apiKey), options).GetChatClient(model.Name).AsIChatClient();
+    return new OpenAIClient(new ApiKeyCredential(apiKey), options);
 });
 builder.Services.AddSingleton<TicketAssistant>();
 builder.Services.AddSingleton<ChatAssistant>();
+builder.Services.AddSingleton<HelpDesk>();
 
 builder.Services.AddSingleton(sp =>
 {
@@ -120,6 +142,29 @@ app.MapPost("/conversations/{id}/reply", async (string id, ChatMessageRequest re
     using LlmCallContextScope scope = LlmCallContext.Begin(conversation: id, module: "chat");
     ChatReply reply = await chat.ReplyAsync(request.Text, cancellationToken);
     return Results.Ok(reply);
+});
+
+app.MapPost("/help/answer", async (HelpQuestion request, HelpDesk help, HttpResponse response, CancellationToken cancellationToken) =>
+{
+    if (string.IsNullOrWhiteSpace(request.Question))
+    {
+        return Results.ValidationProblem(new Dictionary<string, string[]> { ["question"] = ["The question is empty."] });
+    }
+
+    using LlmCallContextScope scope = LlmCallContext.Begin(module: "help");
+    HelpAnswer answer = await help.AnswerAsync(request.Question, cancellationToken);
+    if (answer.Source == HelpAnswer.Shed)
+    {
+        // A shed question is 503 with Retry-After, not a 200 busy reply: nothing was tried for it, and this status is
+        // what makes clients' retry policies, gateways and load balancers back off, and what dashboards count as
+        // overload. The static reply stays a 200: the models were tried and are down, and the customer has an answer
+        // that promises a human, which a retry in two seconds would not improve. Two seconds: the smaller model's
+        // queue frees up within about one of its answers, and a burst's retries spread past that.
+        response.Headers.RetryAfter = "2";
+        return Results.Json(answer, statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+
+    return Results.Ok(answer);
 });
 
 app.MapGet("/usage/daily", async (UsageStore usage, CancellationToken cancellationToken) =>

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace TicketDesk.Model;
 
@@ -19,4 +20,11 @@ public sealed class ModelOptions
     /// variable. Keep it out of appsettings.json: user secrets or the <c>Model__ApiKey</c> environment variable.
     /// </summary>
     public string? ApiKey { get; set; }
+
+    /// <summary>
+    /// When the simulated provider answers (no <see cref="Endpoint"/>): how it treats the requests to each model named
+    /// here, e.g. <c>Model:Simulated:ticketdesk-large:UnavailableRate=1</c> takes the primary model down. A model not
+    /// named behaves as the busy provider.
+    /// </summary>
+    public Dictionary<string, SimulatedModelOptions> Simulated { get; } = new(StringComparer.Ordinal);
 }

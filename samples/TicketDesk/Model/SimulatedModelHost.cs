@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Hosting;
@@ -27,9 +28,19 @@ public sealed partial class SimulatedModelHost(IOptions<ModelOptions> options, I
             return;
         }
 
-        // A busy provider, as in the QuickStart, answering like a ticket desk's model would.
-        _provider = await SimulatedProvider.StartAsync(new SimulatedProviderOptions { Answer = SimulatedAnswers.Answer });
+        // A busy provider, as in the QuickStart, answering like a ticket desk's model would; the models configured
+        // under Model:Simulated behave as configured (a model down, or slow, for the degradation demo).
+        var busy = new SimulatedProviderOptions { Answer = SimulatedAnswers.Answer };
+        _provider = await SimulatedProvider.StartAsync(busy with
+        {
+            Models = options.Value.Simulated.ToDictionary(model => model.Key, model => model.Value.Apply(busy), StringComparer.Ordinal),
+        });
         SimulatedProviderStarted(logger, _provider.Endpoint);
+        foreach ((string model, SimulatedProviderOptions behaviour) in _provider.Options.Models!)
+        {
+            SimulatedModelConfigured(
+                logger, model, behaviour.RateLimitedRate, behaviour.UnavailableRate, behaviour.HangRate, behaviour.MinLatency.TotalMilliseconds, behaviour.MaxLatency.TotalMilliseconds);
+        }
     }
 
     /// <inheritdoc />
@@ -46,4 +57,8 @@ public sealed partial class SimulatedModelHost(IOptions<ModelOptions> options, I
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "No Model:Endpoint configured: the simulated provider answers at {Endpoint} (150-450 ms, with 429s, 503s and hangs)")]
     private static partial void SimulatedProviderStarted(ILogger logger, Uri endpoint);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Model:Simulated:{Model}: the simulated provider treats its requests with HangRate {HangRate}, RateLimitedRate {RateLimitedRate}, UnavailableRate {UnavailableRate}, latency {MinLatencyMs}-{MaxLatencyMs} ms")]
+    private static partial void SimulatedModelConfigured(
+        ILogger logger, string model, double rateLimitedRate, double unavailableRate, double hangRate, double minLatencyMs, double maxLatencyMs);
 }
