@@ -255,7 +255,7 @@ internal static class GuardedSourceEmitter
             } + (_method.Merge is { Supersede: true } ? ", supersede: true" : string.Empty)
               + (policy.MaxRetryAfterMs != GuardDefaults.MaxRetryAfterMs ? $", maxRetryAfterMs: {policy.MaxRetryAfterMs}" : string.Empty);
             string type = $"global::LlmGuard.Infrastructure.GuardedMethod<{_method.ResultType}>";
-            string creation = $"new(scene: {Literal(_method.Key.Scene)}, timeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{merge}{UsageArgument()}{CacheArguments()});";
+            string creation = $"new(scene: {Literal(_method.Key.Scene)}, timeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{merge}{UsageArgument()}{CacheArguments()}{ProtectionArguments(policy)});";
             if (_method.Cache is not null)
             {
                 _writer.Line("// Successful answers are cached; the version is a hash of this method's signature, key and result type, so a");
@@ -282,6 +282,11 @@ internal static class GuardedSourceEmitter
             _writer.Indent().Line(creation).Outdent();
             _writer.CloseBlock();
         }
+
+        // Written only when the attribute sets them, so the construction of every other method reads as before.
+        private static string ProtectionArguments(PolicySpec policy) =>
+            (policy.MaxConcurrency > 0 ? $", maxConcurrency: {policy.MaxConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : string.Empty)
+            + (policy.BreakerFailureRatio > 0 ? $", breakerFailureRatio: {policy.BreakerFailureRatio.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}" : string.Empty);
 
         // Written only for cached methods, so the construction of every other method reads as before.
         private string CacheArguments()

@@ -65,6 +65,8 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
     /// The hash of the method's signature and result type the generator computed; part of every cache key, so a build that
     /// changes them never reads older entries. Required when <paramref name="cacheSeconds"/> is more than 0.
     /// </param>
+    /// <param name="maxConcurrency">How many executions of the scene run at once, 0 or more; 0 for no limit.</param>
+    /// <param name="breakerFailureRatio">The failure ratio that opens the scene's circuit breaker, 0 to 1; 0 for no breaker.</param>
     /// <exception cref="ArgumentException"><paramref name="scene"/> is empty, or <paramref name="cacheVersion"/> is empty while <paramref name="cacheSeconds"/> is more than 0.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A number is outside its range.</exception>
     public GuardedMethod(
@@ -79,7 +81,9 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
         int maxRetryAfterMs = GuardedAttribute.DefaultMaxRetryAfterMs,
         Func<TResult, LlmTokenUsage>? usage = null,
         int cacheSeconds = 0,
-        string? cacheVersion = null)
+        string? cacheVersion = null,
+        int maxConcurrency = 0,
+        double breakerFailureRatio = 0)
     {
         ArgumentException.ThrowIfNullOrEmpty(scene);
         if (timeoutMs != 0)
@@ -110,7 +114,15 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
             ArgumentException.ThrowIfNullOrEmpty(cacheVersion);
         }
 
+        ArgumentOutOfRangeException.ThrowIfNegative(maxConcurrency);
+        if (!(breakerFailureRatio >= 0 && breakerFailureRatio <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(breakerFailureRatio), breakerFailureRatio, "The failure ratio is 0 (no breaker) or above 0 and at most 1.");
+        }
+
         Scene = scene;
+        MaxConcurrency = maxConcurrency;
+        BreakerFailureRatio = breakerFailureRatio;
         CacheSeconds = cacheSeconds;
         CacheVersion = cacheVersion ?? string.Empty;
         MergeWindowMs = mergeWindowMs;
@@ -156,6 +168,12 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
 
     /// <summary>Gets the hash of the method's signature and result type that versions its cache keys; empty when it caches nothing.</summary>
     public string CacheVersion { get; }
+
+    /// <summary>Gets how many executions of the scene run at once; 0 means no limit.</summary>
+    public int MaxConcurrency { get; }
+
+    /// <summary>Gets the failure ratio that opens the scene's circuit breaker; 0 means no breaker.</summary>
+    public double BreakerFailureRatio { get; }
 
     /// <summary>Gets what reads the tokens a result used, or <see langword="null"/> when results carry none.</summary>
     internal Func<TResult, LlmTokenUsage>? Usage { get; }
