@@ -56,7 +56,7 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
         // is how OpenAI and Azure SDKs report failures, which the runtime classifies; the Microsoft.Extensions
         // abstractions are how it is hosted, configured, logged and measured, HybridCache holds cached answers, and
         // the semantic cache embeds texts through Microsoft.Extensions.AI.Abstractions and compares them with
-        // System.Numerics.Tensors.
+        // System.Numerics.Tensors. System.Threading.RateLimiting holds the scenes' concurrency and rate limits.
         string[] dependencies = metadata.Descendants().Where(e => e.Name.LocalName == "dependency")
             .Select(e => e.Attribute("id")!.Value)
             .Distinct()
@@ -76,6 +76,7 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
                 "Polly.Core",
                 "System.ClientModel",
                 "System.Numerics.Tensors",
+                "System.Threading.RateLimiting",
             ],
             dependencies);
         Assert.Equal(
