@@ -37,7 +37,7 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
     }
 
     [Fact]
-    public void The_manifest_names_the_license_readme_and_commit_and_depends_on_Polly_Core_System_ClientModel_System_Numerics_Tensors_and_Microsoft_Extensions_alone()
+    public void The_manifest_names_the_license_readme_and_commit_and_depends_on_Polly_Core_System_ClientModel_System_Numerics_Tensors_System_Threading_RateLimiting_and_Microsoft_Extensions_alone()
     {
         using ZipArchive archive = ZipFile.OpenRead(package.PackagePath);
         using var reader = archive.GetEntry("LlmGuard.nuspec")!.Open();
