@@ -43,7 +43,8 @@ public sealed class GuardRuntime : IDisposable, IAsyncDisposable
 
     // One protection per scene that has any; replaced ones stay alive (executions that started under them may still
     // reach their limiters) and are disposed with the runtime.
-    private readonly ConcurrentDictionary<string, SceneProtection> _protections = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (SceneProtection? Protection, long Generation)> _protections = new(StringComparer.Ordinal);
+    private long _configurationGeneration;
     private readonly List<SceneProtection> _replacedProtections = new();
 
     /// <summary>Creates a runtime that measures time on <paramref name="timeProvider"/>.</summary>
@@ -200,47 +201,57 @@ public sealed class GuardRuntime : IDisposable, IAsyncDisposable
     }
 
     /// <summary>
-    /// Gets the protection of <paramref name="scene"/> for <paramref name="settings"/>: the scene's current one when its
-    /// settings are equal (its breaker keeps its state), otherwise a new one that replaces it; <see langword="null"/> when
-    /// the settings protect nothing.
+    /// Gets the protection of <paramref name="scene"/> for <paramref name="settings"/>, shared by every method of the
+    /// scene: the scene's current one when it was built under the current configuration (by the scene's first method
+    /// to build its policy, whose attribute constants win over a later method's) or when its settings are equal (its
+    /// breaker keeps its state); otherwise a new one that replaces it. <see langword="null"/> when the settings protect
+    /// nothing.
     /// </summary>
     internal SceneProtection? ProtectionFor(string scene, ProtectionSettings settings)
     {
         lock (_protections)
         {
-            _protections.TryGetValue(scene, out SceneProtection? current);
-            if (current is not null && current.Settings == settings)
+            long generation = Interlocked.Read(ref _configurationGeneration);
+            if (_protections.TryGetValue(scene, out (SceneProtection? Protection, long Generation) current)
+                && (current.Generation == generation || (current.Protection is null ? settings.IsEmpty : current.Protection.Settings == settings)))
             {
-                return current;
+                _protections[scene] = (current.Protection, generation);
+                return current.Protection;
             }
 
-            if (current is not null)
+            if (current.Protection is not null)
             {
-                _replacedProtections.Add(current);
-                _protections.TryRemove(scene, out _);
+                _replacedProtections.Add(current.Protection);
             }
 
-            if (settings.IsEmpty)
-            {
-                return null;
-            }
-
-            var protection = new SceneProtection(scene, settings, this);
-            _protections[scene] = protection;
+            SceneProtection? protection = settings.IsEmpty ? null : new SceneProtection(scene, settings, this);
+            _protections[scene] = (protection, generation);
             return protection;
         }
     }
 
     /// <summary>Gets the breaker state of every scene that has a breaker, for the <c>llmguard.breaker.state</c> gauge.</summary>
-    internal IEnumerable<SceneProtection> Protections => _protections.Values;
+    internal IEnumerable<SceneProtection> Protections
+    {
+        get
+        {
+            foreach ((SceneProtection? protection, _) in _protections.Values)
+            {
+                if (protection is not null)
+                {
+                    yield return protection;
+                }
+            }
+        }
+    }
 
     private void DisposeProtections()
     {
         lock (_protections)
         {
-            foreach (SceneProtection protection in _protections.Values)
+            foreach ((SceneProtection? protection, _) in _protections.Values)
             {
-                protection.Dispose();
+                protection?.Dispose();
             }
 
             foreach (SceneProtection protection in _replacedProtections)
@@ -284,6 +295,7 @@ public sealed class GuardRuntime : IDisposable, IAsyncDisposable
             Dictionary<string, SceneOverrides> previous = _scenes;
             Dictionary<string, SceneOverrides> next = SceneOverrides.Snapshot(options);
             changed = ChangedScenes(previous, next);
+            Interlocked.Increment(ref _configurationGeneration);
             Volatile.Write(ref _options, options);
             Volatile.Write(ref _scenes, next);
             foreach (IGuardedMethodState state in _states.Values)

@@ -121,4 +121,18 @@ public sealed class GuardedAttribute : Attribute
     /// Fallback answers and failures are never stored.
     /// </summary>
     public int CacheSeconds { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many executions of the method's scene run at once on a runtime, shared by every method of the
+    /// scene; 0 (the default) means no limit. An execution past it is rejected at once (configure <c>MaxQueue</c> for the
+    /// scene to let some wait). The scene setting <c>LlmGuard:Scenes:&lt;scene&gt;:MaxConcurrency</c> overrides it.
+    /// </summary>
+    public int MaxConcurrency { get; set; }
+
+    /// <summary>
+    /// Gets or sets the share of failed executions, above 0 and at most 1, that opens the scene's circuit breaker; 0 (the
+    /// default) means no breaker. The breaker's other settings take their defaults unless the scene configures them;
+    /// <c>LlmGuard:Scenes:&lt;scene&gt;:BreakerFailureRatio</c> overrides it.
+    /// </summary>
+    public double BreakerFailureRatio { get; set; }
 }

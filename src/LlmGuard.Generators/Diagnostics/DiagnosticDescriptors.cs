@@ -125,6 +125,16 @@ internal static class DiagnosticDescriptors
         "CacheSeconds is out of range",
         "CacheSeconds = {0} on '{1}' is out of range; use 0 for no caching, or a value up to {2} (30 days)");
 
+    public static readonly DiagnosticDescriptor MaxConcurrencyOutOfRange = Error(
+        "LLMG029",
+        "MaxConcurrency is out of range",
+        "MaxConcurrency = {0} on '{1}' is out of range; use 0 for no limit, or the number of executions of the scene that may run at once");
+
+    public static readonly DiagnosticDescriptor BreakerFailureRatioOutOfRange = Error(
+        "LLMG030",
+        "BreakerFailureRatio is out of range",
+        "BreakerFailureRatio = {0} on '{1}' is out of range; use 0 for no circuit breaker, or a share of failed executions above 0 and at most 1");
+
     public static readonly DiagnosticDescriptor CachedCoreReadsParameterOutsideKey = Error(
         "LLMG024",
         "A cached method's core reads a parameter that is not in the key",

@@ -256,7 +256,7 @@ internal static class GuardedSourceEmitter
               + (policy.MaxRetryAfterMs != GuardDefaults.MaxRetryAfterMs ? $", maxRetryAfterMs: {policy.MaxRetryAfterMs}" : string.Empty);
             string type = $"global::LlmGuard.Infrastructure.GuardedMethod<{_method.ResultType}>";
             string fallbackScene = _method.Fallback?.Scene is { } scene ? $", fallbackScene: {Literal(scene)}" : string.Empty;
-            string creation = $"new(scene: {Literal(_method.Key.Scene)}, timeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{merge}{UsageArgument()}{CacheArguments()}{fallbackScene});";
+            string creation = $"new(scene: {Literal(_method.Key.Scene)}, timeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{merge}{UsageArgument()}{CacheArguments()}{ProtectionArguments(policy)}{fallbackScene});";
             if (_method.Cache is not null)
             {
                 _writer.Line("// Successful answers are cached; the version is a hash of this method's signature, key and result type, so a");
@@ -283,6 +283,11 @@ internal static class GuardedSourceEmitter
             _writer.Indent().Line(creation).Outdent();
             _writer.CloseBlock();
         }
+
+        // Written only when the attribute sets them, so the construction of every other method reads as before.
+        private static string ProtectionArguments(PolicySpec policy) =>
+            (policy.MaxConcurrency > 0 ? $", maxConcurrency: {policy.MaxConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : string.Empty)
+            + (policy.BreakerFailureRatio > 0 ? $", breakerFailureRatio: {policy.BreakerFailureRatio.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}" : string.Empty);
 
         // Written only for cached methods, so the construction of every other method reads as before.
         private string CacheArguments()

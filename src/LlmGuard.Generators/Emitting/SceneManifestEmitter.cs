@@ -41,7 +41,8 @@ internal static class SceneManifestEmitter
                 $"timeoutMs: {entry.TimeoutMs}, maxRetries: {entry.MaxRetries}, retryDelayMs: {entry.RetryDelayMs}, maxRetryAfterMs: {entry.MaxRetryAfterMs}, " +
                 $"mergeWindowMs: {entry.MergeWindowMs}, mergeMode: global::LlmGuard.MergeMode.{mode}, mergeMaxWaitMs: {entry.MergeMaxWaitMs}" +
                 (entry.CacheSeconds > 0 ? $", cacheSeconds: {entry.CacheSeconds}" : string.Empty) +
-                (entry.SemanticText ? ", semanticText: true)" : ")") +
+                (entry.SemanticText ? ", semanticText: true" : string.Empty) +
+                (entry.BreakerFailureRatio > 0 ? ", breakerFailureRatio: " + entry.BreakerFailureRatio.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + ")" : ")") +
                 (i < entries.Count - 1 ? "," : ");"));
         }
 

@@ -47,7 +47,8 @@ internal sealed record ParameterSpec(string Name, string Type, string Modifier, 
 
 // TimeoutMs: Per-attempt timeout; 0 for none.
 // MaxRetryAfterMs: The longest Retry-After a retry waits for.
-internal sealed record PolicySpec(int TimeoutMs, int MaxRetries, int RetryDelayMs, int MaxRetryAfterMs);
+// MaxConcurrency and BreakerFailureRatio are 0 when the attribute asks for no limit and no breaker.
+internal sealed record PolicySpec(int TimeoutMs, int MaxRetries, int RetryDelayMs, int MaxRetryAfterMs, int MaxConcurrency, double BreakerFailureRatio);
 
 // Expression: How the type's GuardRuntime member is read (<c>this._runtime</c>, <c>s_runtime</c>, a primary-constructor parameter), or <see langword="null"/> when the type has none and the process-wide default is used.
 internal sealed record RuntimeSpec(string? Expression, bool IsStatic);

@@ -13,7 +13,8 @@ internal sealed record SceneManifestEntry(
     bool Sliding,
     int MergeMaxWaitMs,
     int CacheSeconds,
-    bool SemanticText)
+    bool SemanticText,
+    double BreakerFailureRatio)
 {
     public static SceneManifestEntry From(GuardedMethodSpec method) => new(
         method.Key.Scene,
@@ -26,7 +27,8 @@ internal sealed record SceneManifestEntry(
         method.Merge?.Sliding ?? false,
         method.Merge?.MaxWaitMs ?? 0,
         method.Cache?.Seconds ?? 0,
-        method.Semantic is not null);
+        method.Semantic is not null,
+        method.Policy.BreakerFailureRatio);
 
     private static string TrimGlobal(string type) => type.StartsWith("global::", System.StringComparison.Ordinal) ? type.Substring("global::".Length) : type;
 }

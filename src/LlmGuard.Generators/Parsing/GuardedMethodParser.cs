@@ -150,7 +150,7 @@ internal sealed class GuardedMethodParser
             _method.IsStatic,
             SymbolExtensions.EscapeIdentifier(coreName),
             key,
-            new PolicySpec(values.TimeoutMs, values.MaxRetries, values.RetryDelayMs, values.MaxRetryAfterMs),
+            new PolicySpec(values.TimeoutMs, values.MaxRetries, values.RetryDelayMs, values.MaxRetryAfterMs, values.MaxConcurrency, values.BreakerFailureRatio),
             fallback,
             runtime,
             values.SingleFlight,
@@ -479,6 +479,10 @@ internal sealed class GuardedMethodParser
 
         public int CacheSeconds { get; set; }
 
+        public int MaxConcurrency { get; set; }
+
+        public double BreakerFailureRatio { get; set; }
+
         public bool Merges => MergeWindowMs > 0;
 
         public bool Sliding => MergeMode == SlidingMergeMode;
@@ -576,6 +580,23 @@ internal sealed class GuardedMethodParser
                     }
 
                     values.CacheSeconds = cacheSeconds;
+                    break;
+                case ("MaxConcurrency", int maxConcurrency):
+                    if (maxConcurrency < 0)
+                    {
+                        Report(DiagnosticDescriptors.MaxConcurrencyOutOfRange, ArgumentLocation("MaxConcurrency"), maxConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture), _display);
+                    }
+
+                    values.MaxConcurrency = maxConcurrency;
+                    break;
+                case ("BreakerFailureRatio", double ratio):
+                    // Written so that NaN is out of range too.
+                    if (!(ratio >= 0 && ratio <= 1))
+                    {
+                        Report(DiagnosticDescriptors.BreakerFailureRatioOutOfRange, ArgumentLocation("BreakerFailureRatio"), ratio.ToString("R", System.Globalization.CultureInfo.InvariantCulture), _display);
+                    }
+
+                    values.BreakerFailureRatio = ratio;
                     break;
             }
         }

@@ -21,8 +21,9 @@ public sealed class GuardScene
     /// <param name="mergeMaxWaitMs">The longest a sliding merge window stays open, in milliseconds.</param>
     /// <param name="cacheSeconds">How long a successful answer stays cached, in seconds; 0 for no caching.</param>
     /// <param name="semanticText">Whether the method has a <see cref="SemanticCacheTextAttribute">[SemanticCacheText]</see> parameter.</param>
+    /// <param name="breakerFailureRatio">The compile-time failure ratio of the scene's circuit breaker; 0 for none.</param>
     /// <exception cref="ArgumentException"><paramref name="scene"/> or <paramref name="method"/> is empty.</exception>
-    public GuardScene(string scene, string method, int timeoutMs, int maxRetries, int retryDelayMs, int maxRetryAfterMs, int mergeWindowMs, MergeMode mergeMode, int mergeMaxWaitMs, int cacheSeconds = 0, bool semanticText = false)
+    public GuardScene(string scene, string method, int timeoutMs, int maxRetries, int retryDelayMs, int maxRetryAfterMs, int mergeWindowMs, MergeMode mergeMode, int mergeMaxWaitMs, int cacheSeconds = 0, bool semanticText = false, double breakerFailureRatio = 0)
     {
         ArgumentException.ThrowIfNullOrEmpty(scene);
         ArgumentException.ThrowIfNullOrEmpty(method);
@@ -37,6 +38,7 @@ public sealed class GuardScene
         MergeMaxWaitMs = mergeMaxWaitMs;
         CacheSeconds = cacheSeconds;
         SemanticText = semanticText;
+        BreakerFailureRatio = breakerFailureRatio;
     }
 
     /// <summary>Gets the method's scene, the name its configuration section has under <c>LlmGuard:Scenes</c>.</summary>
@@ -74,4 +76,10 @@ public sealed class GuardScene
     /// which its scene cannot turn <see cref="LlmSceneOptions.SemanticCache"/> on.
     /// </summary>
     public bool SemanticText { get; }
+
+    /// <summary>
+    /// Gets the compile-time failure ratio of the scene's circuit breaker (<see cref="GuardedAttribute.BreakerFailureRatio"/>);
+    /// 0 means none, and then the scene's other <c>Breaker…</c> settings need <see cref="LlmSceneOptions.BreakerFailureRatio"/>.
+    /// </summary>
+    public double BreakerFailureRatio { get; }
 }

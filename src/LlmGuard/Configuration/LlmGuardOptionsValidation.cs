@@ -227,11 +227,26 @@ internal static class LlmGuardOptionsValidation
         CheckRange(scene, nameof(LlmSceneOptions.RateLimit), settings.RateLimit, int.MaxValue, failures);
         CheckRange(scene, nameof(LlmSceneOptions.RateLimitWindowMs), settings.RateLimitWindowMs, 1, GuardLimits.MaxMilliseconds, failures);
         if (settings.BreakerFailureRatio is null
-            && (settings.BreakerMinimumThroughput ?? settings.BreakerSamplingMs ?? settings.BreakerBreakMs) is not null)
+            && (settings.BreakerMinimumThroughput ?? settings.BreakerSamplingMs ?? settings.BreakerBreakMs) is not null
+            && !BreakerCompiledIn(scene))
         {
             // The other three only shape a breaker; without a ratio there is none, and the settings would silently do nothing.
-            failures.Add($"LlmGuard:Scenes:{scene}: a Breaker setting is set but BreakerFailureRatio is not; allowed: set BreakerFailureRatio (above 0, up to 1) to turn the breaker on.");
+            failures.Add($"LlmGuard:Scenes:{scene}: a Breaker setting is set but BreakerFailureRatio is not, here or on a [Guarded] attribute of the scene; allowed: set BreakerFailureRatio (above 0, up to 1) to turn the breaker on.");
         }
+    }
+
+    // A ratio on the attribute of one of the scene's methods turns the breaker on too.
+    private static bool BreakerCompiledIn(string scene)
+    {
+        foreach (GuardScene method in GuardSceneManifest.Scenes)
+        {
+            if (method.BreakerFailureRatio > 0 && string.Equals(method.Scene, scene, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static void CheckRange(string scene, string key, int? value, int min, int max, List<string> failures)

@@ -48,7 +48,7 @@ internal sealed class MethodPolicy<TResult>
         }
 
         Pipeline = BuildPipeline(this, runtime);
-        Protection = runtime.ProtectionFor(method.Scene, ProtectionSettings.Of(overrides));
+        Protection = runtime.ProtectionFor(method.Scene, ProtectionSettings.Of(overrides, method));
         if (previous?.Merges is { } merges && previous.MergeWindowMs == MergeWindowMs && previous.MergeMaxWaitMs == MergeMaxWaitMs)
         {
             // Unchanged merge settings keep the windows, so a reload of other settings never splits an open window in two.

@@ -69,6 +69,8 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
     /// The scene of the [Guarded] method the method's <c>Fallback</c> names, when it names one (a fallback chain);
     /// <see langword="null"/> for a plain fallback or none. <c>llmguard.fallbacks</c> tags the answers of the fallback with it.
     /// </param>
+    /// <param name="maxConcurrency">How many executions of the scene run at once, 0 or more; 0 for no limit.</param>
+    /// <param name="breakerFailureRatio">The failure ratio that opens the scene's circuit breaker, 0 to 1; 0 for no breaker.</param>
     /// <exception cref="ArgumentException"><paramref name="scene"/> is empty, or <paramref name="cacheVersion"/> is empty while <paramref name="cacheSeconds"/> is more than 0.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A number is outside its range.</exception>
     public GuardedMethod(
@@ -84,7 +86,9 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
         Func<TResult, LlmTokenUsage>? usage = null,
         int cacheSeconds = 0,
         string? cacheVersion = null,
-        string? fallbackScene = null)
+        string? fallbackScene = null,
+        int maxConcurrency = 0,
+        double breakerFailureRatio = 0)
     {
         ArgumentException.ThrowIfNullOrEmpty(scene);
         if (timeoutMs != 0)
@@ -115,7 +119,15 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
             ArgumentException.ThrowIfNullOrEmpty(cacheVersion);
         }
 
+        ArgumentOutOfRangeException.ThrowIfNegative(maxConcurrency);
+        if (!(breakerFailureRatio >= 0 && breakerFailureRatio <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(breakerFailureRatio), breakerFailureRatio, "The failure ratio is 0 (no breaker) or above 0 and at most 1.");
+        }
+
         Scene = scene;
+        MaxConcurrency = maxConcurrency;
+        BreakerFailureRatio = breakerFailureRatio;
         CacheSeconds = cacheSeconds;
         CacheVersion = cacheVersion ?? string.Empty;
         MergeWindowMs = mergeWindowMs;
@@ -165,6 +177,11 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
 
     /// <summary>Gets the scene of the guarded method that is this method's fallback, or <see langword="null"/> when the fallback is a plain method or there is none.</summary>
     public string? FallbackScene { get; }
+    /// <summary>Gets how many executions of the scene run at once; 0 means no limit.</summary>
+    public int MaxConcurrency { get; }
+
+    /// <summary>Gets the failure ratio that opens the scene's circuit breaker; 0 means no breaker.</summary>
+    public double BreakerFailureRatio { get; }
 
     /// <summary>Gets what reads the tokens a result used, or <see langword="null"/> when results carry none.</summary>
     internal Func<TResult, LlmTokenUsage>? Usage { get; }

@@ -1,4 +1,5 @@
 using LlmGuard.Configuration;
+using LlmGuard.Infrastructure;
 using LlmGuard.Internal;
 
 namespace LlmGuard.Protection;
@@ -24,12 +25,13 @@ internal readonly record struct ProtectionSettings(
     /// <summary>Gets whether the scene has neither a breaker nor a limit: its methods pay nothing for protection.</summary>
     public bool IsEmpty => !HasBreaker && MaxConcurrency == 0 && RateLimit == 0;
 
-    public static ProtectionSettings Of(SceneOverrides overrides) => new(
-        overrides.BreakerFailureRatio ?? 0,
+    /// <summary>The settings of a method's scene: its configuration, else the method's attribute constants, else the defaults.</summary>
+    public static ProtectionSettings Of<TResult>(SceneOverrides overrides, GuardedMethod<TResult> method) => new(
+        overrides.BreakerFailureRatio ?? method.BreakerFailureRatio,
         overrides.BreakerMinimumThroughput ?? GuardLimits.DefaultBreakerMinimumThroughput,
         overrides.BreakerSamplingMs ?? GuardLimits.DefaultBreakerSamplingMs,
         overrides.BreakerBreakMs ?? GuardLimits.DefaultBreakerBreakMs,
-        overrides.MaxConcurrency ?? 0,
+        overrides.MaxConcurrency ?? method.MaxConcurrency,
         overrides.MaxQueue ?? 0,
         overrides.RateLimit ?? 0,
         overrides.RateLimitWindowMs ?? GuardLimits.DefaultRateLimitWindowMs,

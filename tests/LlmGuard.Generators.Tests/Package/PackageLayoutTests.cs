@@ -37,7 +37,7 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
     }
 
     [Fact]
-    public void The_manifest_names_the_license_readme_and_commit_and_depends_on_Polly_Core_System_ClientModel_System_Numerics_Tensors_and_Microsoft_Extensions_alone()
+    public void The_manifest_names_the_license_readme_and_commit_and_depends_on_Polly_Core_System_ClientModel_System_Numerics_Tensors_System_Threading_RateLimiting_and_Microsoft_Extensions_alone()
     {
         using ZipArchive archive = ZipFile.OpenRead(package.PackagePath);
         using var reader = archive.GetEntry("LlmGuard.nuspec")!.Open();
@@ -56,7 +56,7 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
         // is how OpenAI and Azure SDKs report failures, which the runtime classifies; the Microsoft.Extensions
         // abstractions are how it is hosted, configured, logged and measured, HybridCache holds cached answers, and
         // the semantic cache embeds texts through Microsoft.Extensions.AI.Abstractions and compares them with
-        // System.Numerics.Tensors.
+        // System.Numerics.Tensors. System.Threading.RateLimiting holds the scenes' concurrency and rate limits.
         string[] dependencies = metadata.Descendants().Where(e => e.Name.LocalName == "dependency")
             .Select(e => e.Attribute("id")!.Value)
             .Distinct()
@@ -76,6 +76,7 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
                 "Polly.Core",
                 "System.ClientModel",
                 "System.Numerics.Tensors",
+                "System.Threading.RateLimiting",
             ],
             dependencies);
         Assert.Equal(
