@@ -250,19 +250,30 @@ internal sealed class SceneProtection : IDisposable
     }
 
     // What says the model is unhealthy: timeouts, transient failures (408, 429, 5xx, transport) and failures no rule
-    // recognises. A permanent failure (400, 401, 403, 404, 422, content filtered) is the request's fault: the model
-    // answered. Callers who all left say nothing about the model, except that a probe they abandoned proved nothing,
-    // so the breaker opens again rather than close on it.
+    // recognises. A permanent failure (400, 401, 403, 404, 422, content filtered) is the request's fault, and callers who
+    // all left say nothing about the model: neither counts (Polly records an outcome it does not handle only when it is a
+    // success). A half-open breaker's probe is the exception: Polly leaves the breaker half-open, refusing everything,
+    // after a probe whose outcome it neither handles nor counts as a success, so any failure of the probe opens it again.
     private bool CountsAsFailure(Exception? exception, CancellationToken executionToken)
     {
-        if (exception is null or LlmCallRejectedException)
+        if (exception is null)
+        {
+            return false;
+        }
+
+        if (Volatile.Read(ref _breakerState) == HalfOpen)
+        {
+            return true;
+        }
+
+        if (exception is LlmCallRejectedException)
         {
             return false;
         }
 
         if (exception is OperationCanceledException && executionToken.IsCancellationRequested)
         {
-            return Volatile.Read(ref _breakerState) == HalfOpen;
+            return false;
         }
 
         return FailureInspection.Classify(exception, _runtime.FailureClassifier, _runtime.TimeProvider).Kind != FailureKind.Permanent;

@@ -92,6 +92,54 @@ public sealed class CircuitBreakerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_probe_that_fails_permanently_opens_the_breaker_again_and_the_next_probe_can_close_it()
+    {
+        // Regression: Polly records no outcome for a failure its predicate does not handle, which left the breaker
+        // half-open, refusing every execution, for good.
+        ProtectedDesk desk = Desk(ProtectedDesk.Scene);
+        await FailAsync(desk, "a");
+        await FailAsync(desk, "b");
+        _time.Advance(TimeSpan.FromMilliseconds(BreakMs));
+
+        Task<string> probe = desk.AskAsync("probe");
+        (await _model.NextCallAsync()).Fail(new HttpRequestException("bad request", null, System.Net.HttpStatusCode.BadRequest));
+        await Assert.ThrowsAsync<HttpRequestException>(() => probe.Within());
+        await Assert.ThrowsAsync<LlmCircuitOpenException>(() => desk.AskAsync("refused").Within());
+
+        _time.Advance(TimeSpan.FromMilliseconds(BreakMs));
+        Task<string> next = desk.AskAsync("next probe");
+        (await _model.NextCallAsync()).Succeed("fine");
+        Assert.Equal("fine", await next.Within());
+        Assert.Equal([5, 6, 5, 6, 7], _logs.GetSnapshot().Where(r => r.Id.Id is 5 or 6 or 7).Select(r => r.Id.Id));
+    }
+
+    [Fact]
+    public async Task A_probe_whose_callers_all_left_opens_the_breaker_again_rather_than_close_it()
+    {
+        ProtectedDesk desk = Desk(ProtectedDesk.Scene);
+        await FailAsync(desk, "a");
+        await FailAsync(desk, "b");
+        _time.Advance(TimeSpan.FromMilliseconds(BreakMs));
+
+        using var leaving = new CancellationTokenSource();
+        Task<string> probe = desk.AskAsync("probe", leaving.Token);
+        ModelCall attempt = await _model.NextCallAsync();
+        leaving.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => probe.Within());
+
+        // The abandoned probe's execution ends after its caller left; then the breaker opens again, not closed, and not
+        // stuck half-open: after another break the next probe runs.
+        await Eventually.Until(() => _logs.GetSnapshot().Count(r => r.Id.Id == 5) == 2, "the breaker opens again");
+        await Assert.ThrowsAsync<LlmCircuitOpenException>(() => desk.AskAsync("c").Within());
+        Assert.Equal(3, _model.Calls);
+        _time.Advance(TimeSpan.FromMilliseconds(BreakMs));
+        Task<string> next = desk.AskAsync("next probe");
+        (await _model.NextCallAsync()).Succeed("fine");
+        Assert.Equal("fine", await next.Within());
+        Assert.Equal([5, 6, 5, 6, 7], _logs.GetSnapshot().Where(r => r.Id.Id is 5 or 6 or 7).Select(r => r.Id.Id));
+    }
+
+    [Fact]
     public async Task Permanent_failures_and_callers_who_leave_do_not_open_the_breaker()
     {
         ProtectedDesk desk = Desk(ProtectedDesk.Scene);
