@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics.Metrics;
+using System.Globalization;
 using System.Linq;
 using System.Net;
 using System.Net.Http;
@@ -346,6 +347,44 @@ public sealed class ProfileBreakerTests
         Assert.Equal(
             "Every model of profile support has an open circuit breaker: 4 requests were rejected without calling a model since this was last written",
             events[1].Message);
+    }
+
+    [Fact]
+    public async Task Refusals_on_many_threads_while_the_clock_moves_are_each_counted_in_exactly_one_event()
+    {
+        const int Threads = 8;
+        const int RefusalsPerThread = 300;
+        var a = new FakeModelClient("a") { Failure = s_unavailable };
+        using var host = Host(new Dictionary<string, string?> { ["LlmGuard:Profiles:support:BreakerBreakMs"] = "86400000" }, a);
+        LlmModelProfile profile = host.Profiles.Get("support");
+        await Assert.ThrowsAsync<HttpRequestException>(() => profile.GetResponseAsync("q"));
+        await Assert.ThrowsAsync<HttpRequestException>(() => profile.GetResponseAsync("q"));
+
+        // The clock jumps past the interval while refusals race to write the event and to take the count.
+        using var start = new Barrier(Threads + 1);
+        Task[] refusing = Enumerable.Range(0, Threads).Select(_ => Task.Factory.StartNew(() =>
+        {
+            start.SignalAndWait(TimeSpan.FromSeconds(10));
+            for (int i = 0; i < RefusalsPerThread; i++)
+            {
+                Assert.Throws<LlmProfileUnavailableException>(() => profile.GetResponseAsync("q").GetAwaiter().GetResult());
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+        start.SignalAndWait(TimeSpan.FromSeconds(10));
+        for (int i = 0; i < 50 && !refusing.All(t => t.IsCompleted); i++)
+        {
+            host.Clock.Advance(TimeSpan.FromSeconds(Random.Shared.Next(5, 15)));
+            await Task.Yield();
+        }
+
+        await Task.WhenAll(refusing).Within(30);
+        host.Clock.Advance(TimeSpan.FromSeconds(10));
+        await Assert.ThrowsAsync<LlmProfileUnavailableException>(() => profile.GetResponseAsync("q"));
+
+        long counted = host.Logs.Collector.GetSnapshot()
+            .Where(log => log.Id.Id == 21)
+            .Sum(log => long.Parse(log.GetStructuredStateValue("Rejected")!, CultureInfo.InvariantCulture));
+        Assert.Equal((Threads * RefusalsPerThread) + 1, counted);
     }
 
     [Fact]
