@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using LlmGuard.Internal;
 
 namespace LlmGuard.Profiles;
 
@@ -11,14 +12,16 @@ public sealed class LlmModelProfileOptions
     /// <summary>The default of <see cref="BreakerFailureRatio"/>.</summary>
     public const double DefaultBreakerFailureRatio = 0.5;
 
-    /// <summary>The default of <see cref="BreakerMinimumThroughput"/>.</summary>
-    public const int DefaultBreakerMinimumThroughput = 10;
+    // The breaker's defaults are a scene breaker's, so a setting name means the same on a scene and on a profile.
 
-    /// <summary>The default of <see cref="BreakerSamplingMs"/>.</summary>
-    public const int DefaultBreakerSamplingMs = 30_000;
+    /// <summary>The default of <see cref="BreakerMinimumThroughput"/>: 10, as for a scene's breaker.</summary>
+    public const int DefaultBreakerMinimumThroughput = GuardLimits.DefaultBreakerMinimumThroughput;
+
+    /// <summary>The default of <see cref="BreakerSamplingMs"/>: 30 seconds, as for a scene's breaker.</summary>
+    public const int DefaultBreakerSamplingMs = GuardLimits.DefaultBreakerSamplingMs;
 
     /// <summary>The default of <see cref="BreakerBreakMs"/>: 5 seconds, Polly's default and a scene breaker's.</summary>
-    public const int DefaultBreakerBreakMs = 5_000;
+    public const int DefaultBreakerBreakMs = GuardLimits.DefaultBreakerBreakMs;
 
     /// <summary>
     /// The default of <see cref="TimeoutMs"/>: 20 seconds, below the 30 seconds of <see cref="GuardedAttribute.DefaultTimeoutMs"/>.
