@@ -1,4 +1,5 @@
 using System;
+using LlmGuard.Profiles;
 
 namespace LlmGuard.Failures;
 
@@ -15,7 +16,8 @@ internal static class FailureInspection
 
     /// <summary>
     /// Returns the first verdict other than <see cref="FailureKind.Unknown"/>, outermost exception first; at each
-    /// exception the team's classifier is asked before the built-in rules.
+    /// exception the team's classifier is asked before the built-in rules, except about a
+    /// <see cref="LlmProfileUnavailableException"/>, which is always permanent.
     /// </summary>
     public static FailureClassification Classify(Exception? exception, FailureClassifier? teamClassifier, TimeProvider timeProvider)
     {
@@ -33,6 +35,13 @@ internal static class FailureInspection
         if (budget-- <= 0)
         {
             return FailureClassification.Unknown;
+        }
+
+        // LlmGuard's own verdict, before any team rule: every model of the profile has an open breaker, so no retry
+        // can succeed before a break ends, and no model was called, so no breaker may count it.
+        if (exception is LlmProfileUnavailableException)
+        {
+            return FailureClassification.Permanent;
         }
 
         FailureClassification verdict = teamClassifier?.Invoke(exception) ?? FailureClassification.Unknown;

@@ -24,10 +24,16 @@ namespace LlmGuard.Profiles;
 /// </remarks>
 public sealed class LlmModelProfile : IChatClient
 {
+    // While every breaker is open each request is refused, and a busy profile would write an error per request: one
+    // event per interval per profile carries the number refused since the last one, like a scene's shedding.
+    private static readonly TimeSpan s_unavailableLogInterval = TimeSpan.FromSeconds(10);
+
     private readonly IServiceProvider _services;
     private readonly ProfileEnvironment _environment;
     private ProfilePlan _plan;
     private int _cursor = -1;
+    private long _refusedSinceLog;
+    private long _lastUnavailableLog = long.MinValue;
 
     internal LlmModelProfile(string name, LlmModelProfileOptions options, IServiceProvider services, ProfileEnvironment environment)
     {
@@ -195,9 +201,17 @@ public sealed class LlmModelProfile : IChatClient
 
     private LlmProfileUnavailableException Unavailable()
     {
+        Interlocked.Increment(ref _refusedSinceLog);
         if (_environment.Logger is { } logger)
         {
-            ProfileLog.ProfileUnavailable(logger, Name);
+            TimeProvider clock = _environment.TimeProvider;
+            long now = clock.GetTimestamp();
+            long last = Volatile.Read(ref _lastUnavailableLog);
+            if ((last == long.MinValue || clock.GetElapsedTime(last, now) >= s_unavailableLogInterval)
+                && Interlocked.CompareExchange(ref _lastUnavailableLog, now, last) == last)
+            {
+                ProfileLog.ProfileUnavailable(logger, Name, Interlocked.Exchange(ref _refusedSinceLog, 0));
+            }
         }
 
         _environment.Requests?.Add(1, new(ProfileTelemetry.ProfileTag, Name), new(TelemetryNames.ResultTag, CallResults.Rejected));

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using LlmGuard.Internal;
 
 namespace LlmGuard.Profiles;
 
@@ -11,14 +12,21 @@ public sealed class LlmModelProfileOptions
     /// <summary>The default of <see cref="BreakerFailureRatio"/>.</summary>
     public const double DefaultBreakerFailureRatio = 0.5;
 
-    /// <summary>The default of <see cref="BreakerMinimumThroughput"/>.</summary>
-    public const int DefaultBreakerMinimumThroughput = 10;
+    // The breaker's defaults are a scene breaker's, so a setting name means the same on a scene and on a profile.
 
-    /// <summary>The default of <see cref="BreakerSamplingMs"/>.</summary>
-    public const int DefaultBreakerSamplingMs = 30_000;
+    /// <summary>The default of <see cref="BreakerMinimumThroughput"/>: 10, as for a scene's breaker.</summary>
+    public const int DefaultBreakerMinimumThroughput = GuardLimits.DefaultBreakerMinimumThroughput;
 
-    /// <summary>The default of <see cref="BreakerBreakMs"/>.</summary>
-    public const int DefaultBreakerBreakMs = 30_000;
+    /// <summary>The default of <see cref="BreakerSamplingMs"/>: 30 seconds, as for a scene's breaker.</summary>
+    public const int DefaultBreakerSamplingMs = GuardLimits.DefaultBreakerSamplingMs;
+
+    /// <summary>The default of <see cref="BreakerBreakMs"/>: 5 seconds, Polly's default and a scene breaker's.</summary>
+    public const int DefaultBreakerBreakMs = GuardLimits.DefaultBreakerBreakMs;
+
+    /// <summary>
+    /// The default of <see cref="TimeoutMs"/>: 20 seconds, below the 30 seconds of <see cref="GuardedAttribute.DefaultTimeoutMs"/>.
+    /// </summary>
+    public const int DefaultTimeoutMs = 20_000;
 
     /// <summary>Gets or sets how requests spread over the models; <see cref="LlmProfileStrategy.RoundRobin"/> by default.</summary>
     public LlmProfileStrategy Strategy { get; set; }
@@ -52,12 +60,14 @@ public sealed class LlmModelProfileOptions
 
     /// <summary>
     /// Gets or sets how long, in milliseconds, the profile waits for a model's response before it cancels the request
-    /// and counts a failure against the model's breaker: 0 (the default) for no profile timeout, or 10 to 86 400 000.
+    /// and counts a failure against the model's breaker: 10 to 86 400 000, or 0 for no profile timeout;
+    /// <see cref="DefaultTimeoutMs"/> by default.
     /// </summary>
     /// <remarks>
     /// A guarded method's own <see cref="GuardedAttribute.TimeoutMs"/> cancels the request the same way a leaving
-    /// caller does, and the profile cannot tell the two apart, so it counts neither; set this below the scene's timeout
-    /// so a model that hangs opens its breaker. Streaming requests are not timed by the profile.
+    /// caller does, and the profile cannot tell the two apart, so it counts neither: only this timeout lets a model
+    /// that hangs open its breaker. The default sits below a guarded method's default timeout so that it fires first;
+    /// set it below the timeout of every scene that calls the profile. Streaming requests are not timed by the profile.
     /// </remarks>
-    public int TimeoutMs { get; set; }
+    public int TimeoutMs { get; set; } = DefaultTimeoutMs;
 }

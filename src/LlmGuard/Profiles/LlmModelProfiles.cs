@@ -77,11 +77,34 @@ public sealed class LlmModelProfiles : IDisposable
         }
     }
 
+    // The models of each profile's current plan: a model a reload removed is no longer reported.
+    private IEnumerable<Measurement<int>> ObserveBreakers()
+    {
+        LlmModelProfile[] profiles;
+        lock (_profiles)
+        {
+            profiles = [.. _profiles.Values];
+        }
+
+        foreach (LlmModelProfile profile in profiles)
+        {
+            foreach (ProfileModel model in profile.Plan.Models)
+            {
+                yield return new Measurement<int>(
+                    model.GaugeState,
+                    new KeyValuePair<string, object?>(ProfileTelemetry.ProfileTag, profile.Name),
+                    new KeyValuePair<string, object?>(TelemetryNames.ModelTag, model.Name));
+            }
+        }
+    }
+
     private ProfileEnvironment CreateEnvironment()
     {
         GuardRuntime? runtime = _services.GetService<GuardRuntime>();
         Counter<long>? requests = runtime?.Telemetry.Meter.CreateCounter<long>(
             ProfileTelemetry.Requests, "{request}", "Requests model profiles sent to a model, by profile, model and how they ended; rejected when every model's breaker was open.");
+        runtime?.Telemetry.Meter.CreateObservableGauge(
+            ProfileTelemetry.BreakerState, ObserveBreakers, "{state}", "The circuit breaker of each model of each model profile: 0 closed, 1 half-open, 2 open.");
         return new ProfileEnvironment(
             runtime?.TimeProvider ?? _services.GetService<TimeProvider>() ?? TimeProvider.System,
             runtime?.FailureClassifier ?? _services.GetService<FailureClassifier>(),

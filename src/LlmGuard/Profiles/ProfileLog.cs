@@ -11,6 +11,10 @@ internal static partial class ProfileLog
     public static partial void ModelBreakerOpened(ILogger logger, string model, string profile, TimeSpan breakDuration, Exception? exception);
 
     [LoggerMessage(EventId = 21, EventName = "ProfileUnavailable", Level = LogLevel.Error,
-        Message = "Every model of profile {Profile} has an open circuit breaker; a request was rejected without calling a model")]
-    public static partial void ProfileUnavailable(ILogger logger, string profile);
+        Message = "Every model of profile {Profile} has an open circuit breaker: {Rejected} requests were rejected without calling a model since this was last written")]
+    public static partial void ProfileUnavailable(ILogger logger, string profile, long rejected);
+
+    [LoggerMessage(EventId = 24, EventName = "ProfileModelBreakerClosed", Level = LogLevel.Information,
+        Message = "The circuit breaker of model {Model} of profile {Profile} closed after a successful probe; requests reach the model again")]
+    public static partial void ModelBreakerClosed(ILogger logger, string model, string profile);
 }

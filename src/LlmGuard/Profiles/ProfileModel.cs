@@ -2,6 +2,7 @@ using System;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Failures;
+using LlmGuard.Protection;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Polly;
@@ -43,13 +44,23 @@ internal sealed class ProfileModel
             SamplingDuration = TimeSpan.FromMilliseconds(settings.SamplingMs),
             BreakDuration = TimeSpan.FromMilliseconds(settings.BreakMs),
             StateProvider = _breakerState,
-            ShouldHandle = args => new ValueTask<bool>(IsModelFailure(args.Outcome.Exception, teamClassifier, args.Context.CancellationToken)),
+            ShouldHandle = args => new ValueTask<bool>(BreakerFailures.CountsAsFailure(
+                args.Outcome.Exception, _breakerState.CircuitState == CircuitState.HalfOpen, teamClassifier, _timeProvider, args.Context.CancellationToken)),
             OnOpened = args =>
             {
                 Volatile.Write(ref _probeAt, _timeProvider.GetTimestamp() + ToTimestampTicks(args.BreakDuration));
                 if (logger is not null)
                 {
                     ProfileLog.ModelBreakerOpened(logger, name, profile, args.BreakDuration, args.Outcome.Exception);
+                }
+
+                return default;
+            },
+            OnClosed = _ =>
+            {
+                if (logger is not null)
+                {
+                    ProfileLog.ModelBreakerClosed(logger, name, profile);
                 }
 
                 return default;
@@ -92,6 +103,17 @@ internal sealed class ProfileModel
 
     public CircuitState BreakerState => _breakerState.CircuitState;
 
+    /// <summary>
+    /// Gets the breaker's state as <c>llmguard.profile.breaker.state</c> reports it, in the encoding of
+    /// <c>llmguard.breaker.state</c>: 0 closed, 1 half-open (its probe is running), 2 open.
+    /// </summary>
+    public int GaugeState => _breakerState.CircuitState switch
+    {
+        CircuitState.Closed => SceneProtection.Closed,
+        CircuitState.HalfOpen => SceneProtection.HalfOpen,
+        _ => SceneProtection.Open,
+    };
+
     public void Enter() => Interlocked.Increment(ref _inFlight);
 
     public void Exit() => Interlocked.Decrement(ref _inFlight);
@@ -107,23 +129,6 @@ internal sealed class ProfileModel
         ChatOptions copy = options?.Clone() ?? new ChatOptions();
         copy.ModelId = model;
         return copy;
-    }
-
-    private bool IsModelFailure(Exception? exception, FailureClassifier? teamClassifier, CancellationToken callerToken)
-    {
-        if (exception is null)
-        {
-            return false;
-        }
-
-        // A cancelled request says nothing about the model. Polly records every outcome it does not handle as a
-        // success, so a cancelled probe would close the breaker of a model nobody heard from: it keeps it open instead.
-        if (callerToken.IsCancellationRequested)
-        {
-            return _breakerState.CircuitState == CircuitState.HalfOpen;
-        }
-
-        return FailureInspection.Classify(exception, teamClassifier, _timeProvider).Kind == FailureKind.Transient;
     }
 
     private long ToTimestampTicks(TimeSpan duration) =>

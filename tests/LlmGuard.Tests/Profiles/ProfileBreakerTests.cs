@@ -1,15 +1,22 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.Metrics;
+using System.Globalization;
 using System.Linq;
 using System.Net;
 using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
+using LlmGuard.Failures;
 using LlmGuard.Hosting;
 using LlmGuard.Profiles;
 using LlmGuard.Tests.Fakes;
+using LlmGuard.Tests.Telemetry;
+using LlmGuard.Tests.Usage;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
@@ -266,6 +273,193 @@ public sealed class ProfileBreakerTests
         }
 
         await Assert.ThrowsAsync<LlmProfileUnavailableException>(() => profile.GetResponseAsync("q"));
+        Assert.Equal(2, a.Requests);
+    }
+
+    [Fact]
+    public void A_profile_with_every_breaker_open_is_a_permanent_failure_even_inside_a_wrapper_or_to_a_classifier_that_retries_everything()
+    {
+        var refused = new LlmProfileUnavailableException("support", "every breaker is open");
+        FailureClassifier retryEverything = _ => FailureClassification.Transient();
+
+        Assert.Equal(FailureClassification.Permanent, FailureInspection.Classify(refused, retryEverything, TimeProvider.System));
+        Assert.Equal(FailureClassification.Permanent, FailureInspection.Classify(new InvalidOperationException("core failed", refused), null, TimeProvider.System));
+        Assert.False(TransientFailure.IsTransient(refused));
+    }
+
+    [Fact]
+    public async Task A_refused_profile_is_answered_by_the_fallback_at_once_and_never_counted_by_the_scenes_breaker()
+    {
+        var a = new FakeModelClient("a") { Failure = s_unavailable };
+        Dictionary<string, string?> settings = ProfileHost.Settings(ProfiledAssistant.Profile, "RoundRobin", "a");
+        settings["LlmGuard:Profiles:support:BreakerMinimumThroughput"] = "2";
+        settings[$"LlmGuard:Scenes:{ProfiledAssistant.Scene}:BreakerFailureRatio"] = "0.5";
+        settings[$"LlmGuard:Scenes:{ProfiledAssistant.Scene}:BreakerMinimumThroughput"] = "4";
+        using var meters = new TestMeterFactory();
+        using var host = new ProfileHost(settings, builder =>
+        {
+            builder.AddModelProfile(ProfiledAssistant.Profile);
+            builder.Services.AddSingleton<IMeterFactory>(meters);
+
+            // A team rule that retries everything must not turn the refusal into a retry.
+            builder.Services.AddSingleton<FailureClassifier>(_ => FailureClassification.Transient());
+        }, a);
+        using var calls = new MetricCollector<long>(meters, "LlmGuard", "llmguard.calls");
+        using var profileRequests = new MetricCollector<long>(meters, "LlmGuard", "llmguard.profile.requests");
+        ProfiledAssistant assistant = host.Provider.GetRequiredService<ProfiledAssistant>();
+
+        // Two failed attempts of the first call open the model's breaker: one failure in the scene's window.
+        Assert.Equal(ProfiledAssistant.BusyReply, await assistant.ReplyWithRetryAsync("q").Within());
+        Assert.IsType<HttpRequestException>(assistant.LastFailure);
+        for (int i = 0; i < 6; i++)
+        {
+            Assert.Equal(ProfiledAssistant.BusyReply, await assistant.ReplyWithRetryAsync("q" + i).Within());
+            Assert.IsType<LlmProfileUnavailableException>(assistant.LastFailure);
+        }
+
+        Assert.Equal(2, a.Requests);
+        Assert.Equal(new Dictionary<string, long> { ["fallback"] = 7 }, Observed.Sum(calls, "llmguard.result"));
+        Assert.Equal(new Dictionary<string, long> { ["error"] = 2, ["rejected"] = 6 }, Observed.Sum(profileRequests, "llmguard.result"));
+    }
+
+    [Fact]
+    public async Task While_every_breaker_is_open_one_error_per_ten_seconds_counts_the_requests_refused()
+    {
+        var a = new FakeModelClient("a") { Failure = s_unavailable };
+        using var host = Host(new Dictionary<string, string?> { ["LlmGuard:Profiles:support:BreakerBreakMs"] = "60000" }, a);
+        LlmModelProfile profile = host.Profiles.Get("support");
+        await Assert.ThrowsAsync<HttpRequestException>(() => profile.GetResponseAsync("q"));
+        await Assert.ThrowsAsync<HttpRequestException>(() => profile.GetResponseAsync("q"));
+
+        for (int i = 0; i < 3; i++)
+        {
+            await Assert.ThrowsAsync<LlmProfileUnavailableException>(() => profile.GetResponseAsync("q"));
+        }
+
+        host.Clock.Advance(TimeSpan.FromMilliseconds(9999));
+        await Assert.ThrowsAsync<LlmProfileUnavailableException>(() => profile.GetResponseAsync("q"));
+        host.Clock.Advance(TimeSpan.FromMilliseconds(1));
+        await Assert.ThrowsAsync<LlmProfileUnavailableException>(() => profile.GetResponseAsync("q"));
+
+        FakeLogRecord[] events = host.Logs.Collector.GetSnapshot().Where(log => log.Id.Id == 21).ToArray();
+        Assert.Equal(["1", "4"], events.Select(log => log.GetStructuredStateValue("Rejected")));
+        Assert.All(events, log => Assert.Equal(LogLevel.Error, log.Level));
+        Assert.Equal(
+            "Every model of profile support has an open circuit breaker: 4 requests were rejected without calling a model since this was last written",
+            events[1].Message);
+    }
+
+    [Fact]
+    public async Task Refusals_on_many_threads_while_the_clock_moves_are_each_counted_in_exactly_one_event()
+    {
+        const int Threads = 8;
+        const int RefusalsPerThread = 300;
+        var a = new FakeModelClient("a") { Failure = s_unavailable };
+        using var host = Host(new Dictionary<string, string?> { ["LlmGuard:Profiles:support:BreakerBreakMs"] = "86400000" }, a);
+        LlmModelProfile profile = host.Profiles.Get("support");
+        await Assert.ThrowsAsync<HttpRequestException>(() => profile.GetResponseAsync("q"));
+        await Assert.ThrowsAsync<HttpRequestException>(() => profile.GetResponseAsync("q"));
+
+        // The clock jumps past the interval while refusals race to write the event and to take the count.
+        using var start = new Barrier(Threads + 1);
+        Task[] refusing = Enumerable.Range(0, Threads).Select(_ => Task.Factory.StartNew(() =>
+        {
+            start.SignalAndWait(TimeSpan.FromSeconds(10));
+            for (int i = 0; i < RefusalsPerThread; i++)
+            {
+                Assert.Throws<LlmProfileUnavailableException>(() => profile.GetResponseAsync("q").GetAwaiter().GetResult());
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+        start.SignalAndWait(TimeSpan.FromSeconds(10));
+        for (int i = 0; i < 50 && !refusing.All(t => t.IsCompleted); i++)
+        {
+            host.Clock.Advance(TimeSpan.FromSeconds(Random.Shared.Next(5, 15)));
+            await Task.Yield();
+        }
+
+        await Task.WhenAll(refusing).Within(30);
+        host.Clock.Advance(TimeSpan.FromSeconds(10));
+        await Assert.ThrowsAsync<LlmProfileUnavailableException>(() => profile.GetResponseAsync("q"));
+
+        long counted = host.Logs.Collector.GetSnapshot()
+            .Where(log => log.Id.Id == 21)
+            .Sum(log => long.Parse(log.GetStructuredStateValue("Rejected")!, CultureInfo.InvariantCulture));
+        Assert.Equal((Threads * RefusalsPerThread) + 1, counted);
+    }
+
+    [Fact]
+    public async Task A_failure_no_rule_recognises_counts_against_the_models_breaker_as_it_does_against_a_scenes()
+    {
+        var a = new FakeModelClient("a") { Failure = static () => new InvalidOperationException("the SDK failed") };
+        var b = new FakeModelClient("b");
+        using var host = Host(a, b);
+        LlmModelProfile profile = host.Profiles.Get("support");
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => profile.GetResponseAsync("q"));
+        Assert.Equal("b", (await profile.GetResponseAsync("q")).Text);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => profile.GetResponseAsync("q"));
+
+        Assert.Equal(CircuitState.Open, profile.Plan.Models[0].BreakerState);
+    }
+
+    [Fact]
+    public async Task A_permanent_failure_is_the_requests_fault_and_never_opens_the_models_breaker()
+    {
+        var a = new FakeModelClient("a") { Failure = static () => new HttpRequestException("bad request", null, HttpStatusCode.BadRequest) };
+        using var host = Host(a);
+        LlmModelProfile profile = host.Profiles.Get("support");
+
+        for (int i = 0; i < 5; i++)
+        {
+            await Assert.ThrowsAsync<HttpRequestException>(() => profile.GetResponseAsync("q"));
+        }
+
+        Assert.Equal(CircuitState.Closed, profile.Plan.Models[0].BreakerState);
+        Assert.Equal(5, a.Requests);
+    }
+
+    [Fact]
+    public async Task By_default_an_opened_breaker_probes_its_model_after_five_seconds_like_a_scenes()
+    {
+        var a = new FakeModelClient("a") { Failure = s_unavailable };
+        Dictionary<string, string?> settings = ProfileHost.Settings(ProfiledAssistant.Profile, "RoundRobin", "a");
+        settings["LlmGuard:Profiles:support:BreakerMinimumThroughput"] = "2";
+        using var host = new ProfileHost(settings, builder => builder.AddModelProfile(ProfiledAssistant.Profile), a);
+        LlmModelProfile profile = host.Profiles.Get("support");
+        await Assert.ThrowsAsync<HttpRequestException>(() => profile.GetResponseAsync("q"));
+        await Assert.ThrowsAsync<HttpRequestException>(() => profile.GetResponseAsync("q"));
+
+        host.Clock.Advance(TimeSpan.FromMilliseconds(4999));
+        await Assert.ThrowsAsync<LlmProfileUnavailableException>(() => profile.GetResponseAsync("q"));
+        host.Clock.Advance(TimeSpan.FromMilliseconds(1));
+        a.Failure = null;
+
+        Assert.Equal("a", (await profile.GetResponseAsync("q")).Text);
+        Assert.Equal(3, a.Requests);
+    }
+
+    [Fact]
+    public async Task A_model_that_hangs_under_a_guarded_methods_default_timeout_times_out_at_twenty_seconds_and_opens_its_breaker()
+    {
+        var a = new FakeModelClient("a") { Gated = true };
+        Dictionary<string, string?> settings = ProfileHost.Settings(ProfiledAssistant.Profile, "RoundRobin", "a");
+        settings["LlmGuard:Profiles:support:BreakerMinimumThroughput"] = "2";
+        using var host = new ProfileHost(settings, builder => builder.AddModelProfile(ProfiledAssistant.Profile), a);
+        ProfiledAssistant assistant = host.Provider.GetRequiredService<ProfiledAssistant>();
+
+        for (int i = 0; i < 2; i++)
+        {
+            Task<string> call = assistant.ReplyWithDefaultTimeoutAsync("q" + i);
+            PendingRequest held = await a.NextRequestAsync();
+            host.Clock.Advance(TimeSpan.FromMilliseconds(19_999));
+            Assert.False(held.Token.IsCancellationRequested);
+            host.Clock.Advance(TimeSpan.FromMilliseconds(1));
+            Assert.Equal(ProfiledAssistant.BusyReply, await call.Within());
+            Assert.IsType<TimeoutRejectedException>(assistant.LastFailure);
+        }
+
+        Assert.Equal(ProfiledAssistant.BusyReply, await assistant.ReplyWithDefaultTimeoutAsync("last").Within());
+        Assert.IsType<LlmProfileUnavailableException>(assistant.LastFailure);
         Assert.Equal(2, a.Requests);
     }
 

@@ -2,13 +2,21 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Linq;
+using System.Net;
+using System.Net.Http;
 using System.Threading.Tasks;
 using LlmGuard.Hosting;
+using LlmGuard.Profiles;
 using LlmGuard.Tests.Fakes;
 using LlmGuard.Tests.Usage;
 using LlmGuard.Usage;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace LlmGuard.Tests.Profiles;
 
@@ -61,5 +69,59 @@ public sealed class ProfileTelemetryTests
 
         Activity attempt = Assert.Single(stopped, a => a.OperationName == "llmguard.attempt" && a.TraceId == traceId);
         Assert.Equal("gpt-4o-mini", attempt.GetTagItem("gen_ai.request.model"));
+    }
+    [Fact]
+    [GuardBoundary("The test calls the profile directly to move one model's breaker through its states.")]
+    public async Task The_breaker_state_gauge_and_the_closed_event_follow_a_models_breaker_through_open_half_open_and_closed()
+    {
+        var a = new FakeModelClient("a") { Failure = static () => new HttpRequestException("overloaded", null, HttpStatusCode.ServiceUnavailable) };
+        var b = new FakeModelClient("b");
+        Dictionary<string, string?> settings = ProfileHost.Settings(ProfiledAssistant.Profile, "RoundRobin", "a", "b");
+        settings["LlmGuard:Profiles:support:Models:0:Model"] = "gpt-4o-mini";
+        settings["LlmGuard:Profiles:support:BreakerMinimumThroughput"] = "2";
+        using var meters = new TestMeterFactory();
+        using var host = new ProfileHost(
+            settings, builder => builder.AddModelProfile(ProfiledAssistant.Profile).Services.AddSingleton<IMeterFactory>(meters), a, b);
+        using var state = new MetricCollector<int>(meters, "LlmGuard", "llmguard.profile.breaker.state");
+        LlmModelProfile profile = host.Profiles.Get(ProfiledAssistant.Profile);
+
+        Assert.Equal([("gpt-4o-mini", 0), ("b", 0)], Observe(state));
+
+        await Assert.ThrowsAsync<HttpRequestException>(() => profile.GetResponseAsync("q"));
+        Assert.Equal("b", (await profile.GetResponseAsync("q")).Text);
+        await Assert.ThrowsAsync<HttpRequestException>(() => profile.GetResponseAsync("q"));
+        Assert.Equal([("gpt-4o-mini", 2), ("b", 0)], Observe(state));
+
+        // After the break the next request whose round starts at a probes it; the gate holds the probe.
+        host.Clock.Advance(TimeSpan.FromMilliseconds(LlmModelProfileOptions.DefaultBreakerBreakMs));
+        a.Failure = null;
+        a.Gated = true;
+        Assert.Equal("b", (await profile.GetResponseAsync("q")).Text);
+        Task<ChatResponse> probe = profile.GetResponseAsync("q");
+        PendingRequest held = await a.NextRequestAsync();
+        Assert.Equal([("gpt-4o-mini", 1), ("b", 0)], Observe(state));
+        Assert.DoesNotContain(host.Logs.Collector.GetSnapshot(), log => log.Id.Id == 24);
+
+        held.Answer("a");
+        Assert.Equal("a", (await probe.Within()).Text);
+        Assert.Equal([("gpt-4o-mini", 0), ("b", 0)], Observe(state));
+        FakeLogRecord closed = Assert.Single(host.Logs.Collector.GetSnapshot(), log => log.Id.Id == 24);
+        Assert.Equal("ProfileModelBreakerClosed", closed.Id.Name);
+        Assert.Equal(LogLevel.Information, closed.Level);
+        Assert.Equal(
+            "The circuit breaker of model gpt-4o-mini of profile support closed after a successful probe; requests reach the model again",
+            closed.Message);
+    }
+
+    private static (string Model, int State)[] Observe(MetricCollector<int> gauge)
+    {
+        gauge.RecordObservableInstruments();
+        return gauge.GetMeasurementSnapshot(clear: true)
+            .Select(m =>
+            {
+                Assert.Equal(ProfiledAssistant.Profile, m.Tags["llmguard.profile"]);
+                return ((string)m.Tags["gen_ai.request.model"]!, m.Value);
+            })
+            .ToArray();
     }
 }

@@ -21,6 +21,13 @@ public partial class ProfiledAssistant(GuardRuntime runtime, [FromKeyedServices(
     [Guarded(Scene = Scene, TimeoutMs = 0, MaxRetries = 1, RetryDelayMs = 0, Fallback = nameof(Busy))]
     public partial Task<string> ReplyWithRetryAsync(string question, CancellationToken cancellationToken = default);
 
+    // The attempt timeout is the default 30 s: a hanging model is cut off by the profile's own timeout first.
+    [Guarded(Scene = Scene, MaxRetries = 0, Fallback = nameof(Busy))]
+    public partial Task<string> ReplyWithDefaultTimeoutAsync(string question, CancellationToken cancellationToken = default);
+
+    private Task<string> ReplyWithDefaultTimeoutCoreAsync(string question, CancellationToken cancellationToken) =>
+        ReplyCoreAsync(question, cancellationToken);
+
     private Task<string> ReplyWithRetryCoreAsync(string question, CancellationToken cancellationToken) =>
         ReplyCoreAsync(question, cancellationToken);
 
