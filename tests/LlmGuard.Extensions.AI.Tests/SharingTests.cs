@@ -77,6 +77,8 @@ public sealed class SharingTests
         "response format",
         "seed",
         "tools",
+        "hosted tool inputs",
+        "MCP server address",
         "instructions",
         "tenant",
         "user",
@@ -249,6 +251,12 @@ public sealed class SharingTests
                 break;
             case "tools":
                 options.Tools = [AIFunctionFactory.Create(() => "shipped", variant ? "order_status" : "parcel_status")];
+                break;
+            case "hosted tool inputs":
+                options.Tools = [new HostedFileSearchTool { Inputs = [new HostedVectorStoreContent(variant ? "vs_A" : "vs_B")] }];
+                break;
+            case "MCP server address":
+                options.Tools = [new HostedMcpServerTool("orders", variant ? "https://a.example/mcp" : "https://b.example/mcp")];
                 break;
             case "instructions":
                 options.Instructions = variant ? "Be brief." : "Be thorough.";
