@@ -62,6 +62,21 @@ public sealed class HostingTests
     }
 
     [Fact]
+    public void A_second_UseLlmGuard_of_a_scene_with_other_settings_throws_naming_the_scene()
+    {
+        var builder = new ChatClientBuilder(s_unused);
+        builder.UseLlmGuard(configure: options => (options.Scene, options.TimeoutMs) = ("twice_chat", 5_000));
+
+        // The same settings again (a second host of the application) are the same scene.
+        builder.UseLlmGuard(configure: options => (options.Scene, options.TimeoutMs) = ("twice_chat", 5_000));
+        InvalidOperationException failure = Assert.Throws<InvalidOperationException>(
+            () => builder.UseLlmGuard(configure: options => (options.Scene, options.TimeoutMs) = ("twice_chat", 6_000)));
+
+        Assert.Contains("'twice_chat'", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("TimeoutMs 6000", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Configuration_of_a_UseLlmGuard_scene_passes_validation_and_of_an_unknown_scene_fails_naming_it()
     {
         static IServiceCollection Host(string configuredScene)

@@ -193,7 +193,11 @@ public sealed class SharingTests
     public async Task A_caller_that_changes_its_history_after_the_call_does_not_change_what_a_retry_sends()
     {
         await using GuardedChat chat = await GuardedChat.StartAsync(
-            guard => guard.TimeoutMs = 0,
+            guard =>
+            {
+                guard.Scene = "untimed_chat";
+                guard.TimeoutMs = 0;
+            },
             ServerReply.Status(503, """{"error":{"message":"overloaded","type":"server_error","param":null,"code":null}}"""),
             ServerReply.Status(200, GuardedChat.Completion));
         var history = new List<ChatMessage> { new(ChatRole.User, "Where is my order?") };

@@ -24,14 +24,19 @@ namespace LlmGuard.Profiles;
 /// </remarks>
 public sealed class LlmModelProfile : IChatClient
 {
+    // What the profile says about itself: no single provider or model, so the profile's name stands for both.
+    private const string MetadataProviderName = "llmguard-profile";
+
     private readonly IServiceProvider _services;
     private readonly ProfileEnvironment _environment;
+    private readonly ChatClientMetadata _metadata;
     private ProfilePlan _plan;
     private int _cursor = -1;
 
     internal LlmModelProfile(string name, LlmModelProfileOptions options, IServiceProvider services, ProfileEnvironment environment)
     {
         Name = name;
+        _metadata = new ChatClientMetadata(MetadataProviderName, providerUri: null, defaultModelId: name);
         _services = services;
         _environment = environment;
         _plan = ProfilePlan.Create(name, options, previous: null, services, environment);
@@ -163,14 +168,28 @@ public sealed class LlmModelProfile : IChatClient
         }
     }
 
-    /// <summary>Returns this profile when asked for a type it is, with no key; otherwise <see langword="null"/>.</summary>
+    /// <summary>
+    /// Returns this profile when asked for a type it is, and its <see cref="ChatClientMetadata"/> (provider
+    /// <c>llmguard-profile</c>, the profile's name as default model), with no key; otherwise <see langword="null"/>.
+    /// </summary>
     /// <param name="serviceType">The type asked for.</param>
     /// <param name="serviceKey">The key asked for.</param>
-    /// <returns>This profile, or <see langword="null"/>.</returns>
+    /// <returns>This profile, its metadata, or <see langword="null"/>.</returns>
+    /// <remarks>
+    /// Middleware above a profile tells it from another by this metadata: LlmGuard's chat client keys its requests and
+    /// cache entries by it, so two profiles under one scene never share an answer.
+    /// </remarks>
     public object? GetService(Type serviceType, object? serviceKey = null)
     {
         ArgumentNullException.ThrowIfNull(serviceType);
-        return serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+        if (serviceKey is not null)
+        {
+            return null;
+        }
+
+        return serviceType.IsInstanceOfType(this) ? this
+            : serviceType == typeof(ChatClientMetadata) ? _metadata
+            : null;
     }
 
     /// <summary>Does nothing: the models' clients belong to the container that registered them.</summary>
