@@ -25,8 +25,9 @@ namespace LlmGuard;
 /// <para>
 /// The key is a SHA-256 of the messages (role, author, every content), the options that change the answer, the inner
 /// client's provider and default model, and the <see cref="LlmCallContext"/>'s tenant, user and conversation. A request
-/// holding a value that cannot be keyed exactly (a value its JSON settings cannot serialize, or options with a
-/// <see cref="ChatOptions.RawRepresentationFactory"/>) still runs guarded, in an execution of its own, and is never cached.
+/// holding a value that cannot be keyed exactly (a value its JSON settings cannot serialize, options with a
+/// <see cref="ChatOptions.RawRepresentationFactory"/>, or a tool whose settings the key cannot read) still runs guarded,
+/// in an execution of its own, and is never cached.
 /// </para>
 /// <para>
 /// Each caller receives its own <see cref="ChatResponse"/>: a copy of the shared one with its own message list, messages,
