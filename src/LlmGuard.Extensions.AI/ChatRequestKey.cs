@@ -17,19 +17,21 @@ namespace LlmGuard;
 /// </summary>
 /// <remarks>
 /// What the client reads itself: each message's role, author and contents (text; data by media type, name and bytes;
-/// URIs; hosted files; function calls by id, name and arguments; function results by id and result; errors), the
-/// options that shape the answer (model, instructions, sampling settings, seed, reasoning, response format, stop
-/// sequences, tools by type, name, description and schema, tool mode, conversation and continuation), the call
-/// context's tenant, user and conversation, and the inner client's provider and default model. Values it cannot read
+/// URIs; hosted files and vector stores; function calls by id, name and arguments; function results by id and result;
+/// errors), the options that shape the answer (model, instructions, sampling settings, seed, reasoning, response format,
+/// stop sequences, tools, tool mode, conversation and continuation), the call context's tenant, user and conversation,
+/// and the inner client's provider and default model. A function tool is written by type, name, description, schema
+/// and additional properties; a hosted tool of Microsoft.Extensions.AI by every setting it has. Values it cannot read
 /// (additional properties, argument and result values, content types it does not know) are written as JSON with the
-/// configured type information; when one cannot be serialized, or the options carry a
-/// <see cref="ChatOptions.RawRepresentationFactory"/> (an opaque function), the request has no key and runs unshared.
+/// configured type information; when one cannot be serialized, the options carry a
+/// <see cref="ChatOptions.RawRepresentationFactory"/> (an opaque function), or a tool is of a type whose settings the key
+/// cannot read (another tool type, a subclass of a hosted tool), the request has no key and runs unshared.
 /// A message's <see cref="ChatMessage.RawRepresentation"/> is not read: it is the provider's form of the same message.
 /// </remarks>
 internal sealed class ChatRequestKey : IDisposable
 {
     // Bump when the bytes written for a request change, so a cache entry written by an older layout is never read.
-    public const string Layout = "1";
+    public const string Layout = "2";
 
     private readonly JsonSerializerOptions _json;
 
@@ -129,6 +131,10 @@ internal sealed class ChatRequestKey : IDisposable
             case HostedFileContent file:
                 Tag('H');
                 String(file.FileId);
+                break;
+            case HostedVectorStoreContent store:
+                Tag('V');
+                String(store.VectorStoreId);
                 break;
             case FunctionCallContent call:
                 Tag('C');
@@ -259,12 +265,143 @@ internal sealed class ChatRequestKey : IDisposable
         Count(tools.Count);
         foreach (AITool tool in tools)
         {
-            // The model sees a tool's kind, name, description and schema; what its code does runs above this client.
+            // A function's code runs above this client: the model sees its name, description and schema. A hosted tool
+            // runs at the provider with its settings (which vector stores, which MCP server with which headers), so every
+            // one of them changes the answer and who may see it.
             String(tool.GetType().FullName);
             String(tool.Name);
             String(tool.Description);
-            String(tool is AIFunctionDeclaration function ? function.JsonSchema.GetRawText() : null);
+            Properties(tool.AdditionalProperties);
+            HostedTool(tool);
         }
+    }
+
+    // Each type is matched exactly: a subclass may carry settings of its own that this layout does not write, and
+    // keying it by the ones it shares with its base would let two requests with different settings share an answer.
+    private void HostedTool(AITool tool)
+    {
+        Type type = tool.GetType();
+        if (tool is AIFunctionDeclaration function)
+        {
+            String(function.JsonSchema.GetRawText());
+        }
+        else if (type == typeof(HostedFileSearchTool))
+        {
+            var fileSearch = (HostedFileSearchTool)tool;
+            Contents(fileSearch.Inputs);
+            Number(fileSearch.MaximumResultCount);
+        }
+        else if (type == typeof(HostedCodeInterpreterTool))
+        {
+            Contents(((HostedCodeInterpreterTool)tool).Inputs);
+        }
+        else if (type == typeof(HostedMcpServerTool))
+        {
+            var mcp = (HostedMcpServerTool)tool;
+            String(mcp.ServerName);
+            String(mcp.ServerAddress);
+            String(mcp.ServerDescription);
+            Strings(mcp.AllowedTools);
+            ApprovalMode(mcp.ApprovalMode);
+            Headers(mcp.Headers);
+        }
+        else if (type == typeof(HostedImageGenerationTool))
+        {
+            ImageOptions(((HostedImageGenerationTool)tool).Options);
+        }
+        else if (type != typeof(HostedWebSearchTool))
+        {
+            // HostedWebSearchTool's settings are its additional properties, written above. Any other type, the
+            // experimental HostedToolSearchTool included, has settings this layout does not know.
+            Unkeyable ??= $"it holds a {type.Name} tool whose settings the key cannot read";
+        }
+    }
+
+    private void Contents(IList<AIContent>? contents)
+    {
+        if (contents is null)
+        {
+            Tag('0');
+            return;
+        }
+
+        Count(contents.Count);
+        foreach (AIContent content in contents)
+        {
+            Content(content);
+        }
+    }
+
+    private void ApprovalMode(HostedMcpServerToolApprovalMode? mode)
+    {
+        switch (mode)
+        {
+            case null:
+                Tag('0');
+                break;
+            case HostedMcpServerToolAlwaysRequireApprovalMode:
+                Tag('a');
+                break;
+            case HostedMcpServerToolNeverRequireApprovalMode:
+                Tag('n');
+                break;
+            case HostedMcpServerToolRequireSpecificApprovalMode specific:
+                Tag('s');
+                Strings(specific.AlwaysRequireApprovalToolNames);
+                Strings(specific.NeverRequireApprovalToolNames);
+                break;
+            default:
+                Unkeyable ??= $"it holds an MCP approval mode {mode.GetType().Name} the key cannot read";
+                break;
+        }
+    }
+
+    private void Headers(IDictionary<string, string>? headers)
+    {
+        if (headers is null)
+        {
+            Tag('0');
+            return;
+        }
+
+        var sorted = new List<KeyValuePair<string, string>>(headers);
+        sorted.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        Count(sorted.Count);
+        foreach (KeyValuePair<string, string> header in sorted)
+        {
+            String(header.Key);
+            String(header.Value);
+        }
+    }
+
+    private void ImageOptions(ImageGenerationOptions? options)
+    {
+        if (options is null)
+        {
+            Tag('0');
+            return;
+        }
+
+        if (options.GetType() != typeof(ImageGenerationOptions))
+        {
+            Unkeyable ??= $"it holds image generation options of type {options.GetType().Name} the key cannot read";
+            return;
+        }
+
+        if (options.RawRepresentationFactory is not null)
+        {
+            Unkeyable ??= "its image generation tool's options carry a RawRepresentationFactory";
+        }
+
+        Tag('I');
+        Number(options.Count);
+        Number(options.ImageSize?.Width);
+        Number(options.ImageSize?.Height);
+        String(options.MediaType);
+        String(options.ModelId);
+        Number(options.ResponseFormat is { } format ? (int)format : null);
+        Number(options.StreamingCount);
+        Properties(options.AdditionalProperties);
     }
 
     private void Arguments(IDictionary<string, object?>? arguments)
@@ -283,7 +420,7 @@ internal sealed class ChatRequestKey : IDisposable
         }
     }
 
-    private void Properties(AdditionalPropertiesDictionary? properties)
+    private void Properties(IReadOnlyDictionary<string, object?>? properties)
     {
         if (properties is null || properties.Count == 0)
         {

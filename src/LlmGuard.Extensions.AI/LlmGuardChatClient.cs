@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
@@ -24,8 +25,9 @@ namespace LlmGuard;
 /// <para>
 /// The key is a SHA-256 of the messages (role, author, every content), the options that change the answer, the inner
 /// client's provider and default model, and the <see cref="LlmCallContext"/>'s tenant, user and conversation. A request
-/// holding a value that cannot be keyed exactly (a value its JSON settings cannot serialize, or options with a
-/// <see cref="ChatOptions.RawRepresentationFactory"/>) still runs guarded, in an execution of its own, and is never cached.
+/// holding a value that cannot be keyed exactly (a value its JSON settings cannot serialize, options with a
+/// <see cref="ChatOptions.RawRepresentationFactory"/>, or a tool whose settings the key cannot read) still runs guarded,
+/// in an execution of its own, and is never cached.
 /// </para>
 /// <para>
 /// Each caller receives its own <see cref="ChatResponse"/>: a copy of the shared one with its own message list, messages,
@@ -41,6 +43,9 @@ namespace LlmGuard;
 public sealed class LlmGuardChatClient : DelegatingChatClient
 {
     private const string ManifestName = "Microsoft.Extensions.AI.ChatClientBuilder.UseLlmGuard";
+
+    // Makes a scene's check and registration one step, so two clients created at once with other settings cannot both register.
+    private static readonly object s_manifestLock = new();
 
     private static readonly Func<ChatRequest, CancellationToken, ValueTask<ChatResponse>> s_attempt =
         static (request, attemptToken) => new ValueTask<ChatResponse>(request.Inner.GetResponseAsync(request.Messages, request.Options, attemptToken));
@@ -65,6 +70,7 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
     /// </remarks>
     /// <exception cref="ArgumentException">The scene is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A setting is outside its range.</exception>
+    /// <exception cref="InvalidOperationException">Another client of the same scene has other settings.</exception>
     public LlmGuardChatClient(IChatClient innerClient, GuardRuntime? runtime = null, LlmGuardChatClientOptions? options = null)
         : this(innerClient, runtime ?? GuardRuntime.Default, CreateMethod(options ?? new LlmGuardChatClientOptions()), options?.JsonSerializerOptions, options?.Fallback)
     {
@@ -160,23 +166,50 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
             usage: static response => new LlmTokenUsage(response?.Usage?.InputTokenCount, response?.Usage?.OutputTokenCount, response?.ModelId),
             cacheSeconds: options.CacheSeconds,
             cacheVersion: CacheVersion);
-        if (!GuardSceneManifest.Contains(options.Scene))
+        var scene = new GuardScene(
+            options.Scene,
+            ManifestName,
+            options.TimeoutMs,
+            options.MaxRetries,
+            options.RetryDelayMs,
+            options.MaxRetryAfterMs,
+            mergeWindowMs: 0,
+            MergeMode.Fixed,
+            mergeMaxWaitMs: 0,
+            options.CacheSeconds);
+
+        // Configuration of a scene is validated against the settings its code has (whether it may cache, for one): a
+        // second client of the scene with other settings would be validated against the first one's, so it is refused.
+        lock (s_manifestLock)
         {
-            GuardSceneManifest.Register(new GuardScene(
-                options.Scene,
-                ManifestName,
-                options.TimeoutMs,
-                options.MaxRetries,
-                options.RetryDelayMs,
-                options.MaxRetryAfterMs,
-                mergeWindowMs: 0,
-                MergeMode.Fixed,
-                mergeMaxWaitMs: 0,
-                options.CacheSeconds));
+            GuardScene? registered = null;
+            foreach (GuardScene known in GuardSceneManifest.Scenes)
+            {
+                if (string.Equals(known.Method, ManifestName, StringComparison.Ordinal) && string.Equals(known.Scene, options.Scene, StringComparison.Ordinal))
+                {
+                    registered = known;
+                    break;
+                }
+            }
+
+            if (registered is null)
+            {
+                GuardSceneManifest.Register(scene);
+            }
+            else if (Settings(registered) != Settings(scene))
+            {
+                throw new InvalidOperationException(
+                    $"The chat client scene '{options.Scene}' is already used by another UseLlmGuard() or LlmGuardChatClient with other settings " +
+                    $"({Settings(registered)}; this one: {Settings(scene)}). Give each set of settings a scene of its own.");
+            }
         }
 
         return method;
     }
+
+    private static string Settings(GuardScene scene) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"TimeoutMs {scene.TimeoutMs}, MaxRetries {scene.MaxRetries}, RetryDelayMs {scene.RetryDelayMs}, MaxRetryAfterMs {scene.MaxRetryAfterMs}, CacheSeconds {scene.CacheSeconds}");
 
     // The key's layout and the release of the response type's assembly: an upgrade that changes either never reads older entries.
     private static string CacheVersion { get; } = ComputeCacheVersion();

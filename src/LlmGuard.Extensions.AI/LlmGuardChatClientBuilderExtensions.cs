@@ -27,6 +27,10 @@ public static class LlmGuardChatClientBuilderExtensions
     /// </remarks>
     /// <exception cref="ArgumentException">The scene is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A setting is outside its range.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// Another <c>UseLlmGuard()</c> or <see cref="LlmGuardChatClient"/> of the same scene has other settings
+    /// (timeout, retries, retry delays, cache duration): a scene has one set of settings.
+    /// </exception>
     public static ChatClientBuilder UseLlmGuard(this ChatClientBuilder builder, GuardRuntime? runtime = null, Action<LlmGuardChatClientOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -57,8 +57,9 @@ public sealed class LlmGuardChatClientOptions
     /// Gets or sets what answers when every attempt failed, or the runtime refused the request (a budget, a breaker, a
     /// limit): it receives the request's messages and the exception that ended it, and its response goes to every
     /// caller that shared the request. <see langword="null"/> (the default) gives the callers the exception. A fallback
-    /// response is never cached, and each use is logged and counted with <c>llmguard.result</c> = <c>fallback</c>
-    /// (<c>rejected</c> for a refusal).
+    /// response is never cached, and each use is counted with <c>llmguard.result</c> = <c>fallback</c>
+    /// (<c>rejected</c> for a refusal). A use that answers a failure or a budget's refusal is logged as
+    /// <c>FallbackUsed</c>; a breaker's or a limit's refusal is logged by their own events instead.
     /// </summary>
     public Func<IReadOnlyList<ChatMessage>, Exception, CancellationToken, ValueTask<ChatResponse>>? Fallback { get; set; }
 }

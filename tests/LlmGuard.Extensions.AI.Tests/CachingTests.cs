@@ -1,12 +1,16 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Caching;
+using LlmGuard.Hosting;
+using LlmGuard.Profiles;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Options;
@@ -19,7 +23,7 @@ public sealed class CachingTests
     [Fact]
     public async Task A_cached_response_answers_a_later_identical_request_without_an_HTTP_request()
     {
-        await using GuardedChat chat = await GuardedChat.StartAsync(guard => guard.CacheSeconds = 600, ServerReply.Status(200, GuardedChat.Completion));
+        await using GuardedChat chat = await GuardedChat.StartAsync(Cached, ServerReply.Status(200, GuardedChat.Completion));
         using MetricCollector<long> calls = chat.Collect<long>("llmguard.calls");
         using MetricCollector<long> saved = chat.Collect<long>("llmguard.tokens.saved");
 
@@ -36,7 +40,7 @@ public sealed class CachingTests
     [Fact]
     public async Task A_cached_response_is_not_served_to_another_tenant()
     {
-        await using GuardedChat chat = await GuardedChat.StartAsync(guard => guard.CacheSeconds = 600, ServerReply.Status(200, GuardedChat.Completion));
+        await using GuardedChat chat = await GuardedChat.StartAsync(Cached, ServerReply.Status(200, GuardedChat.Completion));
 
         using (LlmCallContext.Begin(tenant: "t1"))
         {
@@ -63,8 +67,8 @@ public sealed class CachingTests
             services.AddHybridCache().AddSerializerFactory(new LlmGuardCacheSerializerFactory(AIJsonUtilities.DefaultOptions.TypeInfoResolver!));
         }
 
-        await using GuardedChat first = await GuardedChat.StartAsync(guard => guard.CacheSeconds = 600, Register, ServerReply.Status(200, GuardedChat.Completion));
-        await using GuardedChat second = GuardedChat.BesideOf(first, guard => guard.CacheSeconds = 600, Register);
+        await using GuardedChat first = await GuardedChat.StartAsync(Cached, Register, ServerReply.Status(200, GuardedChat.Completion));
+        await using GuardedChat second = GuardedChat.BesideOf(first, Cached, Register);
 
         await first.Chat.GetResponseAsync("Where is my order?").Within();
         ChatResponse answer = await second.Chat.GetResponseAsync("Where is my order?").Within();
@@ -79,6 +83,64 @@ public sealed class CachingTests
     /// Stands for a Redis both processes reach: HybridCache treats a bare <see cref="MemoryDistributedCache"/> as no
     /// second level at all, so the in-memory store is wrapped.
     /// </summary>
+    [Fact]
+    public async Task Two_model_profiles_under_one_scene_never_answer_from_each_others_cache()
+    {
+        // Two pipelines of one scene and settings over two profiles of one model: only the profile tells them apart.
+        var model = new CountingChatClient();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+        services.AddKeyedSingleton<IChatClient>("model", model);
+        services.AddLlmGuard()
+            .AddModelProfile("fast", profile => profile.Models.Add(new LlmProfileModelOptions { Client = "model" }))
+            .AddModelProfile("careful", profile => profile.Models.Add(new LlmProfileModelOptions { Client = "model" }));
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        LlmModelProfiles profiles = provider.GetRequiredService<LlmModelProfiles>();
+        IChatClient fast = new ChatClientBuilder(profiles.Get("fast")).UseLlmGuard(configure: CachedProfile).Build(provider);
+        IChatClient careful = new ChatClientBuilder(profiles.Get("careful")).UseLlmGuard(configure: CachedProfile).Build(provider);
+
+        await fast.GetResponseAsync("Where is my order?").Within();
+        await careful.GetResponseAsync("Where is my order?").Within();
+        await fast.GetResponseAsync("Where is my order?").Within();
+
+        Assert.Equal(2, model.Requests);
+    }
+
+    // A scene of its own: one UseLlmGuard() scene has one set of settings in a process.
+    private static void Cached(LlmGuardChatClientOptions guard)
+    {
+        guard.Scene = "cached_chat";
+        guard.CacheSeconds = 600;
+    }
+
+    private static void CachedProfile(LlmGuardChatClientOptions guard)
+    {
+        guard.Scene = "profiled_chat";
+        guard.CacheSeconds = 600;
+    }
+
+    private sealed class CountingChatClient : IChatClient
+    {
+        private int _requests;
+
+        public int Requests => Volatile.Read(ref _requests);
+
+        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            int request = Interlocked.Increment(ref _requests);
+            return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, $"answer {request}")));
+        }
+
+        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
+
     private sealed class SharedCache(IDistributedCache inner) : IDistributedCache
     {
         public byte[]? Get(string key) => inner.Get(key);

@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
 using LlmGuard.Configuration;
 using System.Threading.Tasks;
 using Microsoft.Extensions.AI;
@@ -59,6 +61,58 @@ public sealed class HostingTests
         Assert.Throws<ArgumentOutOfRangeException>(() => builder.UseLlmGuard(configure: options => options.MaxRetries = -1));
         Assert.Throws<ArgumentOutOfRangeException>(() => builder.UseLlmGuard(configure: options => options.TimeoutMs = 5));
         Assert.Throws<ArgumentException>(() => builder.UseLlmGuard(configure: options => options.Scene = ""));
+    }
+
+    [Fact]
+    public void A_second_UseLlmGuard_of_a_scene_with_other_settings_throws_naming_the_scene()
+    {
+        var builder = new ChatClientBuilder(s_unused);
+        builder.UseLlmGuard(configure: options => (options.Scene, options.TimeoutMs) = ("twice_chat", 5_000));
+
+        // The same settings again (a second host of the application) are the same scene.
+        builder.UseLlmGuard(configure: options => (options.Scene, options.TimeoutMs) = ("twice_chat", 5_000));
+        InvalidOperationException failure = Assert.Throws<InvalidOperationException>(
+            () => builder.UseLlmGuard(configure: options => (options.Scene, options.TimeoutMs) = ("twice_chat", 6_000)));
+
+        Assert.Contains("'twice_chat'", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("TimeoutMs 6000", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Clients_of_one_scene_created_at_once_with_other_settings_register_one_set_and_the_others_throw()
+    {
+        // Randomized interleaving (dedicated threads released together), bounded to 20 rounds of 8 clients, half with each
+        // timeout: a check and a registration that were two steps would let both settings in, and nothing would throw.
+        const int Clients = 8;
+        for (int round = 0; round < 20; round++)
+        {
+            string scene = $"racing_chat_{round}";
+            using var start = new Barrier(Clients);
+            bool Create(int client)
+            {
+                start.SignalAndWait(TimeSpan.FromSeconds(10));
+                try
+                {
+                    new ChatClientBuilder(s_unused).UseLlmGuard(configure: options => (options.Scene, options.TimeoutMs) = (scene, client % 2 == 0 ? 5_000 : 6_000));
+                    return true;
+                }
+                catch (InvalidOperationException)
+                {
+                    return false;
+                }
+            }
+
+            Task<bool>[] created = Enumerable.Range(0, Clients)
+                .Select(client => Task.Factory.StartNew(() => Create(client), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))
+                .ToArray();
+            bool[] succeeded = await Task.WhenAll(created).Within();
+
+            GuardScene registered = Assert.Single(GuardSceneManifest.Scenes, known => known.Scene == scene);
+            for (int client = 0; client < Clients; client++)
+            {
+                Assert.Equal(registered.TimeoutMs == (client % 2 == 0 ? 5_000 : 6_000), succeeded[client]);
+            }
+        }
     }
 
     [Fact]

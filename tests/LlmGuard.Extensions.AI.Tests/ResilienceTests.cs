@@ -27,7 +27,11 @@ public sealed class ResilienceTests
     {
         // No attempt timeout: the only timers are the retry delays, which the clock advances through.
         await using GuardedChat chat = await GuardedChat.StartAsync(
-            guard => guard.TimeoutMs = 0,
+            guard =>
+            {
+                guard.Scene = "untimed_chat";
+                guard.TimeoutMs = 0;
+            },
             ServerReply.Status(429, RateLimited, ("Retry-After", "3")),
             ServerReply.Status(200, GuardedChat.Completion));
 
@@ -41,7 +45,13 @@ public sealed class ResilienceTests
     [Fact]
     public async Task A_400_is_not_retried_and_reaches_the_caller()
     {
-        await using GuardedChat chat = await GuardedChat.StartAsync(guard => guard.TimeoutMs = 0, ServerReply.Status(400, BadRequest));
+        await using GuardedChat chat = await GuardedChat.StartAsync(
+            guard =>
+            {
+                guard.Scene = "untimed_chat";
+                guard.TimeoutMs = 0;
+            },
+            ServerReply.Status(400, BadRequest));
 
         ClientResultException failure = await Assert.ThrowsAsync<ClientResultException>(() => chat.Chat.GetResponseAsync("Where is my order?").Within());
 
@@ -55,6 +65,7 @@ public sealed class ResilienceTests
         await using GuardedChat chat = await GuardedChat.StartAsync(
             guard =>
             {
+                guard.Scene = "short_timeout_chat";
                 guard.TimeoutMs = 1_000;
                 guard.MaxRetries = 0;
             },
@@ -77,10 +88,10 @@ public sealed class ResilienceTests
         await using GuardedChat chat = await GuardedChat.StartAsync(
             guard =>
             {
-                guard.Scene = "support_chat";
+                guard.Scene = "configured_chat";
                 guard.TimeoutMs = 0;
             },
-            options => options.Scenes["support_chat"] = new LlmSceneOptions { MaxRetries = 0 },
+            options => options.Scenes["configured_chat"] = new LlmSceneOptions { MaxRetries = 0 },
             ServerReply.Status(503, Overloaded));
 
         ClientResultException failure = await Assert.ThrowsAsync<ClientResultException>(() => chat.Chat.GetResponseAsync("Where is my order?").Within());
@@ -95,6 +106,7 @@ public sealed class ResilienceTests
         await using GuardedChat chat = await GuardedChat.StartAsync(
             guard =>
             {
+                guard.Scene = "fallback_chat";
                 guard.TimeoutMs = 0;
                 guard.MaxRetries = 0;
                 guard.CacheSeconds = 600;
@@ -120,11 +132,11 @@ public sealed class ResilienceTests
         await using GuardedChat chat = await GuardedChat.StartAsync(
             guard =>
             {
-                guard.Scene = "support_chat";
+                guard.Scene = "breaker_chat";
                 guard.TimeoutMs = 0;
                 guard.MaxRetries = 0;
             },
-            options => options.Scenes["support_chat"] = new LlmSceneOptions { BreakerFailureRatio = 0.5, BreakerMinimumThroughput = 2, BreakerBreakMs = 30_000 },
+            options => options.Scenes["breaker_chat"] = new LlmSceneOptions { BreakerFailureRatio = 0.5, BreakerMinimumThroughput = 2, BreakerBreakMs = 30_000 },
             ServerReply.Status(503, Overloaded));
         using MetricCollector<long> rejections = chat.Collect<long>("llmguard.rejections");
 
@@ -132,7 +144,7 @@ public sealed class ResilienceTests
         await Assert.ThrowsAsync<ClientResultException>(() => chat.Chat.GetResponseAsync("Where is my refund?").Within());
         LlmCircuitOpenException refused = await Assert.ThrowsAsync<LlmCircuitOpenException>(() => chat.Chat.GetResponseAsync("Where is my parcel?").Within());
 
-        Assert.Equal("support_chat", refused.Scene);
+        Assert.Equal("breaker_chat", refused.Scene);
         Assert.Equal(2, chat.Server.Requests);
         Assert.Equal("breaker", Assert.Single(rejections.GetMeasurementSnapshot()).Tags["llmguard.rejection.reason"]);
     }

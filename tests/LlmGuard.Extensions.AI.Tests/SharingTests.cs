@@ -77,6 +77,8 @@ public sealed class SharingTests
         "response format",
         "seed",
         "tools",
+        "hosted tool inputs",
+        "MCP server address",
         "instructions",
         "tenant",
         "user",
@@ -191,7 +193,11 @@ public sealed class SharingTests
     public async Task A_caller_that_changes_its_history_after_the_call_does_not_change_what_a_retry_sends()
     {
         await using GuardedChat chat = await GuardedChat.StartAsync(
-            guard => guard.TimeoutMs = 0,
+            guard =>
+            {
+                guard.Scene = "untimed_chat";
+                guard.TimeoutMs = 0;
+            },
             ServerReply.Status(503, """{"error":{"message":"overloaded","type":"server_error","param":null,"code":null}}"""),
             ServerReply.Status(200, GuardedChat.Completion));
         var history = new List<ChatMessage> { new(ChatRole.User, "Where is my order?") };
@@ -249,6 +255,12 @@ public sealed class SharingTests
                 break;
             case "tools":
                 options.Tools = [AIFunctionFactory.Create(() => "shipped", variant ? "order_status" : "parcel_status")];
+                break;
+            case "hosted tool inputs":
+                options.Tools = [new HostedFileSearchTool { Inputs = [new HostedVectorStoreContent(variant ? "vs_A" : "vs_B")] }];
+                break;
+            case "MCP server address":
+                options.Tools = [new HostedMcpServerTool("orders", variant ? "https://a.example/mcp" : "https://b.example/mcp")];
                 break;
             case "instructions":
                 options.Instructions = variant ? "Be brief." : "Be thorough.";

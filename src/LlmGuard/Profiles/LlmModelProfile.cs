@@ -27,9 +27,12 @@ public sealed class LlmModelProfile : IChatClient
     // While every breaker is open each request is refused, and a busy profile would write an error per request: one
     // event per interval per profile carries the number refused since the last one, like a scene's shedding.
     private static readonly TimeSpan s_unavailableLogInterval = TimeSpan.FromSeconds(10);
+    // What the profile says about itself: no single provider or model, so the profile's name stands for both.
+    private const string MetadataProviderName = "llmguard-profile";
 
     private readonly IServiceProvider _services;
     private readonly ProfileEnvironment _environment;
+    private readonly ChatClientMetadata _metadata;
     private ProfilePlan _plan;
     private int _cursor = -1;
     private long _refusedSinceLog;
@@ -38,6 +41,7 @@ public sealed class LlmModelProfile : IChatClient
     internal LlmModelProfile(string name, LlmModelProfileOptions options, IServiceProvider services, ProfileEnvironment environment)
     {
         Name = name;
+        _metadata = new ChatClientMetadata(MetadataProviderName, providerUri: null, defaultModelId: name);
         _services = services;
         _environment = environment;
         _plan = ProfilePlan.Create(name, options, previous: null, services, environment);
@@ -169,14 +173,28 @@ public sealed class LlmModelProfile : IChatClient
         }
     }
 
-    /// <summary>Returns this profile when asked for a type it is, with no key; otherwise <see langword="null"/>.</summary>
+    /// <summary>
+    /// Returns this profile when asked for a type it is, and its <see cref="ChatClientMetadata"/> (provider
+    /// <c>llmguard-profile</c>, the profile's name as default model), with no key; otherwise <see langword="null"/>.
+    /// </summary>
     /// <param name="serviceType">The type asked for.</param>
     /// <param name="serviceKey">The key asked for.</param>
-    /// <returns>This profile, or <see langword="null"/>.</returns>
+    /// <returns>This profile, its metadata, or <see langword="null"/>.</returns>
+    /// <remarks>
+    /// Middleware above a profile tells it from another by this metadata: LlmGuard's chat client keys its requests and
+    /// cache entries by it, so two profiles under one scene never share an answer.
+    /// </remarks>
     public object? GetService(Type serviceType, object? serviceKey = null)
     {
         ArgumentNullException.ThrowIfNull(serviceType);
-        return serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+        if (serviceKey is not null)
+        {
+            return null;
+        }
+
+        return serviceType.IsInstanceOfType(this) ? this
+            : serviceType == typeof(ChatClientMetadata) ? _metadata
+            : null;
     }
 
     /// <summary>Does nothing: the models' clients belong to the container that registered them.</summary>

@@ -99,6 +99,25 @@ public sealed class ProfileHostingTests
     }
 
     [Fact]
+    public void Each_profile_describes_itself_by_its_name_so_middleware_above_tells_two_profiles_apart()
+    {
+        Dictionary<string, string?> settings = ProfileHost.Settings("fast", "RoundRobin", "a");
+        foreach ((string key, string? value) in ProfileHost.Settings("careful", "RoundRobin", "a"))
+        {
+            settings[key] = value;
+        }
+
+        using var host = new ProfileHost(settings, null, new FakeModelClient("a"));
+
+        ChatClientMetadata? fast = host.Profiles.Get("fast").GetService<ChatClientMetadata>();
+        ChatClientMetadata? careful = host.Profiles.Get("careful").GetService<ChatClientMetadata>();
+
+        Assert.Equal(("llmguard-profile", "fast"), (fast?.ProviderName, fast?.DefaultModelId));
+        Assert.Equal(("llmguard-profile", "careful"), (careful?.ProviderName, careful?.DefaultModelId));
+        Assert.Null(host.Profiles.Get("fast").GetService<ChatClientMetadata>("a key"));
+    }
+
+    [Fact]
     public void Asking_for_a_profile_nobody_configured_names_the_configured_ones()
     {
         using var host = new ProfileHost(ProfileHost.Settings("fast", "RoundRobin", "a"), null, new FakeModelClient("a"));
