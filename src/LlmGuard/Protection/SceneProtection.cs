@@ -35,6 +35,10 @@ internal sealed class SceneProtection : IDisposable
     // refusal is also written at Debug, off in production, for whoever needs them one by one.
     private static readonly TimeSpan s_limitLogInterval = TimeSpan.FromSeconds(10);
 
+    // Set when the breaker let the execution through to its attempts: a BrokenCircuitException after that came from a
+    // breaker inside the core (an HttpClient's resilience handler, say), not from this scene's.
+    private static readonly ResiliencePropertyKey<bool> s_attemptsStarted = new("LlmGuard.AttemptsStarted");
+
     private readonly GuardRuntime _runtime;
     private readonly ILogger? _logger;
     private readonly ResiliencePipeline? _breaker;
@@ -179,11 +183,15 @@ internal sealed class SceneProtection : IDisposable
         try
         {
             return await _breaker!.ExecuteAsync(
-                static (breakerContext, run) => run.Attempts(run.State, breakerContext.CancellationToken),
+                static (breakerContext, run) =>
+                {
+                    breakerContext.Properties.Set(s_attemptsStarted, true);
+                    return run.Attempts(run.State, breakerContext.CancellationToken);
+                },
                 context,
                 (Attempts: attempts, State: state)).ConfigureAwait(false);
         }
-        catch (BrokenCircuitException broken)
+        catch (BrokenCircuitException broken) when (!context.Properties.TryGetValue(s_attemptsStarted, out _))
         {
             // Open, or half-open with its probe already running: Polly refused before the attempts started.
             throw new LlmCircuitOpenException(Scene, broken);
@@ -255,7 +263,9 @@ internal sealed class SceneProtection : IDisposable
     // so the breaker opens again rather than close on it.
     private bool CountsAsFailure(Exception? exception, CancellationToken executionToken)
     {
-        if (exception is null or LlmCallRejectedException)
+        // This scene's own refusals never reach here (they are decided outside Polly's breaker or by it); a refusal that
+        // did came out of the core and is classified like any failure.
+        if (exception is null)
         {
             return false;
         }

@@ -193,6 +193,46 @@ public sealed class CircuitBreakerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_refusal_raised_inside_the_core_is_a_failure_of_the_execution_not_a_rejection_of_its_scene()
+    {
+        using var meters = new TestMeterFactory();
+        ProtectedDesk desk = Desk(ProtectedDesk.FallbackScene, meters);
+        using var calls = new MetricCollector<long>(meters, "LlmGuard", "llmguard.calls");
+        using var rejections = new MetricCollector<long>(meters, "LlmGuard", "llmguard.rejections");
+
+        // Another guarded method the core calls is refused by its own breaker; an HttpClient's resilience handler has
+        // a breaker of its own.
+        Exception[] fromTheCore = [new LlmCircuitOpenException("another_scene"), new Polly.CircuitBreaker.BrokenCircuitException()];
+        foreach (Exception failure in fromTheCore)
+        {
+            Task<string> call = desk.AskOrBusyAsync(failure.GetType().Name);
+            (await _model.NextCallAsync()).Fail(failure);
+            Assert.Equal(ProtectedDesk.BusyReply, await call.Within());
+        }
+
+        Assert.Equal(new Dictionary<string, long> { ["fallback"] = 2 }, Observed.Sum(calls, "llmguard.result"));
+        Assert.Empty(rejections.GetMeasurementSnapshot());
+        Assert.Equal(2, _logs.GetSnapshot().Count(r => r.Id.Id == 4));
+
+        // Both were failures of this scene's model path: its breaker opened on them.
+        Assert.Equal(ProtectedDesk.BusyReply, await desk.AskOrBusyAsync("refused").Within());
+        Assert.Equal(2, _model.Calls);
+        Assert.Equal("breaker", Assert.Single(rejections.GetMeasurementSnapshot()).Tags["llmguard.rejection.reason"]);
+    }
+
+    [Fact]
+    public async Task A_breaker_exception_from_inside_the_core_reaches_the_caller_as_it_is_on_the_unobserved_path()
+    {
+        var desk = new ProtectedDesk(new GuardRuntime(_time) { Options = Breaker(ProtectedDesk.Scene) }, _model);
+        var inner = new Polly.CircuitBreaker.BrokenCircuitException();
+
+        Task<string> call = desk.AskAsync("a");
+        (await _model.NextCallAsync()).Fail(inner);
+
+        Assert.Same(inner, await Assert.ThrowsAsync<Polly.CircuitBreaker.BrokenCircuitException>(() => call.Within()));
+    }
+
+    [Fact]
     public async Task A_reload_of_other_settings_keeps_the_breaker_open_and_a_reload_of_its_settings_builds_a_closed_one()
     {
         var runtime = new GuardRuntime(_time) { Options = Breaker(ProtectedDesk.Scene) };
