@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Caching;
@@ -106,7 +107,7 @@ internal readonly struct GuardedCall<TArguments, TResult>
     // A scene without protection pays this one field read.
     private static ValueTask<TResult> RunAttempts(GuardedCall<TArguments, TResult> call, CancellationToken executionToken) =>
         call.Policy.Protection is { } protection
-            ? protection.ExecuteAsync(static (c, token) => c.Policy.Pipeline.ExecuteAsync(c.Attempt, c.Arguments, token), call, executionToken)
+            ? protection.ExecuteAsync(static (c, failedAttempt, token) => c.Policy.Pipeline.ExecuteAsync(c.Attempt, c.Arguments, failedAttempt, token), call, executionToken)
             : call.Policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, executionToken);
 
     // A caller can miss the cache just before an execution stores its answer and reach the singleflight just after that
@@ -207,10 +208,10 @@ internal readonly struct GuardedCall<TArguments, TResult>
             }
             TResult result = policy.Protection is { } protection
                 ? await protection.ExecuteAsync(
-                    static (run, token) => AttemptsAsync(run.Call, run.Observation, token),
+                    static (run, failedAttempt, token) => AttemptsAsync(run.Call, run.Observation, failedAttempt, token),
                     (Call: call, Observation: observation),
                     executionToken).ConfigureAwait(false)
-                : await AttemptsAsync(call, observation, executionToken).ConfigureAwait(false);
+                : await AttemptsAsync(call, observation, failedAttempt: null, executionToken).ConfigureAwait(false);
             if (policy.Method.Usage is { } readUsage)
             {
                 LlmTokenUsage usage = readUsage(result);
@@ -273,10 +274,10 @@ internal readonly struct GuardedCall<TArguments, TResult>
         }
     }
 
-    private static ValueTask<TResult> AttemptsAsync(GuardedCall<TArguments, TResult> call, ExecutionObservation observation, CancellationToken executionToken)
+    private static ValueTask<TResult> AttemptsAsync(GuardedCall<TArguments, TResult> call, ExecutionObservation observation, StrongBox<bool>? failedAttempt, CancellationToken executionToken)
     {
         observation.AttemptsStarted = true;
-        return call.Policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, observation, executionToken);
+        return call.Policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, observation, failedAttempt, executionToken);
     }
 
     // Only a refusal of this execution, raised before its attempts started, is this scene's rejection. One that came

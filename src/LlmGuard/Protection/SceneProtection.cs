@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.RateLimiting;
 using System.Threading.Tasks;
@@ -38,6 +39,12 @@ internal sealed class SceneProtection : IDisposable
     // Set when the breaker let the execution through to its attempts: a BrokenCircuitException after that came from a
     // breaker inside the core (an HttpClient's resilience handler, say), not from this scene's.
     private static readonly ResiliencePropertyKey<bool> s_attemptsStarted = new("LlmGuard.AttemptsStarted");
+
+    /// <summary>
+    /// Where an execution's attempts note that one of them failed (the retry strategy sets it): an execution its callers
+    /// leave after that is a failure for the breaker, since the model had already failed it.
+    /// </summary>
+    internal static readonly ResiliencePropertyKey<StrongBox<bool>> FailedAttempt = new("LlmGuard.FailedAttempt");
 
     private readonly GuardRuntime _runtime;
     private readonly ILogger? _logger;
@@ -116,12 +123,12 @@ internal sealed class SceneProtection : IDisposable
     /// </summary>
     /// <typeparam name="TResult">The result of the execution.</typeparam>
     /// <typeparam name="TState">What <paramref name="attempts"/> needs; passed to it, never captured.</typeparam>
-    /// <param name="attempts">Runs the attempts pipeline.</param>
+    /// <param name="attempts">Runs the attempts pipeline; with a breaker, it is given where to note a failed attempt.</param>
     /// <param name="state">The execution's call.</param>
     /// <param name="executionToken">The execution's token, cancelled when every caller left; it also ends a wait in the queue.</param>
     /// <returns>The attempts' result.</returns>
     public async ValueTask<TResult> ExecuteAsync<TResult, TState>(
-        Func<TState, CancellationToken, ValueTask<TResult>> attempts,
+        Func<TState, StrongBox<bool>?, CancellationToken, ValueTask<TResult>> attempts,
         TState state,
         CancellationToken executionToken)
     {
@@ -157,7 +164,7 @@ internal sealed class SceneProtection : IDisposable
             }
 
             return _breaker is null
-                ? await attempts(state, executionToken).ConfigureAwait(false)
+                ? await attempts(state, null, executionToken).ConfigureAwait(false)
                 : await ThroughBreakerAsync(attempts, state, executionToken).ConfigureAwait(false);
         }
         finally
@@ -175,21 +182,23 @@ internal sealed class SceneProtection : IDisposable
     }
 
     private async ValueTask<TResult> ThroughBreakerAsync<TResult, TState>(
-        Func<TState, CancellationToken, ValueTask<TResult>> attempts,
+        Func<TState, StrongBox<bool>?, CancellationToken, ValueTask<TResult>> attempts,
         TState state,
         CancellationToken executionToken)
     {
         ResilienceContext context = ResilienceContextPool.Shared.Get(executionToken);
+        var failedAttempt = new StrongBox<bool>();
+        context.Properties.Set(FailedAttempt, failedAttempt);
         try
         {
             return await _breaker!.ExecuteAsync(
                 static (breakerContext, run) =>
                 {
                     breakerContext.Properties.Set(s_attemptsStarted, true);
-                    return run.Attempts(run.State, breakerContext.CancellationToken);
+                    return run.Attempts(run.State, run.FailedAttempt, breakerContext.CancellationToken);
                 },
                 context,
-                (Attempts: attempts, State: state)).ConfigureAwait(false);
+                (Attempts: attempts, State: state, FailedAttempt: failedAttempt)).ConfigureAwait(false);
         }
         catch (BrokenCircuitException broken) when (!context.Properties.TryGetValue(s_attemptsStarted, out _))
         {
@@ -220,7 +229,7 @@ internal sealed class SceneProtection : IDisposable
             MinimumThroughput = settings.BreakerMinimumThroughput,
             SamplingDuration = TimeSpan.FromMilliseconds(settings.BreakerSamplingMs),
             BreakDuration = TimeSpan.FromMilliseconds(settings.BreakerBreakMs),
-            ShouldHandle = args => new ValueTask<bool>(CountsAsFailure(args.Outcome.Exception, args.Context.CancellationToken)),
+            ShouldHandle = args => new ValueTask<bool>(CountsAsFailure(args.Outcome.Exception, args.Context)),
             OnOpened = args =>
             {
                 Volatile.Write(ref _openUntilUtcTicks, (_runtime.TimeProvider.GetUtcNow() + args.BreakDuration).UtcTicks);
@@ -259,10 +268,12 @@ internal sealed class SceneProtection : IDisposable
 
     // What says the model is unhealthy: timeouts, transient failures (408, 429, 5xx, transport) and failures no rule
     // recognises. A permanent failure (400, 401, 403, 404, 422, content filtered) is the request's fault: the model
-    // answered. Callers who all left say nothing about the model, except that a probe they abandoned proved nothing,
-    // so the breaker opens again rather than close on it.
-    private bool CountsAsFailure(Exception? exception, CancellationToken executionToken)
+    // answered. Callers who all left say nothing about the model, unless an attempt had already failed (an outage
+    // where callers give up before the timeout would otherwise lower the failure ratio), and a probe they abandoned
+    // proved nothing, so the breaker opens again rather than close on it.
+    private bool CountsAsFailure(Exception? exception, ResilienceContext context)
     {
+        CancellationToken executionToken = context.CancellationToken;
         // This scene's own refusals never reach here (they are decided outside Polly's breaker or by it); a refusal that
         // did came out of the core and is classified like any failure.
         if (exception is null)
@@ -272,7 +283,8 @@ internal sealed class SceneProtection : IDisposable
 
         if (exception is OperationCanceledException && executionToken.IsCancellationRequested)
         {
-            return Volatile.Read(ref _breakerState) == HalfOpen;
+            return Volatile.Read(ref _breakerState) == HalfOpen
+                || (context.Properties.TryGetValue(FailedAttempt, out StrongBox<bool>? failed) && failed.Value);
         }
 
         return FailureInspection.Classify(exception, _runtime.FailureClassifier, _runtime.TimeProvider).Kind != FailureKind.Permanent;

@@ -118,6 +118,32 @@ public sealed class CircuitBreakerTests : IDisposable
     }
 
     [Fact]
+    public async Task An_execution_its_caller_leaves_after_a_failed_attempt_counts_as_a_failure()
+    {
+        // At 0.75, one failure and one execution that counted as a success would leave the breaker closed.
+        var runtime = new GuardRuntime(_time)
+        {
+            Options = ProtectedDesk.Options(ProtectedDesk.Scene, s => { Configure(s); s.BreakerFailureRatio = 0.75; }),
+            LoggerFactory = _loggerFactory,
+        };
+        var desk = new ProtectedDesk(runtime, _model);
+        await FailAsync(desk, "failed");
+
+        // The caller gives up while the execution waits to retry its failed attempt, as callers do in an outage.
+        using var leaving = new CancellationTokenSource();
+        Task<string> abandoned = desk.AskWithRetryAsync("left after a failure", leaving.Token);
+        (await _model.NextCallAsync()).Fail(new HttpRequestException("unavailable", null, System.Net.HttpStatusCode.ServiceUnavailable));
+        await Eventually.Until(() => _logs.GetSnapshot().Any(r => r.Id.Id == 2), "the failed attempt's retry is scheduled");
+        leaving.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned.Within());
+
+        // The caller is answered at once; the execution ends, and the breaker counts it, when its retry pause is cancelled.
+        await Eventually.Until(() => runtime.Protections.Single().BreakerState == SceneProtection.Open, "the abandoned execution opens the breaker");
+        await Assert.ThrowsAsync<LlmCircuitOpenException>(() => desk.AskAsync("refused").Within());
+        Assert.Equal(2, _model.Calls);
+    }
+
+    [Fact]
     public async Task Half_open_breaker_lets_exactly_one_of_fifty_concurrent_callers_reach_the_core()
     {
         ProtectedDesk desk = Desk(ProtectedDesk.Scene);

@@ -19,12 +19,18 @@ public partial class ProtectedDesk(GuardRuntime runtime, ScriptedModel model)
     [Guarded(Scene = Scene, Key = "{question}", TimeoutMs = 0, MaxRetries = 0)]
     public partial Task<string> SummarizeAsync(string question, CancellationToken cancellationToken = default);
 
+    // Retries once after a long pause, so its caller can leave while the execution waits to retry a failed attempt.
+    [Guarded(Scene = Scene, Key = "{question}", TimeoutMs = 0, MaxRetries = 1, RetryDelayMs = 10_000)]
+    public partial Task<string> AskWithRetryAsync(string question, CancellationToken cancellationToken = default);
+
     [Guarded(Scene = FallbackScene, Key = "{question}", TimeoutMs = 0, MaxRetries = 0, Fallback = nameof(Busy))]
     public partial Task<string> AskOrBusyAsync(string question, CancellationToken cancellationToken = default);
 
     public const string BusyReply = "All agents are busy.";
 
     private Task<string> AskCoreAsync(string question, CancellationToken cancellationToken) => model.RespondAsync(question, cancellationToken);
+
+    private Task<string> AskWithRetryCoreAsync(string question, CancellationToken cancellationToken) => model.RespondAsync(question, cancellationToken);
 
     private Task<string> SummarizeCoreAsync(string question, CancellationToken cancellationToken) => model.RespondAsync("summary:" + question, cancellationToken);
 
