@@ -224,7 +224,9 @@ public sealed class GuardRuntime : IDisposable, IAsyncDisposable
                 _replacedProtections.Add(current.Protection);
             }
 
-            SceneProtection? protection = settings.IsEmpty ? null : new SceneProtection(scene, settings, this);
+            // An operator who raises MaxQueue during an outage must not close the breaker that is keeping it off the model.
+            SceneBreaker? keptBreaker = current.Protection?.Breaker is { } breaker && breaker.Settings == settings.Breaker ? breaker : null;
+            SceneProtection? protection = settings.IsEmpty ? null : new SceneProtection(scene, settings, this, keptBreaker);
             _protections[scene] = (protection, generation);
             return protection;
         }

@@ -19,6 +19,10 @@ internal readonly record struct ProtectionSettings(
     int RateLimitWindowMs,
     bool LimitPerTenant)
 {
+    /// <summary>Gets the settings of the breaker alone: equal ones keep the breaker when only the limits change.</summary>
+    public (double FailureRatio, int MinimumThroughput, int SamplingMs, int BreakMs) Breaker =>
+        (BreakerFailureRatio, BreakerMinimumThroughput, BreakerSamplingMs, BreakerBreakMs);
+
     /// <summary>Gets whether the scene has a circuit breaker.</summary>
     public bool HasBreaker => BreakerFailureRatio > 0;
 

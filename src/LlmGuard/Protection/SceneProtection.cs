@@ -3,10 +3,8 @@ using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.RateLimiting;
 using System.Threading.Tasks;
-using LlmGuard.Failures;
 using Microsoft.Extensions.Logging;
 using Polly;
-using Polly.CircuitBreaker;
 
 namespace LlmGuard.Protection;
 
@@ -14,7 +12,8 @@ namespace LlmGuard.Protection;
 /// The protection of one scene on one <see cref="GuardRuntime"/>, shared by every guarded method of the scene: a rate
 /// limit, a concurrency limit with a bounded queue, and Polly's circuit breaker, in that order around each execution's
 /// attempts. The runtime keeps one per scene and builds a new one only when a reload changes its settings, so the
-/// breaker's state and the permits in use survive reloads of other settings.
+/// breaker's state and the permits in use survive reloads of other settings; a new one for changed limits keeps the
+/// breaker when its own settings did not change.
 /// </summary>
 /// <remarks>
 /// The limits are outside the breaker so that executions they refuse never count in its failure ratio: a shedding
@@ -36,10 +35,6 @@ internal sealed class SceneProtection : IDisposable
     // refusal is also written at Debug, off in production, for whoever needs them one by one.
     private static readonly TimeSpan s_limitLogInterval = TimeSpan.FromSeconds(10);
 
-    // Set when the breaker let the execution through to its attempts: a BrokenCircuitException after that came from a
-    // breaker inside the core (an HttpClient's resilience handler, say), not from this scene's.
-    private static readonly ResiliencePropertyKey<bool> s_attemptsStarted = new("LlmGuard.AttemptsStarted");
-
     /// <summary>
     /// Where an execution's attempts note that one of them failed (the retry strategy sets it): an execution its callers
     /// leave after that is a failure for the breaker, since the model had already failed it.
@@ -48,17 +43,20 @@ internal sealed class SceneProtection : IDisposable
 
     private readonly GuardRuntime _runtime;
     private readonly ILogger? _logger;
-    private readonly ResiliencePipeline? _breaker;
+    private readonly SceneBreaker? _breaker;
     private readonly RateLimiter? _rate;
     private readonly PartitionedRateLimiter<string>? _tenantRate;
     private readonly RateLimiter? _concurrency;
     private readonly PartitionedRateLimiter<string>? _tenantConcurrency;
-    private int _breakerState;
-    private long _openUntilUtcTicks;
     private long _shedSinceLog;
     private long _lastLimitLog = long.MinValue;
 
-    public SceneProtection(string scene, ProtectionSettings settings, GuardRuntime runtime)
+    /// <summary>Builds the protection of <paramref name="scene"/>.</summary>
+    /// <param name="scene">The scene.</param>
+    /// <param name="settings">Its settings.</param>
+    /// <param name="runtime">The runtime it belongs to.</param>
+    /// <param name="breaker">The breaker of the protection this one replaces, kept when its settings did not change.</param>
+    public SceneProtection(string scene, ProtectionSettings settings, GuardRuntime runtime, SceneBreaker? breaker = null)
     {
         Scene = scene;
         Settings = settings;
@@ -66,7 +64,7 @@ internal sealed class SceneProtection : IDisposable
         _logger = runtime.Telemetry.Logger;
         if (settings.HasBreaker)
         {
-            _breaker = BuildBreaker(settings);
+            _breaker = breaker ?? new SceneBreaker(scene, settings, runtime);
         }
 
         if (settings.RateLimit > 0)
@@ -115,7 +113,10 @@ internal sealed class SceneProtection : IDisposable
     public ProtectionSettings Settings { get; }
 
     /// <summary>Gets the breaker's state (<see cref="Closed"/>, <see cref="HalfOpen"/> or <see cref="Open"/>); <see langword="null"/> without a breaker.</summary>
-    public int? BreakerState => _breaker is null ? null : Volatile.Read(ref _breakerState);
+    public int? BreakerState => _breaker?.State;
+
+    /// <summary>Gets the breaker, which a protection built for changed limits keeps; <see langword="null"/> without one.</summary>
+    public SceneBreaker? Breaker => _breaker;
 
     /// <summary>
     /// Runs one execution's attempts under the scene's limits and breaker, or refuses it before they start with a
@@ -132,7 +133,7 @@ internal sealed class SceneProtection : IDisposable
         TState state,
         CancellationToken executionToken)
     {
-        if (_breaker is not null && IsRefusingWithoutProbe())
+        if (_breaker is not null && _breaker.IsRefusingWithoutProbe())
         {
             throw new LlmCircuitOpenException(Scene);
         }
@@ -165,7 +166,7 @@ internal sealed class SceneProtection : IDisposable
 
             return _breaker is null
                 ? await attempts(state, null, executionToken).ConfigureAwait(false)
-                : await ThroughBreakerAsync(attempts, state, executionToken).ConfigureAwait(false);
+                : await _breaker.ExecuteAsync(attempts, state, executionToken).ConfigureAwait(false);
         }
         finally
         {
@@ -179,115 +180,6 @@ internal sealed class SceneProtection : IDisposable
         _tenantRate?.Dispose();
         _concurrency?.Dispose();
         _tenantConcurrency?.Dispose();
-    }
-
-    private async ValueTask<TResult> ThroughBreakerAsync<TResult, TState>(
-        Func<TState, StrongBox<bool>?, CancellationToken, ValueTask<TResult>> attempts,
-        TState state,
-        CancellationToken executionToken)
-    {
-        ResilienceContext context = ResilienceContextPool.Shared.Get(executionToken);
-        var failedAttempt = new StrongBox<bool>();
-        context.Properties.Set(FailedAttempt, failedAttempt);
-        try
-        {
-            return await _breaker!.ExecuteAsync(
-                static (breakerContext, run) =>
-                {
-                    breakerContext.Properties.Set(s_attemptsStarted, true);
-                    return run.Attempts(run.State, run.FailedAttempt, breakerContext.CancellationToken);
-                },
-                context,
-                (Attempts: attempts, State: state, FailedAttempt: failedAttempt)).ConfigureAwait(false);
-        }
-        catch (BrokenCircuitException broken) when (!context.Properties.TryGetValue(s_attemptsStarted, out _))
-        {
-            // Open, or half-open with its probe already running: Polly refused before the attempts started.
-            throw new LlmCircuitOpenException(Scene, broken);
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(context);
-        }
-    }
-
-    // Open and not yet due for its probe, or half-open with the probe running: Polly would refuse too. Only a hint, read
-    // without a lock; Polly's own state decides every execution that gets past it.
-    private bool IsRefusingWithoutProbe()
-    {
-        int state = Volatile.Read(ref _breakerState);
-        return state == HalfOpen
-            || (state == Open && _runtime.TimeProvider.GetUtcNow().UtcTicks < Volatile.Read(ref _openUntilUtcTicks));
-    }
-
-    private ResiliencePipeline BuildBreaker(ProtectionSettings settings)
-    {
-        var options = new CircuitBreakerStrategyOptions
-        {
-            Name = Scene,
-            FailureRatio = settings.BreakerFailureRatio,
-            MinimumThroughput = settings.BreakerMinimumThroughput,
-            SamplingDuration = TimeSpan.FromMilliseconds(settings.BreakerSamplingMs),
-            BreakDuration = TimeSpan.FromMilliseconds(settings.BreakerBreakMs),
-            ShouldHandle = args => new ValueTask<bool>(CountsAsFailure(args.Outcome.Exception, args.Context)),
-            OnOpened = args =>
-            {
-                Volatile.Write(ref _openUntilUtcTicks, (_runtime.TimeProvider.GetUtcNow() + args.BreakDuration).UtcTicks);
-                Volatile.Write(ref _breakerState, Open);
-                if (_logger is not null)
-                {
-                    ProtectionLog.BreakerOpened(_logger, Scene, args.BreakDuration, args.Outcome.Exception);
-                }
-
-                return default;
-            },
-            OnHalfOpened = _ =>
-            {
-                Volatile.Write(ref _breakerState, HalfOpen);
-                if (_logger is not null)
-                {
-                    ProtectionLog.BreakerHalfOpened(_logger, Scene);
-                }
-
-                return default;
-            },
-            OnClosed = _ =>
-            {
-                Volatile.Write(ref _breakerState, Closed);
-                if (_logger is not null)
-                {
-                    ProtectionLog.BreakerClosed(_logger, Scene);
-                }
-
-                return default;
-            },
-        };
-
-        return new ResiliencePipelineBuilder { TimeProvider = _runtime.TimeProvider }.AddCircuitBreaker(options).Build();
-    }
-
-    // What says the model is unhealthy: timeouts, transient failures (408, 429, 5xx, transport) and failures no rule
-    // recognises. A permanent failure (400, 401, 403, 404, 422, content filtered) is the request's fault: the model
-    // answered. Callers who all left say nothing about the model, unless an attempt had already failed (an outage
-    // where callers give up before the timeout would otherwise lower the failure ratio), and a probe they abandoned
-    // proved nothing, so the breaker opens again rather than close on it.
-    private bool CountsAsFailure(Exception? exception, ResilienceContext context)
-    {
-        CancellationToken executionToken = context.CancellationToken;
-        // This scene's own refusals never reach here (they are decided outside Polly's breaker or by it); a refusal that
-        // did came out of the core and is classified like any failure.
-        if (exception is null)
-        {
-            return false;
-        }
-
-        if (exception is OperationCanceledException && executionToken.IsCancellationRequested)
-        {
-            return Volatile.Read(ref _breakerState) == HalfOpen
-                || (context.Properties.TryGetValue(FailedAttempt, out StrongBox<bool>? failed) && failed.Value);
-        }
-
-        return FailureInspection.Classify(exception, _runtime.FailureClassifier, _runtime.TimeProvider).Kind != FailureKind.Permanent;
     }
 
     private LlmLimitExceededException Shed(string limit)

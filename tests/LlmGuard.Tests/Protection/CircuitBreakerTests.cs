@@ -275,6 +275,21 @@ public sealed class CircuitBreakerTests : IDisposable
         Assert.Equal("closed", await call.Within());
     }
 
+    [Fact]
+    public async Task An_open_breaker_stays_open_when_a_reload_raises_the_scene_limits()
+    {
+        var runtime = new GuardRuntime(_time) { Options = ProtectedDesk.Options(ProtectedDesk.Scene, s => { Configure(s); s.MaxConcurrency = 4; s.MaxQueue = 10; }) };
+        var desk = new ProtectedDesk(runtime, _model);
+        await FailAsync(desk, "a");
+        await FailAsync(desk, "b");
+
+        // An operator raises the queue during the outage: the breaker keeping the model's load off stays open.
+        runtime.Reconfigure(ProtectedDesk.Options(ProtectedDesk.Scene, s => { Configure(s); s.MaxConcurrency = 4; s.MaxQueue = 500; }));
+
+        await Assert.ThrowsAsync<LlmCircuitOpenException>(() => desk.AskAsync("c").Within());
+        Assert.Equal(2, _model.Calls);
+    }
+
     private static void Configure(LlmSceneOptions scene)
     {
         scene.BreakerFailureRatio = 0.5;
