@@ -44,8 +44,7 @@ internal sealed class SceneProtection : IDisposable
     private readonly GuardRuntime _runtime;
     private readonly ILogger? _logger;
     private readonly SceneBreaker? _breaker;
-    private readonly RateLimiter? _rate;
-    private readonly PartitionedRateLimiter<string>? _tenantRate;
+    private readonly FixedWindowRate? _rate;
     private readonly RateLimiter? _concurrency;
     private readonly PartitionedRateLimiter<string>? _tenantConcurrency;
     private long _shedSinceLog;
@@ -69,21 +68,7 @@ internal sealed class SceneProtection : IDisposable
 
         if (settings.RateLimit > 0)
         {
-            var options = new FixedWindowRateLimiterOptions
-            {
-                PermitLimit = settings.RateLimit,
-                Window = TimeSpan.FromMilliseconds(settings.RateLimitWindowMs),
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            };
-            if (settings.LimitPerTenant)
-            {
-                _tenantRate = PartitionedRateLimiter.Create<string, string>(tenant => RateLimitPartition.GetFixedWindowLimiter(tenant, _ => options));
-            }
-            else
-            {
-                _rate = new FixedWindowRateLimiter(options);
-            }
+            _rate = new FixedWindowRate(settings.RateLimit, TimeSpan.FromMilliseconds(settings.RateLimitWindowMs), runtime.TimeProvider, settings.LimitPerTenant);
         }
 
         if (settings.MaxConcurrency > 0)
@@ -140,14 +125,9 @@ internal sealed class SceneProtection : IDisposable
 
         // Read in the execution's flow, which is the flow of the caller that started it.
         string? tenant = Settings.LimitPerTenant ? LlmCallContext.Current?.Tenant ?? string.Empty : null;
-        if (_rate is not null || _tenantRate is not null)
+        if (_rate is not null && !_rate.TryTake(tenant))
         {
-            // A fixed window gives nothing back on release; the lease is disposed only to follow the API's contract.
-            using RateLimitLease lease = tenant is null ? _rate!.AttemptAcquire() : _tenantRate!.AttemptAcquire(tenant);
-            if (!lease.IsAcquired)
-            {
-                throw Shed(LlmLimitExceededException.Rate);
-            }
+            throw Shed(LlmLimitExceededException.Rate);
         }
 
         RateLimitLease? permit = null;
@@ -176,8 +156,6 @@ internal sealed class SceneProtection : IDisposable
 
     public void Dispose()
     {
-        _rate?.Dispose();
-        _tenantRate?.Dispose();
         _concurrency?.Dispose();
         _tenantConcurrency?.Dispose();
     }

@@ -93,10 +93,9 @@ public sealed class LimitTests
     }
 
     [Fact]
-    public async Task A_rate_limit_rejects_executions_past_its_window_without_waiting()
+    public async Task A_rate_limit_rejects_executions_past_its_window_without_waiting_and_its_window_runs_on_the_runtime_clock()
     {
-        // An hour's window: nothing replenishes during the test, whatever the machine's speed.
-        ProtectedDesk desk = Desk(s => { s.RateLimit = 2; s.RateLimitWindowMs = 3_600_000; });
+        ProtectedDesk desk = Desk(s => { s.RateLimit = 2; s.RateLimitWindowMs = 1_000; });
         for (int i = 0; i < 2; i++)
         {
             Task<string> call = desk.AskAsync("q" + i);
@@ -104,9 +103,18 @@ public sealed class LimitTests
             await call.Within();
         }
 
-        LlmLimitExceededException refusal = await Assert.ThrowsAsync<LlmLimitExceededException>(() => desk.AskAsync("q3").Within());
+        LlmLimitExceededException refusal = await Assert.ThrowsAsync<LlmLimitExceededException>(() => desk.AskAsync("q2").Within());
         Assert.Equal(LlmLimitExceededException.Rate, refusal.Limit);
+
+        _time.Advance(TimeSpan.FromMilliseconds(999));
+        await Assert.ThrowsAsync<LlmLimitExceededException>(() => desk.AskAsync("q3").Within());
         Assert.Equal(2, _model.Calls);
+
+        // The next window starts on the runtime's clock, however little real time passed.
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Task<string> next = desk.AskAsync("q4");
+        (await _model.NextCallAsync()).Succeed("b");
+        Assert.Equal("b", await next.Within());
     }
 
     [Fact]
