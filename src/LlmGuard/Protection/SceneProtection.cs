@@ -47,6 +47,10 @@ internal sealed class SceneProtection : IDisposable
     private readonly FixedWindowRate? _rate;
     private readonly RateLimiter? _concurrency;
     private readonly PartitionedRateLimiter<string>? _tenantConcurrency;
+    private const int Disposed = -1;
+
+    private int _inFlight;
+    private bool _retired;
     private long _shedSinceLog;
     private long _lastLimitLog = long.MinValue;
 
@@ -118,6 +122,77 @@ internal sealed class SceneProtection : IDisposable
         TState state,
         CancellationToken executionToken)
     {
+        if (!TryEnter())
+        {
+            // Retired by a reload and already idle, its limiters disposed: an execution that started under the policy
+            // of before the reload runs under the breaker alone, which the scene's current protection shares.
+            return await ThroughBreakerAsync(attempts, state, executionToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await UnderLimitsAsync(attempts, state, executionToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _inFlight) == 0 && Volatile.Read(ref _retired))
+            {
+                DisposeWhenIdle();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Marks this protection replaced by a reload: its limiters are disposed as soon as no execution runs under them
+    /// (at once when none does), so that the protections a long-running process replaces do not pile up.
+    /// </summary>
+    public void Retire()
+    {
+        Volatile.Write(ref _retired, true);
+        DisposeWhenIdle();
+    }
+
+    /// <summary>Gets whether the limiters were disposed: retired, and no execution runs under them any more.</summary>
+    public bool IsDisposed => Volatile.Read(ref _inFlight) == Disposed;
+
+    // The count of executions in flight, or Disposed once it reached zero after Retire: an execution enters only while
+    // the count is not Disposed, so none can reach a disposed limiter.
+    private bool TryEnter()
+    {
+        int inFlight = Volatile.Read(ref _inFlight);
+        while (inFlight != Disposed)
+        {
+            int seen = Interlocked.CompareExchange(ref _inFlight, inFlight + 1, inFlight);
+            if (seen == inFlight)
+            {
+                return true;
+            }
+
+            inFlight = seen;
+        }
+
+        return false;
+    }
+
+    private void DisposeWhenIdle()
+    {
+        if (Interlocked.CompareExchange(ref _inFlight, Disposed, 0) == 0)
+        {
+            Dispose();
+        }
+    }
+
+    private ValueTask<TResult> ThroughBreakerAsync<TResult, TState>(
+        Func<TState, StrongBox<bool>?, CancellationToken, ValueTask<TResult>> attempts,
+        TState state,
+        CancellationToken executionToken) =>
+        _breaker is null ? attempts(state, null, executionToken) : _breaker.ExecuteAsync(attempts, state, executionToken);
+
+    private async ValueTask<TResult> UnderLimitsAsync<TResult, TState>(
+        Func<TState, StrongBox<bool>?, CancellationToken, ValueTask<TResult>> attempts,
+        TState state,
+        CancellationToken executionToken)
+    {
         if (_breaker is not null && _breaker.IsRefusingWithoutProbe())
         {
             throw new LlmCircuitOpenException(Scene);
@@ -144,9 +219,7 @@ internal sealed class SceneProtection : IDisposable
                 }
             }
 
-            return _breaker is null
-                ? await attempts(state, null, executionToken).ConfigureAwait(false)
-                : await _breaker.ExecuteAsync(attempts, state, executionToken).ConfigureAwait(false);
+            return await ThroughBreakerAsync(attempts, state, executionToken).ConfigureAwait(false);
         }
         finally
         {

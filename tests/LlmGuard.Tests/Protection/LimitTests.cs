@@ -118,6 +118,72 @@ public sealed class LimitTests
     }
 
     [Fact]
+    public async Task A_protection_replaced_by_a_reload_disposes_its_limiters_once_its_executions_end()
+    {
+        var runtime = new GuardRuntime(_time) { Options = ProtectedDesk.Options(ProtectedDesk.Scene, s => { s.MaxConcurrency = 1; s.LimitPerTenant = true; }) };
+        var desk = new ProtectedDesk(runtime, _model);
+        Task<string> running = desk.AskAsync("running");
+        ModelCall runningCall = await _model.NextCallAsync();
+        SceneProtection first = runtime.Protections.Single();
+
+        var replaced = new List<SceneProtection>();
+        for (int queue = 1; queue <= 20; queue++)
+        {
+            runtime.Reconfigure(ProtectedDesk.Options(ProtectedDesk.Scene, s => { s.MaxConcurrency = 1; s.MaxQueue = queue; s.LimitPerTenant = true; }));
+            Task<string> next = desk.AskAsync("q" + queue);
+            (await _model.NextCallAsync()).Succeed("a");
+            await next.Within();
+            replaced.Add(runtime.Protections.Single());
+        }
+
+        // Each protection whose executions ended was disposed when the next reload retired it; the current one and the
+        // first, whose execution still runs, were not.
+        Assert.All(replaced.SkipLast(1), protection => Assert.True(protection.IsDisposed));
+        Assert.False(replaced[^1].IsDisposed);
+        Assert.False(first.IsDisposed);
+
+        runningCall.Succeed("done");
+        Assert.Equal("done", await running.Within());
+        Assert.True(first.IsDisposed);
+    }
+
+    [Fact]
+    public async Task Under_real_threads_reloads_that_retire_protections_never_fail_an_execution_on_a_disposed_limiter()
+    {
+        const int Threads = 4;
+        const int PerThread = 250;
+        var model = new GatedModel();
+        model.Open();
+        var runtime = new GuardRuntime(_time) { Options = ProtectedDesk.Options(GatedDesk.Scene, s => { s.MaxConcurrency = 2; s.MaxQueue = Threads * PerThread; }) };
+        var desk = new GatedDesk(runtime, model);
+
+        // Senders race a reloader that retires the scene's protection over and over, so executions enter protections
+        // just as they are retired and leave them just as they become idle.
+        var calls = new Task<string>[Threads * PerThread];
+        Thread[] senders = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
+        {
+            for (int i = t; i < calls.Length; i += Threads)
+            {
+                calls[i] = desk.AskAsync("q" + i);
+            }
+        })).ToArray();
+        var reloader = new Thread(() =>
+        {
+            for (int reload = 1; reload <= 200; reload++)
+            {
+                runtime.Reconfigure(ProtectedDesk.Options(GatedDesk.Scene, s => { s.MaxConcurrency = 2; s.MaxQueue = Threads * PerThread + reload; }));
+            }
+        });
+        reloader.Start();
+        Array.ForEach(senders, s => s.Start());
+        Array.ForEach(senders, s => Assert.True(s.Join(TimeSpan.FromSeconds(30))));
+        Assert.True(reloader.Join(TimeSpan.FromSeconds(30)));
+
+        string[] answers = await Task.WhenAll(calls).Within(60);
+        Assert.Equal(calls.Length, answers.Distinct().Count());
+    }
+
+    [Fact]
     public async Task Callers_who_join_an_execution_take_no_permit()
     {
         ProtectedDesk desk = Desk(s => { s.MaxConcurrency = 1; });
