@@ -35,7 +35,8 @@ internal static class LlmGuardOptionsValidation
         nameof(LlmSceneOptions.MaxQueue),
         nameof(LlmSceneOptions.RateLimit),
         nameof(LlmSceneOptions.RateLimitWindowMs),
-        nameof(LlmSceneOptions.LimitPerTenant),
+        nameof(LlmSceneOptions.TenantMaxConcurrency),
+        nameof(LlmSceneOptions.TenantRateLimit),
     };
 
     /// <summary>Finds every failure of <paramref name="options"/>.</summary>
@@ -226,6 +227,8 @@ internal static class LlmGuardOptionsValidation
         CheckRange(scene, nameof(LlmSceneOptions.MaxQueue), settings.MaxQueue, int.MaxValue, failures);
         CheckRange(scene, nameof(LlmSceneOptions.RateLimit), settings.RateLimit, int.MaxValue, failures);
         CheckRange(scene, nameof(LlmSceneOptions.RateLimitWindowMs), settings.RateLimitWindowMs, 1, GuardLimits.MaxMilliseconds, failures);
+        CheckRange(scene, nameof(LlmSceneOptions.TenantMaxConcurrency), settings.TenantMaxConcurrency, int.MaxValue, failures);
+        CheckRange(scene, nameof(LlmSceneOptions.TenantRateLimit), settings.TenantRateLimit, int.MaxValue, failures);
         if (settings.BreakerFailureRatio is null
             && (settings.BreakerMinimumThroughput ?? settings.BreakerSamplingMs ?? settings.BreakerBreakMs) is not null
             && !BreakerCompiledIn(scene))
@@ -234,10 +237,10 @@ internal static class LlmGuardOptionsValidation
             failures.Add($"LlmGuard:Scenes:{scene}: a Breaker setting is set but BreakerFailureRatio is not, here or on a [Guarded] attribute of the scene; allowed: set BreakerFailureRatio (above 0, up to 1) to turn the breaker on.");
         }
 
-        if (settings.RateLimitWindowMs is not null && settings.RateLimit is null or 0)
+        if (settings.RateLimitWindowMs is not null && settings.RateLimit is null or 0 && settings.TenantRateLimit is null or 0)
         {
             // The window only shapes a rate limit; without RateLimit there is none, and the setting would silently do nothing.
-            failures.Add($"LlmGuard:Scenes:{scene}:RateLimitWindowMs is set but RateLimit is not; allowed: set RateLimit (at least 1) to turn the rate limit on, or remove RateLimitWindowMs.");
+            failures.Add($"LlmGuard:Scenes:{scene}:RateLimitWindowMs is set but neither RateLimit nor TenantRateLimit is; allowed: set RateLimit or TenantRateLimit (at least 1) to turn a rate limit on, or remove RateLimitWindowMs.");
         }
 
         if (settings.BreakerFailureRatio is not null && HasNoTimeout(scene, settings))

@@ -45,6 +45,7 @@ internal sealed class SceneProtection : IDisposable
     private readonly ILogger? _logger;
     private readonly SceneBreaker? _breaker;
     private readonly FixedWindowRate? _rate;
+    private readonly FixedWindowRate? _tenantRate;
     private readonly RateLimiter? _concurrency;
     private readonly PartitionedRateLimiter<string>? _tenantConcurrency;
     private const int Disposed = -1;
@@ -70,28 +71,35 @@ internal sealed class SceneProtection : IDisposable
             _breaker = breaker ?? new SceneBreaker(scene, settings, runtime);
         }
 
+        // The scene's bounds hold for the whole scene whatever the tenants; a tenant's bounds come in addition, so many
+        // tenants together never queue or start more than the scene allows.
+        TimeSpan window = TimeSpan.FromMilliseconds(settings.RateLimitWindowMs);
         if (settings.RateLimit > 0)
         {
-            _rate = new FixedWindowRate(settings.RateLimit, TimeSpan.FromMilliseconds(settings.RateLimitWindowMs), runtime.TimeProvider, settings.LimitPerTenant);
+            _rate = new FixedWindowRate(settings.RateLimit, window, runtime.TimeProvider, perTenant: false);
+        }
+
+        if (settings.TenantRateLimit > 0)
+        {
+            _tenantRate = new FixedWindowRate(settings.TenantRateLimit, window, runtime.TimeProvider, perTenant: true);
         }
 
         if (settings.MaxConcurrency > 0)
         {
             // Oldest first: past the queue's bound the newest execution is refused at once, and the ones waiting keep their place.
-            var options = new ConcurrencyLimiterOptions
+            _concurrency = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
             {
                 PermitLimit = settings.MaxConcurrency,
                 QueueLimit = settings.MaxQueue,
                 QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-            };
-            if (settings.LimitPerTenant)
-            {
-                _tenantConcurrency = PartitionedRateLimiter.Create<string, string>(tenant => RateLimitPartition.GetConcurrencyLimiter(tenant, _ => options));
-            }
-            else
-            {
-                _concurrency = new ConcurrencyLimiter(options);
-            }
+            });
+        }
+
+        if (settings.TenantMaxConcurrency > 0)
+        {
+            // No queue of its own: a tenant's permit covers its execution while it waits in the scene's queue too.
+            var tenantOptions = new ConcurrencyLimiterOptions { PermitLimit = settings.TenantMaxConcurrency, QueueLimit = 0 };
+            _tenantConcurrency = PartitionedRateLimiter.Create<string, string>(tenant => RateLimitPartition.GetConcurrencyLimiter(tenant, _ => tenantOptions));
         }
     }
 
@@ -198,21 +206,35 @@ internal sealed class SceneProtection : IDisposable
             throw new LlmCircuitOpenException(Scene);
         }
 
-        // Read in the execution's flow, which is the flow of the caller that started it.
-        string? tenant = Settings.LimitPerTenant ? LlmCallContext.Current?.Tenant ?? string.Empty : null;
-        if (_rate is not null && !_rate.TryTake(tenant))
+        // Read in the execution's flow, which is the flow of the caller that started it. The tenant's permit first: a
+        // tenant past its own bound must not use up the scene's.
+        string tenant = Settings.LimitsTenants ? LlmCallContext.Current?.Tenant ?? string.Empty : string.Empty;
+        if (_tenantRate is not null && !_tenantRate.TryTake(tenant))
+        {
+            throw Shed(LlmLimitExceededException.TenantRate);
+        }
+
+        if (_rate is not null && !_rate.TryTake(null))
         {
             throw Shed(LlmLimitExceededException.Rate);
         }
 
+        RateLimitLease? tenantPermit = null;
         RateLimitLease? permit = null;
         try
         {
-            if (_concurrency is not null || _tenantConcurrency is not null)
+            if (_tenantConcurrency is not null)
             {
-                permit = tenant is null
-                    ? await _concurrency!.AcquireAsync(1, executionToken).ConfigureAwait(false)
-                    : await _tenantConcurrency!.AcquireAsync(tenant, 1, executionToken).ConfigureAwait(false);
+                tenantPermit = _tenantConcurrency.AttemptAcquire(tenant);
+                if (!tenantPermit.IsAcquired)
+                {
+                    throw Shed(LlmLimitExceededException.TenantConcurrency);
+                }
+            }
+
+            if (_concurrency is not null)
+            {
+                permit = await _concurrency.AcquireAsync(1, executionToken).ConfigureAwait(false);
                 if (!permit.IsAcquired)
                 {
                     throw Shed(LlmLimitExceededException.Concurrency);
@@ -224,6 +246,7 @@ internal sealed class SceneProtection : IDisposable
         finally
         {
             permit?.Dispose();
+            tenantPermit?.Dispose();
         }
     }
 

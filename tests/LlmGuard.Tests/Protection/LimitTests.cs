@@ -70,13 +70,14 @@ public sealed class LimitTests
     }
 
     [Fact]
-    public async Task Tenants_have_independent_limits_when_the_scene_limits_per_tenant()
+    public async Task Tenants_have_independent_limits_when_the_scene_limits_each_tenant()
     {
-        ProtectedDesk desk = Desk(s => { s.MaxConcurrency = 1; s.LimitPerTenant = true; });
+        ProtectedDesk desk = Desk(s => { s.MaxConcurrency = 2; s.TenantMaxConcurrency = 1; });
         Task<string> tenantA = CallAs("a", "1");
         ModelCall first = await _model.NextCallAsync();
 
-        await Assert.ThrowsAsync<LlmLimitExceededException>(() => CallAs("a", "2").Within());
+        LlmLimitExceededException refused = await Assert.ThrowsAsync<LlmLimitExceededException>(() => CallAs("a", "2").Within());
+        Assert.Equal(LlmLimitExceededException.TenantConcurrency, refused.Limit);
         Task<string> tenantB = CallAs("b", "3");
         ModelCall other = await _model.NextCallAsync();
         Assert.Equal("3", other.Prompt);
@@ -84,6 +85,50 @@ public sealed class LimitTests
         first.Succeed("a1");
         other.Succeed("b3");
         Assert.Equal(["a1", "b3"], await Task.WhenAll(tenantA, tenantB).Within());
+
+        Task<string> CallAs(string tenant, string question)
+        {
+            using LlmCallContextScope scope = LlmCallContext.Begin(tenant: tenant);
+            return desk.AskAsync(question);
+        }
+    }
+
+    [Fact]
+    public async Task Many_tenants_together_never_exceed_the_scene_bounds()
+    {
+        // Each tenant may have 2 in flight, but the scene runs 2 and queues 3 in all, whatever the number of tenants.
+        ProtectedDesk desk = Desk(s => { s.MaxConcurrency = 2; s.MaxQueue = 3; s.TenantMaxConcurrency = 2; s.RateLimit = 1_000; s.TenantRateLimit = 100; });
+        var calls = new List<Task<string>>();
+        for (int tenant = 0; tenant < 50; tenant++)
+        {
+            using LlmCallContextScope scope = LlmCallContext.Begin(tenant: "t" + tenant);
+            calls.Add(desk.AskAsync("q" + tenant));
+        }
+
+        Assert.Equal(45, calls.Count(c => c.IsFaulted && c.Exception!.InnerException is LlmLimitExceededException { Limit: LlmLimitExceededException.Concurrency }));
+        for (int i = 0; i < 5; i++)
+        {
+            (await _model.NextCallAsync()).Succeed("a");
+        }
+
+        Assert.Equal(5, (await Task.WhenAll(calls.Where(c => !c.IsFaulted)).Within()).Length);
+        Assert.Equal(5, _model.Calls);
+    }
+
+    [Fact]
+    public async Task A_tenant_rate_limit_sheds_one_tenant_and_leaves_the_others_their_permits()
+    {
+        ProtectedDesk desk = Desk(s => { s.TenantRateLimit = 1; s.RateLimitWindowMs = 1_000; });
+        Task<string> first = CallAs("a", "1");
+        (await _model.NextCallAsync()).Succeed("a1");
+        Assert.Equal("a1", await first.Within());
+
+        LlmLimitExceededException refused = await Assert.ThrowsAsync<LlmLimitExceededException>(() => CallAs("a", "2").Within());
+        Assert.Equal(LlmLimitExceededException.TenantRate, refused.Limit);
+
+        Task<string> other = CallAs("b", "3");
+        (await _model.NextCallAsync()).Succeed("b3");
+        Assert.Equal("b3", await other.Within());
 
         Task<string> CallAs(string tenant, string question)
         {
@@ -120,7 +165,7 @@ public sealed class LimitTests
     [Fact]
     public async Task A_protection_replaced_by_a_reload_disposes_its_limiters_once_its_executions_end()
     {
-        var runtime = new GuardRuntime(_time) { Options = ProtectedDesk.Options(ProtectedDesk.Scene, s => { s.MaxConcurrency = 1; s.LimitPerTenant = true; }) };
+        var runtime = new GuardRuntime(_time) { Options = ProtectedDesk.Options(ProtectedDesk.Scene, s => { s.MaxConcurrency = 1; s.TenantMaxConcurrency = 1; }) };
         var desk = new ProtectedDesk(runtime, _model);
         Task<string> running = desk.AskAsync("running");
         ModelCall runningCall = await _model.NextCallAsync();
@@ -129,7 +174,7 @@ public sealed class LimitTests
         var replaced = new List<SceneProtection>();
         for (int queue = 1; queue <= 20; queue++)
         {
-            runtime.Reconfigure(ProtectedDesk.Options(ProtectedDesk.Scene, s => { s.MaxConcurrency = 1; s.MaxQueue = queue; s.LimitPerTenant = true; }));
+            runtime.Reconfigure(ProtectedDesk.Options(ProtectedDesk.Scene, s => { s.MaxConcurrency = 1; s.MaxQueue = queue; s.TenantMaxConcurrency = 1; }));
             Task<string> next = desk.AskAsync("q" + queue);
             (await _model.NextCallAsync()).Succeed("a");
             await next.Within();

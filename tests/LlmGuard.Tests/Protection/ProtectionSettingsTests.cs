@@ -52,7 +52,7 @@ public sealed class ProtectionSettingsTests
 
         ArgumentException failure = Assert.Throws<ArgumentException>(() => new GuardRuntime { Options = options });
 
-        Assert.StartsWith("LlmGuard:Scenes:s:RateLimitWindowMs is set but RateLimit is not", failure.Message, StringComparison.Ordinal);
+        Assert.StartsWith("LlmGuard:Scenes:s:RateLimitWindowMs is set but neither RateLimit nor TenantRateLimit is", failure.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -79,7 +79,8 @@ public sealed class ProtectionSettingsTests
             MaxQueue = 0,
             RateLimit = 1,
             RateLimitWindowMs = 1,
-            LimitPerTenant = true,
+            TenantMaxConcurrency = 0,
+            TenantRateLimit = 0,
         };
 
         _ = new GuardRuntime { Options = new LlmGuardOptions { Scenes = { ["s"] = scene } } };
