@@ -9,9 +9,9 @@ using Polly;
 namespace LlmGuard.Protection;
 
 /// <summary>
-/// The protection of one scene on one <see cref="GuardRuntime"/>, shared by every guarded method of the scene: a rate
-/// limit, a concurrency limit with a bounded queue, and Polly's circuit breaker, in that order around each execution's
-/// attempts. The runtime keeps one per scene and builds a new one only when a reload changes its settings, so the
+/// The protection of one scene on one <see cref="GuardRuntime"/>, shared by every guarded method of the scene: rate
+/// limits (the tenant's, then the scene's), concurrency limits (the tenant's, then the scene's with its bounded queue),
+/// and Polly's circuit breaker, in that order around each execution's attempts. The runtime keeps one per scene and builds a new one only when a reload changes its settings, so the
 /// breaker's state and the permits in use survive reloads of other settings; a new one for changed limits keeps the
 /// breaker when its own settings did not change.
 /// </summary>
@@ -31,6 +31,9 @@ internal sealed class SceneProtection : IDisposable
     /// <inheritdoc cref="Closed"/>
     public const int Open = 2;
 
+    // The value of the in-flight count once a retired protection disposed its limiters.
+    private const int Disposed = -1;
+
     // A burst of shedding writes one warning per interval per scene, with the number refused since the last one; each
     // refusal is also written at Debug, off in production, for whoever needs them one by one.
     private static readonly TimeSpan s_limitLogInterval = TimeSpan.FromSeconds(10);
@@ -48,8 +51,6 @@ internal sealed class SceneProtection : IDisposable
     private readonly FixedWindowRate? _tenantRate;
     private readonly RateLimiter? _concurrency;
     private readonly PartitionedRateLimiter<string>? _tenantConcurrency;
-    private const int Disposed = -1;
-
     private int _inFlight;
     private bool _retired;
     private long _shedSinceLog;
