@@ -41,11 +41,10 @@ public sealed class GuardRuntime : IDisposable, IAsyncDisposable
     private readonly object _telemetryGate = new();
     private GuardTelemetry? _telemetry;
 
-    // One protection per scene that has any; replaced ones stay alive (executions that started under them may still
-    // reach their limiters) and are disposed with the runtime.
+    // One protection per scene that has any; a replaced one is retired, and disposes its limiters once the executions
+    // that started under it have ended.
     private readonly ConcurrentDictionary<string, (SceneProtection? Protection, long Generation)> _protections = new(StringComparer.Ordinal);
     private long _configurationGeneration;
-    private readonly List<SceneProtection> _replacedProtections = new();
 
     /// <summary>Creates a runtime that measures time on <paramref name="timeProvider"/>.</summary>
     /// <param name="timeProvider">The clock for timeouts and retry delays; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
@@ -219,12 +218,11 @@ public sealed class GuardRuntime : IDisposable, IAsyncDisposable
                 return current.Protection;
             }
 
-            if (current.Protection is not null)
-            {
-                _replacedProtections.Add(current.Protection);
-            }
+            current.Protection?.Retire();
 
-            SceneProtection? protection = settings.IsEmpty ? null : new SceneProtection(scene, settings, this);
+            // An operator who raises MaxQueue during an outage must not close the breaker that is keeping it off the model.
+            SceneBreaker? keptBreaker = current.Protection?.Breaker is { } breaker && breaker.Settings == settings.Breaker ? breaker : null;
+            SceneProtection? protection = settings.IsEmpty ? null : new SceneProtection(scene, settings, this, keptBreaker);
             _protections[scene] = (protection, generation);
             return protection;
         }
@@ -252,11 +250,6 @@ public sealed class GuardRuntime : IDisposable, IAsyncDisposable
             foreach ((SceneProtection? protection, _) in _protections.Values)
             {
                 protection?.Dispose();
-            }
-
-            foreach (SceneProtection protection in _replacedProtections)
-            {
-                protection.Dispose();
             }
         }
     }

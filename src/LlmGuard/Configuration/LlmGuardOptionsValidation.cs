@@ -35,7 +35,8 @@ internal static class LlmGuardOptionsValidation
         nameof(LlmSceneOptions.MaxQueue),
         nameof(LlmSceneOptions.RateLimit),
         nameof(LlmSceneOptions.RateLimitWindowMs),
-        nameof(LlmSceneOptions.LimitPerTenant),
+        nameof(LlmSceneOptions.TenantMaxConcurrency),
+        nameof(LlmSceneOptions.TenantRateLimit),
     };
 
     /// <summary>Finds every failure of <paramref name="options"/>.</summary>
@@ -226,6 +227,8 @@ internal static class LlmGuardOptionsValidation
         CheckRange(scene, nameof(LlmSceneOptions.MaxQueue), settings.MaxQueue, int.MaxValue, failures);
         CheckRange(scene, nameof(LlmSceneOptions.RateLimit), settings.RateLimit, int.MaxValue, failures);
         CheckRange(scene, nameof(LlmSceneOptions.RateLimitWindowMs), settings.RateLimitWindowMs, 1, GuardLimits.MaxMilliseconds, failures);
+        CheckRange(scene, nameof(LlmSceneOptions.TenantMaxConcurrency), settings.TenantMaxConcurrency, int.MaxValue, failures);
+        CheckRange(scene, nameof(LlmSceneOptions.TenantRateLimit), settings.TenantRateLimit, int.MaxValue, failures);
         if (settings.BreakerFailureRatio is null
             && (settings.BreakerMinimumThroughput ?? settings.BreakerSamplingMs ?? settings.BreakerBreakMs) is not null
             && !BreakerCompiledIn(scene))
@@ -233,6 +236,38 @@ internal static class LlmGuardOptionsValidation
             // The other three only shape a breaker; without a ratio there is none, and the settings would silently do nothing.
             failures.Add($"LlmGuard:Scenes:{scene}: a Breaker setting is set but BreakerFailureRatio is not, here or on a [Guarded] attribute of the scene; allowed: set BreakerFailureRatio (above 0, up to 1) to turn the breaker on.");
         }
+
+        if (settings.RateLimitWindowMs is not null && settings.RateLimit is null or 0 && settings.TenantRateLimit is null or 0)
+        {
+            // The window only shapes a rate limit; without RateLimit there is none, and the setting would silently do nothing.
+            failures.Add($"LlmGuard:Scenes:{scene}:RateLimitWindowMs is set but neither RateLimit nor TenantRateLimit is; allowed: set RateLimit or TenantRateLimit (at least 1) to turn a rate limit on, or remove RateLimitWindowMs.");
+        }
+
+        if (settings.BreakerFailureRatio is not null && HasNoTimeout(scene, settings))
+        {
+            // The breaker lets one probe through when half-open and refuses everything else until it ends: a probe that
+            // hangs without a timeout would keep the scene refusing for ever.
+            failures.Add($"LlmGuard:Scenes:{scene}:BreakerFailureRatio is set but the scene's TimeoutMs is 0 (no timeout), so a hung half-open probe would keep the breaker refusing every execution for ever; allowed: a TimeoutMs above 0 with a breaker.");
+        }
+    }
+
+    // The configured timeout, else each method's attribute timeout.
+    private static bool HasNoTimeout(string scene, LlmSceneOptions settings)
+    {
+        if (settings.TimeoutMs is int timeoutMs)
+        {
+            return timeoutMs == 0;
+        }
+
+        foreach (GuardScene method in GuardSceneManifest.Scenes)
+        {
+            if (method.TimeoutMs == 0 && string.Equals(method.Scene, scene, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // A ratio on the attribute of one of the scene's methods turns the breaker on too.

@@ -82,9 +82,16 @@ public sealed class LlmSceneOptions
     public int? RateLimitWindowMs { get; set; }
 
     /// <summary>
-    /// Gets or sets whether <see cref="MaxConcurrency"/>, <see cref="MaxQueue"/> and <see cref="RateLimit"/> apply to each
-    /// tenant (<see cref="LlmCallContext.Tenant"/>) apart rather than to the whole scene; calls without a tenant share one
-    /// partition. Off by default.
+    /// Gets or sets how many executions of one tenant (<see cref="LlmCallContext.Tenant"/>; calls without one share a
+    /// tenant) may be in flight at once, running or waiting in the scene's queue, 0 (no tenant limit, the default) or
+    /// more; past it the tenant's next execution is refused at once. <see cref="MaxConcurrency"/> and
+    /// <see cref="MaxQueue"/> still bound the whole scene.
     /// </summary>
-    public bool? LimitPerTenant { get; set; }
+    public int? TenantMaxConcurrency { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many executions of one tenant may start per <see cref="RateLimitWindowMs"/>, 0 (no tenant limit,
+    /// the default) or more; <see cref="RateLimit"/> still bounds the whole scene.
+    /// </summary>
+    public int? TenantRateLimit { get; set; }
 }

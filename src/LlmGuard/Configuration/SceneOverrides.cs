@@ -25,13 +25,14 @@ internal readonly record struct SceneOverrides(
     int? MaxQueue = null,
     int? RateLimit = null,
     int? RateLimitWindowMs = null,
-    bool? LimitPerTenant = null)
+    int? TenantMaxConcurrency = null,
+    int? TenantRateLimit = null)
 {
     public static SceneOverrides From(LlmSceneOptions options) =>
         new(options.TimeoutMs, options.MaxRetries, options.RetryDelayMs, options.MaxRetryAfterMs, options.MergeWindowMs, options.MergeMaxWaitMs, options.CacheSeconds,
             options.SemanticCache, options.SemanticThreshold, options.SemanticMaxEntries,
             options.BreakerFailureRatio, options.BreakerMinimumThroughput, options.BreakerSamplingMs, options.BreakerBreakMs,
-            options.MaxConcurrency, options.MaxQueue, options.RateLimit, options.RateLimitWindowMs, options.LimitPerTenant);
+            options.MaxConcurrency, options.MaxQueue, options.RateLimit, options.RateLimitWindowMs, options.TenantMaxConcurrency, options.TenantRateLimit);
 
     public static Dictionary<string, SceneOverrides> Snapshot(LlmGuardOptions? options)
     {

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Caching;
@@ -106,7 +107,7 @@ internal readonly struct GuardedCall<TArguments, TResult>
     // A scene without protection pays this one field read.
     private static ValueTask<TResult> RunAttempts(GuardedCall<TArguments, TResult> call, CancellationToken executionToken) =>
         call.Policy.Protection is { } protection
-            ? protection.ExecuteAsync(static (c, token) => c.Policy.Pipeline.ExecuteAsync(c.Attempt, c.Arguments, token), call, executionToken)
+            ? protection.ExecuteAsync(static (c, failedAttempt, token) => c.Policy.Pipeline.ExecuteAsync(c.Attempt, c.Arguments, failedAttempt, token), call, executionToken)
             : call.Policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, executionToken);
 
     // A caller can miss the cache just before an execution stores its answer and reach the singleflight just after that
@@ -207,10 +208,10 @@ internal readonly struct GuardedCall<TArguments, TResult>
             }
             TResult result = policy.Protection is { } protection
                 ? await protection.ExecuteAsync(
-                    static (run, token) => run.Call.Policy.Pipeline.ExecuteAsync(run.Call.Attempt, run.Call.Arguments, run.Observation, token),
+                    static (run, failedAttempt, token) => AttemptsAsync(run.Call, run.Observation, failedAttempt, token),
                     (Call: call, Observation: observation),
                     executionToken).ConfigureAwait(false)
-                : await policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, observation, executionToken).ConfigureAwait(false);
+                : await AttemptsAsync(call, observation, failedAttempt: null, executionToken).ConfigureAwait(false);
             if (policy.Method.Usage is { } readUsage)
             {
                 LlmTokenUsage usage = readUsage(result);
@@ -230,11 +231,12 @@ internal readonly struct GuardedCall<TArguments, TResult>
         catch (Exception exception) when (call.Fallback is not null && !executionToken.IsCancellationRequested)
         {
             // A refusal answers with the fallback too, but the caller was rejected, not failed over.
-            report.Result = exception is LlmCallRejectedException ? CallResults.Rejected : CallResults.Fallback;
-            RecordRejection(telemetry, policy.Scene, exception);
+            bool refused = IsRefusal(exception, observation);
+            report.Result = refused ? CallResults.Rejected : CallResults.Fallback;
+            RecordRejection(telemetry, policy.Scene, exception, observation);
 
             // Breakers and limits write their own events, at a rate a shedding burst cannot flood; a budget has none.
-            if (logger is not null && exception is not (LlmCircuitOpenException or LlmLimitExceededException))
+            if (logger is not null && !(refused && exception is LlmCircuitOpenException or LlmLimitExceededException))
             {
                 GuardLog.FallbackUsed(logger, policy.Scene, observation.KeyHash, exception);
             }
@@ -247,15 +249,15 @@ internal readonly struct GuardedCall<TArguments, TResult>
             }
             catch (Exception fallbackFailure)
             {
-                report.Result = ResultOf(fallbackFailure, executionToken);
+                report.Result = ResultOf(fallbackFailure, observation, executionToken);
                 LogFailure(logger, report, observation, fallbackFailure);
                 throw;
             }
         }
         catch (Exception exception)
         {
-            report.Result = ResultOf(exception, executionToken);
-            RecordRejection(telemetry, policy.Scene, exception);
+            report.Result = ResultOf(exception, observation, executionToken);
+            RecordRejection(telemetry, policy.Scene, exception, observation);
             LogFailure(logger, report, observation, exception);
             throw;
         }
@@ -272,14 +274,25 @@ internal readonly struct GuardedCall<TArguments, TResult>
         }
     }
 
-    private static string ResultOf(Exception exception, CancellationToken executionToken) =>
+    private static ValueTask<TResult> AttemptsAsync(GuardedCall<TArguments, TResult> call, ExecutionObservation observation, StrongBox<bool>? failedAttempt, CancellationToken executionToken)
+    {
+        observation.AttemptsStarted = true;
+        return call.Policy.Pipeline.ExecuteAsync(call.Attempt, call.Arguments, observation, failedAttempt, executionToken);
+    }
+
+    // Only a refusal of this execution, raised before its attempts started, is this scene's rejection. One that came
+    // out of the core (another guarded method it called was refused, say) is a failure of this execution like any other.
+    private static bool IsRefusal(Exception exception, ExecutionObservation observation) =>
+        exception is LlmCallRejectedException && !observation.AttemptsStarted;
+
+    private static string ResultOf(Exception exception, ExecutionObservation observation, CancellationToken executionToken) =>
         exception is OperationCanceledException && executionToken.IsCancellationRequested ? CallResults.Cancelled
-        : exception is LlmCallRejectedException ? CallResults.Rejected
+        : IsRefusal(exception, observation) ? CallResults.Rejected
         : CallResults.Error;
 
-    private static void RecordRejection(GuardTelemetry telemetry, string scene, Exception exception)
+    private static void RecordRejection(GuardTelemetry telemetry, string scene, Exception exception, ExecutionObservation observation)
     {
-        if (exception is LlmCallRejectedException rejection)
+        if (exception is LlmCallRejectedException rejection && IsRefusal(exception, observation))
         {
             telemetry.RecordRejection(scene, rejection);
         }

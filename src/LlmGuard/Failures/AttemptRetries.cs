@@ -1,5 +1,7 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Threading.Tasks;
+using LlmGuard.Protection;
 using LlmGuard.Telemetry;
 using Microsoft.Extensions.Logging;
 using Polly;
@@ -36,6 +38,13 @@ internal static class AttemptRetries
                 {
                     telemetry.RecordAttempt(scene, AttemptResults.Success);
                     return new ValueTask<bool>(false);
+                }
+
+                // Noted even when the callers left just after the failure: the model did fail this execution.
+                if (args.Outcome.Exception is not OperationCanceledException
+                    && args.Context.Properties.TryGetValue(SceneProtection.FailedAttempt, out StrongBox<bool>? failedAttempt))
+                {
+                    failedAttempt.Value = true;
                 }
 
                 // Every caller left: the attempt ended neither well nor badly, and is not counted.

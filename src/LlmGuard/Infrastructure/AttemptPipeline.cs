@@ -1,9 +1,11 @@
 using System;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Execution;
 using LlmGuard.Failures;
+using LlmGuard.Protection;
 using LlmGuard.Telemetry;
 using Polly;
 using Polly.Timeout;
@@ -45,12 +47,49 @@ internal sealed class AttemptPipeline
     /// <param name="cancellationToken">The execution's token.</param>
     /// <returns>The first successful attempt's result, or the last failure.</returns>
     public ValueTask<TResult> ExecuteAsync<TResult, TState>(Func<TState, CancellationToken, ValueTask<TResult>> attempt, TState state, CancellationToken cancellationToken) =>
-        _pipeline.ExecuteAsync(
+        ExecuteAsync(attempt, state, failedAttempt: null, cancellationToken);
+
+    /// <summary>Runs the attempts of one execution that produces a result, under its scene's breaker when it has one.</summary>
+    /// <typeparam name="TResult">The result of an attempt.</typeparam>
+    /// <typeparam name="TState">The arguments <paramref name="attempt"/> needs; passed to it, never captured.</typeparam>
+    /// <param name="attempt">Calls the core once; receives the attempt's token, cancelled by its timeout or when every caller left.</param>
+    /// <param name="state">The execution's arguments.</param>
+    /// <param name="failedAttempt">Where the retry notes a failed attempt for the scene's breaker; <see langword="null"/> without one.</param>
+    /// <param name="cancellationToken">The execution's token.</param>
+    /// <returns>The first successful attempt's result, or the last failure.</returns>
+    public ValueTask<TResult> ExecuteAsync<TResult, TState>(Func<TState, CancellationToken, ValueTask<TResult>> attempt, TState state, StrongBox<bool>? failedAttempt, CancellationToken cancellationToken) =>
+        failedAttempt is null ? _pipeline.ExecuteAsync(
             static (run, attemptToken) => attemptToken.IsCancellationRequested
                 ? ValueTask.FromCanceled<TResult>(attemptToken)
                 : AttemptGrace.Watch(run.Attempt(run.State, attemptToken), run.Runtime, attemptToken),
             (Attempt: attempt, State: state, Runtime: _runtime),
-            cancellationToken);
+            cancellationToken)
+        : ExecuteNotingFailuresAsync(attempt, state, failedAttempt, cancellationToken);
+
+    // Under a breaker the retry strategy notes a failed attempt in the context, for the breaker to read if every
+    // caller leaves afterwards; that needs a context of our own.
+    private async ValueTask<TResult> ExecuteNotingFailuresAsync<TResult, TState>(
+        Func<TState, CancellationToken, ValueTask<TResult>> attempt,
+        TState state,
+        StrongBox<bool> failedAttempt,
+        CancellationToken cancellationToken)
+    {
+        ResilienceContext context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(SceneProtection.FailedAttempt, failedAttempt);
+        try
+        {
+            return await _pipeline.ExecuteAsync(
+                static (attemptContext, run) => attemptContext.CancellationToken.IsCancellationRequested
+                    ? ValueTask.FromCanceled<TResult>(attemptContext.CancellationToken)
+                    : AttemptGrace.Watch(run.Attempt(run.State, attemptContext.CancellationToken), run.Runtime, attemptContext.CancellationToken),
+                context,
+                (Attempt: attempt, State: state, Runtime: _runtime)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
 
     /// <summary>
     /// Runs the attempts of one execution that something observes: each attempt gets an activity when traces are
@@ -61,16 +100,23 @@ internal sealed class AttemptPipeline
     /// <param name="attempt">Calls the core once; receives the attempt's token.</param>
     /// <param name="state">The execution's arguments.</param>
     /// <param name="observation">The execution's report, key and telemetry, which the retry's callbacks read from Polly's context.</param>
+    /// <param name="failedAttempt">Where the retry notes a failed attempt for the scene's breaker; <see langword="null"/> without one.</param>
     /// <param name="cancellationToken">The execution's token.</param>
     /// <returns>The first successful attempt's result, or the last failure.</returns>
     public async ValueTask<TResult> ExecuteAsync<TResult, TState>(
         Func<TState, CancellationToken, ValueTask<TResult>> attempt,
         TState state,
         ExecutionObservation observation,
+        StrongBox<bool>? failedAttempt,
         CancellationToken cancellationToken)
     {
         ResilienceContext context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(ExecutionObservation.Key, observation);
+        if (failedAttempt is not null)
+        {
+            context.Properties.Set(SceneProtection.FailedAttempt, failedAttempt);
+        }
+
         try
         {
             TResult result = await _pipeline.ExecuteAsync(

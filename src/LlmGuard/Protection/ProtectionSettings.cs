@@ -17,13 +17,21 @@ internal readonly record struct ProtectionSettings(
     int MaxQueue,
     int RateLimit,
     int RateLimitWindowMs,
-    bool LimitPerTenant)
+    int TenantMaxConcurrency,
+    int TenantRateLimit)
 {
+    /// <summary>Gets the settings of the breaker alone: equal ones keep the breaker when only the limits change.</summary>
+    public (double FailureRatio, int MinimumThroughput, int SamplingMs, int BreakMs) Breaker =>
+        (BreakerFailureRatio, BreakerMinimumThroughput, BreakerSamplingMs, BreakerBreakMs);
+
     /// <summary>Gets whether the scene has a circuit breaker.</summary>
     public bool HasBreaker => BreakerFailureRatio > 0;
 
     /// <summary>Gets whether the scene has neither a breaker nor a limit: its methods pay nothing for protection.</summary>
-    public bool IsEmpty => !HasBreaker && MaxConcurrency == 0 && RateLimit == 0;
+    public bool IsEmpty => !HasBreaker && MaxConcurrency == 0 && RateLimit == 0 && !LimitsTenants;
+
+    /// <summary>Gets whether the scene bounds each tenant too, which makes every execution read its tenant.</summary>
+    public bool LimitsTenants => TenantMaxConcurrency > 0 || TenantRateLimit > 0;
 
     /// <summary>The settings of a method's scene: its configuration, else the method's attribute constants, else the defaults.</summary>
     public static ProtectionSettings Of<TResult>(SceneOverrides overrides, GuardedMethod<TResult> method) => new(
@@ -35,5 +43,6 @@ internal readonly record struct ProtectionSettings(
         overrides.MaxQueue ?? 0,
         overrides.RateLimit ?? 0,
         overrides.RateLimitWindowMs ?? GuardLimits.DefaultRateLimitWindowMs,
-        overrides.LimitPerTenant ?? false);
+        overrides.TenantMaxConcurrency ?? 0,
+        overrides.TenantRateLimit ?? 0);
 }

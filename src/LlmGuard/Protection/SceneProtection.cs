@@ -1,19 +1,19 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.RateLimiting;
 using System.Threading.Tasks;
-using LlmGuard.Failures;
 using Microsoft.Extensions.Logging;
 using Polly;
-using Polly.CircuitBreaker;
 
 namespace LlmGuard.Protection;
 
 /// <summary>
-/// The protection of one scene on one <see cref="GuardRuntime"/>, shared by every guarded method of the scene: a rate
-/// limit, a concurrency limit with a bounded queue, and Polly's circuit breaker, in that order around each execution's
-/// attempts. The runtime keeps one per scene and builds a new one only when a reload changes its settings, so the
-/// breaker's state and the permits in use survive reloads of other settings.
+/// The protection of one scene on one <see cref="GuardRuntime"/>, shared by every guarded method of the scene: rate
+/// limits (the tenant's, then the scene's), concurrency limits (the tenant's, then the scene's with its bounded queue),
+/// and Polly's circuit breaker, in that order around each execution's attempts. The runtime keeps one per scene and builds a new one only when a reload changes its settings, so the
+/// breaker's state and the permits in use survive reloads of other settings; a new one for changed limits keeps the
+/// breaker when its own settings did not change.
 /// </summary>
 /// <remarks>
 /// The limits are outside the breaker so that executions they refuse never count in its failure ratio: a shedding
@@ -31,23 +31,37 @@ internal sealed class SceneProtection : IDisposable
     /// <inheritdoc cref="Closed"/>
     public const int Open = 2;
 
+    // The value of the in-flight count once a retired protection disposed its limiters.
+    private const int Disposed = -1;
+
     // A burst of shedding writes one warning per interval per scene, with the number refused since the last one; each
     // refusal is also written at Debug, off in production, for whoever needs them one by one.
     private static readonly TimeSpan s_limitLogInterval = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Where an execution's attempts note that one of them failed (the retry strategy sets it): an execution its callers
+    /// leave after that is a failure for the breaker, since the model had already failed it.
+    /// </summary>
+    internal static readonly ResiliencePropertyKey<StrongBox<bool>> FailedAttempt = new("LlmGuard.FailedAttempt");
+
     private readonly GuardRuntime _runtime;
     private readonly ILogger? _logger;
-    private readonly ResiliencePipeline? _breaker;
-    private readonly RateLimiter? _rate;
-    private readonly PartitionedRateLimiter<string>? _tenantRate;
+    private readonly SceneBreaker? _breaker;
+    private readonly FixedWindowRate? _rate;
+    private readonly FixedWindowRate? _tenantRate;
     private readonly RateLimiter? _concurrency;
     private readonly PartitionedRateLimiter<string>? _tenantConcurrency;
-    private int _breakerState;
-    private long _openUntilUtcTicks;
+    private int _inFlight;
+    private bool _retired;
     private long _shedSinceLog;
     private long _lastLimitLog = long.MinValue;
 
-    public SceneProtection(string scene, ProtectionSettings settings, GuardRuntime runtime)
+    /// <summary>Builds the protection of <paramref name="scene"/>.</summary>
+    /// <param name="scene">The scene.</param>
+    /// <param name="settings">Its settings.</param>
+    /// <param name="runtime">The runtime it belongs to.</param>
+    /// <param name="breaker">The breaker of the protection this one replaces, kept when its settings did not change.</param>
+    public SceneProtection(string scene, ProtectionSettings settings, GuardRuntime runtime, SceneBreaker? breaker = null)
     {
         Scene = scene;
         Settings = settings;
@@ -55,45 +69,38 @@ internal sealed class SceneProtection : IDisposable
         _logger = runtime.Telemetry.Logger;
         if (settings.HasBreaker)
         {
-            _breaker = BuildBreaker(settings);
+            _breaker = breaker ?? new SceneBreaker(scene, settings, runtime);
         }
 
+        // The scene's bounds hold for the whole scene whatever the tenants; a tenant's bounds come in addition, so many
+        // tenants together never queue or start more than the scene allows.
+        TimeSpan window = TimeSpan.FromMilliseconds(settings.RateLimitWindowMs);
         if (settings.RateLimit > 0)
         {
-            var options = new FixedWindowRateLimiterOptions
-            {
-                PermitLimit = settings.RateLimit,
-                Window = TimeSpan.FromMilliseconds(settings.RateLimitWindowMs),
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            };
-            if (settings.LimitPerTenant)
-            {
-                _tenantRate = PartitionedRateLimiter.Create<string, string>(tenant => RateLimitPartition.GetFixedWindowLimiter(tenant, _ => options));
-            }
-            else
-            {
-                _rate = new FixedWindowRateLimiter(options);
-            }
+            _rate = new FixedWindowRate(settings.RateLimit, window, runtime.TimeProvider, perTenant: false);
+        }
+
+        if (settings.TenantRateLimit > 0)
+        {
+            _tenantRate = new FixedWindowRate(settings.TenantRateLimit, window, runtime.TimeProvider, perTenant: true);
         }
 
         if (settings.MaxConcurrency > 0)
         {
             // Oldest first: past the queue's bound the newest execution is refused at once, and the ones waiting keep their place.
-            var options = new ConcurrencyLimiterOptions
+            _concurrency = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
             {
                 PermitLimit = settings.MaxConcurrency,
                 QueueLimit = settings.MaxQueue,
                 QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-            };
-            if (settings.LimitPerTenant)
-            {
-                _tenantConcurrency = PartitionedRateLimiter.Create<string, string>(tenant => RateLimitPartition.GetConcurrencyLimiter(tenant, _ => options));
-            }
-            else
-            {
-                _concurrency = new ConcurrencyLimiter(options);
-            }
+            });
+        }
+
+        if (settings.TenantMaxConcurrency > 0)
+        {
+            // No queue of its own: a tenant's permit covers its execution while it waits in the scene's queue too.
+            var tenantOptions = new ConcurrencyLimiterOptions { PermitLimit = settings.TenantMaxConcurrency, QueueLimit = 0 };
+            _tenantConcurrency = PartitionedRateLimiter.Create<string, string>(tenant => RateLimitPartition.GetConcurrencyLimiter(tenant, _ => tenantOptions));
         }
     }
 
@@ -104,7 +111,10 @@ internal sealed class SceneProtection : IDisposable
     public ProtectionSettings Settings { get; }
 
     /// <summary>Gets the breaker's state (<see cref="Closed"/>, <see cref="HalfOpen"/> or <see cref="Open"/>); <see langword="null"/> without a breaker.</summary>
-    public int? BreakerState => _breaker is null ? null : Volatile.Read(ref _breakerState);
+    public int? BreakerState => _breaker?.State;
+
+    /// <summary>Gets the breaker, which a protection built for changed limits keeps; <see langword="null"/> without one.</summary>
+    public SceneBreaker? Breaker => _breaker;
 
     /// <summary>
     /// Runs one execution's attempts under the scene's limits and breaker, or refuses it before they start with a
@@ -112,171 +122,139 @@ internal sealed class SceneProtection : IDisposable
     /// </summary>
     /// <typeparam name="TResult">The result of the execution.</typeparam>
     /// <typeparam name="TState">What <paramref name="attempts"/> needs; passed to it, never captured.</typeparam>
-    /// <param name="attempts">Runs the attempts pipeline.</param>
+    /// <param name="attempts">Runs the attempts pipeline; with a breaker, it is given where to note a failed attempt.</param>
     /// <param name="state">The execution's call.</param>
     /// <param name="executionToken">The execution's token, cancelled when every caller left; it also ends a wait in the queue.</param>
     /// <returns>The attempts' result.</returns>
     public async ValueTask<TResult> ExecuteAsync<TResult, TState>(
-        Func<TState, CancellationToken, ValueTask<TResult>> attempts,
+        Func<TState, StrongBox<bool>?, CancellationToken, ValueTask<TResult>> attempts,
         TState state,
         CancellationToken executionToken)
     {
-        if (_breaker is not null && IsRefusingWithoutProbe())
+        if (!TryEnter())
+        {
+            // Retired by a reload and already idle, its limiters disposed: an execution that started under the policy
+            // of before the reload runs under the breaker alone, which the scene's current protection shares.
+            return await ThroughBreakerAsync(attempts, state, executionToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await UnderLimitsAsync(attempts, state, executionToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _inFlight) == 0 && Volatile.Read(ref _retired))
+            {
+                DisposeWhenIdle();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Marks this protection replaced by a reload: its limiters are disposed as soon as no execution runs under them
+    /// (at once when none does), so that the protections a long-running process replaces do not pile up.
+    /// </summary>
+    public void Retire()
+    {
+        Volatile.Write(ref _retired, true);
+        DisposeWhenIdle();
+    }
+
+    /// <summary>Gets whether the limiters were disposed: retired, and no execution runs under them any more.</summary>
+    public bool IsDisposed => Volatile.Read(ref _inFlight) == Disposed;
+
+    // The count of executions in flight, or Disposed once it reached zero after Retire: an execution enters only while
+    // the count is not Disposed, so none can reach a disposed limiter.
+    private bool TryEnter()
+    {
+        int inFlight = Volatile.Read(ref _inFlight);
+        while (inFlight != Disposed)
+        {
+            int seen = Interlocked.CompareExchange(ref _inFlight, inFlight + 1, inFlight);
+            if (seen == inFlight)
+            {
+                return true;
+            }
+
+            inFlight = seen;
+        }
+
+        return false;
+    }
+
+    private void DisposeWhenIdle()
+    {
+        if (Interlocked.CompareExchange(ref _inFlight, Disposed, 0) == 0)
+        {
+            Dispose();
+        }
+    }
+
+    private ValueTask<TResult> ThroughBreakerAsync<TResult, TState>(
+        Func<TState, StrongBox<bool>?, CancellationToken, ValueTask<TResult>> attempts,
+        TState state,
+        CancellationToken executionToken) =>
+        _breaker is null ? attempts(state, null, executionToken) : _breaker.ExecuteAsync(attempts, state, executionToken);
+
+    private async ValueTask<TResult> UnderLimitsAsync<TResult, TState>(
+        Func<TState, StrongBox<bool>?, CancellationToken, ValueTask<TResult>> attempts,
+        TState state,
+        CancellationToken executionToken)
+    {
+        if (_breaker is not null && _breaker.IsRefusingWithoutProbe())
         {
             throw new LlmCircuitOpenException(Scene);
         }
 
-        // Read in the execution's flow, which is the flow of the caller that started it.
-        string? tenant = Settings.LimitPerTenant ? LlmCallContext.Current?.Tenant ?? string.Empty : null;
-        if (_rate is not null || _tenantRate is not null)
+        // Read in the execution's flow, which is the flow of the caller that started it. The tenant's permit first: a
+        // tenant past its own bound must not use up the scene's.
+        string tenant = Settings.LimitsTenants ? LlmCallContext.Current?.Tenant ?? string.Empty : string.Empty;
+        if (_tenantRate is not null && !_tenantRate.TryTake(tenant))
         {
-            // A fixed window gives nothing back on release; the lease is disposed only to follow the API's contract.
-            using RateLimitLease lease = tenant is null ? _rate!.AttemptAcquire() : _tenantRate!.AttemptAcquire(tenant);
-            if (!lease.IsAcquired)
-            {
-                throw Shed(LlmLimitExceededException.Rate);
-            }
+            throw Shed(LlmLimitExceededException.TenantRate);
         }
 
+        if (_rate is not null && !_rate.TryTake(null))
+        {
+            throw Shed(LlmLimitExceededException.Rate);
+        }
+
+        RateLimitLease? tenantPermit = null;
         RateLimitLease? permit = null;
         try
         {
-            if (_concurrency is not null || _tenantConcurrency is not null)
+            if (_tenantConcurrency is not null)
             {
-                permit = tenant is null
-                    ? await _concurrency!.AcquireAsync(1, executionToken).ConfigureAwait(false)
-                    : await _tenantConcurrency!.AcquireAsync(tenant, 1, executionToken).ConfigureAwait(false);
+                tenantPermit = _tenantConcurrency.AttemptAcquire(tenant);
+                if (!tenantPermit.IsAcquired)
+                {
+                    throw Shed(LlmLimitExceededException.TenantConcurrency);
+                }
+            }
+
+            if (_concurrency is not null)
+            {
+                permit = await _concurrency.AcquireAsync(1, executionToken).ConfigureAwait(false);
                 if (!permit.IsAcquired)
                 {
                     throw Shed(LlmLimitExceededException.Concurrency);
                 }
             }
 
-            return _breaker is null
-                ? await attempts(state, executionToken).ConfigureAwait(false)
-                : await ThroughBreakerAsync(attempts, state, executionToken).ConfigureAwait(false);
+            return await ThroughBreakerAsync(attempts, state, executionToken).ConfigureAwait(false);
         }
         finally
         {
             permit?.Dispose();
+            tenantPermit?.Dispose();
         }
     }
 
     public void Dispose()
     {
-        _rate?.Dispose();
-        _tenantRate?.Dispose();
         _concurrency?.Dispose();
         _tenantConcurrency?.Dispose();
-    }
-
-    private async ValueTask<TResult> ThroughBreakerAsync<TResult, TState>(
-        Func<TState, CancellationToken, ValueTask<TResult>> attempts,
-        TState state,
-        CancellationToken executionToken)
-    {
-        ResilienceContext context = ResilienceContextPool.Shared.Get(executionToken);
-        try
-        {
-            return await _breaker!.ExecuteAsync(
-                static (breakerContext, run) => run.Attempts(run.State, breakerContext.CancellationToken),
-                context,
-                (Attempts: attempts, State: state)).ConfigureAwait(false);
-        }
-        catch (BrokenCircuitException broken)
-        {
-            // Open, or half-open with its probe already running: Polly refused before the attempts started.
-            throw new LlmCircuitOpenException(Scene, broken);
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(context);
-        }
-    }
-
-    // Open and not yet due for its probe, or half-open with the probe running: Polly would refuse too. Only a hint, read
-    // without a lock; Polly's own state decides every execution that gets past it.
-    private bool IsRefusingWithoutProbe()
-    {
-        int state = Volatile.Read(ref _breakerState);
-        return state == HalfOpen
-            || (state == Open && _runtime.TimeProvider.GetUtcNow().UtcTicks < Volatile.Read(ref _openUntilUtcTicks));
-    }
-
-    private ResiliencePipeline BuildBreaker(ProtectionSettings settings)
-    {
-        var options = new CircuitBreakerStrategyOptions
-        {
-            Name = Scene,
-            FailureRatio = settings.BreakerFailureRatio,
-            MinimumThroughput = settings.BreakerMinimumThroughput,
-            SamplingDuration = TimeSpan.FromMilliseconds(settings.BreakerSamplingMs),
-            BreakDuration = TimeSpan.FromMilliseconds(settings.BreakerBreakMs),
-            ShouldHandle = args => new ValueTask<bool>(CountsAsFailure(args.Outcome.Exception, args.Context.CancellationToken)),
-            OnOpened = args =>
-            {
-                Volatile.Write(ref _openUntilUtcTicks, (_runtime.TimeProvider.GetUtcNow() + args.BreakDuration).UtcTicks);
-                Volatile.Write(ref _breakerState, Open);
-                if (_logger is not null)
-                {
-                    ProtectionLog.BreakerOpened(_logger, Scene, args.BreakDuration, args.Outcome.Exception);
-                }
-
-                return default;
-            },
-            OnHalfOpened = _ =>
-            {
-                Volatile.Write(ref _breakerState, HalfOpen);
-                if (_logger is not null)
-                {
-                    ProtectionLog.BreakerHalfOpened(_logger, Scene);
-                }
-
-                return default;
-            },
-            OnClosed = _ =>
-            {
-                Volatile.Write(ref _breakerState, Closed);
-                if (_logger is not null)
-                {
-                    ProtectionLog.BreakerClosed(_logger, Scene);
-                }
-
-                return default;
-            },
-        };
-
-        return new ResiliencePipelineBuilder { TimeProvider = _runtime.TimeProvider }.AddCircuitBreaker(options).Build();
-    }
-
-    // What says the model is unhealthy: timeouts, transient failures (408, 429, 5xx, transport) and failures no rule
-    // recognises. A permanent failure (400, 401, 403, 404, 422, content filtered) is the request's fault, and callers who
-    // all left say nothing about the model: neither counts (Polly records an outcome it does not handle only when it is a
-    // success). A half-open breaker's probe is the exception: Polly leaves the breaker half-open, refusing everything,
-    // after a probe whose outcome it neither handles nor counts as a success, so any failure of the probe opens it again.
-    private bool CountsAsFailure(Exception? exception, CancellationToken executionToken)
-    {
-        if (exception is null)
-        {
-            return false;
-        }
-
-        if (Volatile.Read(ref _breakerState) == HalfOpen)
-        {
-            return true;
-        }
-
-        if (exception is LlmCallRejectedException)
-        {
-            return false;
-        }
-
-        if (exception is OperationCanceledException && executionToken.IsCancellationRequested)
-        {
-            return false;
-        }
-
-        return FailureInspection.Classify(exception, _runtime.FailureClassifier, _runtime.TimeProvider).Kind != FailureKind.Permanent;
     }
 
     private LlmLimitExceededException Shed(string limit)

@@ -68,11 +68,16 @@ internal static class CallObserver
         // Answered already (a core that completed at once): reported now, and the caller gets the same task.
         string result = answer.IsCompletedSuccessfully ? ResultOfAnswer(execution)
             : answer.IsCanceled ? CallResults.Cancelled
-            : answer.Exception?.InnerException is LlmCallRejectedException ? CallResults.Rejected
+            : IsRejection(answer.Exception?.InnerException, execution) ? CallResults.Rejected
             : CallResults.Error;
         Report(telemetry, clock, arrival, execution, sharedOutcome, result);
         return answer;
     }
+
+    // The execution decides: a refusal that came out of its core (another guarded method refused) is its error.
+    private static bool IsRejection(Exception? exception, IReportedExecution? execution) =>
+        exception is LlmCallRejectedException
+        && (execution?.Report is not { } report || report.Result == CallResults.Rejected);
 
     // A fallback answer is still an answer: only the execution knows it was one.
     private static string ResultOfAnswer(IReportedExecution? execution) =>
@@ -98,7 +103,7 @@ internal static class CallObserver
             result = CallResults.Cancelled;
             throw;
         }
-        catch (LlmCallRejectedException)
+        catch (Exception exception) when (IsRejection(exception, execution))
         {
             result = CallResults.Rejected;
             throw;

@@ -49,6 +49,12 @@ internal sealed class ExecutionObservation
     /// <summary>Gets the number of attempts started so far.</summary>
     public int Attempts { get; set; }
 
+    /// <summary>
+    /// Gets or sets whether the execution got past its budget, limits and breaker to its attempts: a refusal after that
+    /// was raised inside the core (say, by another guarded method it called), not by this execution's protection.
+    /// </summary>
+    public bool AttemptsStarted { get; set; }
+
     /// <summary>Gets the key as logs show it, computed on the first log line; <see langword="null"/> for an unshared call, which has no key.</summary>
     public string? KeyHash => _key is null ? null : _keyHash ??= LlmGuard.Telemetry.KeyHash.Of(_key);
 

@@ -294,6 +294,7 @@ public sealed class ProfileBreakerTests
         Dictionary<string, string?> settings = ProfileHost.Settings(ProfiledAssistant.Profile, "RoundRobin", "a");
         settings["LlmGuard:Profiles:support:BreakerMinimumThroughput"] = "2";
         settings[$"LlmGuard:Scenes:{ProfiledAssistant.Scene}:BreakerFailureRatio"] = "0.5";
+        settings[$"LlmGuard:Scenes:{ProfiledAssistant.Scene}:TimeoutMs"] = "60000";
         settings[$"LlmGuard:Scenes:{ProfiledAssistant.Scene}:BreakerMinimumThroughput"] = "4";
         using var meters = new TestMeterFactory();
         using var host = new ProfileHost(settings, builder =>

@@ -166,6 +166,32 @@ public sealed class CircuitBreakerTests : IDisposable
     }
 
     [Fact]
+    public async Task An_execution_its_caller_leaves_after_a_failed_attempt_counts_as_a_failure()
+    {
+        // At 0.75, one failure and one execution that counted as a success would leave the breaker closed.
+        var runtime = new GuardRuntime(_time)
+        {
+            Options = ProtectedDesk.Options(ProtectedDesk.Scene, s => { Configure(s); s.BreakerFailureRatio = 0.75; }),
+            LoggerFactory = _loggerFactory,
+        };
+        var desk = new ProtectedDesk(runtime, _model);
+        await FailAsync(desk, "failed");
+
+        // The caller gives up while the execution waits to retry its failed attempt, as callers do in an outage.
+        using var leaving = new CancellationTokenSource();
+        Task<string> abandoned = desk.AskWithRetryAsync("left after a failure", leaving.Token);
+        (await _model.NextCallAsync()).Fail(new HttpRequestException("unavailable", null, System.Net.HttpStatusCode.ServiceUnavailable));
+        await Eventually.Until(() => _logs.GetSnapshot().Any(r => r.Id.Id == 2), "the failed attempt's retry is scheduled");
+        leaving.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned.Within());
+
+        // The caller is answered at once; the execution ends, and the breaker counts it, when its retry pause is cancelled.
+        await Eventually.Until(() => runtime.Protections.Single().BreakerState == SceneProtection.Open, "the abandoned execution opens the breaker");
+        await Assert.ThrowsAsync<LlmCircuitOpenException>(() => desk.AskAsync("refused").Within());
+        Assert.Equal(2, _model.Calls);
+    }
+
+    [Fact]
     public async Task Half_open_breaker_lets_exactly_one_of_fifty_concurrent_callers_reach_the_core()
     {
         ProtectedDesk desk = Desk(ProtectedDesk.Scene);
@@ -241,6 +267,46 @@ public sealed class CircuitBreakerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_refusal_raised_inside_the_core_is_a_failure_of_the_execution_not_a_rejection_of_its_scene()
+    {
+        using var meters = new TestMeterFactory();
+        ProtectedDesk desk = Desk(ProtectedDesk.FallbackScene, meters);
+        using var calls = new MetricCollector<long>(meters, "LlmGuard", "llmguard.calls");
+        using var rejections = new MetricCollector<long>(meters, "LlmGuard", "llmguard.rejections");
+
+        // Another guarded method the core calls is refused by its own breaker; an HttpClient's resilience handler has
+        // a breaker of its own.
+        Exception[] fromTheCore = [new LlmCircuitOpenException("another_scene"), new Polly.CircuitBreaker.BrokenCircuitException()];
+        foreach (Exception failure in fromTheCore)
+        {
+            Task<string> call = desk.AskOrBusyAsync(failure.GetType().Name);
+            (await _model.NextCallAsync()).Fail(failure);
+            Assert.Equal(ProtectedDesk.BusyReply, await call.Within());
+        }
+
+        Assert.Equal(new Dictionary<string, long> { ["fallback"] = 2 }, Observed.Sum(calls, "llmguard.result"));
+        Assert.Empty(rejections.GetMeasurementSnapshot());
+        Assert.Equal(2, _logs.GetSnapshot().Count(r => r.Id.Id == 4));
+
+        // Both were failures of this scene's model path: its breaker opened on them.
+        Assert.Equal(ProtectedDesk.BusyReply, await desk.AskOrBusyAsync("refused").Within());
+        Assert.Equal(2, _model.Calls);
+        Assert.Equal("breaker", Assert.Single(rejections.GetMeasurementSnapshot()).Tags["llmguard.rejection.reason"]);
+    }
+
+    [Fact]
+    public async Task A_breaker_exception_from_inside_the_core_reaches_the_caller_as_it_is_on_the_unobserved_path()
+    {
+        var desk = new ProtectedDesk(new GuardRuntime(_time) { Options = Breaker(ProtectedDesk.Scene) }, _model);
+        var inner = new Polly.CircuitBreaker.BrokenCircuitException();
+
+        Task<string> call = desk.AskAsync("a");
+        (await _model.NextCallAsync()).Fail(inner);
+
+        Assert.Same(inner, await Assert.ThrowsAsync<Polly.CircuitBreaker.BrokenCircuitException>(() => call.Within()));
+    }
+
+    [Fact]
     public async Task A_reload_of_other_settings_keeps_the_breaker_open_and_a_reload_of_its_settings_builds_a_closed_one()
     {
         var runtime = new GuardRuntime(_time) { Options = Breaker(ProtectedDesk.Scene) };
@@ -255,6 +321,21 @@ public sealed class CircuitBreakerTests : IDisposable
         Task<string> call = desk.AskAsync("d");
         (await _model.NextCallAsync()).Succeed("closed");
         Assert.Equal("closed", await call.Within());
+    }
+
+    [Fact]
+    public async Task An_open_breaker_stays_open_when_a_reload_raises_the_scene_limits()
+    {
+        var runtime = new GuardRuntime(_time) { Options = ProtectedDesk.Options(ProtectedDesk.Scene, s => { Configure(s); s.MaxConcurrency = 4; s.MaxQueue = 10; }) };
+        var desk = new ProtectedDesk(runtime, _model);
+        await FailAsync(desk, "a");
+        await FailAsync(desk, "b");
+
+        // An operator raises the queue during the outage: the breaker keeping the model's load off stays open.
+        runtime.Reconfigure(ProtectedDesk.Options(ProtectedDesk.Scene, s => { Configure(s); s.MaxConcurrency = 4; s.MaxQueue = 500; }));
+
+        await Assert.ThrowsAsync<LlmCircuitOpenException>(() => desk.AskAsync("c").Within());
+        Assert.Equal(2, _model.Calls);
     }
 
     private static void Configure(LlmSceneOptions scene)

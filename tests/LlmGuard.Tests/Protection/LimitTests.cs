@@ -70,13 +70,14 @@ public sealed class LimitTests
     }
 
     [Fact]
-    public async Task Tenants_have_independent_limits_when_the_scene_limits_per_tenant()
+    public async Task Tenants_have_independent_limits_when_the_scene_limits_each_tenant()
     {
-        ProtectedDesk desk = Desk(s => { s.MaxConcurrency = 1; s.LimitPerTenant = true; });
+        ProtectedDesk desk = Desk(s => { s.MaxConcurrency = 2; s.TenantMaxConcurrency = 1; });
         Task<string> tenantA = CallAs("a", "1");
         ModelCall first = await _model.NextCallAsync();
 
-        await Assert.ThrowsAsync<LlmLimitExceededException>(() => CallAs("a", "2").Within());
+        LlmLimitExceededException refused = await Assert.ThrowsAsync<LlmLimitExceededException>(() => CallAs("a", "2").Within());
+        Assert.Equal(LlmLimitExceededException.TenantConcurrency, refused.Limit);
         Task<string> tenantB = CallAs("b", "3");
         ModelCall other = await _model.NextCallAsync();
         Assert.Equal("3", other.Prompt);
@@ -93,10 +94,53 @@ public sealed class LimitTests
     }
 
     [Fact]
-    public async Task A_rate_limit_rejects_executions_past_its_window_without_waiting()
+    public async Task Many_tenants_together_never_exceed_the_scene_bounds()
     {
-        // An hour's window: nothing replenishes during the test, whatever the machine's speed.
-        ProtectedDesk desk = Desk(s => { s.RateLimit = 2; s.RateLimitWindowMs = 3_600_000; });
+        // Each tenant may have 2 in flight, but the scene runs 2 and queues 3 in all, whatever the number of tenants.
+        ProtectedDesk desk = Desk(s => { s.MaxConcurrency = 2; s.MaxQueue = 3; s.TenantMaxConcurrency = 2; s.RateLimit = 1_000; s.TenantRateLimit = 100; });
+        var calls = new List<Task<string>>();
+        for (int tenant = 0; tenant < 50; tenant++)
+        {
+            using LlmCallContextScope scope = LlmCallContext.Begin(tenant: "t" + tenant);
+            calls.Add(desk.AskAsync("q" + tenant));
+        }
+
+        Assert.Equal(45, calls.Count(c => c.IsFaulted && c.Exception!.InnerException is LlmLimitExceededException { Limit: LlmLimitExceededException.Concurrency }));
+        for (int i = 0; i < 5; i++)
+        {
+            (await _model.NextCallAsync()).Succeed("a");
+        }
+
+        Assert.Equal(5, (await Task.WhenAll(calls.Where(c => !c.IsFaulted)).Within()).Length);
+        Assert.Equal(5, _model.Calls);
+    }
+
+    [Fact]
+    public async Task A_tenant_rate_limit_sheds_one_tenant_and_leaves_the_others_their_permits()
+    {
+        ProtectedDesk desk = Desk(s => { s.TenantRateLimit = 1; s.RateLimitWindowMs = 1_000; });
+        Task<string> first = CallAs("a", "1");
+        (await _model.NextCallAsync()).Succeed("a1");
+        Assert.Equal("a1", await first.Within());
+
+        LlmLimitExceededException refused = await Assert.ThrowsAsync<LlmLimitExceededException>(() => CallAs("a", "2").Within());
+        Assert.Equal(LlmLimitExceededException.TenantRate, refused.Limit);
+
+        Task<string> other = CallAs("b", "3");
+        (await _model.NextCallAsync()).Succeed("b3");
+        Assert.Equal("b3", await other.Within());
+
+        Task<string> CallAs(string tenant, string question)
+        {
+            using LlmCallContextScope scope = LlmCallContext.Begin(tenant: tenant);
+            return desk.AskAsync(question);
+        }
+    }
+
+    [Fact]
+    public async Task A_rate_limit_rejects_executions_past_its_window_without_waiting_and_its_window_runs_on_the_runtime_clock()
+    {
+        ProtectedDesk desk = Desk(s => { s.RateLimit = 2; s.RateLimitWindowMs = 1_000; });
         for (int i = 0; i < 2; i++)
         {
             Task<string> call = desk.AskAsync("q" + i);
@@ -104,9 +148,84 @@ public sealed class LimitTests
             await call.Within();
         }
 
-        LlmLimitExceededException refusal = await Assert.ThrowsAsync<LlmLimitExceededException>(() => desk.AskAsync("q3").Within());
+        LlmLimitExceededException refusal = await Assert.ThrowsAsync<LlmLimitExceededException>(() => desk.AskAsync("q2").Within());
         Assert.Equal(LlmLimitExceededException.Rate, refusal.Limit);
+
+        _time.Advance(TimeSpan.FromMilliseconds(999));
+        await Assert.ThrowsAsync<LlmLimitExceededException>(() => desk.AskAsync("q3").Within());
         Assert.Equal(2, _model.Calls);
+
+        // The next window starts on the runtime's clock, however little real time passed.
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Task<string> next = desk.AskAsync("q4");
+        (await _model.NextCallAsync()).Succeed("b");
+        Assert.Equal("b", await next.Within());
+    }
+
+    [Fact]
+    public async Task A_protection_replaced_by_a_reload_disposes_its_limiters_once_its_executions_end()
+    {
+        var runtime = new GuardRuntime(_time) { Options = ProtectedDesk.Options(ProtectedDesk.Scene, s => { s.MaxConcurrency = 1; s.TenantMaxConcurrency = 1; }) };
+        var desk = new ProtectedDesk(runtime, _model);
+        Task<string> running = desk.AskAsync("running");
+        ModelCall runningCall = await _model.NextCallAsync();
+        SceneProtection first = runtime.Protections.Single();
+
+        var replaced = new List<SceneProtection>();
+        for (int queue = 1; queue <= 20; queue++)
+        {
+            runtime.Reconfigure(ProtectedDesk.Options(ProtectedDesk.Scene, s => { s.MaxConcurrency = 1; s.MaxQueue = queue; s.TenantMaxConcurrency = 1; }));
+            Task<string> next = desk.AskAsync("q" + queue);
+            (await _model.NextCallAsync()).Succeed("a");
+            await next.Within();
+            replaced.Add(runtime.Protections.Single());
+        }
+
+        // Each protection whose executions ended was disposed when the next reload retired it; the current one and the
+        // first, whose execution still runs, were not.
+        Assert.All(replaced.SkipLast(1), protection => Assert.True(protection.IsDisposed));
+        Assert.False(replaced[^1].IsDisposed);
+        Assert.False(first.IsDisposed);
+
+        runningCall.Succeed("done");
+        Assert.Equal("done", await running.Within());
+        Assert.True(first.IsDisposed);
+    }
+
+    [Fact]
+    public async Task Under_real_threads_reloads_that_retire_protections_never_fail_an_execution_on_a_disposed_limiter()
+    {
+        const int Threads = 4;
+        const int PerThread = 250;
+        var model = new GatedModel();
+        model.Open();
+        var runtime = new GuardRuntime(_time) { Options = ProtectedDesk.Options(GatedDesk.Scene, s => { s.MaxConcurrency = 2; s.MaxQueue = Threads * PerThread; }) };
+        var desk = new GatedDesk(runtime, model);
+
+        // Senders race a reloader that retires the scene's protection over and over, so executions enter protections
+        // just as they are retired and leave them just as they become idle.
+        var calls = new Task<string>[Threads * PerThread];
+        Thread[] senders = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
+        {
+            for (int i = t; i < calls.Length; i += Threads)
+            {
+                calls[i] = desk.AskAsync("q" + i);
+            }
+        })).ToArray();
+        var reloader = new Thread(() =>
+        {
+            for (int reload = 1; reload <= 200; reload++)
+            {
+                runtime.Reconfigure(ProtectedDesk.Options(GatedDesk.Scene, s => { s.MaxConcurrency = 2; s.MaxQueue = Threads * PerThread + reload; }));
+            }
+        });
+        reloader.Start();
+        Array.ForEach(senders, s => s.Start());
+        Array.ForEach(senders, s => Assert.True(s.Join(TimeSpan.FromSeconds(30))));
+        Assert.True(reloader.Join(TimeSpan.FromSeconds(30)));
+
+        string[] answers = await Task.WhenAll(calls).Within(60);
+        Assert.Equal(calls.Length, answers.Distinct().Count());
     }
 
     [Fact]

@@ -36,7 +36,7 @@ public sealed class ProtectionConfigurationTests
     public async Task A_configuration_reload_changes_the_concurrency_limit_of_later_executions()
     {
         IConfigurationRoot configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { [Prefix + "MaxConcurrency"] = "1", [Prefix + "LimitPerTenant"] = "false" })
+            .AddInMemoryCollection(new Dictionary<string, string?> { [Prefix + "MaxConcurrency"] = "1", [Prefix + "TenantMaxConcurrency"] = "0" })
             .Build();
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);

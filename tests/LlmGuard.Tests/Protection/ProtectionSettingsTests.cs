@@ -46,6 +46,27 @@ public sealed class ProtectionSettingsTests
     }
 
     [Fact]
+    public void A_rate_limit_window_without_a_rate_limit_is_refused_rather_than_ignored()
+    {
+        var options = new LlmGuardOptions { Scenes = { ["s"] = new LlmSceneOptions { RateLimitWindowMs = 1_000 } } };
+
+        ArgumentException failure = Assert.Throws<ArgumentException>(() => new GuardRuntime { Options = options });
+
+        Assert.StartsWith("LlmGuard:Scenes:s:RateLimitWindowMs is set but neither RateLimit nor TenantRateLimit is", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_breaker_on_a_scene_without_a_timeout_is_refused_since_a_hung_probe_would_never_end()
+    {
+        var options = new LlmGuardOptions { Scenes = { ["s"] = new LlmSceneOptions { BreakerFailureRatio = 0.5, TimeoutMs = 0 } } };
+
+        ArgumentException failure = Assert.Throws<ArgumentException>(() => new GuardRuntime { Options = options });
+
+        Assert.StartsWith("LlmGuard:Scenes:s:BreakerFailureRatio is set but the scene's TimeoutMs is 0", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("hung half-open probe", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_ratio_of_one_and_every_limit_at_its_bound_are_accepted()
     {
         var scene = new LlmSceneOptions
@@ -56,9 +77,10 @@ public sealed class ProtectionSettingsTests
             BreakerBreakMs = 86_400_000,
             MaxConcurrency = 0,
             MaxQueue = 0,
-            RateLimit = 0,
+            RateLimit = 1,
             RateLimitWindowMs = 1,
-            LimitPerTenant = true,
+            TenantMaxConcurrency = 0,
+            TenantRateLimit = 0,
         };
 
         _ = new GuardRuntime { Options = new LlmGuardOptions { Scenes = { ["s"] = scene } } };

@@ -108,7 +108,7 @@ public sealed class CallMetricsTests
     }
 
     [Fact]
-    public async Task A_refused_budget_counts_as_rejected()
+    public async Task A_budget_refusal_raised_inside_the_core_counts_as_an_error_not_as_rejected()
     {
         using var observed = new Observed();
         using MetricCollector<long> calls = observed.Collect<long>("llmguard.calls");
@@ -116,12 +116,13 @@ public sealed class CallMetricsTests
         Task<Reply> answer = observed.Desk.AskAsync("refund?");
         (await observed.Model.NextCallAsync()).Fail(new LlmBudgetExceededException("desk", "tenant-daily", "The tenant's daily tokens are spent."));
 
+        // Another guarded method the core called was refused; this execution was not (BudgetTests covers its own budget).
         await Assert.ThrowsAsync<LlmBudgetExceededException>(() => answer);
-        Assert.Equal("rejected", Observed.Sum(calls, "llmguard.result").Single().Key);
+        Assert.Equal("error", Observed.Sum(calls, "llmguard.result").Single().Key);
     }
 
     [Fact]
-    public async Task A_refused_budget_answered_by_the_fallback_counts_as_rejected_not_fallback()
+    public async Task A_budget_refusal_raised_inside_the_core_answered_by_the_fallback_counts_as_fallback()
     {
         using var observed = new Observed();
         using MetricCollector<long> calls = observed.Collect<long>("llmguard.calls");
@@ -131,8 +132,8 @@ public sealed class CallMetricsTests
         (await observed.Model.NextCallAsync()).Fail(new LlmBudgetExceededException("desk", "tenant-daily", "The tenant's daily tokens are spent."));
 
         Assert.Equal("Sorry, a human will answer.", (await answer).Text);
-        Assert.Equal("rejected", Observed.Sum(calls, "llmguard.result").Single().Key);
-        Assert.Equal("rejected", Observed.Sum(executions, "llmguard.result").Single().Key);
+        Assert.Equal("fallback", Observed.Sum(calls, "llmguard.result").Single().Key);
+        Assert.Equal("fallback", Observed.Sum(executions, "llmguard.result").Single().Key);
     }
 
     [Fact]
