@@ -133,7 +133,9 @@ public sealed class ResilienceTests
             guard =>
             {
                 guard.Scene = "breaker_chat";
-                guard.TimeoutMs = 0;
+
+                // A breaker needs an attempt timeout, or a hung probe would hold it half-open; the 503s come at once.
+                guard.TimeoutMs = 60_000;
                 guard.MaxRetries = 0;
             },
             options => options.Scenes["breaker_chat"] = new LlmSceneOptions { BreakerFailureRatio = 0.5, BreakerMinimumThroughput = 2, BreakerBreakMs = 30_000 },

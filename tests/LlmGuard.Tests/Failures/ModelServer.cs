@@ -21,6 +21,9 @@ public abstract record ServerReply
     /// <summary>Accepts the request and never answers, until the client gives up.</summary>
     public static ServerReply Hang { get; } = new HangReply();
 
+    /// <summary>Answers with <paramref name="reply"/> once <paramref name="release"/> completes.</summary>
+    public static ServerReply After(Task release, ServerReply reply) => new HeldReply(release, reply);
+
     /// <summary>Drops the connection without an answer.</summary>
     public static ServerReply Reset { get; } = new ResetReply();
 
@@ -29,11 +32,13 @@ public abstract record ServerReply
     internal sealed record HangReply : ServerReply;
 
     internal sealed record ResetReply : ServerReply;
+
+    internal sealed record HeldReply(Task Release, ServerReply Reply) : ServerReply;
 }
 
 /// <summary>
 /// A Kestrel server on 127.0.0.1 and a free port that answers every request from a script, so the real model SDKs
-/// can be pointed at it. It counts the requests it saw.
+/// can be pointed at it. It counts the requests it saw and keeps their bodies.
 /// </summary>
 public sealed class ModelServer : IAsyncDisposable
 {
@@ -42,6 +47,7 @@ public sealed class ModelServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _arrivals = new(0);
     private ServerReply _last;
+    private readonly ConcurrentQueue<string> _bodies = new();
     private int _requests;
 
     private ModelServer(ServerReply fallbackReply)
@@ -59,6 +65,9 @@ public sealed class ModelServer : IAsyncDisposable
 
     /// <summary>Gets the number of requests that arrived.</summary>
     public int Requests => Volatile.Read(ref _requests);
+
+    /// <summary>Gets the bodies of the requests that arrived, in order of arrival.</summary>
+    public string[] Bodies => _bodies.ToArray();
 
     /// <summary>Starts a server that answers with <paramref name="replies"/> in order, then repeats the last one.</summary>
     public static async Task<ModelServer> StartAsync(params ServerReply[] replies)
@@ -100,20 +109,33 @@ public sealed class ModelServer : IAsyncDisposable
     private async Task HandleAsync(HttpContext context)
     {
         // The body is read so the client's send completes, as it would against the real service.
-        await context.Request.Body.CopyToAsync(System.IO.Stream.Null, context.RequestAborted);
+        using (var body = new System.IO.StreamReader(context.Request.Body))
+        {
+            _bodies.Enqueue(await body.ReadToEndAsync(context.RequestAborted));
+        }
+
         ServerReply reply = _script.TryDequeue(out ServerReply? next) ? next : _last;
         Interlocked.Increment(ref _requests);
         _arrivals.Release();
+        await AnswerAsync(context, reply);
+    }
+
+    private async Task AnswerAsync(HttpContext context, ServerReply reply)
+    {
         switch (reply)
         {
+            case ServerReply.HeldReply held:
+                await held.Release.WaitAsync(context.RequestAborted);
+                await AnswerAsync(context, held.Reply);
+                break;
             case ServerReply.StatusReply status:
                 context.Response.StatusCode = status.Code;
+                context.Response.ContentType = "application/json";
                 foreach ((string name, string value) in status.Headers)
                 {
                     context.Response.Headers[name] = value;
                 }
 
-                context.Response.ContentType = "application/json";
                 await context.Response.WriteAsync(status.Body, context.RequestAborted);
                 break;
             case ServerReply.HangReply:
