@@ -5,8 +5,9 @@ using LlmGuard.Protection;
 namespace LlmGuard.Failures;
 
 /// <summary>
-/// What a circuit breaker counts as a failure of what it guards. Scene breakers and the model breakers of profiles
-/// share it, so that the same setting names (failure ratio, minimum throughput) mean the same thing on both.
+/// What the breaker of a profile's model counts as a failure. It follows the scene breaker's rule (everything not
+/// permanent), so that the same setting names mean the same thing on both; the scene breaker adds what only an
+/// execution knows (a failed attempt before its callers left, a refusal raised inside the core), in <see cref="SceneBreaker"/>.
 /// </summary>
 internal static class BreakerFailures
 {
