@@ -26,9 +26,14 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
         IdleTimeout = TimeSpan.FromMilliseconds(method.IdleTimeoutMs);
 
         // The same classified retry as a guarded call's attempts; the deadlines are the stream's own, per item.
-        Attempts = new ResiliencePipelineBuilder { TimeProvider = runtime.TimeProvider }
-            .AddRetry(AttemptRetries.Create(method.Scene, method.MaxRetries, method.RetryDelayMs, method.MaxRetryAfterMs, runtime))
-            .Build();
+        var attempts = new ResiliencePipelineBuilder { TimeProvider = runtime.TimeProvider };
+        if (method.MaxRetries > 0)
+        {
+            // Polly refuses a retry strategy without retries.
+            attempts.AddRetry(AttemptRetries.Create(method.Scene, method.MaxRetries, method.RetryDelayMs, method.MaxRetryAfterMs, runtime));
+        }
+
+        Attempts = attempts.Build();
     }
 
     /// <summary>Gets the runtime this state belongs to.</summary>
