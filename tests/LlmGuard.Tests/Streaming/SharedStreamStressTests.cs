@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.IO;
 using System.Runtime.CompilerServices;
@@ -22,6 +23,22 @@ public sealed class SharedStreamStressTests
 
     private int _starts;
     private int _ends;
+
+    // The race the stress test hunts, made deterministic: a caller that found the stream listed just before its last
+    // consumer left must not join it, since its upstream is being cancelled; it starts a new one instead.
+    [Fact]
+    public void A_stream_whose_last_consumer_left_refuses_new_consumers_and_is_unlisted()
+    {
+        var listing = new ConcurrentDictionary<string, SharedStream<string>>();
+        var stream = new SharedStream<string>(listing, "k");
+        listing["k"] = stream;
+        Assert.True(stream.TryJoin());
+
+        stream.Leave();
+
+        Assert.False(stream.TryJoin());
+        Assert.Empty(listing);
+    }
 
     [Fact]
     public async Task Twenty_thousand_random_consumers_leave_no_stream_and_no_upstream_behind()

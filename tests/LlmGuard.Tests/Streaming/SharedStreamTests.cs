@@ -104,6 +104,19 @@ public sealed class SharedStreamTests
     }
 
     [Fact]
+    public async Task A_call_after_the_stream_ended_starts_a_new_upstream()
+    {
+        GuardedStreamMethodState<string> state = State();
+        _upstream.Yield("a");
+        _upstream.Complete();
+        Assert.Equal(["a"], await ReadAllAsync(Stream(state, "k")).WaitAsync(Bound));
+        Assert.Equal(0, state.Runtime.InFlightCount);
+
+        Assert.Empty(await ReadAllAsync(Stream(state, "k")).WaitAsync(Bound));
+        Assert.Equal(2, _upstream.Starts);
+    }
+
+    [Fact]
     public async Task A_transient_failure_before_the_first_item_is_retried()
     {
         GuardedStreamMethodState<string> state = State(maxRetries: 1);
