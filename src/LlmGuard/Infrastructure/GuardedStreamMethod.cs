@@ -7,6 +7,10 @@ namespace LlmGuard.Infrastructure;
 /// Describes one guarded streaming method: its scene, the deadlines of its items and its retries before the first
 /// item. Generated code holds one in a static field and asks it for the state that belongs to a runtime.
 /// </summary>
+/// <remarks>
+/// A deadline that passes cancels the attempt's token, as a guarded call's attempt timeout does: a core that ignores
+/// its token keeps the stream waiting until it produces or ends.
+/// </remarks>
 /// <typeparam name="T">The items the stream produces.</typeparam>
 public sealed class GuardedStreamMethod<T> : GuardedMethod
 {

@@ -279,6 +279,21 @@ public sealed class SharedStreamTests
         Assert.Equal(1, _upstream.Starts);
     }
 
+    [Fact]
+    public async Task A_consumer_cancelled_before_it_reads_starts_no_upstream()
+    {
+        GuardedStreamMethodState<string> state = State();
+        using var cancellation = new CancellationTokenSource();
+        cancellation.Cancel();
+
+        OperationCanceledException cancelled = await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => ReadAllAsync(state.Stream("k", "k", _upstream.RunAsync, null, cancellation.Token)));
+
+        Assert.Equal(cancellation.Token, cancelled.CancellationToken);
+        Assert.Equal(0, _upstream.Starts);
+        Assert.Equal(0, state.Runtime.InFlightCount);
+    }
+
     private static async Task<List<string>> ReadAllAsync(IAsyncEnumerable<string> stream, TaskCompletionSource? firstItem = null)
     {
         var items = new List<string>();
