@@ -129,6 +129,24 @@ public sealed class SharedStreamTests
     }
 
     [Fact]
+    public async Task When_every_consumer_leaves_during_a_retry_wait_no_further_attempt_starts()
+    {
+        GuardedStreamMethodState<string> state = State(maxRetries: 2, retryDelayMs: 1_000);
+        using var cancellation = new CancellationTokenSource();
+        _upstream.Fail(new IOException("connection reset"));
+        Task<List<string>> consumer = ReadAllAsync(state.Stream("k", "k", _upstream.RunAsync, null, cancellation.Token));
+        await _time.WhenTimersScheduledAsync().WaitAsync(Bound);
+
+        cancellation.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => consumer.WaitAsync(Bound));
+
+        Assert.Equal(0, _time.ScheduledTimers);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, _upstream.Starts);
+        Assert.Equal(0, state.Runtime.InFlightCount);
+    }
+
+    [Fact]
     public async Task A_permanent_failure_before_the_first_item_reaches_the_consumers_as_it_is()
     {
         GuardedStreamMethodState<string> state = State(maxRetries: 3);
@@ -332,6 +350,6 @@ public sealed class SharedStreamTests
     private IAsyncEnumerable<string> Stream(GuardedStreamMethodState<string> state, string key) =>
         state.Stream(key, key, _upstream.RunAsync, null, CancellationToken.None);
 
-    private GuardedStreamMethodState<string> State(int firstItemTimeoutMs = 0, int idleTimeoutMs = 0, int maxRetries = 0) =>
-        new GuardedStreamMethod<string>("stream", firstItemTimeoutMs, idleTimeoutMs, maxRetries, retryDelayMs: 0).For(new GuardRuntime(_time));
+    private GuardedStreamMethodState<string> State(int firstItemTimeoutMs = 0, int idleTimeoutMs = 0, int maxRetries = 0, int retryDelayMs = 0) =>
+        new GuardedStreamMethod<string>("stream", firstItemTimeoutMs, idleTimeoutMs, maxRetries, retryDelayMs).For(new GuardRuntime(_time));
 }
