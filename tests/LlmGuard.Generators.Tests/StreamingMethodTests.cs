@@ -72,6 +72,37 @@ public sealed class StreamingMethodTests
     }
 
     [Fact]
+    public void Static_generic_streaming_methods_without_a_token_compile_cleanly()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public static partial class Feeds<TItem>
+            {
+                [Guarded(Scene = "feed", Key = "{name}")]
+                public static partial IAsyncEnumerable<TItem> ReadAsync(string name);
+
+                [Guarded(Scene = "feed-of", Key = "{name}")]
+                public static partial IAsyncEnumerable<TOther> ReadOfAsync<TOther>(string name, CancellationToken cancellationToken);
+
+                private static async IAsyncEnumerable<TItem> ReadCoreAsync(string name)
+                {
+                    await Task.Yield();
+                    yield break;
+                }
+
+                private static async IAsyncEnumerable<TOther> ReadOfCoreAsync<TOther>(string name, [EnumeratorCancellation] CancellationToken cancellationToken)
+                {
+                    await Task.Yield();
+                    yield break;
+                }
+            }
+            """);
+
+        run.AssertClean();
+        Assert.Contains("return guard.Stream(", run.SingleSource(), StringComparison.Ordinal);
+        Assert.Contains("default);", run.SingleSource(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_unsupported_return_type_names_IAsyncEnumerable_among_the_shapes()
     {
         GeneratorRun run = GeneratorHarness.Run(Usings + """
