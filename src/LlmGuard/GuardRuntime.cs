@@ -271,6 +271,19 @@ public sealed class GuardRuntime : IDisposable, IAsyncDisposable
         }
     }
 
+    internal GuardedStreamMethodState<T> GetStreamState<T>(GuardedStreamMethod<T> method)
+    {
+        if (_states.TryGetValue(method, out IGuardedMethodState? state))
+        {
+            return (GuardedStreamMethodState<T>)state;
+        }
+
+        lock (_configurationLock)
+        {
+            return (GuardedStreamMethodState<T>)_states.GetOrAdd(method, static (m, runtime) => ((GuardedStreamMethod<T>)m).CreateState(runtime), this);
+        }
+    }
+
     /// <summary>Gets the configured overrides of <paramref name="scene"/>; none when the scene is not configured.</summary>
     internal SceneOverrides SceneOverridesFor(string scene) =>
         Volatile.Read(ref _scenes).TryGetValue(scene, out SceneOverrides overrides) ? overrides : default;

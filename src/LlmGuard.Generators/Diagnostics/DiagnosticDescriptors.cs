@@ -24,7 +24,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor UnsupportedReturnType = Error(
         "LLMG003",
         "A guarded method must return a task",
-        "'{0}' returns '{1}'; a guarded method must return Task<T>, ValueTask<T>, Task or ValueTask");
+        "'{0}' returns '{1}'; a guarded method must return Task<T>, ValueTask<T>, Task, ValueTask or IAsyncEnumerable<T>");
 
     public static readonly DiagnosticDescriptor CoreNotFound = Error(
         "LLMG004",
@@ -160,6 +160,11 @@ internal static class DiagnosticDescriptors
         "LLMG028",
         "A fallback chain comes back to a method in it",
         "The fallbacks of '{0}' form a cycle: {1}; end the chain with a fallback that is not guarded, or with a guarded method without Fallback");
+
+    public static readonly DiagnosticDescriptor NotSupportedForStreaming = Error(
+        "LLMG031",
+        "A [Guarded] setting is not supported for streaming methods yet",
+        "'{0}' returns IAsyncEnumerable<T> and sets {1}, which is not supported for streaming methods yet; remove it, or return Task<T> to keep it");
 
     public static readonly DiagnosticDescriptor UnguardedLlmCall = Create(
         "LLMG100",

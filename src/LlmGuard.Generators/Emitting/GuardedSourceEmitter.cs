@@ -244,9 +244,17 @@ internal static class GuardedSourceEmitter
             _writer.Indent().Line($"calls[calls.Count - 1] with {{ {string.Join(", ", collected)} }};").Outdent();
         }
 
+        private bool Streams => _method.Shape == ReturnShape.AsyncEnumerable;
+
         private void WriteGuardField()
         {
             PolicySpec policy = _method.Policy;
+            if (Streams)
+            {
+                WriteStreamField(policy);
+                return;
+            }
+
             string merge = _method.Merge switch
             {
                 null => string.Empty,
@@ -281,6 +289,57 @@ internal static class GuardedSourceEmitter
             _writer.OpenBlock($"private static class {_guardField}{_typeArguments}{_constraints}");
             _writer.Line($"public static readonly {type} Value =");
             _writer.Indent().Line(creation).Outdent();
+            _writer.CloseBlock();
+        }
+
+        // A streaming method's TimeoutMs bounds both the wait for the first item and each quiet gap after it.
+        private void WriteStreamField(PolicySpec policy)
+        {
+            string type = $"global::LlmGuard.Infrastructure.GuardedStreamMethod<{_method.ResultType}>";
+            string retryAfter = policy.MaxRetryAfterMs != GuardDefaults.MaxRetryAfterMs ? $", maxRetryAfterMs: {policy.MaxRetryAfterMs}" : string.Empty;
+            string creation = $"new(scene: {Literal(_method.Key.Scene)}, firstItemTimeoutMs: {policy.TimeoutMs}, idleTimeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{retryAfter});";
+            _writer.Line("// A stream: TimeoutMs bounds the wait for the first item and every gap after it; only failures before the first item are retried.");
+            if (_typeArguments.Length == 0)
+            {
+                _writer.Line(GeneratedCode);
+                _writer.Line($"private static readonly {type} {_guardField} =");
+                _writer.Indent().Line(creation).Outdent();
+                return;
+            }
+
+            // One per type argument: calls with different type arguments never share state.
+            _writer.Line(GeneratedCode);
+            _writer.OpenBlock($"private static class {_guardField}{_typeArguments}{_constraints}");
+            _writer.Line($"public static readonly {type} Value =");
+            _writer.Indent().Line(creation).Outdent();
+            _writer.CloseBlock();
+        }
+
+        private void WriteStreamMethod()
+        {
+            _writer.Line(GeneratedCode);
+            _writer.OpenBlock($"{_method.Modifiers} {_method.ReturnType} {_method.Name}{_typeArguments}({ParameterDeclarations(_method.Parameters)}){_constraints}");
+
+            string callerToken = _method.Parameters.FirstOrDefault(p => p.IsCancellationToken)?.Name ?? "default";
+            string runtime = _method.Runtime.Expression is null ? GuardRuntime + ".Default" : RuntimeMember;
+            string guardField = _typeArguments.Length == 0 ? _guardField : $"{_guardField}{_typeArguments}.Value";
+            _writer.Line($"global::LlmGuard.Infrastructure.GuardedStreamMethodState<{_method.ResultType}> {_guardLocal} = {guardField}.For({runtime});");
+            string self = _method.IsStatic ? string.Empty : "this, ";
+            string arguments = $"new {_argumentsType}{_typeArguments}({self}{string.Join(", ", Arguments.Select(p => p.Name))})".Replace("(this, )", "(this)");
+            _writer.Line($"string {_keyLocal} = {_keyMethod}{_typeArguments}({string.Join(", ", _method.Key.Parameters)});");
+            _writer.Line();
+            _writer.Line("// Shared stream: join the one running for this key, reading every item from the first, or start one with these");
+            _writer.Line("// arguments. Failures before the first item are retried with backoff; after it, every consumer gets an");
+            _writer.Line("// LlmStreamInterruptedException. The caller's token ends this consumer only; the upstream stops when its last one leaves.");
+            _writer.Line($"return {_guardLocal}.Stream(");
+            _writer.Indent();
+            _writer.Line(_keyLocal + ",");
+            _writer.Line(arguments + ",");
+            string coreCall = $"{Target("arguments", isStatic: _method.IsStatic)}{_method.CoreName}{_typeArguments}({CoreArguments()})";
+            _writer.Line($"core: static (arguments, attemptToken) => {coreCall},");
+            _writer.Line("fallback: null,");
+            _writer.Line($"{callerToken});");
+            _writer.Outdent();
             _writer.CloseBlock();
         }
 
@@ -326,6 +385,12 @@ internal static class GuardedSourceEmitter
 
         private void WriteGuardedMethod()
         {
+            if (Streams)
+            {
+                WriteStreamMethod();
+                return;
+            }
+
             _writer.Line(GeneratedCode);
             _writer.OpenBlock($"{_method.Modifiers} {_method.ReturnType} {_method.Name}{_typeArguments}({ParameterDeclarations(_method.Parameters)}){_constraints}");
 

@@ -31,13 +31,17 @@ internal sealed record GuardedMethodSpec(
     public string MemberStem => "__" + Name.TrimStart('@');
 }
 
-/// <summary>What the guarded method returns; the executions always produce a <c>ValueTask&lt;TResult&gt;</c>.</summary>
+/// <summary>
+/// What the guarded method returns. The executions of the task shapes produce a <c>ValueTask&lt;TResult&gt;</c>; a
+/// streaming method (<see cref="AsyncEnumerable"/>) returns the shared stream of its key, whose items are TResult.
+/// </summary>
 internal enum ReturnShape
 {
     Task,
     TaskOfT,
     ValueTask,
     ValueTaskOfT,
+    AsyncEnumerable,
 }
 
 // Name: The parameter's name as C# source writes it (keywords escaped with <c>@</c>).

@@ -125,8 +125,12 @@ internal sealed class GuardedMethodParser
         }
 
         SemanticSpec? semantic = FindSemanticText(values, key);
+        if (shape == ReturnShape.AsyncEnumerable)
+        {
+            CheckStreamingSettings(values);
+        }
 
-        FallbackSpec? fallback = values.Fallback is null || shape is null ? null : FindFallback(values.Fallback, shape.Value, resultType);
+        FallbackSpec? fallback = values.Fallback is null || shape is null || shape == ReturnShape.AsyncEnumerable ? null : FindFallback(values.Fallback, shape.Value, resultType);
         RuntimeSpec runtime = FindRuntime();
 
         if (_diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error) || shape is null || key is null)
@@ -156,7 +160,7 @@ internal sealed class GuardedMethodParser
             values.SingleFlight,
             values.Merges ? new MergeSpec(values.MergeWindowMs, values.Sliding, values.MergeMaxWaitMs, values.Supersede) : null,
             appends,
-            FindUsage(resultType),
+            shape == ReturnShape.AsyncEnumerable ? null : FindUsage(resultType),
             values.CacheSeconds > 0 ? new CacheSpec(values.CacheSeconds, CacheVersion.Of(_method, resultType, key?.Template)) : null,
             semantic);
         return Result(spec, stub: null);
@@ -421,6 +425,48 @@ internal sealed class GuardedMethodParser
         return null;
     }
 
+    // A streaming method shares one upstream per key among its consumers; the settings below would change what a
+    // consumer receives or when the upstream runs, and the runtime does not do that for streams yet. Each one set is
+    // reported, so the build names everything to remove at once rather than generating code that ignores it.
+    private void CheckStreamingSettings(AttributeValues values)
+    {
+        void Unsupported(string setting, string value) =>
+            Report(DiagnosticDescriptors.NotSupportedForStreaming, ArgumentLocation(setting), _display, setting + " = " + value);
+
+        System.Globalization.CultureInfo invariant = System.Globalization.CultureInfo.InvariantCulture;
+        if (values.MergeWindowMs > 0)
+        {
+            Unsupported("MergeWindowMs", values.MergeWindowMs.ToString(invariant));
+        }
+
+        if (values.CacheSeconds > 0)
+        {
+            Unsupported("CacheSeconds", values.CacheSeconds.ToString(invariant));
+        }
+
+        if (values.Fallback is not null)
+        {
+            Unsupported("Fallback", Quote(values.Fallback));
+        }
+
+        if (!values.SingleFlight)
+        {
+            Unsupported("SingleFlight", "false");
+        }
+
+        if (values.MaxConcurrency > 0)
+        {
+            Unsupported("MaxConcurrency", values.MaxConcurrency.ToString(invariant));
+        }
+
+        if (values.BreakerFailureRatio > 0)
+        {
+            Unsupported("BreakerFailureRatio", values.BreakerFailureRatio.ToString("R", invariant));
+        }
+
+        static string Quote(string text) => "\"" + text + "\"";
+    }
+
     private ReturnShape? GetReturnShape(out ITypeSymbol? resultType)
     {
         resultType = null;
@@ -431,6 +477,7 @@ internal sealed class GuardedMethodParser
             resultType = generic.TypeArguments[0];
             shape = returnType.Is("System.Threading.Tasks", "Task`1") ? ReturnShape.TaskOfT
                 : returnType.Is("System.Threading.Tasks", "ValueTask`1") ? ReturnShape.ValueTaskOfT
+                : returnType.Is("System.Collections.Generic", "IAsyncEnumerable`1") ? ReturnShape.AsyncEnumerable
                 : null;
         }
         else

@@ -1,0 +1,135 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.IO;
+using System.Runtime.CompilerServices;
+using System.Threading;
+using System.Threading.Tasks;
+using LlmGuard.Infrastructure;
+using LlmGuard.Streaming;
+using Microsoft.Extensions.Time.Testing;
+
+namespace LlmGuard.Tests.Streaming;
+
+/// <summary>Consumers joining, reading, quitting and cancelling at random on real threads never leak a stream.</summary>
+public sealed class SharedStreamStressTests
+{
+    private const int Workers = 8;
+    private const int ConsumersPerWorker = 2_500;
+    private const int ItemsPerStream = 4;
+    private const string FailingKey = "fails";
+
+    private static readonly string[] Keys = ["a", "b", "c", FailingKey];
+
+    private int _starts;
+    private int _ends;
+
+    // The race the stress test hunts, made deterministic: a caller that found the stream listed just before its last
+    // consumer left must not join it, since its upstream is being cancelled; it starts a new one instead.
+    [Fact]
+    public void A_stream_whose_last_consumer_left_refuses_new_consumers_and_is_unlisted()
+    {
+        var listing = new ConcurrentDictionary<string, SharedStream<string>>();
+        var stream = new SharedStream<string>(listing, "k");
+        listing["k"] = stream;
+        Assert.True(stream.TryJoin());
+
+        stream.Leave();
+
+        Assert.False(stream.TryJoin());
+        Assert.Empty(listing);
+    }
+
+    [Fact]
+    public async Task Twenty_thousand_random_consumers_leave_no_stream_and_no_upstream_behind()
+    {
+        var method = new GuardedStreamMethod<string>("stream.stress", firstItemTimeoutMs: 0, idleTimeoutMs: 0, maxRetries: 0, retryDelayMs: 0);
+        GuardedStreamMethodState<string> state = method.For(new GuardRuntime(new FakeTimeProvider()));
+
+        var workers = new Task[Workers];
+        for (int w = 0; w < Workers; w++)
+        {
+            int seed = w;
+            workers[w] = Task.Run(() => ConsumeAtRandomAsync(state, new Random(seed)));
+        }
+
+        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.Equal(0, state.Runtime.InFlightCount);
+        Assert.True(
+            SpinWait.SpinUntil(() => Volatile.Read(ref _ends) == Volatile.Read(ref _starts), TimeSpan.FromSeconds(10)),
+            $"{_starts} upstreams started, {_ends} ended");
+        Assert.True(_starts > 1);
+    }
+
+    private async Task ConsumeAtRandomAsync(GuardedStreamMethodState<string> state, Random random)
+    {
+        for (int i = 0; i < ConsumersPerWorker; i++)
+        {
+            string key = Keys[random.Next(Keys.Length)];
+            int behaviour = random.Next(3);
+            int stopAfter = random.Next(ItemsPerStream);
+            using var cancellation = new CancellationTokenSource();
+            var items = new List<string>();
+            try
+            {
+                await foreach (string item in state.Stream(key, key, UpstreamAsync, null, cancellation.Token))
+                {
+                    items.Add(item);
+                    if (items.Count > stopAfter && behaviour == 1)
+                    {
+                        break;
+                    }
+
+                    if (items.Count > stopAfter && behaviour == 2)
+                    {
+                        cancellation.Cancel();
+                    }
+                }
+
+                // Only a consumer that stops early ends with fewer items; one that reads everything of the failing key is interrupted.
+                Assert.True(behaviour == 1 || items.Count == ItemsPerStream, $"{key}: {items.Count} items, behaviour {behaviour}");
+                Assert.False(behaviour == 0 && key == FailingKey, "the failing upstream ended without an interruption");
+            }
+            catch (OperationCanceledException cancelled)
+            {
+                Assert.Equal(2, behaviour);
+                Assert.Equal(cancellation.Token, cancelled.CancellationToken);
+            }
+            catch (LlmStreamInterruptedException interrupted)
+            {
+                Assert.Equal(FailingKey, key);
+                Assert.IsType<IOException>(interrupted.InnerException);
+                Assert.Equal(2, items.Count);
+            }
+
+            for (int n = 0; n < items.Count; n++)
+            {
+                Assert.Equal($"{key}{n}", items[n]);
+            }
+        }
+    }
+
+    private async IAsyncEnumerable<string> UpstreamAsync(string key, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _starts);
+        try
+        {
+            for (int n = 0; n < ItemsPerStream; n++)
+            {
+                await Task.Yield();
+                cancellationToken.ThrowIfCancellationRequested();
+                if (key == FailingKey && n == 2)
+                {
+                    throw new IOException("connection reset");
+                }
+
+                yield return $"{key}{n}";
+            }
+        }
+        finally
+        {
+            Interlocked.Increment(ref _ends);
+        }
+    }
+}
