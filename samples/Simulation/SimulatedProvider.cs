@@ -16,9 +16,14 @@ namespace Simulation;
 /// <summary>
 /// An OpenAI-compatible chat-completions server on a free loopback port, standing in for a busy provider
 /// (<see cref="SimulatedProviderOptions"/> sets how busy). Outcomes and latencies come from one seeded generator.
+/// A request with <c>"stream": true</c> is answered as OpenAI streams: server-sent events of
+/// <c>chat.completion.chunk</c> objects, a few words each, a usage chunk when <c>stream_options.include_usage</c> asks
+/// for one, then <c>data: [DONE]</c>. It fails, hangs and waits like any other request, before its first chunk.
 /// </summary>
 public sealed class SimulatedProvider : IAsyncDisposable
 {
+    // A few words per chunk, as models stream a few tokens per event.
+    private const int WordsPerChunk = 3;
 
     // A hung request normally ends when the client's attempt timeout disconnects it; this bound ends it anyway,
     // so a client that never gives up cannot keep the demo from shutting down.
@@ -28,6 +33,8 @@ public sealed class SimulatedProvider : IAsyncDisposable
     private readonly Random _random;
     private readonly List<SimulatedRequest> _received = [];
     private readonly List<(int Count, TaskCompletionSource Reached)> _receivedWaiters = [];
+    private readonly List<(int Count, TaskCompletionSource Reached)> _abortedWaiters = [];
+    private int _aborted;
 
     private SimulatedProvider(WebApplication app, SimulatedProviderOptions options)
     {
@@ -86,6 +93,37 @@ public sealed class SimulatedProvider : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The requests whose client went away (a timeout, a cancellation, a closed stream) before the provider had written
+    /// the whole answer.
+    /// </summary>
+    public int Aborted
+    {
+        get
+        {
+            lock (_received)
+            {
+                return _aborted;
+            }
+        }
+    }
+
+    /// <summary>Completes once the clients of <paramref name="count"/> requests in all have gone away before their answer ended.</summary>
+    public Task WhenAborted(int count)
+    {
+        lock (_received)
+        {
+            if (_aborted >= count)
+            {
+                return Task.CompletedTask;
+            }
+
+            var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _abortedWaiters.Add((count, reached));
+            return reached.Task;
+        }
+    }
+
     /// <summary>Starts a provider with the default behaviour of a busy provider and the given seed.</summary>
     public static Task<SimulatedProvider> StartAsync(int seed) => StartAsync(new SimulatedProviderOptions { Seed = seed });
 
@@ -126,6 +164,34 @@ public sealed class SimulatedProvider : IAsyncDisposable
             }
         }
 
+        try
+        {
+            await AnswerAsync(context, request);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            OnAborted();
+        }
+    }
+
+    private void OnAborted()
+    {
+        lock (_received)
+        {
+            _aborted++;
+            for (int i = _abortedWaiters.Count - 1; i >= 0; i--)
+            {
+                if (_aborted >= _abortedWaiters[i].Count)
+                {
+                    _abortedWaiters[i].Reached.SetResult();
+                    _abortedWaiters.RemoveAt(i);
+                }
+            }
+        }
+    }
+
+    private async Task AnswerAsync(HttpContext context, SimulatedRequest request)
+    {
         SimulatedProviderOptions behaviour = Options.Models?.GetValueOrDefault(request.Model) ?? Options;
         double roll;
         int latencyMs;
@@ -161,6 +227,10 @@ public sealed class SimulatedProvider : IAsyncDisposable
         {
             await WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "server_error", "The server is overloaded. Please try again later.");
         }
+        else if (request.Stream)
+        {
+            await WriteChunksAsync(context, request, behaviour);
+        }
         else
         {
             await WriteCompletionAsync(context, request);
@@ -169,15 +239,8 @@ public sealed class SimulatedProvider : IAsyncDisposable
 
     private static async Task HangAsync(HttpContext context)
     {
-        try
-        {
-            await Task.Delay(s_hangLimit, context.RequestAborted);
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            return;
-        }
-
+        // The caller counts a hang the client ended as an aborted request.
+        await Task.Delay(s_hangLimit, context.RequestAborted);
         await WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, "timeout", "The model did not answer in time.");
     }
 
@@ -200,25 +263,141 @@ public sealed class SimulatedProvider : IAsyncDisposable
         }
 
         bool wantsJson = root.TryGetProperty("response_format", out JsonElement format) && format.ValueKind == JsonValueKind.Object;
-        return new SimulatedRequest(model, string.Join('\n', instructions), string.Join('\n', prompt), wantsJson);
+        bool stream = root.TryGetProperty("stream", out JsonElement streamed) && streamed.ValueKind == JsonValueKind.True;
+        bool includeUsage = stream
+            && root.TryGetProperty("stream_options", out JsonElement streamOptions)
+            && streamOptions.ValueKind == JsonValueKind.Object
+            && streamOptions.TryGetProperty("include_usage", out JsonElement include)
+            && include.ValueKind == JsonValueKind.True;
+        return new SimulatedRequest(model, string.Join('\n', instructions), string.Join('\n', prompt), wantsJson)
+        {
+            Stream = stream,
+            IncludeUsage = includeUsage,
+        };
+    }
+
+    private string AnswerTo(SimulatedRequest request) => Options.Answer?.Invoke(request)
+        ?? "Sorry about that. I have opened a case for your order; a replacement or a refund is on its way.";
+
+    // The usual estimate of four characters a token is close enough for a usage block.
+    private static JsonObject Usage(SimulatedRequest request, string answer)
+    {
+        int promptTokens = Math.Max(1, (request.Instructions.Length + request.Prompt.Length) / 4);
+        int completionTokens = Math.Max(1, answer.Length / 4);
+        return new JsonObject
+        {
+            ["prompt_tokens"] = promptTokens,
+            ["completion_tokens"] = completionTokens,
+            ["total_tokens"] = promptTokens + completionTokens,
+        };
+    }
+
+    private async Task WriteChunksAsync(HttpContext context, SimulatedRequest request, SimulatedProviderOptions behaviour)
+    {
+        string answer = AnswerTo(request);
+        string id = $"chatcmpl-{Guid.NewGuid():N}";
+        long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        CancellationToken aborted = context.RequestAborted;
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+
+        // OpenAI's first chunk carries the role; with usage asked for, every chunk has "usage": null until the last.
+        List<string> pieces = Chunks(answer);
+        await WriteEventAsync(context, Chunk(id, created, request, new JsonObject { ["role"] = "assistant", ["content"] = "" }, finishReason: null), aborted);
+        for (int i = 0; i < pieces.Count; i++)
+        {
+            if (i > 0 && behaviour.ChunkInterval > TimeSpan.Zero)
+            {
+                await Task.Delay(behaviour.ChunkInterval, aborted);
+            }
+
+            await WriteEventAsync(context, Chunk(id, created, request, new JsonObject { ["content"] = pieces[i] }, finishReason: null), aborted);
+            if (i == 0 && behaviour.HoldStreamsAfterFirstChunkUntil is { } hold)
+            {
+                await hold.WaitAsync(aborted);
+            }
+        }
+
+        await WriteEventAsync(context, Chunk(id, created, request, new JsonObject(), finishReason: "stop"), aborted);
+        if (request.IncludeUsage)
+        {
+            JsonObject usage = Chunk(id, created, request, delta: null, finishReason: null);
+            usage["usage"] = Usage(request, answer);
+            await WriteEventAsync(context, usage, aborted);
+        }
+
+        await context.Response.WriteAsync("data: [DONE]\n\n", aborted);
+        await context.Response.Body.FlushAsync(aborted);
+    }
+
+    // Splits after every few words, keeping the spaces, so the chunks join to the answer exactly.
+    private static List<string> Chunks(string answer)
+    {
+        var chunks = new List<string>();
+        int start = 0;
+        int words = 0;
+        for (int i = 0; i < answer.Length; i++)
+        {
+            if (answer[i] == ' ' && (i + 1 == answer.Length || answer[i + 1] != ' ') && ++words == WordsPerChunk)
+            {
+                chunks.Add(answer[start..(i + 1)]);
+                start = i + 1;
+                words = 0;
+            }
+        }
+
+        if (start < answer.Length || chunks.Count == 0)
+        {
+            chunks.Add(answer[start..]);
+        }
+
+        return chunks;
+    }
+
+    // A delta of null writes the usage chunk, whose choices are empty.
+    private static JsonObject Chunk(string id, long created, SimulatedRequest request, JsonObject? delta, string? finishReason)
+    {
+        var chunk = new JsonObject
+        {
+            ["id"] = id,
+            ["object"] = "chat.completion.chunk",
+            ["created"] = created,
+            ["model"] = request.Model,
+            ["choices"] = delta is null
+                ? new JsonArray()
+                : new JsonArray(new JsonObject
+                {
+                    ["index"] = 0,
+                    ["delta"] = delta,
+                    ["logprobs"] = null,
+                    ["finish_reason"] = finishReason,
+                }),
+        };
+        if (request.IncludeUsage)
+        {
+            chunk["usage"] = null;
+        }
+
+        return chunk;
+    }
+
+    private static async Task WriteEventAsync(HttpContext context, JsonObject chunk, CancellationToken cancellationToken)
+    {
+        // Each event is flushed on its own, so the client reads it while the rest of the answer is still being written.
+        await context.Response.WriteAsync($"data: {chunk.ToJsonString()}\n\n", cancellationToken);
+        await context.Response.Body.FlushAsync(cancellationToken);
     }
 
     private Task WriteCompletionAsync(HttpContext context, SimulatedRequest request)
     {
-        string answer = Options.Answer?.Invoke(request)
-            ?? "Sorry about that. I have opened a case for your order; a replacement or a refund is on its way.";
-        string model = request.Model;
-        int promptCharacters = request.Instructions.Length + request.Prompt.Length;
-
-        // The usual estimate of four characters a token is close enough for a usage block.
-        int promptTokens = Math.Max(1, promptCharacters / 4);
-        int completionTokens = Math.Max(1, answer.Length / 4);
+        string answer = AnswerTo(request);
         var body = new JsonObject
         {
             ["id"] = $"chatcmpl-{Guid.NewGuid():N}",
             ["object"] = "chat.completion",
             ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-            ["model"] = model,
+            ["model"] = request.Model,
             ["choices"] = new JsonArray(new JsonObject
             {
                 ["index"] = 0,
@@ -226,12 +405,7 @@ public sealed class SimulatedProvider : IAsyncDisposable
                 ["logprobs"] = null,
                 ["finish_reason"] = "stop",
             }),
-            ["usage"] = new JsonObject
-            {
-                ["prompt_tokens"] = promptTokens,
-                ["completion_tokens"] = completionTokens,
-                ["total_tokens"] = promptTokens + completionTokens,
-            },
+            ["usage"] = Usage(request, answer),
         };
         return WriteJsonAsync(context, StatusCodes.Status200OK, body);
     }

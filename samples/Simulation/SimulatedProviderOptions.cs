@@ -41,8 +41,21 @@ public sealed record SimulatedProviderOptions
     public Task? HoldAnswersUntil { get; init; }
 
     /// <summary>
+    /// The time between two chunks of a streamed answer, after the first. Defaults to 40 ms: a stream of a short answer
+    /// takes about half a second, long enough to see the words arrive.
+    /// </summary>
+    public TimeSpan ChunkInterval { get; init; } = TimeSpan.FromMilliseconds(40);
+
+    /// <summary>
+    /// When set, a streamed answer sends its first chunk of text, then waits for this task before the rest, so a test
+    /// acts while the stream is open; <see langword="null"/> streams the answer at <see cref="ChunkInterval"/>.
+    /// </summary>
+    public Task? HoldStreamsAfterFirstChunkUntil { get; init; }
+
+    /// <summary>
     /// How requests that name one of these models (the request's <c>model</c>) behave, in place of these options' rates,
-    /// latencies and <see cref="HoldAnswersUntil"/>, so one model of the provider can be slow or down while another
+    /// latencies, <see cref="HoldAnswersUntil"/>, <see cref="ChunkInterval"/> and
+    /// <see cref="HoldStreamsAfterFirstChunkUntil"/>, so one model of the provider can be slow or down while another
     /// answers; a model not listed behaves as these options say, and <see langword="null"/> treats every model alike.
     /// An entry's <see cref="Seed"/>, <see cref="Answer"/> and <see cref="Models"/> are not read: one generator picks
     /// every outcome and these options' <see cref="Answer"/> writes every answer.

@@ -5,4 +5,11 @@ namespace Simulation;
 /// <param name="Instructions">The system messages, one a line.</param>
 /// <param name="Prompt">The user messages, one a line.</param>
 /// <param name="WantsJson">Whether the request asked for a JSON answer (<c>response_format</c>).</param>
-public sealed record SimulatedRequest(string Model, string Instructions, string Prompt, bool WantsJson);
+public sealed record SimulatedRequest(string Model, string Instructions, string Prompt, bool WantsJson)
+{
+    /// <summary>Whether the request asked for a streamed answer (<c>"stream": true</c>).</summary>
+    public bool Stream { get; init; }
+
+    /// <summary>Whether a streamed answer ends with a usage chunk (<c>stream_options.include_usage</c>).</summary>
+    public bool IncludeUsage { get; init; }
+}
