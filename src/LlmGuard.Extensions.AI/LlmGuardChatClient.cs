@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -15,11 +16,11 @@ using Microsoft.Extensions.Logging;
 namespace LlmGuard;
 
 /// <summary>
-/// A chat client middleware that runs each <see cref="GetResponseAsync"/> through a <see cref="GuardRuntime"/>, as a
-/// <see cref="GuardedAttribute">[Guarded]</see> method's generated body does: concurrent requests with the same key
-/// share one request to the inner client, each attempt has a timeout, transient failures are retried with the
+/// A chat client middleware that runs each <see cref="GetResponseAsync"/> and <see cref="GetStreamingResponseAsync"/>
+/// through a <see cref="GuardRuntime"/>, as a <see cref="GuardedAttribute">[Guarded]</see> method's generated body does:
+/// concurrent requests with the same key share one request to the inner client, each attempt has a timeout, transient failures are retried with the
 /// runtime's classification (honouring <c>Retry-After</c>), an optional fallback answers when they all fail, successful
-/// responses may be cached, and every call is reported to the runtime's metrics, traces, logs, usage records and budgets under the client's scene.
+/// responses may be cached, and every <see cref="GetResponseAsync"/> call is reported to the runtime's metrics, traces, logs, usage records and budgets under the client's scene.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -36,8 +37,12 @@ namespace LlmGuard;
 /// and the raw representation are shared and must not be changed in place.
 /// </para>
 /// <para>
-/// <see cref="GetStreamingResponseAsync"/> passes through unguarded: streaming requests reach the inner client
-/// directly, with no sharing, timeout, retry, cache or telemetry from LlmGuard.
+/// A streaming request is keyed the same way and shares one upstream stream with the concurrent streaming requests of
+/// its key; each consumer receives every update from the first, as its own copy (with its own content list and
+/// additional properties). The client's <see cref="LlmGuardChatClientOptions.TimeoutMs"/> bounds the wait for the first
+/// update and for each next one; transient failures before the first update are retried and then answered by the
+/// fallback, if any, and a failure after it ends every consumer's stream with <see cref="Streaming.LlmStreamInterruptedException"/>. A consumer that stops
+/// reading leaves alone; the request to the inner client is cancelled when the last one leaves. Streams are not cached.
 /// </para>
 /// </remarks>
 public sealed class LlmGuardChatClient : DelegatingChatClient
@@ -53,12 +58,18 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
     private static readonly Func<ChatRequest, Exception, CancellationToken, ValueTask<ChatResponse>> s_fallback =
         static (request, failure, token) => request.Fallback!(request.Messages, failure, token);
 
+    private static readonly Func<ChatRequest, CancellationToken, IAsyncEnumerable<ChatResponseUpdate>> s_streamAttempt =
+        static (request, attemptToken) => request.Inner.GetStreamingResponseAsync(request.Messages, request.Options, attemptToken);
+
+    private static readonly Func<ChatRequest, Exception, CancellationToken, IAsyncEnumerable<ChatResponseUpdate>> s_streamFallback =
+        static (request, failure, token) => StreamFallbackAsync(request, failure, token);
+
     private readonly GuardedMethod<ChatResponse> _method;
+    private readonly GuardedStreamMethod<ChatResponseUpdate> _streamMethod;
     private readonly ChatClientMetadata? _client;
     private readonly JsonSerializerOptions _json;
     private readonly ILogger? _logger;
     private readonly Func<IReadOnlyList<ChatMessage>, Exception, CancellationToken, ValueTask<ChatResponse>>? _fallback;
-    private int _streamingLogged;
 
     /// <summary>Creates a guarded chat client over <paramref name="innerClient"/>.</summary>
     /// <param name="innerClient">The client whose requests are guarded.</param>
@@ -72,20 +83,21 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
     /// <exception cref="ArgumentOutOfRangeException">A setting is outside its range.</exception>
     /// <exception cref="InvalidOperationException">Another client of the same scene has other settings.</exception>
     public LlmGuardChatClient(IChatClient innerClient, GuardRuntime? runtime = null, LlmGuardChatClientOptions? options = null)
-        : this(innerClient, runtime ?? GuardRuntime.Default, CreateMethod(options ?? new LlmGuardChatClientOptions()), options?.JsonSerializerOptions, options?.Fallback)
+        : this(innerClient, runtime ?? GuardRuntime.Default, CreateMethods(options ?? new LlmGuardChatClientOptions()), options?.JsonSerializerOptions, options?.Fallback)
     {
     }
 
     internal LlmGuardChatClient(
         IChatClient innerClient,
         GuardRuntime runtime,
-        GuardedMethod<ChatResponse> method,
+        ChatClientMethods methods,
         JsonSerializerOptions? json,
         Func<IReadOnlyList<ChatMessage>, Exception, CancellationToken, ValueTask<ChatResponse>>? fallback)
         : base(innerClient)
     {
         Runtime = runtime;
-        _method = method;
+        _method = methods.Response;
+        _streamMethod = methods.Stream;
         _fallback = fallback;
         _json = json ?? AIJsonUtilities.DefaultOptions;
         _client = innerClient.GetService<ChatClientMetadata>();
@@ -135,26 +147,47 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
     }
 
     /// <summary>
-    /// Passes the request to the inner client unguarded: no sharing, timeout, retry, cache or LlmGuard telemetry.
-    /// Streaming joins the guard with LlmGuard's streaming support; until then, guard streaming requests with a
-    /// <see cref="GuardedAttribute">[Guarded]</see> method that collects the stream, or call <see cref="GetResponseAsync"/>.
+    /// Streams the request through the guard: it joins the stream in flight with the same key or starts one, whose
+    /// attempts run under the scene's timeout (to the first update and between updates) and retries (before the first
+    /// update). The request starts when the caller reads the first update, not when this method returns.
     /// </summary>
-    /// <param name="messages">The conversation.</param>
-    /// <param name="options">The request's options.</param>
-    /// <param name="cancellationToken">Cancels the stream.</param>
-    /// <returns>The inner client's stream, as it is.</returns>
+    /// <param name="messages">The conversation. The client works on a copy, so a caller may change its list afterwards.</param>
+    /// <param name="options">The request's options; copied like the messages.</param>
+    /// <param name="cancellationToken">
+    /// Ends this caller's stream only; the request to the inner client continues while another caller reads it, and is
+    /// cancelled when the last one leaves.
+    /// </param>
+    /// <returns>
+    /// Every update of the shared stream from the first, each this caller's own copy. A failure before the first
+    /// update ends it as it is; after it, as a <see cref="Streaming.LlmStreamInterruptedException"/>.
+    /// </returns>
     public override IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
-        if (_logger is not null && Interlocked.Exchange(ref _streamingLogged, 1) == 0)
+        ArgumentNullException.ThrowIfNull(messages);
+
+        // As for GetResponseAsync: the upstream runs with the copy of the caller that started it.
+        var request = new ChatRequest(InnerClient, Snapshot(messages), options?.Clone(), _fallback);
+        string? key = ChatRequestKey.Compute(_client, request.Messages, request.Options, _json, out string? reason);
+        if (key is null)
         {
-            ChatClientLog.StreamingNotGuarded(_logger, Scene);
+            if (_logger is not null)
+            {
+                ChatClientLog.RequestNotShared(_logger, Scene, reason!);
+            }
+
+            // A key no other request has: keys are 64 hex digits, so this one can never equal one. The request gets
+            // its own upstream with the same deadlines and retries as a shared one.
+            key = "unshared:" + Guid.NewGuid().ToString("N");
         }
 
-        return base.GetStreamingResponseAsync(messages, options, cancellationToken);
+        IAsyncEnumerable<ChatResponseUpdate> shared = _streamMethod.For(Runtime).Stream(
+            key, request, s_streamAttempt, _fallback is null ? null : s_streamFallback, cancellationToken);
+        // The caller's token already ends its consumer of the shared stream; this one is an enumeration's own, if any.
+        return CopyEach(shared, CancellationToken.None);
     }
 
-    /// <summary>Describes a client's settings as a guarded method, and makes its scene known to configuration validation.</summary>
-    internal static GuardedMethod<ChatResponse> CreateMethod(LlmGuardChatClientOptions options)
+    /// <summary>Describes a client's settings as guarded methods, and makes its scene known to configuration validation.</summary>
+    internal static ChatClientMethods CreateMethods(LlmGuardChatClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var method = new GuardedMethod<ChatResponse>(
@@ -166,6 +199,15 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
             usage: static response => new LlmTokenUsage(response?.Usage?.InputTokenCount, response?.Usage?.OutputTokenCount, response?.ModelId),
             cacheSeconds: options.CacheSeconds,
             cacheVersion: CacheVersion);
+
+        // A stream waits for its first update, and then for each next one, as long as a response may take.
+        var stream = new GuardedStreamMethod<ChatResponseUpdate>(
+            scene: options.Scene,
+            firstItemTimeoutMs: options.TimeoutMs,
+            idleTimeoutMs: options.TimeoutMs,
+            maxRetries: options.MaxRetries,
+            retryDelayMs: options.RetryDelayMs,
+            maxRetryAfterMs: options.MaxRetryAfterMs);
         var scene = new GuardScene(
             options.Scene,
             ManifestName,
@@ -204,7 +246,7 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
             }
         }
 
-        return method;
+        return new ChatClientMethods(method, stream);
     }
 
     private static string Settings(GuardScene scene) => string.Create(
@@ -222,6 +264,56 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
         string version = "LlmGuard.Extensions.AI|" + ChatRequestKey.Layout + "|" + typeof(ChatResponse).FullName + "|" + release;
         byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(version));
         return Convert.ToHexString(hash, 0, 8).ToLowerInvariant();
+    }
+
+    // Each consumer's own copies: a shared stream hands every consumer the same update objects, and updates are mutable
+    // (middleware above this one, or the caller, may rewrite an update's contents, or its usage as it adds it up) so,
+    // as GetResponseAsync gives each caller its own ChatResponse, one consumer's changes must not reach the others.
+    private static async IAsyncEnumerable<ChatResponseUpdate> CopyEach(
+        IAsyncEnumerable<ChatResponseUpdate> shared, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (ChatResponseUpdate update in shared.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            yield return Copy(update);
+        }
+    }
+
+    private static ChatResponseUpdate Copy(ChatResponseUpdate shared)
+    {
+        ChatResponseUpdate copy = shared.Clone();
+        var contents = new List<AIContent>(shared.Contents.Count);
+        foreach (AIContent content in shared.Contents)
+        {
+            // Usage is the one content consumers are expected to add to (summing a stream's usage), so it is copied too.
+            contents.Add(content is UsageContent usage ? CopyUsage(usage) : content);
+        }
+
+        copy.Contents = contents;
+        copy.AdditionalProperties = shared.AdditionalProperties?.Clone();
+        return copy;
+    }
+
+    private static UsageContent CopyUsage(UsageContent shared)
+    {
+        var details = new UsageDetails();
+        details.Add(shared.Details);
+        return new UsageContent(details)
+        {
+            AdditionalProperties = shared.AdditionalProperties?.Clone(),
+            Annotations = shared.Annotations,
+            RawRepresentation = shared.RawRepresentation,
+        };
+    }
+
+    // The fallback's response, streamed as the updates it is made of; it answers only before a first update arrived.
+    private static async IAsyncEnumerable<ChatResponseUpdate> StreamFallbackAsync(
+        ChatRequest request, Exception failure, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ChatResponse response = await request.Fallback!(request.Messages, failure, cancellationToken).ConfigureAwait(false);
+        foreach (ChatResponseUpdate update in response.ToChatResponseUpdates())
+        {
+            yield return Copy(update);
+        }
     }
 
     private static ChatMessage[] Snapshot(IEnumerable<ChatMessage> messages)
@@ -272,6 +364,9 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
             Usage = usage,
         };
     }
+
+    /// <summary>What the clients of one scene and set of settings share: the requests in flight of each kind.</summary>
+    internal sealed record ChatClientMethods(GuardedMethod<ChatResponse> Response, GuardedStreamMethod<ChatResponseUpdate> Stream);
 
     private readonly record struct ChatRequest(
         IChatClient Inner,

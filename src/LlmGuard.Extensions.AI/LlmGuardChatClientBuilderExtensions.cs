@@ -9,9 +9,10 @@ namespace Microsoft.Extensions.AI;
 public static class LlmGuardChatClientBuilderExtensions
 {
     /// <summary>
-    /// Adds an <see cref="LlmGuardChatClient"/> to the pipeline: each non-streaming request below this point runs
-    /// through LlmGuard's runtime (singleflight by a key derived from the messages, options and call context; timeout,
-    /// classified retries, cache, telemetry). Streaming requests pass through unguarded.
+    /// Adds an <see cref="LlmGuardChatClient"/> to the pipeline: each request below this point runs through LlmGuard's
+    /// runtime (singleflight by a key derived from the messages, options and call context; timeout, classified retries,
+    /// cache, telemetry). Streaming requests with one key share one upstream stream, with the scene's timeout to the
+    /// first update and between updates and its retries before the first update; they are not cached.
     /// </summary>
     /// <param name="builder">The pipeline.</param>
     /// <param name="runtime">
@@ -36,10 +37,10 @@ public static class LlmGuardChatClientBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var options = new LlmGuardChatClientOptions();
         configure?.Invoke(options);
-        GuardedMethod<ChatResponse> method = LlmGuardChatClient.CreateMethod(options);
+        LlmGuardChatClient.ChatClientMethods methods = LlmGuardChatClient.CreateMethods(options);
         System.Text.Json.JsonSerializerOptions? json = options.JsonSerializerOptions;
         var fallback = options.Fallback;
         return builder.Use((innerClient, services) =>
-            new LlmGuardChatClient(innerClient, runtime ?? services.GetService<GuardRuntime>() ?? GuardRuntime.Default, method, json, fallback));
+            new LlmGuardChatClient(innerClient, runtime ?? services.GetService<GuardRuntime>() ?? GuardRuntime.Default, methods, json, fallback));
     }
 }

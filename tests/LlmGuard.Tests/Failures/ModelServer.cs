@@ -27,6 +27,13 @@ public abstract record ServerReply
     /// <summary>Drops the connection without an answer.</summary>
     public static ServerReply Reset { get; } = new ResetReply();
 
+    /// <summary>
+    /// Answers 200 with server-sent events: sends each of <paramref name="first"/> as it is written, waits for
+    /// <paramref name="release"/>, then sends <paramref name="rest"/>. A client that goes away while it waits is counted
+    /// in <see cref="ModelServer.Aborted"/>.
+    /// </summary>
+    public static ServerReply Events(string[] first, Task release, params string[] rest) => new EventsReply(first, release, rest);
+
     internal sealed record StatusReply(int Code, string Body, (string Name, string Value)[] Headers) : ServerReply;
 
     internal sealed record HangReply : ServerReply;
@@ -34,6 +41,8 @@ public abstract record ServerReply
     internal sealed record ResetReply : ServerReply;
 
     internal sealed record HeldReply(Task Release, ServerReply Reply) : ServerReply;
+
+    internal sealed record EventsReply(string[] First, Task Release, string[] Rest) : ServerReply;
 }
 
 /// <summary>
@@ -46,6 +55,8 @@ public sealed class ModelServer : IAsyncDisposable
     private readonly ConcurrentQueue<ServerReply> _script = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _arrivals = new(0);
+    private readonly SemaphoreSlim _aborts = new(0);
+    private int _aborted;
     private ServerReply _last;
     private readonly ConcurrentQueue<string> _bodies = new();
     private int _requests;
@@ -65,6 +76,9 @@ public sealed class ModelServer : IAsyncDisposable
 
     /// <summary>Gets the number of requests that arrived.</summary>
     public int Requests => Volatile.Read(ref _requests);
+
+    /// <summary>Gets the number of streamed answers (<see cref="ServerReply.Events"/>) whose client went away before their end.</summary>
+    public int Aborted => Volatile.Read(ref _aborted);
 
     /// <summary>Gets the bodies of the requests that arrived, in order of arrival.</summary>
     public string[] Bodies => _bodies.ToArray();
@@ -94,6 +108,18 @@ public sealed class ModelServer : IAsyncDisposable
             if (!await _arrivals.WaitAsync(TimeSpan.FromSeconds(10)))
             {
                 throw new TimeoutException($"The server saw {Requests} requests, not {count}.");
+            }
+        }
+    }
+
+    /// <summary>Waits, at most 10 seconds of real time, until the clients of <paramref name="count"/> streamed answers in all went away.</summary>
+    public async Task WaitForAbortsAsync(int count)
+    {
+        while (Aborted < count)
+        {
+            if (!await _aborts.WaitAsync(TimeSpan.FromSeconds(10)))
+            {
+                throw new TimeoutException($"The clients of {Aborted} streamed answers went away, not {count}.");
             }
         }
     }
@@ -148,6 +174,31 @@ public sealed class ModelServer : IAsyncDisposable
             case ServerReply.ResetReply:
                 context.Abort();
                 break;
+            case ServerReply.EventsReply events:
+                try
+                {
+                    context.Response.ContentType = "text/event-stream";
+                    await WriteEventsAsync(context, events.First);
+                    await events.Release.WaitAsync(context.RequestAborted);
+                    await WriteEventsAsync(context, events.Rest);
+                }
+                catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+                {
+                    Interlocked.Increment(ref _aborted);
+                    _aborts.Release();
+                }
+
+                break;
+        }
+    }
+
+    private static async Task WriteEventsAsync(HttpContext context, string[] events)
+    {
+        foreach (string data in events)
+        {
+            // Flushed one by one, so the client reads each event while the server still holds the rest.
+            await context.Response.WriteAsync($"data: {data}\n\n", context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
         }
     }
 }
