@@ -85,6 +85,7 @@ builder.Services.AddSingleton(sp =>
 builder.Services.AddSingleton<TicketAssistant>();
 builder.Services.AddSingleton<ChatAssistant>();
 builder.Services.AddSingleton<HelpDesk>();
+builder.Services.AddSingleton<LiveHelp>();
 
 builder.Services.AddSingleton(sp =>
 {
@@ -165,6 +166,21 @@ app.MapPost("/help/answer", async (HelpQuestion request, HelpDesk help, HttpResp
     }
 
     return Results.Ok(answer);
+});
+
+app.MapGet("/help/answer/stream", async (string? question, LiveHelp help, ILoggerFactory loggers, HttpContext context) =>
+{
+    if (string.IsNullOrWhiteSpace(question))
+    {
+        await Results.ValidationProblem(new Dictionary<string, string[]> { ["question"] = ["The question is empty."] }).ExecuteAsync(context);
+        return;
+    }
+
+    // The scope lasts while the answer streams, so the stream starts (on its first read) inside it. RequestAborted ends
+    // this customer's stream when they go away; the model request stops once no customer reads it.
+    using LlmCallContextScope scope = LlmCallContext.Begin(module: "help");
+    IAsyncEnumerable<string> answer = help.StreamAnswerAsync(question, context.RequestAborted);
+    await TypedResults.ServerSentEvents(AnswerEvents.From(answer, loggers.CreateLogger("TicketDesk.Help.AnswerEvents"), context.RequestAborted)).ExecuteAsync(context);
 });
 
 app.MapGet("/usage/daily", async (UsageStore usage, CancellationToken cancellationToken) =>

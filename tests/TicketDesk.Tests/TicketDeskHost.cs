@@ -64,6 +64,7 @@ internal sealed class TicketDeskHost : IAsyncDisposable
             HangRate = 0,
             MinLatency = TimeSpan.Zero,
             MaxLatency = TimeSpan.Zero,
+            ChunkInterval = TimeSpan.Zero,
             Answer = SimulatedAnswers.Answer,
         };
         SimulatedProvider provider = await SimulatedProvider.StartAsync(configure?.Invoke(options) ?? options);
