@@ -59,7 +59,7 @@ public sealed class ConfigurationTests
         OptionsValidationException failure = await StartFailureAsync(new() { ["LlmGuard:Scenes:no_such_scene:TimeoutMs"] = "1000" });
 
         Assert.Contains("LlmGuard:Scenes:no_such_scene", failure.Message, StringComparison.Ordinal);
-        Assert.Contains("the scenes are answer_primary, answer_small, chat_reply, ticket_autofill", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("the scenes are answer_primary, answer_small, answer_stream, chat_reply, ticket_autofill", failure.Message, StringComparison.Ordinal);
     }
 
     [Fact]
