@@ -5,6 +5,7 @@ using System.Linq;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
+using LlmGuard.Streaming;
 using Microsoft.Extensions.AI;
 
 namespace LlmGuard.Extensions.AI.Tests;
@@ -135,6 +136,27 @@ public sealed class StreamingTests
         await second.DisposeAsync();
 
         await chat.Server.WaitForAbortsAsync(1);
+        Assert.Equal(1, chat.Server.Requests);
+    }
+
+    [Fact]
+    public async Task A_failure_after_the_first_update_ends_every_consumers_stream_as_interrupted_and_is_not_retried()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using GuardedChat chat = await GuardedChat.StartAsync(null, ServerReply.Events(s_first, release.Task, "{ this chunk is not JSON"));
+        await using var first = new Consumer(chat.Chat, "Where is my order?");
+        await using var second = new Consumer(chat.Chat, "Where is my order?");
+        await first.ReadAsync(1);
+        await second.ReadAsync(1);
+
+        release.SetResult();
+
+        LlmStreamInterruptedException firstFailure = await Assert.ThrowsAsync<LlmStreamInterruptedException>(first.ReadToEndAsync);
+        LlmStreamInterruptedException secondFailure = await Assert.ThrowsAsync<LlmStreamInterruptedException>(second.ReadToEndAsync);
+        Assert.Equal(1, firstFailure.ItemsDelivered);
+        Assert.NotSame(firstFailure, secondFailure);
+        Assert.Same(firstFailure.InnerException, secondFailure.InnerException);
+        Assert.Equal(["Your order "], second.Updates.Select(update => update.Text));
         Assert.Equal(1, chat.Server.Requests);
     }
 
