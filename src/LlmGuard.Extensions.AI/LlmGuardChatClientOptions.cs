@@ -59,7 +59,9 @@ public sealed class LlmGuardChatClientOptions
     /// caller that shared the request. <see langword="null"/> (the default) gives the callers the exception. A fallback
     /// response is never cached, and each use is counted with <c>llmguard.result</c> = <c>fallback</c>
     /// (<c>rejected</c> for a refusal). A use that answers a failure or a budget's refusal is logged as
-    /// <c>FallbackUsed</c>; a breaker's or a limit's refusal is logged by their own events instead.
+    /// <c>FallbackUsed</c>; a breaker's or a limit's refusal is logged by their own events instead. For a streaming
+    /// request it answers only a failure before the first update, and its response is streamed as the updates it is
+    /// made of.
     /// </summary>
     public Func<IReadOnlyList<ChatMessage>, Exception, CancellationToken, ValueTask<ChatResponse>>? Fallback { get; set; }
 }
