@@ -11,7 +11,9 @@ namespace LlmGuard.Benchmarks;
 /// <summary>
 /// What a guarded stream adds to each item, against consumers enumerating the core themselves: 10 concurrent consumers
 /// of one key (one shared upstream against 10 upstreams of their own) and a lone consumer. The core waits once for its
-/// round's consumers to start, then yields every item synchronously, so what is measured is the guard, not the core.
+/// round's consumers to start, then yields its items at one of two paces: synchronously, so consumers read items that
+/// are already buffered, or after a yield to the thread pool each, as a model's tokens arrive, so consumers wait for
+/// every item. What is measured is the guard, not the core.
 /// </summary>
 /// <remarks>
 /// BenchmarkDotNet's OperationsPerInvoke must be a constant, so every row delivers <see cref="ItemsPerInvoke"/> items
@@ -34,9 +36,23 @@ public partial class StreamingBenchmarks
     private TaskCompletionSource _consumersStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _upstreams;
 
+    /// <summary>How the core produces its items after its first await.</summary>
+    public enum UpstreamPace
+    {
+        /// <summary>Every item at once: consumers of a shared stream read a buffer that is ahead of them.</summary>
+        Synchronous,
+
+        /// <summary>A yield to the thread pool before each item: consumers keep up and wait for every item.</summary>
+        AwaitsEachItem,
+    }
+
     /// <summary>Gets or sets how many items each upstream yields.</summary>
     [Params(100, 1000)]
     public int Items { get; set; }
+
+    /// <summary>Gets or sets how the core produces its items.</summary>
+    [ParamsAllValues]
+    public UpstreamPace Pace { get; set; }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = ItemsPerInvoke, Description = "core enumerated by each consumer (10 upstreams)")]
     [BenchmarkCategory(TenConsumers)]
@@ -58,6 +74,10 @@ public partial class StreamingBenchmarks
     [BenchmarkCategory(OneConsumer)]
     public Task GuardedOne() => RunAsync(1, static self => self.AnswerAsync("topic-1", CancellationToken.None), upstreamsPerRound: 1);
 
+    [Benchmark(OperationsPerInvoke = ItemsPerInvoke, Description = "LlmGuard [Guarded] stream, no deadlines")]
+    [BenchmarkCategory(OneConsumer)]
+    public Task GuardedOneWithoutDeadlines() => RunAsync(1, static self => self.AnswerWithoutDeadlinesAsync("topic-1", CancellationToken.None), upstreamsPerRound: 1);
+
     // What users write for a streamed answer: TimeoutMs bounds the first item and every gap after it.
     [Guarded(Scene = "stream", Key = "{topic}", TimeoutMs = 30_000, MaxRetries = 2, RetryDelayMs = 200)]
     public partial IAsyncEnumerable<string> AnswerAsync(string topic, CancellationToken cancellationToken);
@@ -78,6 +98,11 @@ public partial class StreamingBenchmarks
         await _consumersStarted.Task.ConfigureAwait(false);
         for (int i = 0; i < Items; i++)
         {
+            if (Pace == UpstreamPace.AwaitsEachItem)
+            {
+                await Task.Yield();
+            }
+
             yield return Chunk;
         }
     }
