@@ -2,9 +2,8 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Threading;
-using LlmGuard.Failures;
+using LlmGuard.Execution;
 using LlmGuard.Streaming;
-using Polly;
 
 namespace LlmGuard.Infrastructure;
 
@@ -17,23 +16,13 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
 {
     private readonly GuardedStreamMethod<T> _method;
     private readonly ConcurrentDictionary<string, SharedStream<T>> _streams = new(StringComparer.Ordinal);
+    private volatile StreamPolicy<T> _policy;
 
     internal GuardedStreamMethodState(GuardedStreamMethod<T> method, GuardRuntime runtime)
     {
         _method = method;
         Runtime = runtime;
-        FirstItemTimeout = TimeSpan.FromMilliseconds(method.FirstItemTimeoutMs);
-        IdleTimeout = TimeSpan.FromMilliseconds(method.IdleTimeoutMs);
-
-        // The same classified retry as a guarded call's attempts; the deadlines are the stream's own, per item.
-        var attempts = new ResiliencePipelineBuilder { TimeProvider = runtime.TimeProvider };
-        if (method.MaxRetries > 0)
-        {
-            // Polly refuses a retry strategy without retries.
-            attempts.AddRetry(AttemptRetries.Create(method.Scene, method.MaxRetries, method.RetryDelayMs, method.MaxRetryAfterMs, runtime));
-        }
-
-        Attempts = attempts.Build();
+        _policy = StreamPolicy<T>.Create(method, runtime);
     }
 
     /// <summary>Gets the runtime this state belongs to.</summary>
@@ -43,11 +32,8 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
 
     int IGuardedMethodState.InFlightCount => _streams.Count;
 
-    internal TimeSpan FirstItemTimeout { get; }
-
-    internal TimeSpan IdleTimeout { get; }
-
-    internal ResiliencePipeline Attempts { get; }
+    /// <summary>Gets the policy the next upstream starts under.</summary>
+    internal StreamPolicy<T> Policy => _policy;
 
     /// <summary>
     /// Streams one call's answer, shared with the other calls of its key: the first consumer starts the upstream,
@@ -77,10 +63,8 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
         return new GuardedStream<T>(() => Join(key, arguments, core, fallback), cancellationToken);
     }
 
-    // The runtime calls this on a reload; a stream's settings are the method's constants, so nothing changes.
-    void IGuardedMethodState.Reconfigure()
-    {
-    }
+    // The runtime calls this under its lock on a reload; upstreams already running keep the policy they started under.
+    void IGuardedMethodState.Reconfigure() => _policy = StreamPolicy<T>.Create(_method, Runtime);
 
     private SharedStream<T> Join<TArguments>(
         string key,
@@ -106,7 +90,7 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
             started.TryJoin();
             if (_streams.TryAdd(key, started))
             {
-                started.Start(this, arguments, core, fallback);
+                started.Start(_policy, arguments, core, fallback);
                 return started;
             }
         }

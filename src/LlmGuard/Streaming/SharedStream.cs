@@ -4,7 +4,7 @@ using System.Collections.Generic;
 using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
-using LlmGuard.Infrastructure;
+using LlmGuard.Execution;
 using Polly;
 
 namespace LlmGuard.Streaming;
@@ -152,24 +152,24 @@ internal sealed class SharedStream<T> : IDisposable
 
     /// <summary>Pumps the upstream on the thread pool; the caller has already joined.</summary>
     public void Start<TArguments>(
-        GuardedStreamMethodState<T> state,
+        StreamPolicy<T> policy,
         TArguments arguments,
         Func<TArguments, CancellationToken, IAsyncEnumerable<T>> core,
         Func<TArguments, Exception, CancellationToken, IAsyncEnumerable<T>>? fallback)
     {
-        _ = Task.Run(() => PumpAsync(state, arguments, core, fallback));
+        _ = Task.Run(() => PumpAsync(policy, arguments, core, fallback));
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private async Task PumpAsync<TArguments>(
-        GuardedStreamMethodState<T> state,
+        StreamPolicy<T> policy,
         TArguments arguments,
         Func<TArguments, CancellationToken, IAsyncEnumerable<T>> core,
         Func<TArguments, Exception, CancellationToken, IAsyncEnumerable<T>>? fallback)
     {
         CancellationToken token = _upstream.Token;
-        TimeProvider clock = state.Runtime.TimeProvider;
+        TimeProvider clock = policy.Runtime.TimeProvider;
         Exception? failure = null;
         try
         {
@@ -178,14 +178,14 @@ internal sealed class SharedStream<T> : IDisposable
             {
                 // Retries and the fallback apply only here, before the first item: after it consumers hold part of
                 // an answer that another attempt would repeat or contradict.
-                reader = await state.Attempts.ExecuteAsync(
+                reader = await policy.Attempts.ExecuteAsync(
                     static (flight, attemptToken) => UpstreamReader<T>.OpenAsync(flight.Open, flight.FirstItemTimeout, flight.Clock, attemptToken),
-                    new Flight(ct => core(arguments, ct), state.FirstItemTimeout, clock),
+                    new Flight(ct => core(arguments, ct), policy.FirstItemTimeout, clock),
                     token).ConfigureAwait(false);
             }
             catch (Exception attemptsFailure) when (fallback is not null && !token.IsCancellationRequested)
             {
-                reader = await UpstreamReader<T>.OpenAsync(ct => fallback(arguments, attemptsFailure, ct), state.FirstItemTimeout, clock, token).ConfigureAwait(false);
+                reader = await UpstreamReader<T>.OpenAsync(ct => fallback(arguments, attemptsFailure, ct), policy.FirstItemTimeout, clock, token).ConfigureAwait(false);
             }
 
             await using (reader.ConfigureAwait(false))
@@ -194,7 +194,7 @@ internal sealed class SharedStream<T> : IDisposable
                 while (more)
                 {
                     Append(reader.Current);
-                    more = await reader.MoveNextAsync(state.IdleTimeout, token).ConfigureAwait(false);
+                    more = await reader.MoveNextAsync(policy.IdleTimeout, token).ConfigureAwait(false);
                 }
             }
         }
