@@ -63,8 +63,45 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
         return new GuardedStream<T>(() => Join(key, arguments, core, fallback), cancellationToken);
     }
 
+    /// <summary>
+    /// Streams one call's answer from an upstream of its own, which no other call shares (<c>SingleFlight = false</c>):
+    /// each enumeration of the returned stream starts one.
+    /// </summary>
+    /// <typeparam name="TArguments">The arguments of a call; passed to the delegates.</typeparam>
+    /// <param name="arguments">This call's arguments.</param>
+    /// <param name="core">Starts the upstream once per attempt, with the attempt's token.</param>
+    /// <param name="fallback">
+    /// Streams the answer when every attempt failed before a first item; <see langword="null"/> when the method has none.
+    /// </param>
+    /// <param name="cancellationToken">Ends the enumeration and cancels its upstream.</param>
+    /// <returns>
+    /// The items. Before the first item a failure ends the enumeration as it is; after it, a
+    /// <see cref="LlmStreamInterruptedException"/> around it.
+    /// </returns>
+    public IAsyncEnumerable<T> StreamUnshared<TArguments>(
+        TArguments arguments,
+        Func<TArguments, CancellationToken, IAsyncEnumerable<T>> core,
+        Func<TArguments, Exception, CancellationToken, IAsyncEnumerable<T>>? fallback,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(core);
+        return new GuardedStream<T>(() => StartUnshared(arguments, core, fallback), cancellationToken);
+    }
+
     // The runtime calls this under its lock on a reload; upstreams already running keep the policy they started under.
     void IGuardedMethodState.Reconfigure() => _policy = StreamPolicy<T>.Create(_method, Runtime);
+
+    private SharedStream<T> StartUnshared<TArguments>(
+        TArguments arguments,
+        Func<TArguments, CancellationToken, IAsyncEnumerable<T>> core,
+        Func<TArguments, Exception, CancellationToken, IAsyncEnumerable<T>>? fallback)
+    {
+        // Not listed: no later call can join it, and the runtime does not count it in flight.
+        var stream = new SharedStream<T>(_policy, listing: null, key: null);
+        stream.TryJoin();
+        stream.Start(arguments, core, fallback);
+        return stream;
+    }
 
     private SharedStream<T> Join<TArguments>(
         string key,
@@ -86,11 +123,11 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
                 continue;
             }
 
-            var started = new SharedStream<T>(_streams, key);
+            var started = new SharedStream<T>(_policy, _streams, key);
             started.TryJoin();
             if (_streams.TryAdd(key, started))
             {
-                started.Start(_policy, arguments, core, fallback);
+                started.Start(arguments, core, fallback);
                 return started;
             }
         }

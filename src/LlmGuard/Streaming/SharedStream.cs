@@ -14,19 +14,34 @@ namespace LlmGuard.Streaming;
 /// each consumer reads the buffer from the first item at its own pace. The upstream is cancelled when its last
 /// consumer leaves; the stream is unlisted then, or when the upstream ends, so later callers start a new one.
 /// </summary>
+/// <remarks>
+/// The buffer keeps the last <see cref="StreamPolicy{T}.ReplayItems"/> items and never more: the upstream is never
+/// slowed down by its slowest consumer. Once it drops its first item the stream takes no new consumer (one would miss
+/// the start of the answer) and is unlisted, and a consumer whose next item was dropped gets a
+/// <see cref="LlmStreamOverflowException"/>.
+/// </remarks>
 /// <typeparam name="T">The items of the stream.</typeparam>
 internal sealed class SharedStream<T> : IDisposable
 {
+    // Grown by doubling up to the bound, so a short answer never allocates the whole bound.
+    private const int InitialBuffer = 16;
+
     private readonly object _gate = new();
-    private readonly List<T> _items = new();
     private readonly CancellationTokenSource _upstream = new();
-    private readonly ConcurrentDictionary<string, SharedStream<T>> _listing;
-    private readonly string _key;
+    private readonly StreamPolicy<T> _policy;
+    private readonly int _bound;
+    private readonly ConcurrentDictionary<string, SharedStream<T>>? _listing;
+    private readonly string? _key;
     private TaskCompletionSource _next = NewSignal();
+
+    // Item i is at i % _bound: before the buffer is full no item has been dropped and i is below its length; once full
+    // its length is the bound and each new item overwrites the oldest.
+    private T[] _buffer;
+    private int _count;
     private int _consumers;
     private bool _ended;
 
-    // No consumer may join any more: the upstream ended, or every consumer left and it was cancelled.
+    // No consumer may join any more: the upstream ended, dropped an item, or every consumer left and it was cancelled.
     private bool _closed;
 
     // The last consumer's Cancel runs outside the lock; whichever of it and the upstream's end comes second disposes.
@@ -34,8 +49,15 @@ internal sealed class SharedStream<T> : IDisposable
     private bool _cancelled;
     private ExceptionDispatchInfo? _failure;
 
-    public SharedStream(ConcurrentDictionary<string, SharedStream<T>> listing, string key)
+    /// <summary>Creates a stream that runs under <paramref name="policy"/> to its end.</summary>
+    /// <param name="policy">The policy the upstream starts under.</param>
+    /// <param name="listing">Where the stream is listed under <paramref name="key"/>; <see langword="null"/> for a stream of one consumer.</param>
+    /// <param name="key">Its key in <paramref name="listing"/>.</param>
+    public SharedStream(StreamPolicy<T> policy, ConcurrentDictionary<string, SharedStream<T>>? listing, string? key)
     {
+        _policy = policy;
+        _bound = policy.ReplayItems;
+        _buffer = new T[Math.Min(_bound, InitialBuffer)];
         _listing = listing;
         _key = key;
     }
@@ -45,7 +67,14 @@ internal sealed class SharedStream<T> : IDisposable
         Item,
         Wait,
         End,
+        Overflow,
     }
+
+    /// <summary>Gets how many items the stream keeps; a consumer further behind overflows.</summary>
+    public int Bound => _bound;
+
+    // The index of the oldest item still held.
+    private int First => _count > _bound ? _count - _bound : 0;
 
     /// <summary>Counts one more consumer, unless the stream is closed to newcomers.</summary>
     public bool TryJoin()
@@ -69,7 +98,7 @@ internal sealed class SharedStream<T> : IDisposable
         lock (_gate)
         {
             _consumers--;
-            cancel = _consumers == 0 && !_closed;
+            cancel = _consumers == 0 && !_ended && !_cancelling;
             if (cancel)
             {
                 _closed = true;
@@ -99,22 +128,28 @@ internal sealed class SharedStream<T> : IDisposable
 
     public void Dispose() => _upstream.Dispose();
 
-    /// <summary>Reads item <paramref name="index"/>, or says what to wait for when it has not arrived.</summary>
+    /// <summary>
+    /// Reads item <paramref name="index"/>, or says what to wait for when it has not arrived, or that it was dropped.
+    /// </summary>
     public Read TryRead(int index, out T item, out Task? wait)
     {
         lock (_gate)
         {
-            if (index < _items.Count)
+            item = default!;
+            wait = null;
+            if (index < First)
             {
-                item = _items[index];
-                wait = null;
+                return Read.Overflow;
+            }
+
+            if (index < _count)
+            {
+                item = _buffer[index % _bound];
                 return Read.Item;
             }
 
-            item = default!;
             if (_ended)
             {
-                wait = null;
                 return Read.End;
             }
 
@@ -134,7 +169,7 @@ internal sealed class SharedStream<T> : IDisposable
         lock (_gate)
         {
             failure = _failure;
-            count = _items.Count;
+            count = _count;
         }
 
         if (failure is null)
@@ -152,22 +187,21 @@ internal sealed class SharedStream<T> : IDisposable
 
     /// <summary>Pumps the upstream on the thread pool; the caller has already joined.</summary>
     public void Start<TArguments>(
-        StreamPolicy<T> policy,
         TArguments arguments,
         Func<TArguments, CancellationToken, IAsyncEnumerable<T>> core,
         Func<TArguments, Exception, CancellationToken, IAsyncEnumerable<T>>? fallback)
     {
-        _ = Task.Run(() => PumpAsync(policy, arguments, core, fallback));
+        _ = Task.Run(() => PumpAsync(arguments, core, fallback));
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private async Task PumpAsync<TArguments>(
-        StreamPolicy<T> policy,
         TArguments arguments,
         Func<TArguments, CancellationToken, IAsyncEnumerable<T>> core,
         Func<TArguments, Exception, CancellationToken, IAsyncEnumerable<T>>? fallback)
     {
+        StreamPolicy<T> policy = _policy;
         CancellationToken token = _upstream.Token;
         TimeProvider clock = policy.Runtime.TimeProvider;
         Exception? failure = null;
@@ -209,11 +243,30 @@ internal sealed class SharedStream<T> : IDisposable
     private void Append(T item)
     {
         TaskCompletionSource arrived;
+        bool firstDrop;
         lock (_gate)
         {
-            _items.Add(item);
+            if (_count == _buffer.Length && _buffer.Length < _bound)
+            {
+                Array.Resize(ref _buffer, (int)Math.Min((long)_buffer.Length * 2, _bound));
+            }
+
+            _buffer[_count % _bound] = item;
+            _count++;
+            firstDrop = _count == _bound + 1;
+            if (firstDrop)
+            {
+                _closed = true;
+            }
+
             arrived = _next;
             _next = NewSignal();
+        }
+
+        if (firstDrop)
+        {
+            // A caller that joined now would miss the start of the answer: the next one starts an upstream of its own.
+            Unlist();
         }
 
         arrived.TrySetResult();
@@ -245,7 +298,7 @@ internal sealed class SharedStream<T> : IDisposable
         ended.TrySetResult();
     }
 
-    private void Unlist() => _listing.TryRemove(new KeyValuePair<string, SharedStream<T>>(_key, this));
+    private void Unlist() => _listing?.TryRemove(new KeyValuePair<string, SharedStream<T>>(_key!, this));
 
     private sealed record Flight(Func<CancellationToken, IAsyncEnumerable<T>> Open, TimeSpan FirstItemTimeout, TimeProvider Clock);
 }

@@ -74,6 +74,9 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
                     Leave();
                     _stream.ThrowIfFailed();
                     return false;
+                case SharedStream<T>.Read.Overflow:
+                    Leave();
+                    throw new LlmStreamOverflowException(_index, _stream.Bound);
                 default:
                     try
                     {
