@@ -1,10 +1,12 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Execution;
+using LlmGuard.Protection;
 using Polly;
 
 namespace LlmGuard.Streaming;
@@ -203,33 +205,23 @@ internal sealed class SharedStream<T> : IDisposable
     {
         StreamPolicy<T> policy = _policy;
         CancellationToken token = _upstream.Token;
-        TimeProvider clock = policy.Runtime.TimeProvider;
         Exception? failure = null;
         try
         {
-            UpstreamReader<T> reader;
             try
             {
-                // Retries and the fallback apply only here, before the first item: after it consumers hold part of
-                // an answer that another attempt would repeat or contradict.
-                reader = await policy.Attempts.ExecuteAsync(
-                    static (flight, attemptToken) => UpstreamReader<T>.OpenAsync(flight.Open, flight.FirstItemTimeout, flight.Clock, attemptToken),
-                    new Flight(ct => core(arguments, ct), policy.FirstItemTimeout, clock),
-                    token).ConfigureAwait(false);
+                var run = new Run<TArguments>(this, arguments, core);
+                _ = policy.Protection is { } protection
+                    ? await protection.ExecuteAsync(static (run, failedAttempt, runToken) => run.Stream.RunAsync(run, failedAttempt, runToken), run, token).ConfigureAwait(false)
+                    : await RunAsync(run, failedAttempt: null, token).ConfigureAwait(false);
             }
-            catch (Exception attemptsFailure) when (fallback is not null && !token.IsCancellationRequested)
+            catch (Exception attemptsFailure) when (fallback is not null && !token.IsCancellationRequested && Count == 0)
             {
-                reader = await UpstreamReader<T>.OpenAsync(ct => fallback(arguments, attemptsFailure, ct), policy.FirstItemTimeout, clock, token).ConfigureAwait(false);
-            }
-
-            await using (reader.ConfigureAwait(false))
-            {
-                bool more = reader.HasFirst;
-                while (more)
-                {
-                    Append(reader.Current);
-                    more = await reader.MoveNextAsync(policy.IdleTimeout, token).ConfigureAwait(false);
-                }
+                // Every attempt failed before a first item, or protection refused the upstream: no consumer holds part
+                // of an answer yet, so the fallback's stream can be the whole of it.
+                UpstreamReader<T> reader = await UpstreamReader<T>.OpenAsync(
+                    ct => fallback(arguments, attemptsFailure, ct), policy.FirstItemTimeout, policy.Runtime.TimeProvider, token).ConfigureAwait(false);
+                await DrainAsync(reader, token).ConfigureAwait(false);
             }
         }
         catch (Exception upstreamFailure)
@@ -238,6 +230,60 @@ internal sealed class SharedStream<T> : IDisposable
         }
 
         End(failure);
+    }
+
+    private int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _count;
+            }
+        }
+    }
+
+    // One execution, from the first attempt to the upstream's end: under the scene's protection a permit is held and the
+    // breaker counts its outcome, a failure after the first item included.
+    private async ValueTask<bool> RunAsync<TArguments>(Run<TArguments> run, StrongBox<bool>? failedAttempt, CancellationToken token)
+    {
+        StreamPolicy<T> policy = _policy;
+        ResilienceContext context = ResilienceContextPool.Shared.Get(token);
+        if (failedAttempt is not null)
+        {
+            context.Properties.Set(SceneProtection.FailedAttempt, failedAttempt);
+        }
+
+        UpstreamReader<T> reader;
+        try
+        {
+            // Retries apply only here, before the first item: after it consumers hold part of an answer that another
+            // attempt would repeat or contradict.
+            reader = await policy.Attempts.ExecuteAsync(
+                static (attemptContext, flight) => UpstreamReader<T>.OpenAsync(flight.Open, flight.FirstItemTimeout, flight.Clock, attemptContext.CancellationToken),
+                context,
+                new Flight(ct => run.Core(run.Arguments, ct), policy.FirstItemTimeout, policy.Runtime.TimeProvider)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+
+        await DrainAsync(reader, token).ConfigureAwait(false);
+        return true;
+    }
+
+    private async ValueTask DrainAsync(UpstreamReader<T> reader, CancellationToken token)
+    {
+        await using (reader.ConfigureAwait(false))
+        {
+            bool more = reader.HasFirst;
+            while (more)
+            {
+                Append(reader.Current);
+                more = await reader.MoveNextAsync(_policy.IdleTimeout, token).ConfigureAwait(false);
+            }
+        }
     }
 
     private void Append(T item)
@@ -301,4 +347,6 @@ internal sealed class SharedStream<T> : IDisposable
     private void Unlist() => _listing?.TryRemove(new KeyValuePair<string, SharedStream<T>>(_key!, this));
 
     private sealed record Flight(Func<CancellationToken, IAsyncEnumerable<T>> Open, TimeSpan FirstItemTimeout, TimeProvider Clock);
+
+    private readonly record struct Run<TArguments>(SharedStream<T> Stream, TArguments Arguments, Func<TArguments, CancellationToken, IAsyncEnumerable<T>> Core);
 }
