@@ -37,7 +37,8 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
 
     /// <summary>
     /// Streams one call's answer, shared with the other calls of its key: the first consumer starts the upstream,
-    /// and every consumer, however late it joins, gets every item from the first.
+    /// and every consumer that joins before the replay buffer dropped an item gets every item from the first. A method
+    /// that caches streams a completed answer of the key stored whole, without an upstream.
     /// </summary>
     /// <typeparam name="TArguments">The arguments of a call; passed to the delegates.</typeparam>
     /// <param name="key">The key: calls with equal keys while a stream runs share its upstream.</param>
@@ -60,7 +61,9 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(core);
-        return new GuardedStream<T>(() => Join(key, arguments, core, fallback), cancellationToken);
+        StreamPolicy<T> policy = _policy;
+        string? cacheKey = policy.Cache?.KeyFor(key);
+        return new GuardedStream<T>(policy, cacheKey, () => Join(key, cacheKey, arguments, core, fallback), cancellationToken);
     }
 
     /// <summary>
@@ -85,7 +88,7 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(core);
-        return new GuardedStream<T>(() => StartUnshared(arguments, core, fallback), cancellationToken);
+        return new GuardedStream<T>(_policy, cacheKey: null, () => (StartUnshared(arguments, core, fallback), true), cancellationToken);
     }
 
     // The runtime calls this under its lock on a reload; upstreams already running keep the policy they started under.
@@ -103,8 +106,9 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
         return stream;
     }
 
-    private SharedStream<T> Join<TArguments>(
+    private (SharedStream<T> Stream, bool Started) Join<TArguments>(
         string key,
+        string? cacheKey,
         TArguments arguments,
         Func<TArguments, CancellationToken, IAsyncEnumerable<T>> core,
         Func<TArguments, Exception, CancellationToken, IAsyncEnumerable<T>>? fallback)
@@ -116,19 +120,19 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
             {
                 if (running.TryJoin())
                 {
-                    return running;
+                    return (running, false);
                 }
 
                 _streams.TryRemove(new KeyValuePair<string, SharedStream<T>>(key, running));
                 continue;
             }
 
-            var started = new SharedStream<T>(_policy, _streams, key);
+            var started = new SharedStream<T>(_policy, _streams, key, cacheKey);
             started.TryJoin();
             if (_streams.TryAdd(key, started))
             {
                 started.Start(arguments, core, fallback);
-                return started;
+                return (started, true);
             }
         }
     }

@@ -34,6 +34,7 @@ internal sealed class SharedStream<T> : IDisposable
     private readonly int _bound;
     private readonly ConcurrentDictionary<string, SharedStream<T>>? _listing;
     private readonly string? _key;
+    private readonly string? _cacheKey;
     private TaskCompletionSource _next = NewSignal();
 
     // Item i is at i % _bound: before the buffer is full no item has been dropped and i is below its length; once full
@@ -55,8 +56,10 @@ internal sealed class SharedStream<T> : IDisposable
     /// <param name="policy">The policy the upstream starts under.</param>
     /// <param name="listing">Where the stream is listed under <paramref name="key"/>; <see langword="null"/> for a stream of one consumer.</param>
     /// <param name="key">Its key in <paramref name="listing"/>.</param>
-    public SharedStream(StreamPolicy<T> policy, ConcurrentDictionary<string, SharedStream<T>>? listing, string? key)
+    /// <param name="cacheKey">Where a completed stream is stored whole; <see langword="null"/> when the policy caches nothing.</param>
+    public SharedStream(StreamPolicy<T> policy, ConcurrentDictionary<string, SharedStream<T>>? listing, string? key, string? cacheKey = null)
     {
+        _cacheKey = cacheKey;
         _policy = policy;
         _bound = policy.ReplayItems;
         _buffer = new T[Math.Min(_bound, InitialBuffer)];
@@ -206,6 +209,7 @@ internal sealed class SharedStream<T> : IDisposable
         StreamPolicy<T> policy = _policy;
         CancellationToken token = _upstream.Token;
         Exception? failure = null;
+        bool answeredByFallback = false;
         try
         {
             try
@@ -222,6 +226,15 @@ internal sealed class SharedStream<T> : IDisposable
                 UpstreamReader<T> reader = await UpstreamReader<T>.OpenAsync(
                     ct => fallback(arguments, attemptsFailure, ct), policy.FirstItemTimeout, policy.Runtime.TimeProvider, token).ConfigureAwait(false);
                 await DrainAsync(reader, token).ConfigureAwait(false);
+
+                // A fallback's answer is never stored: the next caller should get the model's.
+                answeredByFallback = true;
+            }
+
+            if (!answeredByFallback && _cacheKey is not null && policy.Cache is { } cache && !token.IsCancellationRequested && TryCopyWhole() is { } whole)
+            {
+                // Stored before the consumers learn the end, so a caller that arrives after one of them finished finds it.
+                await cache.StoreAsync(_cacheKey, whole, tokens: 0, default).ConfigureAwait(false);
             }
         }
         catch (Exception upstreamFailure)
@@ -230,6 +243,15 @@ internal sealed class SharedStream<T> : IDisposable
         }
 
         End(failure);
+    }
+
+    // The whole answer, unless the buffer dropped part of it: a partial stream is never stored.
+    private T[]? TryCopyWhole()
+    {
+        lock (_gate)
+        {
+            return _count > _bound ? null : _buffer.AsSpan(0, _count).ToArray();
+        }
     }
 
     private int Count
