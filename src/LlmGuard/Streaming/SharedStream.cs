@@ -1,12 +1,17 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Execution;
 using LlmGuard.Protection;
+using LlmGuard.Telemetry;
+using LlmGuard.Usage;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
 using Polly;
 
 namespace LlmGuard.Streaming;
@@ -42,6 +47,10 @@ internal sealed class SharedStream<T> : IDisposable
     private T[] _buffer;
     private int _count;
     private int _consumers;
+
+    // Every consumer that ever joined: the callers the execution answered.
+    private int _joined;
+    private ExecutionReport? _report;
     private bool _ended;
 
     // No consumer may join any more: the upstream ended, dropped an item, or every consumer left and it was cancelled.
@@ -92,6 +101,7 @@ internal sealed class SharedStream<T> : IDisposable
             }
 
             _consumers++;
+            _joined++;
             return true;
         }
     }
@@ -201,48 +211,150 @@ internal sealed class SharedStream<T> : IDisposable
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    // The execution of one upstream, reported as a guarded call's execution is when something needs it: a budget may
+    // refuse it before any attempt; its activity, log scope, events and metrics; its tokens, from ChatResponseUpdate
+    // items or the core's LlmUsage.Report calls; the report consumers read when it ends, and the usage ledger.
     private async Task PumpAsync<TArguments>(
         TArguments arguments,
         Func<TArguments, CancellationToken, IAsyncEnumerable<T>> core,
         Func<TArguments, Exception, CancellationToken, IAsyncEnumerable<T>>? fallback)
     {
         StreamPolicy<T> policy = _policy;
+        GuardRuntime runtime = policy.Runtime;
+        GuardTelemetry telemetry = policy.Telemetry;
+        ILogger? logger = telemetry.Logger;
+        TimeProvider clock = runtime.TimeProvider;
         CancellationToken token = _upstream.Token;
+
+        // The flow of the consumer that started the upstream, as Task.Run carried it.
+        LlmCallContext? context = LlmCallContext.Current;
+        ExecutionReport? report = null;
+        ExecutionObservation? observation = null;
+        Activity? activity = null;
+        if (telemetry.ObservesExecutions || _cacheKey is not null)
+        {
+            report = new ExecutionReport(policy.Scene, context);
+            observation = new ExecutionObservation(telemetry, report, _key);
+            activity = GuardTelemetry.StartExecution(policy.ExecutionActivityName, policy.Scene);
+            report.ActivityContext = activity?.Context ?? default;
+            Volatile.Write(ref _report, report);
+            if (runtime.Usage.IsActive || telemetry.RecordsTokens || _cacheKey is not null)
+            {
+                // Set inside this async method, so only the upstream's attempts and the fallback see it.
+                LlmUsage.Current = report;
+            }
+        }
+
+        using IDisposable? scope = context is null ? null : logger?.BeginScope(new CallContextLogState(context));
+        long startedAt = clock.GetTimestamp();
         Exception? failure = null;
-        bool answeredByFallback = false;
+        string result = CallResults.Success;
         try
         {
             try
             {
-                var run = new Run<TArguments>(this, arguments, core);
+                if (report is not null && runtime.Usage.TryAdmit(policy.Scene, context) is { } refusal)
+                {
+                    // The core never runs: the fallback answers, as after failed attempts, or the consumers get the refusal.
+                    throw refusal;
+                }
+
+                var run = new Run<TArguments>(this, arguments, core, observation);
                 _ = policy.Protection is { } protection
                     ? await protection.ExecuteAsync(static (run, failedAttempt, runToken) => run.Stream.RunAsync(run, failedAttempt, runToken), run, token).ConfigureAwait(false)
                     : await RunAsync(run, failedAttempt: null, token).ConfigureAwait(false);
             }
             catch (Exception attemptsFailure) when (fallback is not null && !token.IsCancellationRequested && Count == 0)
             {
-                // Every attempt failed before a first item, or protection refused the upstream: no consumer holds part
-                // of an answer yet, so the fallback's stream can be the whole of it.
-                UpstreamReader<T> reader = await UpstreamReader<T>.OpenAsync(
-                    ct => fallback(arguments, attemptsFailure, ct), policy.FirstItemTimeout, policy.Runtime.TimeProvider, token).ConfigureAwait(false);
-                await DrainAsync(reader, token).ConfigureAwait(false);
+                // Every attempt failed before a first item, or the upstream was refused: no consumer holds part of an
+                // answer yet, so the fallback's stream can be the whole of it. A refusal answers with the fallback too,
+                // but the consumers were rejected, not failed over.
+                bool refused = IsRefusal(attemptsFailure, observation);
+                result = refused ? CallResults.Rejected : CallResults.Fallback;
+                RecordRejection(telemetry, policy.Scene, attemptsFailure, observation);
+                if (logger is not null && !(refused && attemptsFailure is LlmCircuitOpenException or LlmLimitExceededException))
+                {
+                    GuardLog.FallbackUsed(logger, policy.Scene, observation?.KeyHash, attemptsFailure);
+                }
 
-                // A fallback's answer is never stored: the next caller should get the model's.
-                answeredByFallback = true;
+                UpstreamReader<T> reader = await UpstreamReader<T>.OpenAsync(
+                    ct => fallback(arguments, attemptsFailure, ct), policy.FirstItemTimeout, clock, token).ConfigureAwait(false);
+                await DrainAsync(reader, report, token).ConfigureAwait(false);
+                telemetry.RecordFallback(policy.Scene, policy.Method.FallbackScene);
             }
 
-            if (!answeredByFallback && _cacheKey is not null && policy.Cache is { } cache && !token.IsCancellationRequested && TryCopyWhole() is { } whole)
+            // A fallback's answer is never stored: the next caller should get the model's.
+            if (result == CallResults.Success && _cacheKey is not null && policy.Cache is { } cache && !token.IsCancellationRequested && TryCopyWhole() is { } whole)
             {
                 // Stored before the consumers learn the end, so a caller that arrives after one of them finished finds it.
-                await cache.StoreAsync(_cacheKey, whole, tokens: 0, default).ConfigureAwait(false);
+                (long input, long output, _) = report!.ReadUsage();
+                await cache.StoreAsync(_cacheKey, whole, input + output, report.ActivityContext).ConfigureAwait(false);
             }
         }
         catch (Exception upstreamFailure)
         {
             failure = upstreamFailure;
+            bool fallbackFailed = result == CallResults.Fallback;
+            result = upstreamFailure is OperationCanceledException && token.IsCancellationRequested ? CallResults.Cancelled
+                : !fallbackFailed && IsRefusal(upstreamFailure, observation) ? CallResults.Rejected
+                : CallResults.Error;
+            if (!fallbackFailed)
+            {
+                RecordRejection(telemetry, policy.Scene, upstreamFailure, observation);
+            }
+
+            if (logger is not null && result == CallResults.Error)
+            {
+                GuardLog.ExecutionFailed(logger, policy.Scene, observation?.KeyHash, upstreamFailure);
+            }
         }
 
+        if (report is not null)
+        {
+            report.Result = result;
+            report.Duration = clock.GetElapsedTime(startedAt);
+            report.CompletedAt = clock.GetUtcNow();
+            report.Callers = Volatile.Read(ref _joined);
+            telemetry.RecordExecution(report, activity);
+            runtime.Usage.Complete(report);
+        }
+
+        activity?.Dispose();
         End(failure);
+    }
+
+    /// <summary>
+    /// Gets the report of the upstream's execution, complete once the stream ended; <see langword="null"/> when nothing
+    /// observed it.
+    /// </summary>
+    public ExecutionReport? Report => Volatile.Read(ref _report);
+
+    // Only a refusal of this upstream, raised before its attempts started, is this scene's rejection; one that came out
+    // of the core is a failure like any other.
+    private static bool IsRefusal(Exception exception, ExecutionObservation? observation) =>
+        exception is LlmCallRejectedException && observation is { AttemptsStarted: false };
+
+    private static void RecordRejection(GuardTelemetry telemetry, string scene, Exception exception, ExecutionObservation? observation)
+    {
+        if (exception is LlmCallRejectedException rejection && IsRefusal(exception, observation))
+        {
+            telemetry.RecordRejection(scene, rejection);
+        }
+    }
+
+    // The tokens a Microsoft.Extensions.AI streaming update carries; a chat client reports them in its last update.
+    private static void AddUsage(ExecutionReport report, T item)
+    {
+        if (item is ChatResponseUpdate update)
+        {
+            foreach (AIContent content in update.Contents)
+            {
+                if (content is UsageContent usage)
+                {
+                    report.AddUsage(usage.Details.InputTokenCount, usage.Details.OutputTokenCount, update.ModelId);
+                }
+            }
+        }
     }
 
     // The whole answer, unless the buffer dropped part of it: a partial stream is never stored.
@@ -271,6 +383,12 @@ internal sealed class SharedStream<T> : IDisposable
     {
         StreamPolicy<T> policy = _policy;
         ResilienceContext context = ResilienceContextPool.Shared.Get(token);
+        if (run.Observation is { } observation)
+        {
+            observation.AttemptsStarted = true;
+            context.Properties.Set(ExecutionObservation.Key, observation);
+        }
+
         if (failedAttempt is not null)
         {
             context.Properties.Set(SceneProtection.FailedAttempt, failedAttempt);
@@ -291,17 +409,22 @@ internal sealed class SharedStream<T> : IDisposable
             ResilienceContextPool.Shared.Return(context);
         }
 
-        await DrainAsync(reader, token).ConfigureAwait(false);
+        await DrainAsync(reader, run.Observation?.Report, token).ConfigureAwait(false);
         return true;
     }
 
-    private async ValueTask DrainAsync(UpstreamReader<T> reader, CancellationToken token)
+    private async ValueTask DrainAsync(UpstreamReader<T> reader, ExecutionReport? report, CancellationToken token)
     {
         await using (reader.ConfigureAwait(false))
         {
             bool more = reader.HasFirst;
             while (more)
             {
+                if (report is not null)
+                {
+                    AddUsage(report, reader.Current);
+                }
+
                 Append(reader.Current);
                 more = await reader.MoveNextAsync(_policy.IdleTimeout, token).ConfigureAwait(false);
             }
@@ -370,5 +493,9 @@ internal sealed class SharedStream<T> : IDisposable
 
     private sealed record Flight(Func<CancellationToken, IAsyncEnumerable<T>> Open, TimeSpan FirstItemTimeout, TimeProvider Clock);
 
-    private readonly record struct Run<TArguments>(SharedStream<T> Stream, TArguments Arguments, Func<TArguments, CancellationToken, IAsyncEnumerable<T>> Core);
+    private readonly record struct Run<TArguments>(
+        SharedStream<T> Stream,
+        TArguments Arguments,
+        Func<TArguments, CancellationToken, IAsyncEnumerable<T>> Core,
+        ExecutionObservation? Observation);
 }

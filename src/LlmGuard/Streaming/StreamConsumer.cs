@@ -4,6 +4,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Caching;
 using LlmGuard.Execution;
+using LlmGuard.Protection;
+using LlmGuard.Telemetry;
 
 namespace LlmGuard.Streaming;
 
@@ -47,10 +49,15 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
     // Only when both tokens can fire; a cancellation is still reported with the caller's own token.
     private readonly CancellationTokenSource? _either;
     private SharedStream<T>? _stream;
-    private T[]? _cached;
+    private CachedAnswer<T[]>? _cached;
     private bool _arrived;
     private int _index;
     private bool _left;
+
+    // Decided on the first read, as a call's observation is decided on arrival.
+    private bool _observed;
+    private CallObserver.Arrival _arrival;
+    private string _outcome = CallOutcomes.Executed;
 
     public StreamConsumer(GuardedStream<T> call, CancellationToken enumerationToken)
     {
@@ -83,13 +90,13 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
 
         if (_cached is { } cached)
         {
-            if (_index < cached.Length)
+            if (_index < cached.Value.Length)
             {
-                Current = cached[_index++];
+                Deliver(cached.Value[_index]);
                 return true;
             }
 
-            Leave();
+            Leave(CallResults.Success);
             return false;
         }
 
@@ -99,15 +106,24 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
             switch (stream.TryRead(_index, out T item, out Task? wait))
             {
                 case SharedStream<T>.Read.Item:
-                    _index++;
-                    Current = item;
+                    Deliver(item);
                     return true;
                 case SharedStream<T>.Read.End:
-                    Leave();
-                    stream.ThrowIfFailed();
+                    try
+                    {
+                        stream.ThrowIfFailed();
+                    }
+                    catch (Exception failure)
+                    {
+                        Leave(ResultOf(failure, stream.Report));
+                        throw;
+                    }
+
+                    // A fallback's answer is still an answer: only the execution knows it was one.
+                    Leave(stream.Report?.Result is CallResults.Fallback or CallResults.Rejected ? stream.Report.Result : CallResults.Success);
                     return false;
                 case SharedStream<T>.Read.Overflow:
-                    Leave();
+                    Leave(CallResults.Error);
                     throw new LlmStreamOverflowException(_index, stream.Bound);
                 default:
                     await WaitAsync(wait!).ConfigureAwait(false);
@@ -118,7 +134,8 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
 
     public ValueTask DisposeAsync()
     {
-        Leave();
+        // A consumer that stops reading before the end left its answer, as a caller whose token ended its wait.
+        Leave(CallResults.Cancelled);
         _either?.Dispose();
         return default;
     }
@@ -126,7 +143,14 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
     // A stored whole answer needs no upstream; otherwise the consumer joins its key's stream, or starts it.
     private async ValueTask ArriveAsync()
     {
-        if (_call.CacheKey is { } cacheKey && _call.Policy.Cache is { } cache)
+        StreamPolicy<T> policy = _call.Policy;
+        _observed = policy.Telemetry.ObservesCalls;
+        if (_observed)
+        {
+            _arrival = CallObserver.Arrival.Now(policy.Scene, policy.Runtime.TimeProvider);
+        }
+
+        if (_call.CacheKey is { } cacheKey && policy.Cache is { } cache)
         {
             ValueTask<CachedAnswer<T[]>?> lookup = cache.FindAsync(cacheKey, WaitToken);
             CachedAnswer<T[]>? hit;
@@ -140,15 +164,33 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
                 throw;
             }
 
-            if (hit?.Value is { } whole)
+            if (hit?.Value is not null)
             {
-                _cached = whole;
+                _cached = hit;
+                _outcome = CallOutcomes.Cached;
                 return;
             }
         }
 
-        (_stream, _) = _call.Join();
+        (_stream, bool started) = _call.Join();
+        _outcome = started ? CallOutcomes.Executed : CallOutcomes.Joined;
     }
+
+    private void Deliver(T item)
+    {
+        if (_index == 0 && _observed)
+        {
+            StreamPolicy<T> policy = _call.Policy;
+            policy.Telemetry.RecordFirstItem(policy.Scene, _outcome, policy.Runtime.TimeProvider.GetElapsedTime(_arrival.StartedAt));
+        }
+
+        _index++;
+        Current = item;
+    }
+
+    // The upstream decides: a refusal that came out of its core (another guarded method refused) is its error.
+    private static string ResultOf(Exception failure, ExecutionReport? report) =>
+        failure is LlmCallRejectedException && (report is null || report.Result == CallResults.Rejected) ? CallResults.Rejected : CallResults.Error;
 
     private async ValueTask WaitAsync(Task wait)
     {
@@ -171,17 +213,48 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
         if (cancelled.IsCancellationRequested)
         {
             // A consumer that stops leaves at once: waiting for DisposeAsync would keep the upstream running for nobody.
-            Leave();
+            Leave(CallResults.Cancelled);
             throw new OperationCanceledException(cancelled);
         }
     }
 
-    private void Leave()
+    private void Leave(string result)
     {
-        if (!_left)
+        if (_left)
         {
-            _left = true;
-            _stream?.Leave();
+            return;
         }
+
+        _left = true;
+        _stream?.Leave();
+        if (_observed)
+        {
+            Report(result);
+        }
+    }
+
+    private void Report(string result)
+    {
+        StreamPolicy<T> policy = _call.Policy;
+        long tokensSaved = 0;
+        System.Diagnostics.ActivityContext origin = default;
+        if (_cached is { } cached)
+        {
+            tokensSaved = cached.Tokens;
+            origin = cached.Origin;
+        }
+        else if (_stream?.Report is { } report)
+        {
+            // Read once the stream ended; a consumer that left earlier saved nothing and reports no tokens.
+            if (_outcome == CallOutcomes.Joined)
+            {
+                (long input, long output, _) = report.ReadUsage();
+                tokensSaved = input + output;
+            }
+
+            origin = report.ActivityContext;
+        }
+
+        CallObserver.ReportConsumer(policy.Telemetry, policy.Runtime.TimeProvider, _arrival, _outcome, result, tokensSaved, origin);
     }
 }
