@@ -7,6 +7,7 @@ using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Execution;
+using LlmGuard.Failures;
 using LlmGuard.Protection;
 using LlmGuard.Telemetry;
 using LlmGuard.Usage;
@@ -403,6 +404,17 @@ internal sealed class SharedStream<T> : IDisposable
                 static (attemptContext, flight) => UpstreamReader<T>.OpenAsync(flight.Open, flight.FirstItemTimeout, flight.Clock, attemptContext.CancellationToken),
                 context,
                 new Flight(ct => run.Core(run.Arguments, ct), policy.FirstItemTimeout, policy.Runtime.TimeProvider)).ConfigureAwait(false);
+            if (policy.MaxRetries == 0)
+            {
+                run.Observation?.Telemetry.RecordAttempt(policy.Scene, AttemptResults.Success);
+            }
+        }
+        catch (Exception exception) when (policy.MaxRetries == 0 && run.Observation is not null && !token.IsCancellationRequested)
+        {
+            // Without retries no retry strategy classified the failure: this is its one classification.
+            FailureClassification verdict = FailureInspection.Classify(exception, policy.Runtime.FailureClassifier, policy.Runtime.TimeProvider);
+            AttemptTelemetry.Record(run.Observation.Telemetry, policy.Scene, exception, verdict, attemptNumber: 1, context);
+            throw;
         }
         finally
         {

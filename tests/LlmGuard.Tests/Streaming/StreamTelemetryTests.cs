@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Net;
+using System.Net.Http;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Channels;
@@ -130,6 +132,40 @@ public sealed class StreamTelemetryTests
             () => ReadAllAsync(state.Stream("other", 0, refused.RunAsync, null, CancellationToken.None)).WaitAsync(Bound));
         Assert.Equal("streams", exceeded.Budget);
         Assert.Equal(0, refused.Starts);
+    }
+
+    [Theory]
+    [InlineData(1, "success:1 transient:1")]
+    [InlineData(0, "transient:1")]
+    public async Task Attempts_before_the_first_item_are_counted_with_and_without_retries(int maxRetries, string expected)
+    {
+        using var observed = new Observed(logs: false);
+        using MetricCollector<long> attempts = observed.Collect<long>("llmguard.attempts");
+        GuardedStreamMethodState<string> state = new GuardedStreamMethod<string>(Scene, 0, 0, maxRetries, 0).For(observed.Runtime);
+        int starts = 0;
+
+        try
+        {
+            await ReadAllAsync(state.Stream("k", 0, FailsOnce, null, CancellationToken.None)).WaitAsync(Bound);
+        }
+        catch (HttpRequestException) when (maxRetries == 0)
+        {
+        }
+
+        Assert.Equal(
+            expected,
+            string.Join(" ", Observed.Sum(attempts, "llmguard.attempt.result").OrderBy(p => p.Key).Select(p => $"{p.Key}:{p.Value}")));
+
+        async IAsyncEnumerable<string> FailsOnce(int arguments, [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            await Task.Yield();
+            if (Interlocked.Increment(ref starts) == 1)
+            {
+                throw new HttpRequestException("unavailable", null, HttpStatusCode.ServiceUnavailable);
+            }
+
+            yield return "answer";
+        }
     }
 
     /// <summary>An upstream of chat updates the test writes by hand.</summary>
