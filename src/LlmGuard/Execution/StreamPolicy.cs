@@ -29,24 +29,22 @@ internal sealed class StreamPolicy<T>
         // A scene's TimeoutMs is the one deadline an operator already knows; it bounds both of a stream's deadlines
         // unless the scene names them apart.
         SceneOverrides overrides = runtime.SceneOverridesFor(method.Scene);
-        FirstItemTimeoutMs = overrides.FirstItemTimeoutMs ?? overrides.TimeoutMs ?? method.FirstItemTimeoutMs;
-        IdleTimeoutMs = overrides.IdleTimeoutMs ?? overrides.TimeoutMs ?? method.IdleTimeoutMs;
+        FirstItemTimeout = TimeSpan.FromMilliseconds(overrides.FirstItemTimeoutMs ?? overrides.TimeoutMs ?? method.FirstItemTimeoutMs);
+        IdleTimeout = TimeSpan.FromMilliseconds(overrides.IdleTimeoutMs ?? overrides.TimeoutMs ?? method.IdleTimeoutMs);
         ReplayItems = overrides.StreamReplayItems ?? method.ReplayItems;
         MaxRetries = overrides.MaxRetries ?? method.MaxRetries;
-        RetryDelayMs = overrides.RetryDelayMs ?? method.RetryDelayMs;
-        MaxRetryAfterMs = overrides.MaxRetryAfterMs ?? method.MaxRetryAfterMs;
-        CacheSeconds = overrides.CacheSeconds ?? method.CacheSeconds;
-        FirstItemTimeout = TimeSpan.FromMilliseconds(FirstItemTimeoutMs);
-        IdleTimeout = TimeSpan.FromMilliseconds(IdleTimeoutMs);
-        if (CacheSeconds > 0 && method.CacheVersion.Length > 0)
+        int retryDelayMs = overrides.RetryDelayMs ?? method.RetryDelayMs;
+        int maxRetryAfterMs = overrides.MaxRetryAfterMs ?? method.MaxRetryAfterMs;
+        int cacheSeconds = overrides.CacheSeconds ?? method.CacheSeconds;
+        if (cacheSeconds > 0 && method.CacheVersion.Length > 0)
         {
             if (runtime.HybridCache is { } cache)
             {
-                Cache = new ResultCache<T[]>(cache, method.Scene, method.CacheVersion, CacheSeconds, Telemetry.Logger);
+                Cache = new ResultCache<T[]>(cache, method.Scene, method.CacheVersion, cacheSeconds, Telemetry.Logger);
             }
             else if (Telemetry.Logger is { } logger)
             {
-                CachingLog.CacheUnavailable(logger, method.Scene, CacheSeconds);
+                CachingLog.CacheUnavailable(logger, method.Scene, cacheSeconds);
             }
         }
 
@@ -55,7 +53,7 @@ internal sealed class StreamPolicy<T>
         if (MaxRetries > 0)
         {
             // Polly refuses a retry strategy without retries.
-            attempts.AddRetry(AttemptRetries.Create(method.Scene, MaxRetries, RetryDelayMs, MaxRetryAfterMs, runtime));
+            attempts.AddRetry(AttemptRetries.Create(method.Scene, MaxRetries, retryDelayMs, maxRetryAfterMs, runtime));
         }
 
         Attempts = attempts.Build();
@@ -77,10 +75,6 @@ internal sealed class StreamPolicy<T>
     /// <summary>Gets the name of the activity of each upstream, built once rather than per upstream.</summary>
     public string ExecutionActivityName { get; }
 
-    public int FirstItemTimeoutMs { get; }
-
-    public int IdleTimeoutMs { get; }
-
     /// <summary>Gets how long an attempt may take to produce its first item; <see cref="TimeSpan.Zero"/> for no limit.</summary>
     public TimeSpan FirstItemTimeout { get; }
 
@@ -90,13 +84,8 @@ internal sealed class StreamPolicy<T>
     /// <summary>Gets how many items an upstream keeps for late and slow consumers.</summary>
     public int ReplayItems { get; }
 
+    /// <summary>Gets how many times a transient failure before the first item is retried; without retries, attempts are counted by the upstream.</summary>
     public int MaxRetries { get; }
-
-    public int RetryDelayMs { get; }
-
-    public int MaxRetryAfterMs { get; }
-
-    public int CacheSeconds { get; }
 
     /// <summary>Gets the retries before the first item; the deadlines are applied by the upstream's reader.</summary>
     public ResiliencePipeline Attempts { get; }
