@@ -401,9 +401,11 @@ internal sealed class SharedStream<T> : IDisposable
             // Retries apply only here, before the first item: after it consumers hold part of an answer that another
             // attempt would repeat or contradict.
             reader = await policy.Attempts.ExecuteAsync(
-                static (attemptContext, flight) => UpstreamReader<T>.OpenAsync(flight.Open, flight.FirstItemTimeout, flight.Clock, attemptContext.CancellationToken),
+                static (attemptContext, flight) => flight.Observation is { } observation && GuardTelemetry.ActivitySource.HasListeners()
+                    ? TracedOpenAsync(flight, observation, attemptContext.CancellationToken)
+                    : UpstreamReader<T>.OpenAsync(flight.Open, flight.FirstItemTimeout, flight.Clock, attemptContext.CancellationToken),
                 context,
-                new Flight(ct => run.Core(run.Arguments, ct), policy.FirstItemTimeout, policy.Runtime.TimeProvider)).ConfigureAwait(false);
+                new Flight(ct => run.Core(run.Arguments, ct), policy.FirstItemTimeout, policy.Runtime.TimeProvider, policy.Scene, run.Observation)).ConfigureAwait(false);
             if (policy.MaxRetries == 0)
             {
                 run.Observation?.Telemetry.RecordAttempt(policy.Scene, AttemptResults.Success);
@@ -423,6 +425,22 @@ internal sealed class SharedStream<T> : IDisposable
 
         await DrainAsync(reader, run.Observation?.Report, token).ConfigureAwait(false);
         return true;
+    }
+
+    // An attempt's activity, a child of the upstream's, lasts until its first item: what follows is the upstream's.
+    private static async ValueTask<UpstreamReader<T>> TracedOpenAsync(Flight flight, ExecutionObservation observation, CancellationToken attemptToken)
+    {
+        // Attempts of one upstream run one after another, so the count needs no interlock.
+        using Activity? activity = GuardTelemetry.StartAttempt(flight.Scene, ++observation.Attempts);
+        try
+        {
+            return await UpstreamReader<T>.OpenAsync(flight.Open, flight.FirstItemTimeout, flight.Clock, attemptToken).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, exception.GetType().Name);
+            throw;
+        }
     }
 
     private async ValueTask DrainAsync(UpstreamReader<T> reader, ExecutionReport? report, CancellationToken token)
@@ -503,7 +521,12 @@ internal sealed class SharedStream<T> : IDisposable
 
     private void Unlist() => _listing?.TryRemove(new KeyValuePair<string, SharedStream<T>>(_key!, this));
 
-    private sealed record Flight(Func<CancellationToken, IAsyncEnumerable<T>> Open, TimeSpan FirstItemTimeout, TimeProvider Clock);
+    private sealed record Flight(
+        Func<CancellationToken, IAsyncEnumerable<T>> Open,
+        TimeSpan FirstItemTimeout,
+        TimeProvider Clock,
+        string Scene,
+        ExecutionObservation? Observation);
 
     private readonly record struct Run<TArguments>(
         SharedStream<T> Stream,

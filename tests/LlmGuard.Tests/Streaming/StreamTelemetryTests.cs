@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Linq;
 using System.Net;
 using System.Net.Http;
@@ -166,6 +167,37 @@ public sealed class StreamTelemetryTests
 
             yield return "answer";
         }
+    }
+
+    [Fact]
+    public async Task An_upstream_is_traced_under_its_starter_with_a_child_per_attempt_and_a_joined_consumer_links_to_it()
+    {
+        using var observed = new Observed(logs: false);
+        using var trace = new TraceRecorder();
+        GuardedStreamMethodState<string> state = new GuardedStreamMethod<string>(Scene, 0, 0, 1, 0).For(observed.Runtime);
+        var upstream = new ScriptedUpstream();
+        upstream.Fail(new HttpRequestException("unavailable", null, HttpStatusCode.ServiceUnavailable));
+
+        await using IAsyncEnumerator<string> starter = state.Stream("k", "k", upstream.RunAsync, null, CancellationToken.None).GetAsyncEnumerator();
+        await using IAsyncEnumerator<string> joiner = state.Stream("k", "k", upstream.RunAsync, null, CancellationToken.None).GetAsyncEnumerator();
+        Task<List<string>> starterItems = RestAsync(starter);
+        Task<List<string>> joinerItems = RestAsync(joiner);
+        upstream.Yield("a");
+        upstream.Complete();
+        Assert.Equal(["a"], await starterItems);
+        Assert.Equal(["a"], await joinerItems);
+
+        Activity execution = Assert.Single(trace.Stopped, a => a.OperationName == "llmguard.execution " + Scene);
+        Assert.Equal(trace.Root.SpanId, execution.ParentSpanId);
+        Assert.Equal("success", execution.GetTagItem("llmguard.result"));
+        Activity[] attempts = trace.Stopped.Where(a => a.OperationName == "llmguard.attempt").OrderBy(a => a.GetTagItem("llmguard.attempt.number")).ToArray();
+        Assert.Equal(2, attempts.Length);
+        Assert.All(attempts, a => Assert.Equal(execution.SpanId, a.ParentSpanId));
+        Assert.Equal((ActivityStatusCode.Error, ActivityStatusCode.Unset), (attempts[0].Status, attempts[1].Status));
+
+        Activity joined = Assert.Single(trace.Stopped, a => a.OperationName == "llmguard.call " + Scene);
+        Assert.Equal("joined", joined.GetTagItem("llmguard.outcome"));
+        Assert.Equal(execution.Context, Assert.Single(joined.Links).Context);
     }
 
     /// <summary>An upstream of chat updates the test writes by hand.</summary>
