@@ -8,8 +8,9 @@ using LlmGuard.Streaming;
 namespace LlmGuard.Infrastructure;
 
 /// <summary>
-/// What one guarded streaming method has on one <see cref="GuardRuntime"/>: the shared streams in flight, one per key.
-/// Generated code hands each call to <see cref="Stream{TArguments}"/>.
+/// What one guarded streaming method has on one <see cref="GuardRuntime"/>: the shared streams in flight, one per key,
+/// and the policy the next upstream starts under. Generated code hands each call to <see cref="Stream{TArguments}"/>,
+/// or to <see cref="StreamUnshared{TArguments}"/> for a method with <c>SingleFlight = false</c>.
 /// </summary>
 /// <typeparam name="T">The items the stream produces.</typeparam>
 public sealed class GuardedStreamMethodState<T> : IGuardedMethodState

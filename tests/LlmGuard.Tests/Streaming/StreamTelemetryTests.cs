@@ -200,6 +200,35 @@ public sealed class StreamTelemetryTests
         Assert.Equal(execution.Context, Assert.Single(joined.Links).Context);
     }
 
+    [Fact]
+    public async Task A_refused_upstream_counts_rejected_and_a_consumer_that_leaves_early_counts_cancelled()
+    {
+        using var observed = new Observed(logs: false);
+        using MetricCollector<long> calls = observed.Collect<long>("llmguard.calls");
+        using MetricCollector<long> executions = observed.Collect<long>("llmguard.executions");
+        using MetricCollector<long> rejections = observed.Collect<long>("llmguard.rejections");
+        GuardedStreamMethodState<string> state = new GuardedStreamMethod<string>(Scene, 0, 0, 0, 0, maxConcurrency: 1).For(observed.Runtime);
+        var upstream = new ScriptedUpstream();
+
+        IAsyncEnumerator<string> leaving = state.Stream("a", "a", upstream.RunAsync, null, CancellationToken.None).GetAsyncEnumerator();
+        Task<List<string>> first = TakeAsync(leaving, 1);
+        upstream.Yield("a1");
+        Assert.Equal(["a1"], await first);
+        await Assert.ThrowsAsync<LlmGuard.Protection.LlmLimitExceededException>(
+            () => ReadAllAsync(state.Stream("b", "b", upstream.RunAsync, null, CancellationToken.None)).WaitAsync(Bound));
+        await leaving.DisposeAsync();
+        await upstream.Cancelled.WaitAsync(Bound);
+
+        Assert.True(SpinWait.SpinUntil(() => executions.GetMeasurementSnapshot().Count == 2, Bound));
+        Assert.Equal(
+            new[] { "executed/cancelled:1", "executed/rejected:1" },
+            Observed.Sum(calls, "llmguard.outcome", "llmguard.result").OrderBy(p => p.Key).Select(p => $"{p.Key}:{p.Value}"));
+        Assert.Equal(
+            new[] { "cancelled:1", "rejected:1" },
+            Observed.Sum(executions, "llmguard.result").OrderBy(p => p.Key).Select(p => $"{p.Key}:{p.Value}"));
+        Assert.Equal("limit:1", string.Join(" ", Observed.Sum(rejections, "llmguard.rejection.reason").Select(p => $"{p.Key}:{p.Value}")));
+    }
+
     /// <summary>An upstream of chat updates the test writes by hand.</summary>
     private sealed class UpdateUpstream
     {
