@@ -229,6 +229,30 @@ public sealed class StreamTelemetryTests
         Assert.Equal("limit:1", string.Join(" ", Observed.Sum(rejections, "llmguard.rejection.reason").Select(p => $"{p.Key}:{p.Value}")));
     }
 
+    [Fact]
+    public async Task A_first_item_deadline_counts_as_a_timed_out_attempt()
+    {
+        var clock = new LlmGuard.Tests.Fakes.TimerAwareFakeTimeProvider();
+        using var meters = new TestMeterFactory();
+        using var attempts = new MetricCollector<long>(meters, "LlmGuard", "llmguard.attempts");
+        var runtime = new GuardRuntime(clock) { MeterFactory = meters };
+        GuardedStreamMethodState<string> state = new GuardedStreamMethod<string>(Scene, firstItemTimeoutMs: 1_000, 0, maxRetries: 1, 0).For(runtime);
+        var upstream = new ScriptedUpstream();
+        Task<List<string>> consumer = ReadAllAsync(state.Stream("k", "k", upstream.RunAsync, null, CancellationToken.None));
+        await upstream.NextStartAsync();
+        await clock.WhenTimersScheduledAsync().WaitAsync(Bound);
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await upstream.NextStartAsync();
+        upstream.Yield("a");
+        upstream.Complete();
+
+        Assert.Equal(["a"], await consumer.WaitAsync(Bound));
+        Assert.Equal(
+            "success:1 timeout:1",
+            string.Join(" ", Observed.Sum(attempts, "llmguard.attempt.result").OrderBy(p => p.Key).Select(p => $"{p.Key}:{p.Value}")));
+    }
+
     /// <summary>An upstream of chat updates the test writes by hand.</summary>
     private sealed class UpdateUpstream
     {
