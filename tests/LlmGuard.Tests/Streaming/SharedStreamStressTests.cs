@@ -8,6 +8,8 @@ using System.Threading.Tasks;
 using LlmGuard.Execution;
 using LlmGuard.Infrastructure;
 using LlmGuard.Streaming;
+using LlmGuard.Tests.Usage;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LlmGuard.Tests.Streaming;
@@ -49,7 +51,10 @@ public sealed class SharedStreamStressTests
     public async Task Twenty_thousand_random_consumers_leave_no_stream_and_no_upstream_behind(int replayItems)
     {
         var method = new GuardedStreamMethod<string>("stream.stress", firstItemTimeoutMs: 0, idleTimeoutMs: 0, maxRetries: 0, retryDelayMs: 0, replayItems: replayItems);
-        GuardedStreamMethodState<string> state = method.For(new GuardRuntime(new FakeTimeProvider()));
+        using var meters = new TestMeterFactory();
+        using var calls = new MetricCollector<long>(meters, "LlmGuard", "llmguard.calls");
+        using var executions = new MetricCollector<long>(meters, "LlmGuard", "llmguard.executions");
+        GuardedStreamMethodState<string> state = method.For(new GuardRuntime(new FakeTimeProvider()) { MeterFactory = meters });
 
         var workers = new Task[Workers];
         for (int w = 0; w < Workers; w++)
@@ -65,6 +70,12 @@ public sealed class SharedStreamStressTests
             SpinWait.SpinUntil(() => Volatile.Read(ref _ends) == Volatile.Read(ref _starts), TimeSpan.FromSeconds(10)),
             $"{_starts} upstreams started, {_ends} ended");
         Assert.True(_starts > 1);
+
+        // Every consumer is reported once, whichever way it ended, and every upstream once, after its end.
+        Assert.Equal(Workers * ConsumersPerWorker, calls.GetMeasurementSnapshot().Count);
+        Assert.True(
+            SpinWait.SpinUntil(() => executions.GetMeasurementSnapshot().Count == Volatile.Read(ref _starts), TimeSpan.FromSeconds(10)),
+            $"{_starts} upstreams started, {executions.GetMeasurementSnapshot().Count} executions reported");
     }
 
     private async Task ConsumeAtRandomAsync(GuardedStreamMethodState<string> state, Random random, int replayItems)
