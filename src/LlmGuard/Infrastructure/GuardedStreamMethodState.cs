@@ -33,9 +33,6 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
 
     int IGuardedMethodState.InFlightCount => _streams.Count;
 
-    /// <summary>Gets the policy the next upstream starts under.</summary>
-    internal StreamPolicy<T> Policy => _policy;
-
     /// <summary>
     /// Streams one call's answer, shared with the other calls of its key: the first consumer starts the upstream,
     /// and every consumer that joins before the replay buffer dropped an item gets every item from the first. A method
@@ -46,12 +43,14 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
     /// <param name="arguments">This call's arguments; the upstream runs with those of the call that started it.</param>
     /// <param name="core">Starts the upstream once per attempt, with the attempt's token.</param>
     /// <param name="fallback">
-    /// Streams the answer when every attempt failed before a first item; <see langword="null"/> when the method has none.
+    /// Streams the answer when every attempt failed before a first item, or the upstream was refused;
+    /// <see langword="null"/> when the method has none.
     /// </param>
     /// <param name="cancellationToken">Ends this consumer only; the upstream is cancelled when its last consumer leaves.</param>
     /// <returns>
-    /// The items, from the first. Before the first item a failure ends the enumeration as it is; after it, every
-    /// consumer gets a <see cref="LlmStreamInterruptedException"/> around it.
+    /// The items, from the first. Before the first item a failure (or a refusal by the scene's breaker, limits or a
+    /// budget) ends the enumeration as it is; after it, every consumer gets a <see cref="LlmStreamInterruptedException"/>
+    /// around it. A consumer more than the replay bound behind gets a <see cref="LlmStreamOverflowException"/>.
     /// </returns>
     public IAsyncEnumerable<T> Stream<TArguments>(
         string key,
