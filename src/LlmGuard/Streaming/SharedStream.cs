@@ -250,6 +250,7 @@ internal sealed class SharedStream<T> : IDisposable
         long startedAt = clock.GetTimestamp();
         Exception? failure = null;
         string result = CallResults.Success;
+        bool fellBack = false;
         try
         {
             try
@@ -270,6 +271,7 @@ internal sealed class SharedStream<T> : IDisposable
                 // Every attempt failed before a first item, or the upstream was refused: no consumer holds part of an
                 // answer yet, so the fallback's stream can be the whole of it. A refusal answers with the fallback too,
                 // but the consumers were rejected, not failed over.
+                fellBack = true;
                 bool refused = IsRefusal(attemptsFailure, observation);
                 result = refused ? CallResults.Rejected : CallResults.Fallback;
                 RecordRejection(telemetry, policy.Scene, attemptsFailure, observation);
@@ -295,11 +297,12 @@ internal sealed class SharedStream<T> : IDisposable
         catch (Exception upstreamFailure)
         {
             failure = upstreamFailure;
-            bool fallbackFailed = result == CallResults.Fallback;
+
+            // A fallback that failed after a refusal was counted as a rejection already; its own failure is an error.
             result = upstreamFailure is OperationCanceledException && token.IsCancellationRequested ? CallResults.Cancelled
-                : !fallbackFailed && IsRefusal(upstreamFailure, observation) ? CallResults.Rejected
+                : !fellBack && IsRefusal(upstreamFailure, observation) ? CallResults.Rejected
                 : CallResults.Error;
-            if (!fallbackFailed)
+            if (!fellBack)
             {
                 RecordRejection(telemetry, policy.Scene, upstreamFailure, observation);
             }
