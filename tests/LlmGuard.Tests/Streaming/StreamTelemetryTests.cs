@@ -135,6 +135,37 @@ public sealed class StreamTelemetryTests
         Assert.Equal(0, refused.Starts);
     }
 
+    [Fact]
+    public async Task The_usage_record_of_an_upstream_carries_the_call_context_of_the_consumer_that_started_it_and_counts_every_consumer()
+    {
+        using var kit = new UsageTestKit();
+        GuardedStreamMethodState<string> state = new GuardedStreamMethod<string>(Scene, 0, 0, 0, 0).For(kit.Runtime);
+        var upstream = new ScriptedUpstream();
+        IAsyncEnumerator<string> starter;
+        using (LlmCallContext.Begin(tenant: "t1", user: "u1"))
+        {
+            starter = state.Stream("k", "k", upstream.RunAsync, null, CancellationToken.None).GetAsyncEnumerator();
+            Task<List<string>> first = TakeAsync(starter, 1);
+            upstream.Yield("a");
+            Assert.Equal(["a"], await first);
+        }
+
+        List<string> joined;
+        using (LlmCallContext.Begin(tenant: "t2", user: "u2"))
+        {
+            Task<List<string>> joiner = ReadAllAsync(state.Stream("k", "k", upstream.RunAsync, null, CancellationToken.None));
+            upstream.Complete();
+            joined = await joiner.WaitAsync(Bound);
+        }
+
+        Assert.Equal(["a"], joined);
+        Assert.Empty(await RestAsync(starter));
+        await starter.DisposeAsync();
+
+        LlmUsageRecord record = Assert.Single(await kit.RecordsAsync());
+        Assert.Equal(("t1", "u1", 2), (record.Tenant, record.User, record.CallersAnswered));
+    }
+
     [Theory]
     [InlineData(1, "success:1 transient:1")]
     [InlineData(0, "transient:1")]
