@@ -29,6 +29,12 @@ public sealed class GuardedAttribute : Attribute
     public const int DefaultMaxRetryAfterMs = 30_000;
 
     /// <summary>
+    /// The number of items a guarded stream keeps for consumers that join late when <see cref="StreamReplayItems"/> is
+    /// not set.
+    /// </summary>
+    public const int DefaultStreamReplayItems = 4096;
+
+    /// <summary>
     /// Gets or sets the business scene that prefixes every key, for example <c>"ticket_autofill"</c>.
     /// Defaults to <c>TypeName.MethodName</c>.
     /// </summary>
@@ -135,4 +141,30 @@ public sealed class GuardedAttribute : Attribute
     /// <c>LlmGuard:Scenes:&lt;scene&gt;:BreakerFailureRatio</c> overrides it.
     /// </summary>
     public double BreakerFailureRatio { get; set; }
+
+    /// <summary>
+    /// Gets or sets, for a method that returns <see cref="System.Collections.Generic.IAsyncEnumerable{T}"/>, how long an
+    /// attempt may take to produce its first item, in milliseconds; a transient failure or this deadline before the first
+    /// item is retried. When not set, <see cref="TimeoutMs"/> is used. 0 means no limit; otherwise 10 to 86 400 000.
+    /// The scene setting <c>LlmGuard:Scenes:&lt;scene&gt;:FirstItemTimeoutMs</c> overrides it, then the scene's <c>TimeoutMs</c>.
+    /// </summary>
+    public int FirstItemTimeoutMs { get; set; }
+
+    /// <summary>
+    /// Gets or sets, for a method that returns <see cref="System.Collections.Generic.IAsyncEnumerable{T}"/>, how long the
+    /// stream may go without an item after the first, in milliseconds; past it every consumer gets a
+    /// <see cref="Streaming.LlmStreamInterruptedException"/>. When not set, <see cref="TimeoutMs"/> is used. 0 means no
+    /// limit; otherwise 10 to 86 400 000. The scene setting <c>LlmGuard:Scenes:&lt;scene&gt;:IdleTimeoutMs</c> overrides it,
+    /// then the scene's <c>TimeoutMs</c>.
+    /// </summary>
+    public int IdleTimeoutMs { get; set; }
+
+    /// <summary>
+    /// Gets or sets, for a method that returns <see cref="System.Collections.Generic.IAsyncEnumerable{T}"/>, how many items
+    /// the shared stream of a key keeps, 1 to 1 000 000; defaults to <see cref="DefaultStreamReplayItems"/>. Until the
+    /// stream has produced more, a caller that joins it late gets every item from the first; after that a new caller
+    /// starts a stream of its own, a consumer that falls further behind gets a
+    /// <see cref="Streaming.LlmStreamOverflowException"/>, and the stream is not cached.
+    /// </summary>
+    public int StreamReplayItems { get; set; } = DefaultStreamReplayItems;
 }

@@ -37,6 +37,9 @@ internal static class LlmGuardOptionsValidation
         nameof(LlmSceneOptions.RateLimitWindowMs),
         nameof(LlmSceneOptions.TenantMaxConcurrency),
         nameof(LlmSceneOptions.TenantRateLimit),
+        nameof(LlmSceneOptions.FirstItemTimeoutMs),
+        nameof(LlmSceneOptions.IdleTimeoutMs),
+        nameof(LlmSceneOptions.StreamReplayItems),
     };
 
     /// <summary>Finds every failure of <paramref name="options"/>.</summary>
@@ -123,10 +126,10 @@ internal static class LlmGuardOptionsValidation
 
     private static void ValidateScene(string scene, LlmSceneOptions settings, List<string> failures)
     {
-        if (settings.TimeoutMs is int timeout && timeout != 0 && (timeout < GuardLimits.MinTimeoutMs || timeout > GuardLimits.MaxMilliseconds))
-        {
-            failures.Add(OutOfRange(scene, nameof(LlmSceneOptions.TimeoutMs), timeout, $"0 (no timeout) or {GuardLimits.MinTimeoutMs} to {GuardLimits.MaxMilliseconds}"));
-        }
+        CheckTimeout(scene, nameof(LlmSceneOptions.TimeoutMs), settings.TimeoutMs, failures);
+        CheckTimeout(scene, nameof(LlmSceneOptions.FirstItemTimeoutMs), settings.FirstItemTimeoutMs, failures);
+        CheckTimeout(scene, nameof(LlmSceneOptions.IdleTimeoutMs), settings.IdleTimeoutMs, failures);
+        CheckRange(scene, nameof(LlmSceneOptions.StreamReplayItems), settings.StreamReplayItems, 1, GuardLimits.MaxStreamReplayItems, failures);
 
         CheckRange(scene, nameof(LlmSceneOptions.MaxRetries), settings.MaxRetries, GuardLimits.MaxRetries, failures);
         CheckRange(scene, nameof(LlmSceneOptions.RetryDelayMs), settings.RetryDelayMs, GuardLimits.MaxMilliseconds, failures);
@@ -282,6 +285,14 @@ internal static class LlmGuardOptionsValidation
         }
 
         return false;
+    }
+
+    private static void CheckTimeout(string scene, string key, int? value, List<string> failures)
+    {
+        if (value is int timeout && timeout != 0 && (timeout < GuardLimits.MinTimeoutMs || timeout > GuardLimits.MaxMilliseconds))
+        {
+            failures.Add(OutOfRange(scene, key, timeout, $"0 (no timeout) or {GuardLimits.MinTimeoutMs} to {GuardLimits.MaxMilliseconds}"));
+        }
     }
 
     private static void CheckRange(string scene, string key, int? value, int min, int max, List<string> failures)

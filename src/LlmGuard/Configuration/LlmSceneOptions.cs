@@ -94,4 +94,24 @@ public sealed class LlmSceneOptions
     /// the default) or more; <see cref="RateLimit"/> still bounds the whole scene.
     /// </summary>
     public int? TenantRateLimit { get; set; }
+
+    /// <summary>
+    /// Gets or sets how long an attempt of a guarded stream may take to produce its first item, in milliseconds, 0 for
+    /// no limit; overrides <see cref="GuardedAttribute.FirstItemTimeoutMs"/>. When not set, the scene's
+    /// <see cref="TimeoutMs"/> does, when that is set.
+    /// </summary>
+    public int? FirstItemTimeoutMs { get; set; }
+
+    /// <summary>
+    /// Gets or sets how long a guarded stream may go without an item after the first, in milliseconds, 0 for no limit;
+    /// overrides <see cref="GuardedAttribute.IdleTimeoutMs"/>. When not set, the scene's <see cref="TimeoutMs"/> does,
+    /// when that is set.
+    /// </summary>
+    public int? IdleTimeoutMs { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many items the shared stream of a key keeps for late or slow consumers, 1 to 1 000 000; overrides
+    /// <see cref="GuardedAttribute.StreamReplayItems"/>.
+    /// </summary>
+    public int? StreamReplayItems { get; set; }
 }

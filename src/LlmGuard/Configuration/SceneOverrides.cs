@@ -26,13 +26,17 @@ internal readonly record struct SceneOverrides(
     int? RateLimit = null,
     int? RateLimitWindowMs = null,
     int? TenantMaxConcurrency = null,
-    int? TenantRateLimit = null)
+    int? TenantRateLimit = null,
+    int? FirstItemTimeoutMs = null,
+    int? IdleTimeoutMs = null,
+    int? StreamReplayItems = null)
 {
     public static SceneOverrides From(LlmSceneOptions options) =>
         new(options.TimeoutMs, options.MaxRetries, options.RetryDelayMs, options.MaxRetryAfterMs, options.MergeWindowMs, options.MergeMaxWaitMs, options.CacheSeconds,
             options.SemanticCache, options.SemanticThreshold, options.SemanticMaxEntries,
             options.BreakerFailureRatio, options.BreakerMinimumThroughput, options.BreakerSamplingMs, options.BreakerBreakMs,
-            options.MaxConcurrency, options.MaxQueue, options.RateLimit, options.RateLimitWindowMs, options.TenantMaxConcurrency, options.TenantRateLimit);
+            options.MaxConcurrency, options.MaxQueue, options.RateLimit, options.RateLimitWindowMs, options.TenantMaxConcurrency, options.TenantRateLimit,
+            options.FirstItemTimeoutMs, options.IdleTimeoutMs, options.StreamReplayItems);
 
     public static Dictionary<string, SceneOverrides> Snapshot(LlmGuardOptions? options)
     {

@@ -77,7 +77,9 @@ internal static class AttemptRetries
                 if (logger.IsEnabled(LogLevel.Information))
                 {
                     string? keyHash = ExecutionObservation.KeyHashOf(args.Context);
-                    string reason = args.Outcome.Exception is TimeoutRejectedException ? AttemptResults.Timeout : AttemptResults.Transient;
+                    string reason = args.Outcome.Exception is TimeoutRejectedException || Streaming.StreamDeadline.IsDeadline(args.Outcome.Exception)
+                        ? AttemptResults.Timeout
+                        : AttemptResults.Transient;
                     GuardLog.RetryScheduled(logger, args.AttemptNumber + 1, scene, keyHash, reason, args.RetryDelay, args.Outcome.Exception);
                 }
 

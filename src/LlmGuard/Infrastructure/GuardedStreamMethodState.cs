@@ -2,38 +2,28 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Threading;
-using LlmGuard.Failures;
+using LlmGuard.Execution;
 using LlmGuard.Streaming;
-using Polly;
 
 namespace LlmGuard.Infrastructure;
 
 /// <summary>
-/// What one guarded streaming method has on one <see cref="GuardRuntime"/>: the shared streams in flight, one per key.
-/// Generated code hands each call to <see cref="Stream{TArguments}"/>.
+/// What one guarded streaming method has on one <see cref="GuardRuntime"/>: the shared streams in flight, one per key,
+/// and the policy the next upstream starts under. Generated code hands each call to <see cref="Stream{TArguments}"/>,
+/// or to <see cref="StreamUnshared{TArguments}"/> for a method with <c>SingleFlight = false</c>.
 /// </summary>
 /// <typeparam name="T">The items the stream produces.</typeparam>
 public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
 {
     private readonly GuardedStreamMethod<T> _method;
     private readonly ConcurrentDictionary<string, SharedStream<T>> _streams = new(StringComparer.Ordinal);
+    private volatile StreamPolicy<T> _policy;
 
     internal GuardedStreamMethodState(GuardedStreamMethod<T> method, GuardRuntime runtime)
     {
         _method = method;
         Runtime = runtime;
-        FirstItemTimeout = TimeSpan.FromMilliseconds(method.FirstItemTimeoutMs);
-        IdleTimeout = TimeSpan.FromMilliseconds(method.IdleTimeoutMs);
-
-        // The same classified retry as a guarded call's attempts; the deadlines are the stream's own, per item.
-        var attempts = new ResiliencePipelineBuilder { TimeProvider = runtime.TimeProvider };
-        if (method.MaxRetries > 0)
-        {
-            // Polly refuses a retry strategy without retries.
-            attempts.AddRetry(AttemptRetries.Create(method.Scene, method.MaxRetries, method.RetryDelayMs, method.MaxRetryAfterMs, runtime));
-        }
-
-        Attempts = attempts.Build();
+        _policy = StreamPolicy<T>.Create(method, runtime);
     }
 
     /// <summary>Gets the runtime this state belongs to.</summary>
@@ -43,27 +33,24 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
 
     int IGuardedMethodState.InFlightCount => _streams.Count;
 
-    internal TimeSpan FirstItemTimeout { get; }
-
-    internal TimeSpan IdleTimeout { get; }
-
-    internal ResiliencePipeline Attempts { get; }
-
     /// <summary>
     /// Streams one call's answer, shared with the other calls of its key: the first consumer starts the upstream,
-    /// and every consumer, however late it joins, gets every item from the first.
+    /// and every consumer that joins before the replay buffer dropped an item gets every item from the first. A method
+    /// that caches streams a completed answer of the key stored whole, without an upstream.
     /// </summary>
     /// <typeparam name="TArguments">The arguments of a call; passed to the delegates.</typeparam>
     /// <param name="key">The key: calls with equal keys while a stream runs share its upstream.</param>
     /// <param name="arguments">This call's arguments; the upstream runs with those of the call that started it.</param>
     /// <param name="core">Starts the upstream once per attempt, with the attempt's token.</param>
     /// <param name="fallback">
-    /// Streams the answer when every attempt failed before a first item; <see langword="null"/> when the method has none.
+    /// Streams the answer when every attempt failed before a first item, or the upstream was refused;
+    /// <see langword="null"/> when the method has none.
     /// </param>
     /// <param name="cancellationToken">Ends this consumer only; the upstream is cancelled when its last consumer leaves.</param>
     /// <returns>
-    /// The items, from the first. Before the first item a failure ends the enumeration as it is; after it, every
-    /// consumer gets a <see cref="LlmStreamInterruptedException"/> around it.
+    /// The items, from the first. Before the first item a failure (or a refusal by the scene's breaker, limits or a
+    /// budget) ends the enumeration as it is; after it, every consumer gets a <see cref="LlmStreamInterruptedException"/>
+    /// around it. A consumer more than the replay bound behind gets a <see cref="LlmStreamOverflowException"/>.
     /// </returns>
     public IAsyncEnumerable<T> Stream<TArguments>(
         string key,
@@ -74,16 +61,54 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(core);
-        return new GuardedStream<T>(() => Join(key, arguments, core, fallback), cancellationToken);
+        StreamPolicy<T> policy = _policy;
+        string? cacheKey = policy.Cache?.KeyFor(key);
+        return new GuardedStream<T>(policy, cacheKey, () => Join(key, cacheKey, arguments, core, fallback), cancellationToken);
     }
 
-    // The runtime calls this on a reload; a stream's settings are the method's constants, so nothing changes.
-    void IGuardedMethodState.Reconfigure()
+    /// <summary>
+    /// Streams one call's answer from an upstream of its own, which no other call shares (<c>SingleFlight = false</c>):
+    /// each enumeration of the returned stream starts one.
+    /// </summary>
+    /// <typeparam name="TArguments">The arguments of a call; passed to the delegates.</typeparam>
+    /// <param name="arguments">This call's arguments.</param>
+    /// <param name="core">Starts the upstream once per attempt, with the attempt's token.</param>
+    /// <param name="fallback">
+    /// Streams the answer when every attempt failed before a first item; <see langword="null"/> when the method has none.
+    /// </param>
+    /// <param name="cancellationToken">Ends the enumeration and cancels its upstream.</param>
+    /// <returns>
+    /// The items. Before the first item a failure ends the enumeration as it is; after it, a
+    /// <see cref="LlmStreamInterruptedException"/> around it.
+    /// </returns>
+    public IAsyncEnumerable<T> StreamUnshared<TArguments>(
+        TArguments arguments,
+        Func<TArguments, CancellationToken, IAsyncEnumerable<T>> core,
+        Func<TArguments, Exception, CancellationToken, IAsyncEnumerable<T>>? fallback,
+        CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(core);
+        return new GuardedStream<T>(_policy, cacheKey: null, () => (StartUnshared(arguments, core, fallback), true), cancellationToken);
     }
 
-    private SharedStream<T> Join<TArguments>(
+    // The runtime calls this under its lock on a reload; upstreams already running keep the policy they started under.
+    void IGuardedMethodState.Reconfigure() => _policy = StreamPolicy<T>.Create(_method, Runtime);
+
+    private SharedStream<T> StartUnshared<TArguments>(
+        TArguments arguments,
+        Func<TArguments, CancellationToken, IAsyncEnumerable<T>> core,
+        Func<TArguments, Exception, CancellationToken, IAsyncEnumerable<T>>? fallback)
+    {
+        // Not listed: no later call can join it, and the runtime does not count it in flight.
+        var stream = new SharedStream<T>(_policy, listing: null, key: null);
+        stream.TryJoin();
+        stream.Start(arguments, core, fallback);
+        return stream;
+    }
+
+    private (SharedStream<T> Stream, bool Started) Join<TArguments>(
         string key,
+        string? cacheKey,
         TArguments arguments,
         Func<TArguments, CancellationToken, IAsyncEnumerable<T>> core,
         Func<TArguments, Exception, CancellationToken, IAsyncEnumerable<T>>? fallback)
@@ -95,19 +120,19 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
             {
                 if (running.TryJoin())
                 {
-                    return running;
+                    return (running, false);
                 }
 
                 _streams.TryRemove(new KeyValuePair<string, SharedStream<T>>(key, running));
                 continue;
             }
 
-            var started = new SharedStream<T>(_streams, key);
+            var started = new SharedStream<T>(_policy, _streams, key, cacheKey);
             started.TryJoin();
             if (_streams.TryAdd(key, started))
             {
-                started.Start(this, arguments, core, fallback);
-                return started;
+                started.Start(arguments, core, fallback);
+                return (started, true);
             }
         }
     }

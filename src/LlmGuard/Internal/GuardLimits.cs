@@ -32,6 +32,9 @@ internal static class GuardLimits
     /// <summary>Polly's circuit breaker refuses sampling windows and break durations shorter than half a second.</summary>
     public const int MinBreakerMs = 500;
 
+    /// <summary>The most items a guarded stream may keep for late consumers: a bound on the memory one key can hold.</summary>
+    public const int MaxStreamReplayItems = 1_000_000;
+
     /// <summary>The window of a rate limit when the scene sets none.</summary>
     public const int DefaultRateLimitWindowMs = 1_000;
 }

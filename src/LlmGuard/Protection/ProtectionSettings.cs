@@ -34,12 +34,16 @@ internal readonly record struct ProtectionSettings(
     public bool LimitsTenants => TenantMaxConcurrency > 0 || TenantRateLimit > 0;
 
     /// <summary>The settings of a method's scene: its configuration, else the method's attribute constants, else the defaults.</summary>
-    public static ProtectionSettings Of<TResult>(SceneOverrides overrides, GuardedMethod<TResult> method) => new(
-        overrides.BreakerFailureRatio ?? method.BreakerFailureRatio,
+    public static ProtectionSettings Of<TResult>(SceneOverrides overrides, GuardedMethod<TResult> method) =>
+        Of(overrides, method.BreakerFailureRatio, method.MaxConcurrency);
+
+    /// <summary>The settings of a scene: its configuration, else the attribute's breaker ratio and concurrency, else the defaults.</summary>
+    public static ProtectionSettings Of(SceneOverrides overrides, double breakerFailureRatio, int maxConcurrency) => new(
+        overrides.BreakerFailureRatio ?? breakerFailureRatio,
         overrides.BreakerMinimumThroughput ?? GuardLimits.DefaultBreakerMinimumThroughput,
         overrides.BreakerSamplingMs ?? GuardLimits.DefaultBreakerSamplingMs,
         overrides.BreakerBreakMs ?? GuardLimits.DefaultBreakerBreakMs,
-        overrides.MaxConcurrency ?? method.MaxConcurrency,
+        overrides.MaxConcurrency ?? maxConcurrency,
         overrides.MaxQueue ?? 0,
         overrides.RateLimit ?? 0,
         overrides.RateLimitWindowMs ?? GuardLimits.DefaultRateLimitWindowMs,

@@ -1,10 +1,18 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
-using LlmGuard.Infrastructure;
+using LlmGuard.Execution;
+using LlmGuard.Failures;
+using LlmGuard.Protection;
+using LlmGuard.Telemetry;
+using LlmGuard.Usage;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
 using Polly;
 
 namespace LlmGuard.Streaming;
@@ -14,19 +22,39 @@ namespace LlmGuard.Streaming;
 /// each consumer reads the buffer from the first item at its own pace. The upstream is cancelled when its last
 /// consumer leaves; the stream is unlisted then, or when the upstream ends, so later callers start a new one.
 /// </summary>
+/// <remarks>
+/// The buffer keeps the last <see cref="StreamPolicy{T}.ReplayItems"/> items and never more: the upstream is never
+/// slowed down by its slowest consumer. Once it drops its first item the stream takes no new consumer (one would miss
+/// the start of the answer) and is unlisted, and a consumer whose next item was dropped gets a
+/// <see cref="LlmStreamOverflowException"/>.
+/// </remarks>
 /// <typeparam name="T">The items of the stream.</typeparam>
 internal sealed class SharedStream<T> : IDisposable
 {
+    // Grown by doubling up to the bound, so a short answer never allocates the whole bound.
+    private const int InitialBuffer = 16;
+
     private readonly object _gate = new();
-    private readonly List<T> _items = new();
     private readonly CancellationTokenSource _upstream = new();
-    private readonly ConcurrentDictionary<string, SharedStream<T>> _listing;
-    private readonly string _key;
+    private readonly StreamPolicy<T> _policy;
+    private readonly int _bound;
+    private readonly ConcurrentDictionary<string, SharedStream<T>>? _listing;
+    private readonly string? _key;
+    private readonly string? _cacheKey;
     private TaskCompletionSource _next = NewSignal();
+
+    // Item i is at i % _bound: before the buffer is full no item has been dropped and i is below its length; once full
+    // its length is the bound and each new item overwrites the oldest.
+    private T[] _buffer;
+    private int _count;
     private int _consumers;
+
+    // Every consumer that ever joined: the callers the execution answered.
+    private int _joined;
+    private ExecutionReport? _report;
     private bool _ended;
 
-    // No consumer may join any more: the upstream ended, or every consumer left and it was cancelled.
+    // No consumer may join any more: the upstream ended, dropped an item, or every consumer left and it was cancelled.
     private bool _closed;
 
     // The last consumer's Cancel runs outside the lock; whichever of it and the upstream's end comes second disposes.
@@ -34,8 +62,17 @@ internal sealed class SharedStream<T> : IDisposable
     private bool _cancelled;
     private ExceptionDispatchInfo? _failure;
 
-    public SharedStream(ConcurrentDictionary<string, SharedStream<T>> listing, string key)
+    /// <summary>Creates a stream that runs under <paramref name="policy"/> to its end.</summary>
+    /// <param name="policy">The policy the upstream starts under.</param>
+    /// <param name="listing">Where the stream is listed under <paramref name="key"/>; <see langword="null"/> for a stream of one consumer.</param>
+    /// <param name="key">Its key in <paramref name="listing"/>.</param>
+    /// <param name="cacheKey">Where a completed stream is stored whole; <see langword="null"/> when the policy caches nothing.</param>
+    public SharedStream(StreamPolicy<T> policy, ConcurrentDictionary<string, SharedStream<T>>? listing, string? key, string? cacheKey = null)
     {
+        _cacheKey = cacheKey;
+        _policy = policy;
+        _bound = policy.ReplayItems;
+        _buffer = new T[Math.Min(_bound, InitialBuffer)];
         _listing = listing;
         _key = key;
     }
@@ -45,7 +82,14 @@ internal sealed class SharedStream<T> : IDisposable
         Item,
         Wait,
         End,
+        Overflow,
     }
+
+    /// <summary>Gets how many items the stream keeps; a consumer further behind overflows.</summary>
+    public int Bound => _bound;
+
+    // The index of the oldest item still held.
+    private int First => _count > _bound ? _count - _bound : 0;
 
     /// <summary>Counts one more consumer, unless the stream is closed to newcomers.</summary>
     public bool TryJoin()
@@ -58,6 +102,7 @@ internal sealed class SharedStream<T> : IDisposable
             }
 
             _consumers++;
+            _joined++;
             return true;
         }
     }
@@ -69,7 +114,7 @@ internal sealed class SharedStream<T> : IDisposable
         lock (_gate)
         {
             _consumers--;
-            cancel = _consumers == 0 && !_closed;
+            cancel = _consumers == 0 && !_ended && !_cancelling;
             if (cancel)
             {
                 _closed = true;
@@ -99,22 +144,28 @@ internal sealed class SharedStream<T> : IDisposable
 
     public void Dispose() => _upstream.Dispose();
 
-    /// <summary>Reads item <paramref name="index"/>, or says what to wait for when it has not arrived.</summary>
+    /// <summary>
+    /// Reads item <paramref name="index"/>, or says what to wait for when it has not arrived, or that it was dropped.
+    /// </summary>
     public Read TryRead(int index, out T item, out Task? wait)
     {
         lock (_gate)
         {
-            if (index < _items.Count)
+            item = default!;
+            wait = null;
+            if (index < First)
             {
-                item = _items[index];
-                wait = null;
+                return Read.Overflow;
+            }
+
+            if (index < _count)
+            {
+                item = _buffer[index % _bound];
                 return Read.Item;
             }
 
-            item = default!;
             if (_ended)
             {
-                wait = null;
                 return Read.End;
             }
 
@@ -134,7 +185,7 @@ internal sealed class SharedStream<T> : IDisposable
         lock (_gate)
         {
             failure = _failure;
-            count = _items.Count;
+            count = _count;
         }
 
         if (failure is null)
@@ -152,68 +203,294 @@ internal sealed class SharedStream<T> : IDisposable
 
     /// <summary>Pumps the upstream on the thread pool; the caller has already joined.</summary>
     public void Start<TArguments>(
-        GuardedStreamMethodState<T> state,
         TArguments arguments,
         Func<TArguments, CancellationToken, IAsyncEnumerable<T>> core,
         Func<TArguments, Exception, CancellationToken, IAsyncEnumerable<T>>? fallback)
     {
-        _ = Task.Run(() => PumpAsync(state, arguments, core, fallback));
+        _ = Task.Run(() => PumpAsync(arguments, core, fallback));
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    // The execution of one upstream, reported as a guarded call's execution is when something needs it: a budget may
+    // refuse it before any attempt; its activity, log scope, events and metrics; its tokens, from ChatResponseUpdate
+    // items or the core's LlmUsage.Report calls; the report consumers read when it ends, and the usage ledger.
     private async Task PumpAsync<TArguments>(
-        GuardedStreamMethodState<T> state,
         TArguments arguments,
         Func<TArguments, CancellationToken, IAsyncEnumerable<T>> core,
         Func<TArguments, Exception, CancellationToken, IAsyncEnumerable<T>>? fallback)
     {
+        StreamPolicy<T> policy = _policy;
+        GuardRuntime runtime = policy.Runtime;
+        GuardTelemetry telemetry = policy.Telemetry;
+        ILogger? logger = telemetry.Logger;
+        TimeProvider clock = runtime.TimeProvider;
         CancellationToken token = _upstream.Token;
-        TimeProvider clock = state.Runtime.TimeProvider;
+
+        // The flow of the consumer that started the upstream, as Task.Run carried it.
+        LlmCallContext? context = LlmCallContext.Current;
+        ExecutionReport? report = null;
+        ExecutionObservation? observation = null;
+        Activity? activity = null;
+        if (telemetry.ObservesExecutions || _cacheKey is not null)
+        {
+            report = new ExecutionReport(policy.Scene, context);
+            observation = new ExecutionObservation(telemetry, report, _key);
+            activity = GuardTelemetry.StartExecution(policy.ExecutionActivityName, policy.Scene);
+            report.ActivityContext = activity?.Context ?? default;
+            Volatile.Write(ref _report, report);
+            if (runtime.Usage.IsActive || telemetry.RecordsTokens || _cacheKey is not null)
+            {
+                // Set inside this async method, so only the upstream's attempts and the fallback see it.
+                LlmUsage.Current = report;
+            }
+        }
+
+        using IDisposable? scope = context is null ? null : logger?.BeginScope(new CallContextLogState(context));
+        long startedAt = clock.GetTimestamp();
         Exception? failure = null;
+        string result = CallResults.Success;
+        bool fellBack = false;
         try
         {
-            UpstreamReader<T> reader;
             try
             {
-                // Retries and the fallback apply only here, before the first item: after it consumers hold part of
-                // an answer that another attempt would repeat or contradict.
-                reader = await state.Attempts.ExecuteAsync(
-                    static (flight, attemptToken) => UpstreamReader<T>.OpenAsync(flight.Open, flight.FirstItemTimeout, flight.Clock, attemptToken),
-                    new Flight(ct => core(arguments, ct), state.FirstItemTimeout, clock),
-                    token).ConfigureAwait(false);
+                if (report is not null && runtime.Usage.TryAdmit(policy.Scene, context) is { } refusal)
+                {
+                    // The core never runs: the fallback answers, as after failed attempts, or the consumers get the refusal.
+                    throw refusal;
+                }
+
+                var run = new Run<TArguments>(this, arguments, core, observation);
+                _ = policy.Protection is { } protection
+                    ? await protection.ExecuteAsync(static (run, failedAttempt, runToken) => run.Stream.RunAsync(run, failedAttempt, runToken), run, token).ConfigureAwait(false)
+                    : await RunAsync(run, failedAttempt: null, token).ConfigureAwait(false);
             }
-            catch (Exception attemptsFailure) when (fallback is not null && !token.IsCancellationRequested)
+            catch (Exception attemptsFailure) when (fallback is not null && !token.IsCancellationRequested && Count == 0)
             {
-                reader = await UpstreamReader<T>.OpenAsync(ct => fallback(arguments, attemptsFailure, ct), state.FirstItemTimeout, clock, token).ConfigureAwait(false);
+                // Every attempt failed before a first item, or the upstream was refused: no consumer holds part of an
+                // answer yet, so the fallback's stream can be the whole of it. A refusal answers with the fallback too,
+                // but the consumers were rejected, not failed over.
+                fellBack = true;
+                bool refused = IsRefusal(attemptsFailure, observation);
+                result = refused ? CallResults.Rejected : CallResults.Fallback;
+                RecordRejection(telemetry, policy.Scene, attemptsFailure, observation);
+                if (logger is not null && !(refused && attemptsFailure is LlmCircuitOpenException or LlmLimitExceededException))
+                {
+                    GuardLog.FallbackUsed(logger, policy.Scene, observation?.KeyHash, attemptsFailure);
+                }
+
+                UpstreamReader<T> reader = await UpstreamReader<T>.OpenAsync(
+                    ct => fallback(arguments, attemptsFailure, ct), policy.FirstItemTimeout, clock, token).ConfigureAwait(false);
+                await DrainAsync(reader, report, token).ConfigureAwait(false);
+                telemetry.RecordFallback(policy.Scene, policy.Method.FallbackScene);
             }
 
-            await using (reader.ConfigureAwait(false))
+            // A fallback's answer is never stored: the next caller should get the model's.
+            if (result == CallResults.Success && _cacheKey is not null && policy.Cache is { } cache && !token.IsCancellationRequested && TryCopyWhole() is { } whole)
             {
-                bool more = reader.HasFirst;
-                while (more)
-                {
-                    Append(reader.Current);
-                    more = await reader.MoveNextAsync(state.IdleTimeout, token).ConfigureAwait(false);
-                }
+                // Stored before the consumers learn the end, so a caller that arrives after one of them finished finds it.
+                (long input, long output, _) = report!.ReadUsage();
+                await cache.StoreAsync(_cacheKey, whole, input + output, report.ActivityContext).ConfigureAwait(false);
             }
         }
         catch (Exception upstreamFailure)
         {
             failure = upstreamFailure;
+
+            // A fallback that failed after a refusal was counted as a rejection already; its own failure is an error.
+            result = upstreamFailure is OperationCanceledException && token.IsCancellationRequested ? CallResults.Cancelled
+                : !fellBack && IsRefusal(upstreamFailure, observation) ? CallResults.Rejected
+                : CallResults.Error;
+            if (!fellBack)
+            {
+                RecordRejection(telemetry, policy.Scene, upstreamFailure, observation);
+            }
+
+            if (logger is not null && result == CallResults.Error)
+            {
+                GuardLog.ExecutionFailed(logger, policy.Scene, observation?.KeyHash, upstreamFailure);
+            }
         }
 
+        if (report is not null)
+        {
+            report.Result = result;
+            report.Duration = clock.GetElapsedTime(startedAt);
+            report.CompletedAt = clock.GetUtcNow();
+            report.Callers = Volatile.Read(ref _joined);
+            telemetry.RecordExecution(report, activity);
+            runtime.Usage.Complete(report);
+        }
+
+        activity?.Dispose();
         End(failure);
+    }
+
+    /// <summary>
+    /// Gets the report of the upstream's execution, complete once the stream ended; <see langword="null"/> when nothing
+    /// observed it.
+    /// </summary>
+    public ExecutionReport? Report => Volatile.Read(ref _report);
+
+    // Only a refusal of this upstream, raised before its attempts started, is this scene's rejection; one that came out
+    // of the core is a failure like any other.
+    private static bool IsRefusal(Exception exception, ExecutionObservation? observation) =>
+        exception is LlmCallRejectedException && observation is { AttemptsStarted: false };
+
+    private static void RecordRejection(GuardTelemetry telemetry, string scene, Exception exception, ExecutionObservation? observation)
+    {
+        if (exception is LlmCallRejectedException rejection && IsRefusal(exception, observation))
+        {
+            telemetry.RecordRejection(scene, rejection);
+        }
+    }
+
+    // The tokens a Microsoft.Extensions.AI streaming update carries; a chat client reports them in its last update.
+    private static void AddUsage(ExecutionReport report, T item)
+    {
+        if (item is ChatResponseUpdate update)
+        {
+            foreach (AIContent content in update.Contents)
+            {
+                if (content is UsageContent usage)
+                {
+                    report.AddUsage(usage.Details.InputTokenCount, usage.Details.OutputTokenCount, update.ModelId);
+                }
+            }
+        }
+    }
+
+    // The whole answer, unless the buffer dropped part of it: a partial stream is never stored.
+    private T[]? TryCopyWhole()
+    {
+        lock (_gate)
+        {
+            return _count > _bound ? null : _buffer.AsSpan(0, _count).ToArray();
+        }
+    }
+
+    private int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _count;
+            }
+        }
+    }
+
+    // One execution, from the first attempt to the upstream's end: under the scene's protection a permit is held and the
+    // breaker counts its outcome, a failure after the first item included.
+    private async ValueTask<bool> RunAsync<TArguments>(Run<TArguments> run, StrongBox<bool>? failedAttempt, CancellationToken token)
+    {
+        StreamPolicy<T> policy = _policy;
+        ResilienceContext context = ResilienceContextPool.Shared.Get(token);
+        if (run.Observation is { } observation)
+        {
+            observation.AttemptsStarted = true;
+            context.Properties.Set(ExecutionObservation.Key, observation);
+        }
+
+        if (failedAttempt is not null)
+        {
+            context.Properties.Set(SceneProtection.FailedAttempt, failedAttempt);
+        }
+
+        UpstreamReader<T> reader;
+        try
+        {
+            // Retries apply only here, before the first item: after it consumers hold part of an answer that another
+            // attempt would repeat or contradict.
+            reader = await policy.Attempts.ExecuteAsync(
+                static (attemptContext, flight) => flight.Observation is { } observation && GuardTelemetry.ActivitySource.HasListeners()
+                    ? TracedOpenAsync(flight, observation, attemptContext.CancellationToken)
+                    : UpstreamReader<T>.OpenAsync(flight.Open, flight.FirstItemTimeout, flight.Clock, attemptContext.CancellationToken),
+                context,
+                new Flight(ct => run.Core(run.Arguments, ct), policy.FirstItemTimeout, policy.Runtime.TimeProvider, policy.Scene, run.Observation)).ConfigureAwait(false);
+            if (policy.MaxRetries == 0)
+            {
+                run.Observation?.Telemetry.RecordAttempt(policy.Scene, AttemptResults.Success);
+            }
+        }
+        catch (Exception exception) when (policy.MaxRetries == 0 && run.Observation is not null && !token.IsCancellationRequested)
+        {
+            // Without retries no retry strategy classified the failure: this is its one classification.
+            FailureClassification verdict = FailureInspection.Classify(exception, policy.Runtime.FailureClassifier, policy.Runtime.TimeProvider);
+            AttemptTelemetry.Record(run.Observation.Telemetry, policy.Scene, exception, verdict, attemptNumber: 1, context);
+            throw;
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+
+        await DrainAsync(reader, run.Observation?.Report, token).ConfigureAwait(false);
+        return true;
+    }
+
+    // An attempt's activity, a child of the upstream's, lasts until its first item: what follows is the upstream's.
+    private static async ValueTask<UpstreamReader<T>> TracedOpenAsync(Flight flight, ExecutionObservation observation, CancellationToken attemptToken)
+    {
+        // Attempts of one upstream run one after another, so the count needs no interlock.
+        using Activity? activity = GuardTelemetry.StartAttempt(flight.Scene, ++observation.Attempts);
+        try
+        {
+            return await UpstreamReader<T>.OpenAsync(flight.Open, flight.FirstItemTimeout, flight.Clock, attemptToken).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, exception.GetType().Name);
+            throw;
+        }
+    }
+
+    private async ValueTask DrainAsync(UpstreamReader<T> reader, ExecutionReport? report, CancellationToken token)
+    {
+        await using (reader.ConfigureAwait(false))
+        {
+            bool more = reader.HasFirst;
+            while (more)
+            {
+                if (report is not null)
+                {
+                    AddUsage(report, reader.Current);
+                }
+
+                Append(reader.Current);
+                more = await reader.MoveNextAsync(_policy.IdleTimeout, token).ConfigureAwait(false);
+            }
+        }
     }
 
     private void Append(T item)
     {
         TaskCompletionSource arrived;
+        bool firstDrop;
         lock (_gate)
         {
-            _items.Add(item);
+            if (_count == _buffer.Length && _buffer.Length < _bound)
+            {
+                Array.Resize(ref _buffer, (int)Math.Min((long)_buffer.Length * 2, _bound));
+            }
+
+            _buffer[_count % _bound] = item;
+            _count++;
+            firstDrop = _count == _bound + 1;
+            if (firstDrop)
+            {
+                _closed = true;
+            }
+
             arrived = _next;
             _next = NewSignal();
+        }
+
+        if (firstDrop)
+        {
+            // A caller that joined now would miss the start of the answer: the next one starts an upstream of its own.
+            Unlist();
         }
 
         arrived.TrySetResult();
@@ -245,7 +522,18 @@ internal sealed class SharedStream<T> : IDisposable
         ended.TrySetResult();
     }
 
-    private void Unlist() => _listing.TryRemove(new KeyValuePair<string, SharedStream<T>>(_key, this));
+    private void Unlist() => _listing?.TryRemove(new KeyValuePair<string, SharedStream<T>>(_key!, this));
 
-    private sealed record Flight(Func<CancellationToken, IAsyncEnumerable<T>> Open, TimeSpan FirstItemTimeout, TimeProvider Clock);
+    private sealed record Flight(
+        Func<CancellationToken, IAsyncEnumerable<T>> Open,
+        TimeSpan FirstItemTimeout,
+        TimeProvider Clock,
+        string Scene,
+        ExecutionObservation? Observation);
+
+    private readonly record struct Run<TArguments>(
+        SharedStream<T> Stream,
+        TArguments Arguments,
+        Func<TArguments, CancellationToken, IAsyncEnumerable<T>> Core,
+        ExecutionObservation? Observation);
 }

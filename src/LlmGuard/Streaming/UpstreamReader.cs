@@ -66,7 +66,7 @@ internal sealed class UpstreamReader<T> : IAsyncDisposable
         catch (OperationCanceledException cancelled) when (_timedOut && !upstream.IsCancellationRequested)
         {
             // A timeout is transient to the failure rules, so a first item that never came is retried.
-            throw new TimeoutException($"The guarded stream produced no item within {timeout.TotalMilliseconds} ms.", cancelled);
+            throw StreamDeadline.Passed(timeout, cancelled);
         }
         finally
         {

@@ -10,8 +10,9 @@ internal static class AttemptTelemetry
 {
     public static void Record(GuardTelemetry telemetry, string scene, Exception failure, FailureClassification verdict, int attemptNumber, ResilienceContext context)
     {
-        // Polly's timeout turns the attempt's cancellation into this exception, so it names a timeout and nothing else.
-        bool timedOut = failure is TimeoutRejectedException;
+        // Polly's timeout turns the attempt's cancellation into this exception, so it names a timeout and nothing else; a
+        // stream's first-item deadline raises one of its own.
+        bool timedOut = failure is TimeoutRejectedException || Streaming.StreamDeadline.IsDeadline(failure);
         telemetry.RecordAttempt(
             scene,
             timedOut ? AttemptResults.Timeout : verdict.Kind == FailureKind.Transient ? AttemptResults.Transient : AttemptResults.Failure);

@@ -129,6 +129,20 @@ internal static class CallObserver
         }
     }
 
+    /// <summary>
+    /// Reports one consumer of a guarded stream when it ends: how it got its items (<c>executed</c>, <c>joined</c> or
+    /// <c>cached</c>), how it ended, how long it read, and, for a consumer of someone else's upstream or of the cache,
+    /// the tokens saved and an activity linked to the upstream's.
+    /// </summary>
+    public static void ReportConsumer(GuardTelemetry telemetry, TimeProvider clock, Arrival arrival, string outcome, string result, long tokensSaved, ActivityContext origin)
+    {
+        telemetry.RecordCall(arrival.Scene, outcome, result, clock.GetElapsedTime(arrival.StartedAt), arrival.Context, result == CallResults.Cancelled ? 0 : tokensSaved);
+        if (arrival.StartedAtUtc != default && outcome != CallOutcomes.Executed)
+        {
+            GuardTelemetry.RecordSharedCall(arrival.Scene, outcome, result, arrival.Parent, arrival.StartedAtUtc, origin);
+        }
+    }
+
     private static void Report(GuardTelemetry telemetry, TimeProvider clock, Arrival arrival, IReportedExecution? execution, string? sharedOutcome, string result)
     {
         ExecutionReport? report = execution?.Report;

@@ -38,6 +38,7 @@ internal sealed class GuardTelemetry
     private readonly Counter<long> _tokensSaved;
     private readonly Counter<long> _rejections;
     private readonly Counter<long> _fallbacks;
+    private readonly Histogram<double> _firstItemDuration;
     private readonly ILogger? _logger;
 
     public GuardTelemetry(GuardRuntime runtime)
@@ -58,6 +59,8 @@ internal sealed class GuardTelemetry
         _rejections = meter.CreateCounter<long>(TelemetryNames.Rejections, "{execution}", "Executions refused before their core ran, by what refused them: breaker, limit or budget.");
         meter.CreateObservableGauge(
             TelemetryNames.BreakerState, ObserveBreakers, "{state}", "The circuit breaker of each scene that has one: 0 closed, 1 half-open, 2 open.");
+        _firstItemDuration = meter.CreateHistogram(
+            TelemetryNames.StreamFirstItemDuration, "s", "How long each consumer of a guarded stream waited for its first item.", tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = s_durationBuckets });
         _fallbacks = meter.CreateCounter<long>(TelemetryNames.Fallbacks, "{execution}", "Executions answered by their fallback, by the level that answered: the fallback's scene when it is a guarded method, otherwise method.");
 
         // Read once: deciding per execution whether to observe it must cost a field read. Error is the most
@@ -75,7 +78,7 @@ internal sealed class GuardTelemetry
 
     /// <summary>Gets whether anything listens to per-caller telemetry: the calls' metrics or traces.</summary>
     public bool ObservesCalls =>
-        _calls.Enabled || _callDuration.Enabled || _tokensSaved.Enabled || ActivitySource.HasListeners();
+        _calls.Enabled || _callDuration.Enabled || _tokensSaved.Enabled || _firstItemDuration.Enabled || ActivitySource.HasListeners();
 
     /// <summary>
     /// Gets whether an execution starting now needs an <see cref="ExecutionReport"/>: something listens to it, to its
@@ -199,6 +202,15 @@ internal sealed class GuardTelemetry
         if (tokensSaved > 0)
         {
             _tokensSaved.Add(tokensSaved, new KeyValuePair<string, object?>(TelemetryNames.SceneTag, scene), new KeyValuePair<string, object?>(TelemetryNames.OutcomeTag, outcome));
+        }
+    }
+
+    /// <summary>Records how long one consumer of a guarded stream waited for its first item, by how it got its answer.</summary>
+    public void RecordFirstItem(string scene, string outcome, TimeSpan waited)
+    {
+        if (_firstItemDuration.Enabled)
+        {
+            _firstItemDuration.Record(waited.TotalSeconds, new KeyValuePair<string, object?>(TelemetryNames.SceneTag, scene), new KeyValuePair<string, object?>(TelemetryNames.OutcomeTag, outcome));
         }
     }
 

@@ -20,6 +20,7 @@ internal static class TelemetryNames
     public const string Rejections = "llmguard.rejections";
     public const string BreakerState = "llmguard.breaker.state";
     public const string Fallbacks = "llmguard.fallbacks";
+    public const string StreamFirstItemDuration = "llmguard.stream.first_item.duration";
 
     public const string SceneTag = "llmguard.scene";
     public const string OutcomeTag = "llmguard.outcome";

@@ -5,8 +5,11 @@ using System.IO;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
+using LlmGuard.Execution;
 using LlmGuard.Infrastructure;
 using LlmGuard.Streaming;
+using LlmGuard.Tests.Usage;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LlmGuard.Tests.Streaming;
@@ -30,7 +33,8 @@ public sealed class SharedStreamStressTests
     public void A_stream_whose_last_consumer_left_refuses_new_consumers_and_is_unlisted()
     {
         var listing = new ConcurrentDictionary<string, SharedStream<string>>();
-        var stream = new SharedStream<string>(listing, "k");
+        var policy = StreamPolicy<string>.Create(new GuardedStreamMethod<string>("stream.race", 0, 0, 0, 0), new GuardRuntime(new FakeTimeProvider()));
+        var stream = new SharedStream<string>(policy, listing, "k");
         listing["k"] = stream;
         Assert.True(stream.TryJoin());
 
@@ -40,17 +44,23 @@ public sealed class SharedStreamStressTests
         Assert.Empty(listing);
     }
 
-    [Fact]
-    public async Task Twenty_thousand_random_consumers_leave_no_stream_and_no_upstream_behind()
+    // A bound below the stream's length adds the drop's unlisting and overflowing consumers to the interleavings.
+    [Theory]
+    [InlineData(GuardedAttribute.DefaultStreamReplayItems)]
+    [InlineData(2)]
+    public async Task Twenty_thousand_random_consumers_leave_no_stream_and_no_upstream_behind(int replayItems)
     {
-        var method = new GuardedStreamMethod<string>("stream.stress", firstItemTimeoutMs: 0, idleTimeoutMs: 0, maxRetries: 0, retryDelayMs: 0);
-        GuardedStreamMethodState<string> state = method.For(new GuardRuntime(new FakeTimeProvider()));
+        var method = new GuardedStreamMethod<string>("stream.stress", firstItemTimeoutMs: 0, idleTimeoutMs: 0, maxRetries: 0, retryDelayMs: 0, replayItems: replayItems);
+        using var meters = new TestMeterFactory();
+        using var calls = new MetricCollector<long>(meters, "LlmGuard", "llmguard.calls");
+        using var executions = new MetricCollector<long>(meters, "LlmGuard", "llmguard.executions");
+        GuardedStreamMethodState<string> state = method.For(new GuardRuntime(new FakeTimeProvider()) { MeterFactory = meters });
 
         var workers = new Task[Workers];
         for (int w = 0; w < Workers; w++)
         {
             int seed = w;
-            workers[w] = Task.Run(() => ConsumeAtRandomAsync(state, new Random(seed)));
+            workers[w] = Task.Run(() => ConsumeAtRandomAsync(state, new Random(seed), replayItems));
         }
 
         await Task.WhenAll(workers).WaitAsync(TimeSpan.FromMinutes(2));
@@ -60,9 +70,15 @@ public sealed class SharedStreamStressTests
             SpinWait.SpinUntil(() => Volatile.Read(ref _ends) == Volatile.Read(ref _starts), TimeSpan.FromSeconds(10)),
             $"{_starts} upstreams started, {_ends} ended");
         Assert.True(_starts > 1);
+
+        // Every consumer is reported once, whichever way it ended, and every upstream once, after its end.
+        Assert.Equal(Workers * ConsumersPerWorker, calls.GetMeasurementSnapshot().Count);
+        Assert.True(
+            SpinWait.SpinUntil(() => executions.GetMeasurementSnapshot().Count == Volatile.Read(ref _starts), TimeSpan.FromSeconds(10)),
+            $"{_starts} upstreams started, {executions.GetMeasurementSnapshot().Count} executions reported");
     }
 
-    private async Task ConsumeAtRandomAsync(GuardedStreamMethodState<string> state, Random random)
+    private async Task ConsumeAtRandomAsync(GuardedStreamMethodState<string> state, Random random, int replayItems)
     {
         for (int i = 0; i < ConsumersPerWorker; i++)
         {
@@ -95,6 +111,11 @@ public sealed class SharedStreamStressTests
             {
                 Assert.Equal(2, behaviour);
                 Assert.Equal(cancellation.Token, cancelled.CancellationToken);
+            }
+            catch (LlmStreamOverflowException overflow)
+            {
+                Assert.True(replayItems < ItemsPerStream, $"overflow with a bound of {replayItems}");
+                Assert.Equal(items.Count, overflow.ItemsDelivered);
             }
             catch (LlmStreamInterruptedException interrupted)
             {
