@@ -29,6 +29,12 @@ public sealed class GuardedAttribute : Attribute
     public const int DefaultMaxRetryAfterMs = 30_000;
 
     /// <summary>
+    /// The number of items a shared stream keeps for consumers that join late, when <see cref="StreamReplayItems"/> is
+    /// not set: 4096.
+    /// </summary>
+    public const int DefaultStreamReplayItems = 4096;
+
+    /// <summary>
     /// Gets or sets the business scene that prefixes every key, for example <c>"ticket_autofill"</c>.
     /// Defaults to <c>TypeName.MethodName</c>.
     /// </summary>
@@ -78,6 +84,27 @@ public sealed class GuardedAttribute : Attribute
     /// 0 means no timeout; otherwise 10 to 86 400 000. Defaults to <see cref="DefaultTimeoutMs"/>.
     /// </summary>
     public int TimeoutMs { get; set; } = DefaultTimeoutMs;
+
+    /// <summary>
+    /// Gets or sets, for a method that returns <c>IAsyncEnumerable&lt;T&gt;</c>, how long an attempt may take to produce
+    /// its first item, in milliseconds; a deadline that passes cancels the attempt's token and counts as a transient
+    /// failure. When it is not set, <see cref="TimeoutMs"/> is used. 0 means no limit; otherwise 10 to 86 400 000.
+    /// </summary>
+    public int FirstItemTimeoutMs { get; set; }
+
+    /// <summary>
+    /// Gets or sets, for a method that returns <c>IAsyncEnumerable&lt;T&gt;</c>, how long the stream may go without an
+    /// item after the first, in milliseconds; a deadline that passes ends the stream with an interruption. When it is not
+    /// set, <see cref="TimeoutMs"/> is used. 0 means no limit; otherwise 10 to 86 400 000.
+    /// </summary>
+    public int IdleTimeoutMs { get; set; }
+
+    /// <summary>
+    /// Gets or sets, for a method that returns <c>IAsyncEnumerable&lt;T&gt;</c>, how many items its shared stream keeps
+    /// so that a consumer joining late still receives every item from the first, 1 to 1 000 000. Defaults to
+    /// <see cref="DefaultStreamReplayItems"/>.
+    /// </summary>
+    public int StreamReplayItems { get; set; } = DefaultStreamReplayItems;
 
     /// <summary>
     /// Gets or sets how many times a transiently failed attempt is retried (0 to 100).

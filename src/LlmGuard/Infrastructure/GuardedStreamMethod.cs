@@ -23,7 +23,19 @@ public sealed class GuardedStreamMethod<T> : GuardedMethod
     /// <param name="maxRetries">How many times a transient failure before the first item is retried, 0 to 100.</param>
     /// <param name="retryDelayMs">The median delay before the first retry in milliseconds, 0 to 86 400 000.</param>
     /// <param name="maxRetryAfterMs">The longest <c>Retry-After</c> a retry waits for in milliseconds, 0 to 86 400 000; a longer demand ends the attempts.</param>
-    /// <exception cref="ArgumentException"><paramref name="scene"/> is empty.</exception>
+    /// <param name="replayItems">How many items the shared stream keeps for consumers that join late, 1 to 1 000 000.</param>
+    /// <param name="cacheSeconds">How long a completed stream stays cached as a whole, in seconds, 0 to 2 592 000; 0 for no caching.</param>
+    /// <param name="cacheVersion">
+    /// The hash of the method's signature and item type the generator computed; part of every cache key, so a build that
+    /// changes them never reads older entries. Required when <paramref name="cacheSeconds"/> is more than 0.
+    /// </param>
+    /// <param name="fallbackScene">
+    /// The scene of the [Guarded] streaming method the method's <c>Fallback</c> names, when it names one (a fallback
+    /// chain); <see langword="null"/> for a plain fallback or none.
+    /// </param>
+    /// <param name="maxConcurrency">How many executions of the scene run at once, 0 or more; 0 for no limit.</param>
+    /// <param name="breakerFailureRatio">The failure ratio that opens the scene's circuit breaker, 0 to 1; 0 for no breaker.</param>
+    /// <exception cref="ArgumentException"><paramref name="scene"/> is empty, or <paramref name="cacheVersion"/> is empty while <paramref name="cacheSeconds"/> is more than 0.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A number is outside its range.</exception>
     public GuardedStreamMethod(
         string scene,
@@ -31,7 +43,13 @@ public sealed class GuardedStreamMethod<T> : GuardedMethod
         int idleTimeoutMs,
         int maxRetries,
         int retryDelayMs,
-        int maxRetryAfterMs = GuardedAttribute.DefaultMaxRetryAfterMs)
+        int maxRetryAfterMs = GuardedAttribute.DefaultMaxRetryAfterMs,
+        int replayItems = GuardedAttribute.DefaultStreamReplayItems,
+        int cacheSeconds = 0,
+        string? cacheVersion = null,
+        string? fallbackScene = null,
+        int maxConcurrency = 0,
+        double breakerFailureRatio = 0)
     {
         ArgumentException.ThrowIfNullOrEmpty(scene);
         ThrowIfNotTimeout(firstItemTimeoutMs);
@@ -42,6 +60,20 @@ public sealed class GuardedStreamMethod<T> : GuardedMethod
         ArgumentOutOfRangeException.ThrowIfGreaterThan(retryDelayMs, GuardLimits.MaxMilliseconds);
         ArgumentOutOfRangeException.ThrowIfNegative(maxRetryAfterMs);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxRetryAfterMs, GuardLimits.MaxMilliseconds);
+        ArgumentOutOfRangeException.ThrowIfLessThan(replayItems, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(replayItems, 1_000_000);
+        ArgumentOutOfRangeException.ThrowIfNegative(cacheSeconds);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(cacheSeconds, GuardLimits.MaxCacheSeconds);
+        if (cacheSeconds > 0)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(cacheVersion);
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(maxConcurrency);
+        if (!(breakerFailureRatio >= 0 && breakerFailureRatio <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(breakerFailureRatio), breakerFailureRatio, "The failure ratio is 0 (no breaker) or above 0 and at most 1.");
+        }
 
         Scene = scene;
         FirstItemTimeoutMs = firstItemTimeoutMs;
@@ -49,6 +81,12 @@ public sealed class GuardedStreamMethod<T> : GuardedMethod
         MaxRetries = maxRetries;
         RetryDelayMs = retryDelayMs;
         MaxRetryAfterMs = maxRetryAfterMs;
+        ReplayItems = replayItems;
+        CacheSeconds = cacheSeconds;
+        CacheVersion = cacheVersion ?? string.Empty;
+        FallbackScene = fallbackScene;
+        MaxConcurrency = maxConcurrency;
+        BreakerFailureRatio = breakerFailureRatio;
     }
 
     /// <summary>Gets the scene that prefixes the method's keys.</summary>
@@ -68,6 +106,24 @@ public sealed class GuardedStreamMethod<T> : GuardedMethod
 
     /// <summary>Gets the longest <c>Retry-After</c> a retry waits for, in milliseconds.</summary>
     public int MaxRetryAfterMs { get; }
+
+    /// <summary>Gets how many items the shared stream keeps for consumers that join late.</summary>
+    public int ReplayItems { get; }
+
+    /// <summary>Gets how long a completed stream stays cached, in seconds; 0 means no caching.</summary>
+    public int CacheSeconds { get; }
+
+    /// <summary>Gets the version part of the method's cache keys; empty when the method caches nothing.</summary>
+    public string CacheVersion { get; }
+
+    /// <summary>Gets the scene of the guarded streaming method that is this method's fallback, if it names one.</summary>
+    public string? FallbackScene { get; }
+
+    /// <summary>Gets how many executions of the scene run at once; 0 means no limit.</summary>
+    public int MaxConcurrency { get; }
+
+    /// <summary>Gets the failure ratio that opens the scene's circuit breaker; 0 means no breaker.</summary>
+    public double BreakerFailureRatio { get; }
 
     /// <summary>Gets the state this method has on <paramref name="runtime"/>, creating it on first use.</summary>
     /// <param name="runtime">The runtime the call runs on.</param>

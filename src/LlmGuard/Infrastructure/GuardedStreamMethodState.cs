@@ -77,6 +77,29 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
         return new GuardedStream<T>(() => Join(key, arguments, core, fallback), cancellationToken);
     }
 
+    /// <summary>
+    /// Streams one call's answer from an upstream of its own (<c>SingleFlight = false</c>): each enumeration starts its
+    /// own upstream, and no other call joins it.
+    /// </summary>
+    /// <typeparam name="TArguments">The arguments of a call; passed to the delegates.</typeparam>
+    /// <param name="arguments">This call's arguments.</param>
+    /// <param name="core">Starts the upstream once per attempt, with the attempt's token.</param>
+    /// <param name="fallback">
+    /// Streams the answer when every attempt failed before a first item; <see langword="null"/> when the method has none.
+    /// </param>
+    /// <param name="cancellationToken">Ends the enumeration and its upstream.</param>
+    /// <returns>The items, with the same failure rules as <see cref="Stream{TArguments}"/>.</returns>
+    public IAsyncEnumerable<T> StreamUnshared<TArguments>(
+        TArguments arguments,
+        Func<TArguments, CancellationToken, IAsyncEnumerable<T>> core,
+        Func<TArguments, Exception, CancellationToken, IAsyncEnumerable<T>>? fallback,
+        CancellationToken cancellationToken)
+    {
+        // Placeholder until the runtime branch lands: a fresh key per enumeration keeps each upstream unshared.
+        ArgumentNullException.ThrowIfNull(core);
+        return new GuardedStream<T>(() => Join(Guid.NewGuid().ToString("N"), arguments, core, fallback), cancellationToken);
+    }
+
     // The runtime calls this on a reload; a stream's settings are the method's constants, so nothing changes.
     void IGuardedMethodState.Reconfigure()
     {
