@@ -41,6 +41,45 @@ public sealed class StreamingMethodTests
         Snapshot.VerifyGenerated(run.Source("Demo.StreamingAssistant.Guarded.g.cs"), "StreamingMethod");
     }
 
+    [Fact]
+    public void A_cached_stream_with_a_fallback_and_an_unshared_stream_falling_back_to_it_read_as_written_by_hand()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            namespace Demo;
+
+            public partial class StreamingDesk
+            {
+                [Guarded(Scene = "desk-answers", Key = "{$user}:{question}", CacheSeconds = 300, FirstItemTimeoutMs = 3000, IdleTimeoutMs = 10000,
+                    StreamReplayItems = 512, Fallback = nameof(CannedAnswer))]
+                public partial IAsyncEnumerable<string> AnswerAsync(string question, CancellationToken cancellationToken);
+
+                [Guarded(Scene = "desk-drafts", SingleFlight = false, Fallback = nameof(AnswerAsync))]
+                public partial IAsyncEnumerable<string> DraftAsync(string question, CancellationToken cancellationToken);
+
+                private async IAsyncEnumerable<string> AnswerCoreAsync(string question, [EnumeratorCancellation] CancellationToken cancellationToken)
+                {
+                    await Task.Yield();
+                    yield return question;
+                }
+
+                private async IAsyncEnumerable<string> DraftCoreAsync(string question, [EnumeratorCancellation] CancellationToken cancellationToken)
+                {
+                    await Task.Yield();
+                    yield return question;
+                }
+
+                private static async IAsyncEnumerable<string> CannedAnswer(string question, Exception exception)
+                {
+                    await Task.Yield();
+                    yield return "Sorry, I can't answer right now.";
+                }
+            }
+            """);
+
+        run.AssertClean();
+        Snapshot.VerifyGenerated(run.Source("Demo.StreamingDesk.Guarded.g.cs"), "StreamingFallbackCacheUnshared");
+    }
+
     [Theory]
     [InlineData("MergeWindowMs = 500", "500", "sets MergeWindowMs = 500, but a merge window holds each call")]
     [InlineData("Supersede = true", "true", "sets Supersede = true")]
@@ -269,7 +308,7 @@ public sealed class StreamingMethodTests
     [Theory]
     [InlineData("private IAsyncEnumerable<string> Canned(string question) => throw new NotImplementedException();", "arguments.Self.Canned(arguments.question)")]
     [InlineData("private static IAsyncEnumerable<string> Canned(string question, Exception exception) => throw new NotImplementedException();", "Canned(arguments.question, exception)")]
-    [InlineData("private IAsyncEnumerable<string> Canned(string question, CancellationToken cancellationToken, Exception exception) => throw new NotImplementedException();", "arguments.Self.Canned(arguments.question, executionToken, exception)")]
+    [InlineData("private IAsyncEnumerable<string> Canned(string question, CancellationToken cancellationToken, Exception exception) => throw new NotImplementedException();", "arguments.Self.Canned(arguments.question, upstreamToken, exception)")]
     public void A_stream_fallback_that_returns_IAsyncEnumerable_is_called_with_the_arguments_of_the_stream(string fallback, string call)
     {
         GeneratorRun run = GeneratorHarness.Run(Usings + $$"""
@@ -285,7 +324,7 @@ public sealed class StreamingMethodTests
             """);
 
         run.AssertClean();
-        Assert.Contains($"fallback: static (arguments, exception, executionToken) => {call},", run.SingleSource(), StringComparison.Ordinal);
+        Assert.Contains($"fallback: static (arguments, exception, upstreamToken) => {call},", run.SingleSource(), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -333,7 +372,7 @@ public sealed class StreamingMethodTests
         run.AssertClean();
         string source = run.SingleSource();
         Assert.Contains("retryDelayMs: 200, fallbackScene: \"backup\");", source, StringComparison.Ordinal);
-        Assert.Contains("fallback: static (arguments, exception, executionToken) => arguments.Self.BackupAsync(arguments.question, executionToken),", source, StringComparison.Ordinal);
+        Assert.Contains("fallback: static (arguments, exception, upstreamToken) => arguments.Self.BackupAsync(arguments.question, upstreamToken),", source, StringComparison.Ordinal);
     }
 
     [Fact]

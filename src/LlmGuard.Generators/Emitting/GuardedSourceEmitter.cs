@@ -609,10 +609,12 @@ internal static class GuardedSourceEmitter
 
         private string Fallback(FallbackSpec fallback)
         {
+            // A stream's fallback takes the upstream's place, and stops with it when the last consumer leaves.
+            string token = Streams ? "upstreamToken" : "executionToken";
             IEnumerable<string> values = fallback.Arguments.Select(a => a.Kind switch
             {
                 FallbackArgumentKind.Exception => "exception",
-                FallbackArgumentKind.CancellationToken => "executionToken",
+                FallbackArgumentKind.CancellationToken => token,
                 _ => "arguments." + a.ParameterName,
             });
             string call = $"{Target("arguments", isStatic: fallback.IsStatic)}{fallback.Name}{(fallback.IsGeneric ? _typeArguments : string.Empty)}({string.Join(", ", values)})";
@@ -628,7 +630,7 @@ internal static class GuardedSourceEmitter
                 _ => $"{VoidResult}.When({call})",
             };
             string modifiers = ReturnsValue && fallback.Return == FallbackReturn.Awaitable ? "static async" : "static";
-            return $"{modifiers} (arguments, exception, executionToken) => {answer}";
+            return $"{modifiers} (arguments, exception, {token}) => {answer}";
         }
 
         private string Target(string arguments, bool isStatic) => isStatic ? string.Empty : $"{arguments}.{_selfName}.";
