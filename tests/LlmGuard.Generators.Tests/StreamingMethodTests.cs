@@ -240,6 +240,29 @@ public sealed class StreamingMethodTests
     }
 
     [Fact]
+    public void A_cached_generic_stream_versions_its_cache_with_its_type_arguments()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Usings + """
+            public partial class Feeds<TItem>
+            {
+                [Guarded(Key = "{$user}:{name}", CacheSeconds = 60)]
+                public partial IAsyncEnumerable<TOther> ReadAsync<TOther>(string name, CancellationToken cancellationToken);
+
+                private async IAsyncEnumerable<TOther> ReadCoreAsync<TOther>(string name, [EnumeratorCancellation] CancellationToken cancellationToken)
+                {
+                    await Task.Yield();
+                    yield break;
+                }
+            }
+            """);
+
+        run.AssertClean();
+        Assert.Matches(
+            @"cacheVersion: global::LlmGuard\.Infrastructure\.GuardedMethod\.CacheVersionOf\(""[0-9a-f]{16}"", typeof\(global::Feeds<TItem>\), typeof\(TOther\)\)\);",
+            run.SingleSource());
+    }
+
+    [Fact]
     public void A_cached_stream_gets_the_cached_key_diagnostics_of_a_cached_call()
     {
         GeneratorRun run = GeneratorHarness.Run(Usings + """
