@@ -240,6 +240,27 @@ public sealed class StreamingMethodTests
     }
 
     [Fact]
+    public void The_cache_version_of_a_stream_changes_with_the_shape_of_its_items()
+    {
+        static string Version(string itemMembers) => System.Text.RegularExpressions.Regex.Match(
+            GeneratorHarness.Run(Usings + $$"""
+                public sealed record Chunk({{itemMembers}});
+
+                public partial class Assistant
+                {
+                    [Guarded(Key = "{$user}:{question}", CacheSeconds = 120)]
+                    public partial IAsyncEnumerable<Chunk> AnswerAsync(string question);
+
+                    private IAsyncEnumerable<Chunk> AnswerCoreAsync(string question) => throw new NotImplementedException();
+                }
+                """).SingleSource(),
+            @"cacheVersion: ""([0-9a-f]{16})""").Groups[1].Value;
+
+        Assert.NotEqual(Version("string Text"), Version("string Text, int Index"));
+        Assert.NotEqual(Version("string Text"), Version("int Text"));
+    }
+
+    [Fact]
     public void A_cached_generic_stream_versions_its_cache_with_its_type_arguments()
     {
         GeneratorRun run = GeneratorHarness.Run(Usings + """

@@ -306,7 +306,7 @@ internal static class GuardedSourceEmitter
             if (_method.Cache is not null)
             {
                 _writer.Line("// Completed streams are cached whole, as the array of their items; the version is a hash of this method's");
-                _writer.Line("// signature, key and item array type, so a build that changes any of them never replays streams an older build stored.");
+                _writer.Line("// signature, key and item type, so a build that changes any of them never replays streams an older build stored.");
             }
 
             if (_typeArguments.Length == 0)

@@ -9,10 +9,10 @@ namespace Demo
         // A stream: firstItemTimeoutMs bounds the wait for the first item and idleTimeoutMs every gap after it (0: no limit);
         // only failures before the first item are retried.
         // Completed streams are cached whole, as the array of their items; the version is a hash of this method's
-        // signature, key and item array type, so a build that changes any of them never replays streams an older build stored.
+        // signature, key and item type, so a build that changes any of them never replays streams an older build stored.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedStreamMethod<string> __AnswerAsync_Guard =
-            new(scene: "desk-answers", firstItemTimeoutMs: 3000, idleTimeoutMs: 10000, maxRetries: 2, retryDelayMs: 200, replayItems: 512, cacheSeconds: 300, cacheVersion: "872d74023bf9df01");
+            new(scene: "desk-answers", firstItemTimeoutMs: 3000, idleTimeoutMs: 10000, maxRetries: 2, retryDelayMs: 200, replayItems: 512, cacheSeconds: 300, cacheVersion: "dee3a284b362b59e");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Collections.Generic.IAsyncEnumerable<string> AnswerAsync(string question, global::System.Threading.CancellationToken cancellationToken)
