@@ -17,8 +17,10 @@ namespace LlmGuard.CodeFixes;
 
 /// <summary>
 /// For LLMG100: moves an awaited model SDK call into the core of a new [Guarded] method of the same class and calls
-/// that method instead. Offered only where the result is certain to compile: an awaited call in a method of a class,
-/// whose inputs are parameters and locals with a stable text form (they become the key) and at most one token.
+/// that method instead. A streaming call (one that returns <c>IAsyncEnumerable&lt;T&gt;</c>, such as
+/// <c>IChatClient.GetStreamingResponseAsync</c>) moves into the core of a [Guarded] method that returns the stream.
+/// Offered only where the result is certain to compile: an awaited or streaming call in a method of a class, whose
+/// inputs are parameters and locals with a stable text form (they become the key) and at most one token.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(MoveCallIntoGuardedMethodCodeFix))]
 [Shared]
@@ -60,20 +62,23 @@ public sealed class MoveCallIntoGuardedMethodCodeFix : CodeFixProvider
         private readonly string _guardedName;
         private readonly string _returnType;
         private readonly IReadOnlyList<(string Type, string Name)> _parameters;
+        private readonly bool _streams;
 
-        private Plan(InvocationExpressionSyntax invocation, MethodDeclarationSyntax method, string guardedName, string returnType, IReadOnlyList<(string, string)> parameters)
+        private Plan(InvocationExpressionSyntax invocation, MethodDeclarationSyntax method, string guardedName, string returnType, IReadOnlyList<(string, string)> parameters, bool streams)
         {
             _invocation = invocation;
             _method = method;
             _guardedName = guardedName;
             _returnType = returnType;
             _parameters = parameters;
+            _streams = streams;
         }
 
         public static Plan? TryCreate(InvocationExpressionSyntax invocation, SemanticModel model, CancellationToken cancellationToken)
         {
-            // Only an awaited call directly in a method body of a class: not in a lambda, a local function or a field.
-            if (invocation.Parent is not AwaitExpressionSyntax awaited
+            // Only an awaited or streaming call directly in a method body of a class: not in a lambda, a local function or a field.
+            ITypeSymbol? streamedItem = StreamedItem(invocation, model, cancellationToken);
+            if ((invocation.Parent is not AwaitExpressionSyntax && streamedItem is null)
                 || invocation.Ancestors().TakeWhile(node => node is not MethodDeclarationSyntax).Any(node => node is AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax)
                 || invocation.FirstAncestorOrSelf<MethodDeclarationSyntax>() is not { Parent: ClassDeclarationSyntax or RecordDeclarationSyntax { ClassOrStructKeyword.RawKind: not (int)SyntaxKind.StructKeyword } } method
                 || invocation.ArgumentList.Arguments.Any(argument => !argument.RefKindKeyword.IsKind(SyntaxKind.None)))
@@ -82,7 +87,8 @@ public sealed class MoveCallIntoGuardedMethodCodeFix : CodeFixProvider
             }
 
             DataFlowAnalysis? flow = model.AnalyzeDataFlow(invocation);
-            if (flow is not { Succeeded: true } || model.GetTypeInfo(awaited, cancellationToken).Type is not { TypeKind: not TypeKind.Error } result)
+            ITypeSymbol? result = streamedItem ?? model.GetTypeInfo(invocation.Parent!, cancellationToken).Type;
+            if (flow is not { Succeeded: true } || result is null or { TypeKind: TypeKind.Error })
             {
                 return null;
             }
@@ -100,11 +106,35 @@ public sealed class MoveCallIntoGuardedMethodCodeFix : CodeFixProvider
             }
 
             int position = invocation.SpanStart;
-            string returnType = result.SpecialType == SpecialType.System_Void
-                ? "System.Threading.Tasks.Task"
+            string returnType = streamedItem is not null ? $"System.Collections.Generic.IAsyncEnumerable<{result.ToMinimalDisplayString(model, position)}>"
+                : result.SpecialType == SpecialType.System_Void ? "System.Threading.Tasks.Task"
                 : $"System.Threading.Tasks.Task<{result.ToMinimalDisplayString(model, position)}>";
             var parameters = inputs.Select(symbol => (TypeOf(symbol).ToMinimalDisplayString(model, position), symbol.Name)).ToArray();
-            return new Plan(invocation, method, GuardedName(invocation, model, method), returnType, parameters);
+            return new Plan(invocation, method, GuardedName(invocation, model, method), returnType, parameters, streamedItem is not null);
+        }
+
+        /// <summary>
+        /// The item type of a streaming call: one typed <c>IAsyncEnumerable&lt;T&gt;</c>, which the guarded method
+        /// returns in its place, or one that implements it and is enumerated at once by <c>await foreach</c>, which reads
+        /// the guarded stream the same way. <see langword="null"/> for any other call.
+        /// </summary>
+        private static ITypeSymbol? StreamedItem(InvocationExpressionSyntax invocation, SemanticModel model, CancellationToken cancellationToken)
+        {
+            if (model.GetTypeInfo(invocation, cancellationToken).Type is not INamedTypeSymbol type)
+            {
+                return null;
+            }
+
+            if (IsAsyncEnumerable(type))
+            {
+                return type.TypeArguments[0];
+            }
+
+            bool enumeratedAtOnce = invocation.Parent is ForEachStatementSyntax loop && loop.Expression == invocation && loop.AwaitKeyword.IsKind(SyntaxKind.AwaitKeyword);
+            INamedTypeSymbol[] streams = type.AllInterfaces.Where(IsAsyncEnumerable).ToArray();
+            return enumeratedAtOnce && streams.Length == 1 ? streams[0].TypeArguments[0] : null;
+
+            static bool IsAsyncEnumerable(INamedTypeSymbol candidate) => candidate.Is("System.Collections.Generic", "IAsyncEnumerable`1");
         }
 
         public async Task<Document> ApplyAsync(Document document, SyntaxNode root, CancellationToken cancellationToken)
@@ -113,10 +143,14 @@ public sealed class MoveCallIntoGuardedMethodCodeFix : CodeFixProvider
             string modifiers = isStatic ? "private static" : "private";
             string parameterList = string.Join(", ", _parameters.Select(p => $"{p.Type} {SymbolExtensions.EscapeIdentifier(p.Name)}"));
             string coreName = CoreNaming.CoreName(_guardedName);
+            // A stream's core returns the call's stream itself: the runtime enumerates it, item by item, under its deadlines.
+            string core = _streams
+                ? $"{modifiers} {_returnType} {coreName}({parameterList}) =>\n    {_invocation.WithoutTrivia()};\n"
+                : $"{modifiers} async {_returnType} {coreName}({parameterList}) =>\n    await {_invocation.WithoutTrivia()};\n";
             MemberDeclarationSyntax[] members =
             {
                 SyntaxFactory.ParseMemberDeclaration($"[LlmGuard.Guarded]\n{modifiers} partial {_returnType} {_guardedName}({parameterList});\n")!,
-                SyntaxFactory.ParseMemberDeclaration($"{modifiers} async {_returnType} {coreName}({parameterList}) =>\n    await {_invocation.WithoutTrivia()};\n")!,
+                SyntaxFactory.ParseMemberDeclaration(core)!,
             };
 
             ExpressionSyntax call = SyntaxFactory.ParseExpression($"{_guardedName}({string.Join(", ", _parameters.Select(p => SymbolExtensions.EscapeIdentifier(p.Name)))})")

@@ -10,9 +10,11 @@ internal static class GuardDefaults
     public const int MaxRetries = 2;
     public const int RetryDelayMs = 200;
     public const int MaxRetryAfterMs = 30_000;
+    public const int StreamReplayItems = 4096;
 
     public const int MinTimeoutMs = 10;
     public const int MaxMilliseconds = 86_400_000;
     public const int MaxRetriesLimit = 100;
     public const int MaxCacheSeconds = 2_592_000;
+    public const int MaxStreamReplayItems = 1_000_000;
 }

@@ -78,7 +78,7 @@ public sealed class DiagnosticDescriptorTests
             DiagnosticSeverity expected = descriptor.Id switch
             {
                 "LLMG015" => DiagnosticSeverity.Info,
-                "LLMG018" or "LLMG021" or "LLMG025" or "LLMG100" or "LLMG101" => DiagnosticSeverity.Warning,
+                "LLMG018" or "LLMG021" or "LLMG025" or "LLMG032" or "LLMG100" or "LLMG101" => DiagnosticSeverity.Warning,
                 _ => DiagnosticSeverity.Error,
             };
             Assert.Equal(expected, descriptor.DefaultSeverity);
@@ -92,12 +92,14 @@ public sealed class DiagnosticDescriptorTests
         Assert.Equal(GuardedAttribute.DefaultMaxRetries, GuardDefaults.MaxRetries);
         Assert.Equal(GuardedAttribute.DefaultRetryDelayMs, GuardDefaults.RetryDelayMs);
         Assert.Equal(GuardedAttribute.DefaultMaxRetryAfterMs, GuardDefaults.MaxRetryAfterMs);
+        Assert.Equal(GuardedAttribute.DefaultStreamReplayItems, GuardDefaults.StreamReplayItems);
 
         var attribute = new GuardedAttribute();
         Assert.Equal(GuardDefaults.TimeoutMs, attribute.TimeoutMs);
         Assert.Equal(GuardDefaults.MaxRetries, attribute.MaxRetries);
         Assert.Equal(GuardDefaults.RetryDelayMs, attribute.RetryDelayMs);
         Assert.Equal(GuardDefaults.MaxRetryAfterMs, attribute.MaxRetryAfterMs);
+        Assert.Equal(GuardDefaults.StreamReplayItems, attribute.StreamReplayItems);
         Assert.True(attribute.SingleFlight);
     }
 

@@ -106,11 +106,197 @@ public sealed class MoveCallIntoGuardedMethodCodeFixTests
             """).RunAsync();
     }
 
+    [Fact]
+    public async Task A_streaming_call_in_await_foreach_moves_into_the_core_of_a_guarded_stream()
+    {
+        await new Llmg100CodeFixTest(
+            """
+            using System.Collections.Generic;
+            using System.Text;
+            using System.Threading;
+            using System.Threading.Tasks;
+            using Microsoft.Extensions.AI;
+
+            namespace Demo;
+
+            public class ChatService
+            {
+                private readonly IChatClient _chat;
+
+                public ChatService(IChatClient chat) => _chat = chat;
+
+                public async Task<string> AnswerAsync(string question, CancellationToken cancellationToken)
+                {
+                    var text = new StringBuilder();
+                    await foreach (ChatResponseUpdate update in {|LLMG100:_chat.GetStreamingResponseAsync(question, cancellationToken: cancellationToken)|})
+                    {
+                        text.Append(update.Text);
+                    }
+
+                    return text.ToString();
+                }
+            }
+            """,
+            """
+            using System.Collections.Generic;
+            using System.Text;
+            using System.Threading;
+            using System.Threading.Tasks;
+            using Microsoft.Extensions.AI;
+
+            namespace Demo;
+
+            public partial class ChatService
+            {
+                private readonly IChatClient _chat;
+
+                public ChatService(IChatClient chat) => _chat = chat;
+
+                public async Task<string> AnswerAsync(string question, CancellationToken cancellationToken)
+                {
+                    var text = new StringBuilder();
+                    await foreach (ChatResponseUpdate update in GetStreamingResponseGuardedAsync(question, cancellationToken))
+                    {
+                        text.Append(update.Text);
+                    }
+
+                    return text.ToString();
+                }
+
+                [LlmGuard.Guarded]
+                private partial IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseGuardedAsync(string question, CancellationToken cancellationToken);
+
+                private IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseGuardedCoreAsync(string question, CancellationToken cancellationToken) =>
+                    _chat.GetStreamingResponseAsync(question, cancellationToken: cancellationToken);
+            }
+            """).RunAsync();
+    }
+
+    [Fact]
+    public async Task A_returned_stream_is_replaced_by_the_guarded_stream()
+    {
+        await new Llmg100CodeFixTest(
+            """
+            using System.Collections.Generic;
+            using Microsoft.Extensions.AI;
+
+            namespace Demo;
+
+            public class ChatService(IChatClient chat)
+            {
+                public IAsyncEnumerable<ChatResponseUpdate> StreamAsync(string question) => {|LLMG100:chat.GetStreamingResponseAsync(question)|};
+            }
+            """,
+            """
+            using System.Collections.Generic;
+            using Microsoft.Extensions.AI;
+
+            namespace Demo;
+
+            public partial class ChatService(IChatClient chat)
+            {
+                public IAsyncEnumerable<ChatResponseUpdate> StreamAsync(string question) => GetStreamingResponseGuardedAsync(question);
+
+                [LlmGuard.Guarded]
+                private partial IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseGuardedAsync(string question);
+
+                private IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseGuardedCoreAsync(string question) =>
+                    chat.GetStreamingResponseAsync(question);
+            }
+            """).RunAsync();
+    }
+
+    [Fact]
+    public async Task A_stream_of_its_own_type_is_moved_only_when_await_foreach_reads_it_at_once()
+    {
+        var test = new Llmg100CodeFixTest(
+            """
+            using System.Collections.Generic;
+            using System.Threading;
+            using System.Threading.Tasks;
+
+            namespace Demo;
+
+            public class Service(Model model)
+            {
+                public async Task<int> CountAsync(string prompt)
+                {
+                    int count = 0;
+                    await foreach (string token in {|LLMG100:model.Stream(prompt)|})
+                    {
+                        count++;
+                    }
+
+                    return count;
+                }
+
+                public int Size(string prompt) => {|LLMG100:model.Stream(prompt)|}.Count;
+            }
+            """ + Types,
+            """
+            using System.Collections.Generic;
+            using System.Threading;
+            using System.Threading.Tasks;
+
+            namespace Demo;
+
+            public partial class Service(Model model)
+            {
+                public async Task<int> CountAsync(string prompt)
+                {
+                    int count = 0;
+                    await foreach (string token in StreamGuardedAsync(prompt))
+                    {
+                        count++;
+                    }
+
+                    return count;
+                }
+
+                [LlmGuard.Guarded]
+                private partial IAsyncEnumerable<string> StreamGuardedAsync(string prompt);
+
+                private IAsyncEnumerable<string> StreamGuardedCoreAsync(string prompt) =>
+                    model.Stream(prompt);
+
+                public int Size(string prompt) => {|LLMG100:model.Stream(prompt)|}.Count;
+            }
+            """ + Types);
+
+        // Only the first call is fixed: the second reads a member of the SDK's own type, which the guarded stream lacks.
+        test.FixedState.MarkupHandling = Microsoft.CodeAnalysis.Testing.MarkupMode.Allow;
+        const string Config = "root = true\n\n[*.cs]\nllmguard.llm_apis = M:Demo.Model.Stream(System.String)\n";
+        test.TestState.AnalyzerConfigFiles.Add(("/.editorconfig", Config));
+        test.FixedState.AnalyzerConfigFiles.Add(("/.editorconfig", Config));
+        await test.RunAsync();
+    }
+
+    private const string Types = """
+
+            public sealed class Tokens : IAsyncEnumerable<string>
+            {
+                public int Count => 0;
+
+                public async IAsyncEnumerator<string> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+                {
+                    await Task.Yield();
+                    yield break;
+                }
+            }
+
+            public class Model
+            {
+                public Tokens Stream(string prompt) => new();
+            }
+            """;
+
     [Theory]
     [InlineData("public Task<ChatResponse> AskAsync(string text) => {|LLMG100:chat.GetResponseAsync(text)|};")] // not awaited
     [InlineData("public async Task<string> AskAsync(string text) { Func<Task<ChatResponse>> later = () => {|LLMG100:chat.GetResponseAsync(text)|}; return (await later()).Text; }")] // inside a lambda
     [InlineData("public async Task<string> AskAsync(IEnumerable<ChatMessage> messages) => (await {|LLMG100:chat.GetResponseAsync(messages)|}).Text;")] // an input without a stable text form
     [InlineData("public async Task<string> AskAsync(string text, CancellationToken a, CancellationToken b) => (await {|LLMG100:chat.GetResponseAsync(text, cancellationToken: a.CanBeCanceled ? a : b)|}).Text;")] // two tokens
+    [InlineData("public IAsyncEnumerable<ChatResponseUpdate> StreamAsync(IEnumerable<ChatMessage> messages) => {|LLMG100:chat.GetStreamingResponseAsync(messages)|};")] // a stream whose input has no stable text form
+    [InlineData("public IAsyncEnumerable<ChatResponseUpdate> StreamAsync(string text) { Func<IAsyncEnumerable<ChatResponseUpdate>> later = () => {|LLMG100:chat.GetStreamingResponseAsync(text)|}; return later(); }")] // a stream inside a lambda
     public async Task The_fix_is_not_offered_where_its_output_could_not_be_right(string member)
     {
         // Fixed code equal to the source fails the test if the fix is offered.

@@ -163,8 +163,14 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor NotSupportedForStreaming = Error(
         "LLMG031",
-        "A [Guarded] setting is not supported for streaming methods yet",
-        "'{0}' returns IAsyncEnumerable<T> and sets {1}, which is not supported for streaming methods yet; remove it, or return Task<T> to keep it");
+        "A merge window cannot be used on a streaming method",
+        "'{0}' returns IAsyncEnumerable<T> and sets {1}, but a merge window holds each call for its quiet period before the upstream can start, which adds directly to the time to the first item that streaming exists to shorten; remove it, or merge the burst in a method that returns Task<T> and stream that answer");
+
+    public static readonly DiagnosticDescriptor StreamingSettingWithoutStream = Create(
+        "LLMG032",
+        "A streaming setting is set on a method that does not stream",
+        "{0} applies only to streaming methods, and '{1}' returns '{2}', so it has no effect; remove it, or return IAsyncEnumerable<T> to stream the answer",
+        DiagnosticSeverity.Warning);
 
     public static readonly DiagnosticDescriptor UnguardedLlmCall = Create(
         "LLMG100",

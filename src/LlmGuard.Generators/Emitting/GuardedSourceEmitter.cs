@@ -292,13 +292,23 @@ internal static class GuardedSourceEmitter
             _writer.CloseBlock();
         }
 
-        // A streaming method's TimeoutMs bounds both the wait for the first item and each quiet gap after it.
         private void WriteStreamField(PolicySpec policy)
         {
+            StreamSpec stream = _method.Stream!;
             string type = $"global::LlmGuard.Infrastructure.GuardedStreamMethod<{_method.ResultType}>";
             string retryAfter = policy.MaxRetryAfterMs != GuardDefaults.MaxRetryAfterMs ? $", maxRetryAfterMs: {policy.MaxRetryAfterMs}" : string.Empty;
-            string creation = $"new(scene: {Literal(_method.Key.Scene)}, firstItemTimeoutMs: {policy.TimeoutMs}, idleTimeoutMs: {policy.TimeoutMs}, maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{retryAfter});";
-            _writer.Line("// A stream: TimeoutMs bounds the wait for the first item and every gap after it; only failures before the first item are retried.");
+            string replay = stream.ReplayItems != GuardDefaults.StreamReplayItems ? $", replayItems: {stream.ReplayItems}" : string.Empty;
+            string fallbackScene = _method.Fallback?.Scene is { } scene ? $", fallbackScene: {Literal(scene)}" : string.Empty;
+            string creation = $"new(scene: {Literal(_method.Key.Scene)}, firstItemTimeoutMs: {stream.FirstItemTimeoutMs}, idleTimeoutMs: {stream.IdleTimeoutMs}, "
+                + $"maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{retryAfter}{replay}{CacheArguments()}{fallbackScene}{ProtectionArguments(policy)});";
+            _writer.Line("// A stream: firstItemTimeoutMs bounds the wait for the first item and idleTimeoutMs every gap after it (0: no limit);");
+            _writer.Line("// only failures before the first item are retried.");
+            if (_method.Cache is not null)
+            {
+                _writer.Line("// Completed streams are cached whole, as the array of their items; the version is a hash of this method's");
+                _writer.Line("// signature, key and item type, so a build that changes any of them never replays streams an older build stored.");
+            }
+
             if (_typeArguments.Length == 0)
             {
                 _writer.Line(GeneratedCode);
@@ -326,18 +336,42 @@ internal static class GuardedSourceEmitter
             _writer.Line($"global::LlmGuard.Infrastructure.GuardedStreamMethodState<{_method.ResultType}> {_guardLocal} = {guardField}.For({runtime});");
             string self = _method.IsStatic ? string.Empty : "this, ";
             string arguments = $"new {_argumentsType}{_typeArguments}({self}{string.Join(", ", Arguments.Select(p => p.Name))})".Replace("(this, )", "(this)");
-            _writer.Line($"string {_keyLocal} = {_keyMethod}{_typeArguments}({string.Join(", ", _method.Key.Parameters)});");
-            _writer.Line();
-            _writer.Line("// Shared stream: join the one running for this key, reading every item from the first, or start one with these");
-            _writer.Line("// arguments. Failures before the first item are retried with backoff; after it, every consumer gets an");
-            _writer.Line("// LlmStreamInterruptedException. The caller's token ends this consumer only; the upstream stops when its last one leaves.");
-            _writer.Line($"return {_guardLocal}.Stream(");
+            if (Shared)
+            {
+                _writer.Line($"string {_keyLocal} = {_keyMethod}{_typeArguments}({string.Join(", ", _method.Key.Parameters)});");
+                _writer.Line();
+                _writer.Line("// Shared stream: join the one running for this key, reading every item from the first, or start one with these");
+                _writer.Line("// arguments. Failures before the first item are retried with backoff; after it, every consumer gets an");
+                _writer.Line("// LlmStreamInterruptedException. The caller's token ends this consumer only; the upstream stops when its last one leaves.");
+            }
+            else
+            {
+                _writer.Line();
+                _writer.Line("// SingleFlight = false: every enumeration runs its own upstream, stopped by its caller's token. Failures before");
+                _writer.Line("// the first item are retried with backoff; after it, the consumer gets an LlmStreamInterruptedException.");
+            }
+
+            if (_method.Fallback is { Scene: { } fallbackScene } chained)
+            {
+                _writer.Line($"// When every attempt fails before the first item, the guarded {chained.Name.TrimStart('@')} (scene {Literal(fallbackScene)}) streams");
+                _writer.Line("// the answer instead, with its own shared stream, attempts and fallback; after the first item nothing falls back.");
+            }
+            else if (_method.Fallback is not null)
+            {
+                _writer.Line("// When every attempt fails before the first item, the fallback streams the answer instead; after it nothing falls back.");
+            }
+
+            _writer.Line(Shared ? $"return {_guardLocal}.Stream(" : $"return {_guardLocal}.StreamUnshared(");
             _writer.Indent();
-            _writer.Line(_keyLocal + ",");
+            if (Shared)
+            {
+                _writer.Line(_keyLocal + ",");
+            }
+
             _writer.Line(arguments + ",");
             string coreCall = $"{Target("arguments", isStatic: _method.IsStatic)}{_method.CoreName}{_typeArguments}({CoreArguments()})";
             _writer.Line($"core: static (arguments, attemptToken) => {coreCall},");
-            _writer.Line("fallback: null,");
+            _writer.Line($"fallback: {(_method.Fallback is { } fallback ? Fallback(fallback) : "null")},");
             _writer.Line($"{callerToken});");
             _writer.Outdent();
             _writer.CloseBlock();
@@ -575,15 +609,19 @@ internal static class GuardedSourceEmitter
 
         private string Fallback(FallbackSpec fallback)
         {
+            // A stream's fallback takes the upstream's place, and stops with it when the last consumer leaves.
+            string token = Streams ? "upstreamToken" : "executionToken";
             IEnumerable<string> values = fallback.Arguments.Select(a => a.Kind switch
             {
                 FallbackArgumentKind.Exception => "exception",
-                FallbackArgumentKind.CancellationToken => "executionToken",
+                FallbackArgumentKind.CancellationToken => token,
                 _ => "arguments." + a.ParameterName,
             });
             string call = $"{Target("arguments", isStatic: fallback.IsStatic)}{fallback.Name}{(fallback.IsGeneric ? _typeArguments : string.Empty)}({string.Join(", ", values)})";
             string answer = (ReturnsValue, fallback.Return) switch
             {
+                // A stream's fallback returns the stream itself, which the runtime enumerates in place of the upstream.
+                _ when Streams => call,
                 (true, FallbackReturn.Value) => $"new {ValueTask}<{_method.ResultType}>({call})",
 
                 // Task<T> or ValueTask<T>: awaiting reads either, and the state machine exists only on this failure path.
@@ -592,7 +630,7 @@ internal static class GuardedSourceEmitter
                 _ => $"{VoidResult}.When({call})",
             };
             string modifiers = ReturnsValue && fallback.Return == FallbackReturn.Awaitable ? "static async" : "static";
-            return $"{modifiers} (arguments, exception, executionToken) => {answer}";
+            return $"{modifiers} (arguments, exception, {token}) => {answer}";
         }
 
         private string Target(string arguments, bool isStatic) => isStatic ? string.Empty : $"{arguments}.{_selfName}.";

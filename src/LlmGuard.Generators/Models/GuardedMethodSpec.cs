@@ -25,7 +25,8 @@ internal sealed record GuardedMethodSpec(
     EquatableArray<AppendSpec> Appends,
     UsageSpec? Usage = null,
     CacheSpec? Cache = null,
-    SemanticSpec? Semantic = null)
+    SemanticSpec? Semantic = null,
+    StreamSpec? Stream = null)
 {
     /// <summary>The generated members' name stem, <c>__AskAsync</c>; overloads get a number from the emitter.</summary>
     public string MemberStem => "__" + Name.TrimStart('@');
@@ -53,6 +54,9 @@ internal sealed record ParameterSpec(string Name, string Type, string Modifier, 
 // MaxRetryAfterMs: The longest Retry-After a retry waits for.
 // MaxConcurrency and BreakerFailureRatio are 0 when the attribute asks for no limit and no breaker.
 internal sealed record PolicySpec(int TimeoutMs, int MaxRetries, int RetryDelayMs, int MaxRetryAfterMs, int MaxConcurrency, double BreakerFailureRatio);
+
+// The deadlines and replay bound of a method that returns IAsyncEnumerable<T>; a deadline of 0 means no limit.
+internal sealed record StreamSpec(int FirstItemTimeoutMs, int IdleTimeoutMs, int ReplayItems);
 
 // Expression: How the type's GuardRuntime member is read (<c>this._runtime</c>, <c>s_runtime</c>, a primary-constructor parameter), or <see langword="null"/> when the type has none and the process-wide default is used.
 internal sealed record RuntimeSpec(string? Expression, bool IsStatic);

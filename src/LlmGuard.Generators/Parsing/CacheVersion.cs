@@ -26,8 +26,10 @@ internal static class CacheVersion
         if (resultType is not null)
         {
             // A stored answer is deserialized into the result type: a member added, removed or retyped is a new shape.
+            // An array's shape is its elements' (a completed stream is stored as the array of its items).
+            ITypeSymbol shaped = resultType is IArrayTypeSymbol array ? array.ElementType : resultType;
             text.Append('{');
-            foreach (ISymbol member in resultType.GetMembers().Where(m => !m.IsStatic && m.DeclaredAccessibility == Accessibility.Public).OrderBy(m => m.Name, System.StringComparer.Ordinal))
+            foreach (ISymbol member in shaped.GetMembers().Where(m => !m.IsStatic && m.DeclaredAccessibility == Accessibility.Public).OrderBy(m => m.Name, System.StringComparer.Ordinal))
             {
                 ITypeSymbol? type = member switch
                 {

@@ -12,7 +12,8 @@ namespace LlmGuard.Generators.Parsing;
 /// Which method a guarded method's <c>Fallback</c> names, and how it is called: a plain method (LLMG012's rules), or
 /// another [Guarded] method that continues a fallback chain (LLMG027's rules). The parser of each method and the
 /// cycle check that walks a chain through other methods of the type decide with these same rules, so the chain the
-/// check follows is the one the generated code calls.
+/// check follows is the one the generated code calls. A streaming primary's fallback streams too: it returns
+/// <c>IAsyncEnumerable&lt;T&gt;</c> of the primary's item type, and a guarded one is a streaming method.
 /// </summary>
 internal static class FallbackMatching
 {
@@ -21,7 +22,9 @@ internal static class FallbackMatching
     /// declaration order) that fits, or <see langword="null"/> when none does.
     /// </summary>
     /// <param name="primary">The guarded method whose fallback is looked for.</param>
-    /// <param name="resultType">The primary's result type: <c>T</c> of <c>Task&lt;T&gt;</c>; <see langword="null"/> for <c>Task</c>.</param>
+    /// <param name="resultType">
+    /// The primary's result type: <c>T</c> of <c>Task&lt;T&gt;</c> or of <c>IAsyncEnumerable&lt;T&gt;</c>; <see langword="null"/> for <c>Task</c>.
+    /// </param>
     /// <param name="name">The value of its <c>Fallback</c>.</param>
     /// <param name="target">The method the spec calls, for following the chain.</param>
     public static FallbackSpec? Match(IMethodSymbol primary, ITypeSymbol? resultType, string name, out IMethodSymbol? target)
@@ -117,7 +120,7 @@ internal static class FallbackMatching
         resultType = null;
         ITypeSymbol returnType = method.ReturnType;
         if (returnType is INamedTypeSymbol { TypeArguments.Length: 1 } generic
-            && (returnType.Is("System.Threading.Tasks", "Task`1") || returnType.Is("System.Threading.Tasks", "ValueTask`1")))
+            && (returnType.Is("System.Threading.Tasks", "Task`1") || returnType.Is("System.Threading.Tasks", "ValueTask`1") || IsStream(returnType)))
         {
             resultType = generic.TypeArguments[0];
             return true;
@@ -125,6 +128,8 @@ internal static class FallbackMatching
 
         return returnType.Is("System.Threading.Tasks", "Task") || returnType.Is("System.Threading.Tasks", "ValueTask");
     }
+
+    private static bool IsStream(ITypeSymbol type) => type.Is("System.Collections.Generic", "IAsyncEnumerable`1");
 
     /// <summary>The scene a [Guarded] method's keys and metrics carry: its <c>Scene</c>, or <c>Type.Method</c> by default.</summary>
     private static string SceneOf(IMethodSymbol method) =>
@@ -140,7 +145,7 @@ internal static class FallbackMatching
     private static FallbackSpec? MatchGuarded(IMethodSymbol primary, ITypeSymbol? resultType, IMethodSymbol candidate)
     {
         if ((primary.IsStatic && !candidate.IsStatic) || candidate.AlignedWith(primary) is not { } aligned
-            || FallbackReturnOf(aligned.ReturnType, resultType) is not { } returns)
+            || FallbackReturnOf(aligned.ReturnType, resultType, IsStream(primary.ReturnType)) is not { } returns)
         {
             return null;
         }
@@ -183,7 +188,7 @@ internal static class FallbackMatching
             return null;
         }
 
-        FallbackReturn? returns = FallbackReturnOf(aligned.ReturnType, resultType);
+        FallbackReturn? returns = FallbackReturnOf(aligned.ReturnType, resultType, IsStream(primary.ReturnType));
         if (returns is null)
         {
             return null;
@@ -226,8 +231,17 @@ internal static class FallbackMatching
         return null;
     }
 
-    private static FallbackReturn? FallbackReturnOf(ITypeSymbol returnType, ITypeSymbol? resultType)
+    private static FallbackReturn? FallbackReturnOf(ITypeSymbol returnType, ITypeSymbol? resultType, bool streams)
     {
+        // A stream's fallback is called for the stream it returns, never awaited.
+        if (streams)
+        {
+            return returnType is INamedTypeSymbol { TypeArguments.Length: 1 } stream && IsStream(returnType)
+                && SymbolEqualityComparer.Default.Equals(stream.TypeArguments[0], resultType)
+                ? FallbackReturn.Value
+                : null;
+        }
+
         if (resultType is null)
         {
             return returnType.SpecialType == SpecialType.System_Void ? FallbackReturn.Value

@@ -110,10 +110,11 @@ internal sealed class GuardedMethodParser
         bool canStub = CheckParameters();
         ReturnShape? shape = GetReturnShape(out ITypeSymbol? resultType);
 
-        AttributeValues values = ReadAttribute();
+        bool streams = shape == ReturnShape.AsyncEnumerable;
+        AttributeValues values = ReadAttribute(streams);
         KeySpec? key = BuildKey(values);
-        EquatableArray<AppendSpec> appends = FindAppends(values);
-        if (values.Merges && key is not null && key.Segments.All(segment => segment.Kind == KeySegmentKind.Literal))
+        EquatableArray<AppendSpec> appends = FindAppends(values, streams);
+        if (values.Merges && !streams && key is not null && key.Segments.All(segment => segment.Kind == KeySegmentKind.Literal))
         {
             Report(DiagnosticDescriptors.MergeWindowWithoutConversationKey, values.Key is null ? MethodLocation : ArgumentLocation("Key"), _display, values.MergeWindowMs.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
@@ -124,13 +125,17 @@ internal sealed class GuardedMethodParser
             CheckCachedKey(values, key, coreName);
         }
 
-        SemanticSpec? semantic = FindSemanticText(values, key);
-        if (shape == ReturnShape.AsyncEnumerable)
+        SemanticSpec? semantic = FindSemanticText(values, key, streams);
+        if (streams)
         {
             CheckStreamingSettings(values);
         }
+        else if (shape is not null)
+        {
+            CheckStreamOnlySettings();
+        }
 
-        FallbackSpec? fallback = values.Fallback is null || shape is null || shape == ReturnShape.AsyncEnumerable ? null : FindFallback(values.Fallback, shape.Value, resultType);
+        FallbackSpec? fallback = values.Fallback is null || shape is null ? null : FindFallback(values.Fallback, streams, resultType);
         RuntimeSpec runtime = FindRuntime();
 
         if (_diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error) || shape is null || key is null)
@@ -160,11 +165,16 @@ internal sealed class GuardedMethodParser
             values.SingleFlight,
             values.Merges ? new MergeSpec(values.MergeWindowMs, values.Sliding, values.MergeMaxWaitMs, values.Supersede) : null,
             appends,
-            shape == ReturnShape.AsyncEnumerable ? null : FindUsage(resultType),
-            values.CacheSeconds > 0 ? new CacheSpec(values.CacheSeconds, CacheVersion.Of(_method, resultType, key?.Template)) : null,
-            semantic);
+            streams ? null : FindUsage(resultType),
+            values.CacheSeconds > 0 ? new CacheSpec(values.CacheSeconds, CacheVersion.Of(_method, CachedType(streams, resultType), key?.Template)) : null,
+            semantic,
+            streams ? new StreamSpec(values.FirstItemTimeoutMs ?? values.TimeoutMs, values.IdleTimeoutMs ?? values.TimeoutMs, values.StreamReplayItems) : null);
         return Result(spec, stub: null);
     }
+
+    // A completed stream is cached as the array of its items.
+    private ITypeSymbol? CachedType(bool streams, ITypeSymbol? resultType) =>
+        streams && resultType is not null ? _compilation.CreateArrayTypeSymbol(resultType) : resultType;
 
     private string EscapedName => SymbolExtensions.EscapeIdentifier(_method.Name);
 
@@ -425,47 +435,49 @@ internal sealed class GuardedMethodParser
         return null;
     }
 
-    // A streaming method shares one upstream per key among its consumers; the settings below would change what a
-    // consumer receives or when the upstream runs, and the runtime does not do that for streams yet. Each one set is
-    // reported, so the build names everything to remove at once rather than generating code that ignores it.
+    // A streaming method shares one upstream per key among its consumers. Merge settings are refused rather than
+    // ignored: each one set is reported, so the build names everything to remove at once.
     private void CheckStreamingSettings(AttributeValues values)
     {
-        void Unsupported(string setting, string value) =>
-            Report(DiagnosticDescriptors.NotSupportedForStreaming, ArgumentLocation(setting), _display, setting + " = " + value);
-
         System.Globalization.CultureInfo invariant = System.Globalization.CultureInfo.InvariantCulture;
         if (values.MergeWindowMs > 0)
         {
             Unsupported("MergeWindowMs", values.MergeWindowMs.ToString(invariant));
         }
 
-        if (values.CacheSeconds > 0)
+        if (values.Sliding)
         {
-            Unsupported("CacheSeconds", values.CacheSeconds.ToString(invariant));
+            Unsupported("MergeMode", "MergeMode.Sliding");
         }
 
-        if (values.Fallback is not null)
+        if (values.MergeMaxWaitMs != 0)
         {
-            Unsupported("Fallback", Quote(values.Fallback));
+            Unsupported("MergeMaxWaitMs", values.MergeMaxWaitMs.ToString(invariant));
         }
 
-        if (!values.SingleFlight)
+        if (values.Supersede)
         {
-            Unsupported("SingleFlight", "false");
+            Unsupported("Supersede", "true");
         }
 
-        if (values.MaxConcurrency > 0)
-        {
-            Unsupported("MaxConcurrency", values.MaxConcurrency.ToString(invariant));
-        }
-
-        if (values.BreakerFailureRatio > 0)
-        {
-            Unsupported("BreakerFailureRatio", values.BreakerFailureRatio.ToString("R", invariant));
-        }
-
-        static string Quote(string text) => "\"" + text + "\"";
+        void Unsupported(string setting, string value) =>
+            Report(DiagnosticDescriptors.NotSupportedForStreaming, ArgumentLocation(setting), _display, setting + " = " + value);
     }
+
+    // Only a stream has a first item, gaps between items and consumers to replay to; on any other method these
+    // settings would be silently ignored.
+    private void CheckStreamOnlySettings()
+    {
+        foreach (string setting in StreamOnlySettings)
+        {
+            if (_attribute.NamedArguments.Any(argument => argument.Key == setting))
+            {
+                Report(DiagnosticDescriptors.StreamingSettingWithoutStream, ArgumentLocation(setting), setting, _display, _method.ReturnType.ToMessage());
+            }
+        }
+    }
+
+    private static readonly string[] StreamOnlySettings = { "FirstItemTimeoutMs", "IdleTimeoutMs", "StreamReplayItems" };
 
     private ReturnShape? GetReturnShape(out ITypeSymbol? resultType)
     {
@@ -504,6 +516,13 @@ internal sealed class GuardedMethodParser
 
         public int TimeoutMs { get; set; } = GuardDefaults.TimeoutMs;
 
+        // Null when not set: the stream's deadlines then take TimeoutMs.
+        public int? FirstItemTimeoutMs { get; set; }
+
+        public int? IdleTimeoutMs { get; set; }
+
+        public int StreamReplayItems { get; set; } = GuardDefaults.StreamReplayItems;
+
         public int MaxRetries { get; set; } = GuardDefaults.MaxRetries;
 
         public int RetryDelayMs { get; set; } = GuardDefaults.RetryDelayMs;
@@ -538,7 +557,7 @@ internal sealed class GuardedMethodParser
     // LlmGuard.MergeMode.Sliding; the attribute's enum arrives as its underlying number.
     private const int SlidingMergeMode = 1;
 
-    private AttributeValues ReadAttribute()
+    private AttributeValues ReadAttribute(bool streams)
     {
         var values = new AttributeValues();
         foreach (KeyValuePair<string, TypedConstant> argument in _attribute.NamedArguments)
@@ -558,12 +577,24 @@ internal sealed class GuardedMethodParser
                     values.Key = key;
                     break;
                 case ("TimeoutMs", int timeout):
-                    if (timeout != 0 && (timeout < GuardDefaults.MinTimeoutMs || timeout > GuardDefaults.MaxMilliseconds))
+                    CheckTimeout("TimeoutMs", timeout, "no timeout");
+                    values.TimeoutMs = timeout;
+                    break;
+                case ("FirstItemTimeoutMs", int firstItemTimeout):
+                    CheckTimeout("FirstItemTimeoutMs", firstItemTimeout, "no limit");
+                    values.FirstItemTimeoutMs = firstItemTimeout;
+                    break;
+                case ("IdleTimeoutMs", int idleTimeout):
+                    CheckTimeout("IdleTimeoutMs", idleTimeout, "no limit");
+                    values.IdleTimeoutMs = idleTimeout;
+                    break;
+                case ("StreamReplayItems", int replayItems):
+                    if (replayItems < 1 || replayItems > GuardDefaults.MaxStreamReplayItems)
                     {
-                        ReportValue("TimeoutMs", timeout, $"use 0 for no timeout, or a value from {GuardDefaults.MinTimeoutMs} to {GuardDefaults.MaxMilliseconds} (one day)");
+                        ReportValue("StreamReplayItems", replayItems, $"use a value from 1 to {GuardDefaults.MaxStreamReplayItems}");
                     }
 
-                    values.TimeoutMs = timeout;
+                    values.StreamReplayItems = replayItems;
                     break;
                 case ("MaxRetries", int retries):
                     if (retries < 0 || retries > GuardDefaults.MaxRetriesLimit)
@@ -648,7 +679,12 @@ internal sealed class GuardedMethodParser
             }
         }
 
-        CheckMergeValues(values);
+        // A stream's merge settings are LLMG031 whatever their values.
+        if (!streams)
+        {
+            CheckMergeValues(values);
+        }
+
         if (values.CacheSeconds > 0 && !values.SingleFlight)
         {
             ReportValue("SingleFlight", "false", "a cached answer is found by the call's key, and SingleFlight = false builds none");
@@ -658,6 +694,14 @@ internal sealed class GuardedMethodParser
 
         void ReportValue(string name, object value, string rule) =>
             Report(DiagnosticDescriptors.InvalidAttributeValue, ArgumentLocation(name), name, value.ToString(), _display, rule);
+
+        void CheckTimeout(string name, int milliseconds, string zero)
+        {
+            if (milliseconds != 0 && (milliseconds < GuardDefaults.MinTimeoutMs || milliseconds > GuardDefaults.MaxMilliseconds))
+            {
+                ReportValue(name, milliseconds, $"use 0 for {zero}, or a value from {GuardDefaults.MinTimeoutMs} to {GuardDefaults.MaxMilliseconds} (one day)");
+            }
+        }
     }
 
     private void CheckMergeValues(AttributeValues values)
@@ -825,7 +869,7 @@ internal sealed class GuardedMethodParser
     private static AttributeData? MergeAppendOf(IParameterSymbol parameter) =>
         parameter.GetAttributes().FirstOrDefault(a => a.AttributeClass.Is("LlmGuard", "MergeAppendAttribute"));
 
-    private EquatableArray<AppendSpec> FindAppends(AttributeValues values)
+    private EquatableArray<AppendSpec> FindAppends(AttributeValues values, bool streams)
     {
         var appends = new List<AppendSpec>();
         ImmutableArray<KeyTemplatePart> keyParts = values.Key is null ? ImmutableArray<KeyTemplatePart>.Empty : KeyTemplate.Parse(values.Key, out _);
@@ -833,6 +877,12 @@ internal sealed class GuardedMethodParser
         {
             if (MergeAppendOf(parameter) is not { } attribute)
             {
+                continue;
+            }
+
+            if (streams)
+            {
+                Report(DiagnosticDescriptors.NotSupportedForStreaming, ParameterLocation(parameter), _display, $"[MergeAppend] on parameter '{parameter.Name}'");
                 continue;
             }
 
@@ -1189,7 +1239,7 @@ internal sealed class GuardedMethodParser
     /// The [SemanticCacheText] parameter (LLMG026 when it cannot be compared) and the scope of its lookups: the key
     /// without it, so only the compared text may differ between a call and the answer it is served.
     /// </summary>
-    private SemanticSpec? FindSemanticText(AttributeValues values, KeySpec? key)
+    private SemanticSpec? FindSemanticText(AttributeValues values, KeySpec? key, bool streams)
     {
         IParameterSymbol[] marked = _method.Parameters.Where(parameter => HasAttribute(parameter, "SemanticCacheTextAttribute")).ToArray();
         if (marked.Length == 0)
@@ -1207,7 +1257,8 @@ internal sealed class GuardedMethodParser
         IParameterSymbol parameter = marked[0];
         string name = SymbolExtensions.EscapeIdentifier(parameter.Name);
         string? problem =
-            parameter.Type.SpecialType != SpecialType.System_String ? $"it is of type '{parameter.Type.ToMessage()}', and only a string's text is embedded"
+            streams ? "the method streams its answer, and only the answers of methods that return a task are compared by meaning"
+            : parameter.Type.SpecialType != SpecialType.System_String ? $"it is of type '{parameter.Type.ToMessage()}', and only a string's text is embedded"
             : values.CacheSeconds <= 0 ? "the method caches nothing, and the semantic cache serves cached answers; set CacheSeconds above 0"
             : !values.SingleFlight ? "with SingleFlight = false no key is built, so no answer is cached to compare with"
             : key is not null && !key.Parameters.Contains(name) ? "it is not in the key, so answers to other texts are already served without comparing; name it in the Key template (or remove [NotInKey])"
@@ -1289,7 +1340,7 @@ internal sealed class GuardedMethodParser
     private static string ParameterList(IEnumerable<IParameterSymbol> parameters) =>
         string.Join(", ", parameters.Select(p => p.Type.ToMessage() + " " + p.Name));
 
-    private FallbackSpec? FindFallback(string name, ReturnShape shape, ITypeSymbol? resultType)
+    private FallbackSpec? FindFallback(string name, bool streams, ITypeSymbol? resultType)
     {
         Location location = ArgumentLocation("Fallback");
         IMethodSymbol[] candidates = FallbackMatching.Candidates(_method, name);
@@ -1316,7 +1367,9 @@ internal sealed class GuardedMethodParser
             return spec;
         }
 
-        string result = resultType is null ? "Task or ValueTask" : $"Task<{resultType.ToMessage()}> or ValueTask<{resultType.ToMessage()}>";
+        string result = streams ? $"IAsyncEnumerable<{resultType!.ToMessage()}>, as a streaming method does"
+            : resultType is null ? "Task or ValueTask"
+            : $"Task<{resultType.ToMessage()}> or ValueTask<{resultType.ToMessage()}>";
         string staticRule = _method.IsStatic ? ", and be static like the guarded method" : string.Empty;
         if (candidates.Any(c => !SymbolEqualityComparer.Default.Equals(c, _method) && FallbackMatching.IsGuarded(c)))
         {
@@ -1331,8 +1384,8 @@ internal sealed class GuardedMethodParser
         string withoutToken = ParameterList(_method.Parameters.Where(p => !p.Type.IsCancellationToken()));
         string withToken = ParameterList(_method.Parameters);
         string parameters = withToken == withoutToken ? $"({withToken})" : $"({withToken}) or ({withoutToken})";
-        string plainResult = resultType is null
-            ? "void, Task or ValueTask"
+        string plainResult = streams ? $"IAsyncEnumerable<{resultType!.ToMessage()}> (a stream's fallback must return IAsyncEnumerable<T>: it streams the answer in place of the upstream)"
+            : resultType is null ? "void, Task or ValueTask"
             : $"{resultType.ToMessage()}, Task<{resultType.ToMessage()}> or ValueTask<{resultType.ToMessage()}>";
         Report(DiagnosticDescriptors.FallbackSignatureMismatch, location, name, _display, $"take {parameters}, optionally followed by an Exception, and return {plainResult}{staticRule}");
         return null;

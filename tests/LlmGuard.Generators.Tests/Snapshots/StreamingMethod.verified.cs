@@ -6,7 +6,8 @@ namespace Demo
 {
     partial class StreamingAssistant
     {
-        // A stream: TimeoutMs bounds the wait for the first item and every gap after it; only failures before the first item are retried.
+        // A stream: firstItemTimeoutMs bounds the wait for the first item and idleTimeoutMs every gap after it (0: no limit);
+        // only failures before the first item are retried.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedStreamMethod<string> __AnswerAsync_Guard =
             new(scene: "answers", firstItemTimeoutMs: 5000, idleTimeoutMs: 5000, maxRetries: 1, retryDelayMs: 200);
