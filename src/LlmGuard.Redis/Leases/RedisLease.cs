@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Medallion.Threading.Redis;
@@ -45,9 +46,18 @@ internal sealed class RedisLease : IAsyncDisposable
         {
             await _handle.DisposeAsync().AsTask().WaitAsync(_releaseTimeout).ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is TimeoutException or RedisException)
+        catch (Exception exception) when (DidNotReachRedis(exception))
         {
             // The TTL frees the key: nothing else to do for a release that did not reach Redis.
         }
     }
+
+    // The lock library gathers the failures of its release (one per Redis database) into an AggregateException; a
+    // connection closed under the lease fails with ObjectDisposedException.
+    private static bool DidNotReachRedis(Exception exception) => exception switch
+    {
+        TimeoutException or RedisException or ObjectDisposedException => true,
+        AggregateException aggregate => aggregate.InnerExceptions.All(DidNotReachRedis),
+        _ => false,
+    };
 }

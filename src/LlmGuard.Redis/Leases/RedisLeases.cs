@@ -22,7 +22,7 @@ internal sealed class RedisLeases
 {
     private readonly IDatabase _database;
     private readonly string _keyPrefix;
-    private readonly TimeSpan _ttl;
+    private readonly Action<RedisDistributedSynchronizationOptionsBuilder> _options;
     private readonly TimeSpan _releaseTimeout;
 
     /// <summary>Creates leases stored in the default database of <paramref name="connection"/>.</summary>
@@ -37,11 +37,18 @@ internal sealed class RedisLeases
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(releaseTimeout, TimeSpan.Zero);
         _database = connection.GetDatabase();
         _keyPrefix = keyPrefix;
-        _ttl = ttl;
         _releaseTimeout = releaseTimeout;
+        _options = options => options
+            .Expiry(ttl)
+            // The library counts an acquisition that left less than this much of the TTL as failed, and by default
+            // asks for 90%: a SET that took a tenth of the TTL (a busy host, a slow network) would find the key free
+            // and still come back empty-handed, leaving no leader. Half the TTL still leaves time for renewals...
+            .MinValidityTime(ttl / 2)
+            // ...which come every third of the TTL, so two can fail before the key expires under a live holder.
+            .ExtensionCadence(ttl / 3);
 
         // The lock library validates its options only when a lock is created; a bad TTL should fail here, at startup.
-        _ = new RedisDistributedLock(LeaseKey("validation"), _database, options => options.Expiry(ttl));
+        _ = new RedisDistributedLock(LeaseKey("validation"), _database, _options);
     }
 
     /// <summary>Takes the lease for <paramref name="key"/> if no one holds it.</summary>
@@ -51,7 +58,7 @@ internal sealed class RedisLeases
     public async ValueTask<RedisLease?> TryAcquireAsync(string key, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var distributedLock = new RedisDistributedLock(LeaseKey(key), _database, options => options.Expiry(_ttl));
+        var distributedLock = new RedisDistributedLock(LeaseKey(key), _database, _options);
         RedisDistributedLockHandle? handle = await distributedLock.TryAcquireAsync(TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
         return handle is null ? null : new RedisLease(key, handle, _releaseTimeout);
     }
