@@ -161,4 +161,64 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
             ["lib/net10.0/LlmGuard.Extensions.AI.pdb", "lib/net8.0/LlmGuard.Extensions.AI.pdb"],
             archive.Entries.Select(entry => entry.FullName).Where(name => name.EndsWith(".pdb", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
     }
+
+    [Fact]
+    public void The_Redis_package_holds_its_assembly_and_docs_per_framework_and_the_readme()
+    {
+        using ZipArchive archive = ZipFile.OpenRead(package.RedisPackagePath);
+        string[] files = archive.Entries
+            .Select(entry => entry.FullName)
+            .Where(name => !name.StartsWith("_rels/", StringComparison.Ordinal)
+                && !name.StartsWith("package/", StringComparison.Ordinal)
+                && name != "[Content_Types].xml")
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+
+        Assert.Equal(
+            [
+                "LlmGuard.Redis.nuspec",
+                "README.md",
+                "lib/net10.0/LlmGuard.Redis.dll",
+                "lib/net10.0/LlmGuard.Redis.xml",
+                "lib/net8.0/LlmGuard.Redis.dll",
+                "lib/net8.0/LlmGuard.Redis.xml",
+            ],
+            files);
+    }
+
+    [Fact]
+    public void The_Redis_manifest_depends_on_LlmGuard_of_the_same_version_the_Redis_client_and_the_lock_library_alone()
+    {
+        using ZipArchive archive = ZipFile.OpenRead(package.RedisPackagePath);
+        using var reader = archive.GetEntry("LlmGuard.Redis.nuspec")!.Open();
+        XElement metadata = XDocument.Load(reader).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
+        string Value(string name) => metadata.Elements().Single(e => e.Name.LocalName == name).Value;
+
+        Assert.Equal("LlmGuard.Redis", Value("id"));
+        Assert.Equal(package.Version, Value("version"));
+        Assert.Equal("MIT", Value("license"));
+        Assert.Equal("README.md", Value("readme"));
+
+        // Redis reaches an application only through this package: LlmGuard itself stays free of it.
+        XElement[] dependencies = metadata.Descendants().Where(e => e.Name.LocalName == "dependency").ToArray();
+        Assert.Equal(
+            ["DistributedLock.Core", "DistributedLock.Redis", "LlmGuard", "StackExchange.Redis"],
+            dependencies.Select(e => e.Attribute("id")!.Value).Distinct().Order(StringComparer.Ordinal));
+        Assert.All(
+            dependencies.Where(e => e.Attribute("id")!.Value == "LlmGuard"),
+            dependency => Assert.Equal(package.Version, dependency.Attribute("version")?.Value));
+        Assert.Equal(
+            ["net10.0", "net8.0"],
+            metadata.Descendants().Where(e => e.Name.LocalName == "group").Select(e => e.Attribute("targetFramework")!.Value).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void The_Redis_symbol_package_holds_a_portable_pdb_per_framework()
+    {
+        using ZipArchive archive = ZipFile.OpenRead(package.RedisSymbolPackagePath);
+
+        Assert.Equal(
+            ["lib/net10.0/LlmGuard.Redis.pdb", "lib/net8.0/LlmGuard.Redis.pdb"],
+            archive.Entries.Select(entry => entry.FullName).Where(name => name.EndsWith(".pdb", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+    }
 }

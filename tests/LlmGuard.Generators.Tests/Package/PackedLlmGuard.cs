@@ -6,7 +6,7 @@ using LlmGuard.Generators.Tests.Infrastructure;
 
 namespace LlmGuard.Generators.Tests.Package;
 
-/// <summary>The LlmGuard and LlmGuard.Extensions.AI packages, packed once from the repository into a temporary folder feed.</summary>
+/// <summary>The LlmGuard, LlmGuard.Extensions.AI and LlmGuard.Redis packages, packed once from the repository into a temporary folder feed.</summary>
 public sealed class PackedLlmGuard : IAsyncLifetime
 {
     private readonly string _root = DotnetCli.CreateTemporaryDirectory("package");
@@ -32,9 +32,14 @@ public sealed class PackedLlmGuard : IAsyncLifetime
 
     public string ExtensionsAiSymbolPackagePath { get; private set; } = "";
 
+    /// <summary>The LlmGuard.Redis package, packed beside LlmGuard into the same feed.</summary>
+    public string RedisPackagePath { get; private set; } = "";
+
+    public string RedisSymbolPackagePath { get; private set; } = "";
+
     public async Task InitializeAsync()
     {
-        foreach (string project in new[] { "LlmGuard", "LlmGuard.Extensions.AI" })
+        foreach (string project in new[] { "LlmGuard", "LlmGuard.Extensions.AI", "LlmGuard.Redis" })
         {
             string path = Path.Combine(RepositoryPaths.Root, "src", project, project + ".csproj");
             ProcessResult pack = await DotnetCli.RunAsync(
@@ -49,6 +54,8 @@ public sealed class PackedLlmGuard : IAsyncLifetime
         SymbolPackagePath = Single("LlmGuard.", ".snupkg");
         ExtensionsAiPackagePath = Single("LlmGuard.Extensions.AI.", ".nupkg");
         ExtensionsAiSymbolPackagePath = Single("LlmGuard.Extensions.AI.", ".snupkg");
+        RedisPackagePath = Single("LlmGuard.Redis.", ".nupkg");
+        RedisSymbolPackagePath = Single("LlmGuard.Redis.", ".snupkg");
         Version = Path.GetFileNameWithoutExtension(PackagePath)["LlmGuard.".Length..];
     }
 
