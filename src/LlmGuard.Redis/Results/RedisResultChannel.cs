@@ -20,6 +20,8 @@ namespace LlmGuard.Redis.Results;
 /// </remarks>
 internal sealed class RedisResultChannel
 {
+    private static readonly Task s_never = new TaskCompletionSource().Task;
+
     private readonly IConnectionMultiplexer _connection;
     private readonly string _keyPrefix;
     private readonly TimeSpan _resultTtl;
@@ -87,29 +89,53 @@ internal sealed class RedisResultChannel
         using ITimer deadline = _timeProvider.CreateTimer(static state => ((CancellationTokenSource)state!).Cancel(), bounded, bound, Timeout.InfiniteTimeSpan);
 
         // Subscribe before the first look: a result published in between is then either read or announced, never missed.
-        await subscriber.SubscribeAsync(channel, onAnnounced).ConfigureAwait(false);
         try
         {
+            await subscriber.SubscribeAsync(channel, onAnnounced).WaitAsync(bounded.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return (false, default);
+        }
+
+        try
+        {
+            Task announcement = announced.Task;
             while (true)
             {
-                RedisValue stored = await database.StringGetAsync(ResultKey(key)).ConfigureAwait(false);
+                RedisValue stored;
+                try
+                {
+                    stored = await database.StringGetAsync(ResultKey(key)).WaitAsync(bounded.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    return (false, default);
+                }
+
                 if (stored.HasValue)
                 {
                     return (true, JsonSerializer.Deserialize((byte[])stored!, typeInfo));
                 }
 
-                Task poll = Task.Delay(_pollInterval, _timeProvider, bounded.Token);
-                await Task.WhenAny(announced.Task, poll).ConfigureAwait(false);
-                if (bounded.IsCancellationRequested && !announced.Task.IsCompleted)
+                if (bounded.IsCancellationRequested)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     return (false, default);
+                }
+
+                Task poll = Task.Delay(_pollInterval, _timeProvider, bounded.Token);
+                if (await Task.WhenAny(announcement, poll).ConfigureAwait(false) == announcement)
+                {
+                    // An announcement wakes one look; after it only polls do, so a stray announcement cannot spin the loop.
+                    announcement = s_never;
                 }
             }
         }
         finally
         {
-            await subscriber.UnsubscribeAsync(channel, onAnnounced).ConfigureAwait(false);
+            // Fire and forget: leaving must not wait on a Redis that may be gone.
+            await subscriber.UnsubscribeAsync(channel, onAnnounced, CommandFlags.FireAndForget).ConfigureAwait(false);
         }
     }
 
