@@ -3,13 +3,14 @@ using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Redis.Leases;
-using LlmGuard.Redis.Tests.Infrastructure;
+using LlmGuard.Redis.Results;
+using LlmGuard.Redis.Tests.Results;
 using StackExchange.Redis;
 
-namespace LlmGuard.Redis.Tests.Leases;
+namespace LlmGuard.Redis.Tests.Infrastructure;
 
-/// <summary>The lease while Redis is away: each test stops its own server, so it has one to itself.</summary>
-public sealed class RedisLeaseOutageTests : IAsyncLifetime
+/// <summary>The lease and the result channel while Redis is away: each test stops its own server, so it has one to itself.</summary>
+public sealed class RedisOutageTests : IAsyncLifetime
 {
     private readonly RedisServer _server = new();
 
@@ -32,5 +33,21 @@ public sealed class RedisLeaseOutageTests : IAsyncLifetime
 
         // The connection's own command timeout is 2 s: returning well before it shows the release timeout applied.
         Assert.True(releasing.Elapsed < TimeSpan.FromSeconds(1.5), $"release took {releasing.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_follower_waiting_while_redis_is_down_is_answered_within_its_bound()
+    {
+        TimeSpan bound = TimeSpan.FromMilliseconds(300);
+        await using ConnectionMultiplexer connection = await _server.ConnectAsync();
+        var channel = new RedisResultChannel(connection, "test:", TimeSpan.FromMinutes(1), TimeSpan.FromMilliseconds(50), TimeProvider.System);
+        await _server.StopAsync();
+
+        Stopwatch waiting = Stopwatch.StartNew();
+        (bool found, _) = await channel.WaitAsync("key", ResultJsonContext.Default.Answer, bound, CancellationToken.None);
+
+        // The connection's own command timeout is 2 s: the wait ends at its bound, not at the connection's.
+        Assert.False(found);
+        Assert.True(waiting.Elapsed < TimeSpan.FromSeconds(1.5), $"the wait took {waiting.Elapsed}");
     }
 }
