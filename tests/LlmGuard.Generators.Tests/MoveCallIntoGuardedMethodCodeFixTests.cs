@@ -7,7 +7,7 @@ namespace LlmGuard.Generators.Tests;
 public sealed class MoveCallIntoGuardedMethodCodeFixTests
 {
     [Fact]
-    public async Task An_awaited_call_on_a_field_with_a_parameter_moves_into_a_guarded_methods_core()
+    public async Task An_awaited_call_on_a_field_with_a_parameter_moves_into_a_guarded_methods_core_which_passes_its_token_on()
     {
         await new Llmg100CodeFixTest(
             """
@@ -48,10 +48,10 @@ public sealed class MoveCallIntoGuardedMethodCodeFixTests
                 }
 
                 [LlmGuard.Guarded]
-                private partial Task<ChatResponse> GetResponseGuardedAsync(string ticketText);
+                private partial Task<ChatResponse> GetResponseGuardedAsync(string ticketText, System.Threading.CancellationToken cancellationToken = default);
 
-                private async Task<ChatResponse> GetResponseGuardedCoreAsync(string ticketText) =>
-                    await _chat.GetResponseAsync(ticketText);
+                private async Task<ChatResponse> GetResponseGuardedCoreAsync(string ticketText, System.Threading.CancellationToken cancellationToken) =>
+                    await _chat.GetResponseAsync(ticketText, cancellationToken: cancellationToken);
             }
             """).RunAsync();
     }
@@ -173,8 +173,10 @@ public sealed class MoveCallIntoGuardedMethodCodeFixTests
     }
 
     [Fact]
-    public async Task A_returned_stream_is_replaced_by_the_guarded_stream()
+    public async Task A_returned_stream_is_replaced_by_the_guarded_stream_whose_core_passes_the_upstreams_token_to_the_sdk()
     {
+        // An SDK stream may read only the token of its call, not the one GetAsyncEnumerator is given: only a token
+        // passed to the call lets a deadline, or the last consumer leaving, stop it.
         await new Llmg100CodeFixTest(
             """
             using System.Collections.Generic;
@@ -198,10 +200,10 @@ public sealed class MoveCallIntoGuardedMethodCodeFixTests
                 public IAsyncEnumerable<ChatResponseUpdate> StreamAsync(string question) => GetStreamingResponseGuardedAsync(question);
 
                 [LlmGuard.Guarded]
-                private partial IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseGuardedAsync(string question);
+                private partial IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseGuardedAsync(string question, System.Threading.CancellationToken cancellationToken = default);
 
-                private IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseGuardedCoreAsync(string question) =>
-                    chat.GetStreamingResponseAsync(question);
+                private IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseGuardedCoreAsync(string question, System.Threading.CancellationToken cancellationToken) =>
+                    chat.GetStreamingResponseAsync(question, cancellationToken: cancellationToken);
             }
             """).RunAsync();
     }
