@@ -461,7 +461,7 @@ internal sealed class GuardedMethodParser
         }
 
         void Unsupported(string setting, string value) =>
-            Report(DiagnosticDescriptors.NotSupportedForStreaming, ArgumentLocation(setting), _display, setting + " = " + value);
+            Report(DiagnosticDescriptors.MergeWindowOnStream, ArgumentLocation(setting), _display, setting + " = " + value);
     }
 
     // Only a stream has a first item, gaps between items and consumers to replay to; on any other method these
@@ -882,7 +882,7 @@ internal sealed class GuardedMethodParser
 
             if (streams)
             {
-                Report(DiagnosticDescriptors.NotSupportedForStreaming, ParameterLocation(parameter), _display, $"[MergeAppend] on parameter '{parameter.Name}'");
+                Report(DiagnosticDescriptors.MergeWindowOnStream, ParameterLocation(parameter), _display, $"[MergeAppend] on parameter '{parameter.Name}'");
                 continue;
             }
 
