@@ -57,6 +57,40 @@ public sealed class MoveCallIntoGuardedMethodCodeFixTests
     }
 
     [Fact]
+    public async Task A_call_without_inputs_gets_a_guarded_method_whose_only_parameter_is_the_added_token()
+    {
+        await new Llmg100CodeFixTest(
+            """
+            using System.Threading.Tasks;
+            using Microsoft.Extensions.AI;
+
+            namespace Demo;
+
+            public class Greeter(IChatClient chat)
+            {
+                public async Task<string> GreetAsync() => (await {|LLMG100:chat.GetResponseAsync("Say hello.")|}).Text;
+            }
+            """,
+            """
+            using System.Threading.Tasks;
+            using Microsoft.Extensions.AI;
+
+            namespace Demo;
+
+            public partial class Greeter(IChatClient chat)
+            {
+                public async Task<string> GreetAsync() => (await GetResponseGuardedAsync()).Text;
+
+                [LlmGuard.Guarded]
+                private partial Task<ChatResponse> GetResponseGuardedAsync(System.Threading.CancellationToken cancellationToken = default);
+
+                private async Task<ChatResponse> GetResponseGuardedCoreAsync(System.Threading.CancellationToken cancellationToken) =>
+                    await chat.GetResponseAsync("Say hello.", cancellationToken: cancellationToken);
+            }
+            """).RunAsync();
+    }
+
+    [Fact]
     public async Task Locals_and_a_token_become_parameters_and_nested_types_become_partial()
     {
         await new Llmg100CodeFixTest(
