@@ -354,7 +354,7 @@ internal static class GuardedSourceEmitter
             if (_method.Fallback is { Scene: { } fallbackScene } chained)
             {
                 _writer.Line($"// When every attempt fails before the first item, the guarded {chained.Name.TrimStart('@')} (scene {Literal(fallbackScene)}) streams");
-                _writer.Line("// the answer instead, with its own shared stream, attempts and fallback; after the first item nothing falls back.");
+                _writer.Line("// the answer instead, with its own stream, attempts and fallback; after the first item nothing falls back.");
             }
             else if (_method.Fallback is not null)
             {
