@@ -144,6 +144,27 @@ public sealed class StreamingAnswerTests
     }
 
     [Fact]
+    public async Task A_configured_IdleTimeoutMs_cuts_an_answer_whose_next_piece_is_late_with_an_error_event()
+    {
+        var clock = new TimerWatchingClock();
+        var neverReleased = new TaskCompletionSource();
+        await using TicketDeskHost host = await TicketDeskHost.StartAsync(
+            options => options with { HoldStreamsAfterFirstChunkUntil = neverReleased.Task },
+            timeProvider: clock,
+            settings: new Dictionary<string, string?> { ["LlmGuard:Scenes:answer_stream:IdleTimeoutMs"] = "100" });
+        using HttpClient client = host.CreateClient(tenant: "acme");
+        Task<List<SseItem<string>>> reading = ReadAllAsync(client, Question);
+
+        // Only the configured 100 ms passes: the attribute's 5 s would still be waiting.
+        await clock.AdvanceTimersUntilAsync(reading, due => due == TimeSpan.FromMilliseconds(100), s_bound);
+        List<SseItem<string>> events = await reading.WaitAsync(s_bound);
+
+        Assert.Equal([s_pieces[0], "The answer was cut off; please ask again."], events.Select(item => item.Data));
+        Assert.Equal(["message", AnswerEvents.Error], events.Select(item => item.EventType));
+        Assert.Equal(1, host.Provider.Requests);
+    }
+
+    [Fact]
     public async Task An_empty_question_is_a_validation_problem()
     {
         await using TicketDeskHost host = await TicketDeskHost.StartAsync(timeProvider: new FakeTimeProvider());

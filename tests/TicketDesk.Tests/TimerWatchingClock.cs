@@ -7,8 +7,9 @@ using Microsoft.Extensions.Time.Testing;
 namespace TicketDesk.Tests;
 
 /// <summary>
-/// A <see cref="FakeTimeProvider"/> that reports the due time of every timer created on it, so a test advances the
-/// clock by a delay once the service has scheduled it, never before (an advance before would leave it pending).
+/// A <see cref="FakeTimeProvider"/> that reports the due time of every timer created or changed on it (a stream's
+/// deadlines are one timer, changed per item), so a test advances the clock by a delay once the service has scheduled
+/// it, never before (an advance before would leave it pending).
 /// </summary>
 internal sealed class TimerWatchingClock : FakeTimeProvider
 {
@@ -18,12 +19,12 @@ internal sealed class TimerWatchingClock : FakeTimeProvider
     {
         ITimer timer = base.CreateTimer(callback, state, dueTime, period);
         _timers.Writer.TryWrite(dueTime);
-        return timer;
+        return new WatchedTimer(timer, _timers.Writer);
     }
 
     /// <summary>
     /// Until <paramref name="done"/> completes, advances the clock by the due time of each timer created that
-    /// <paramref name="advances"/> picks (a retry delay, not a deadline), at most <paramref name="maxTimers"/> timers.
+    /// <paramref name="advances"/> picks (a retry delay, not a deadline), at most <paramref name="maxTimers"/> timers created or changed.
     /// </summary>
     public async Task AdvanceTimersUntilAsync(Task done, Func<TimeSpan, bool> advances, TimeSpan bound, int maxTimers = 20)
     {
@@ -43,6 +44,21 @@ internal sealed class TimerWatchingClock : FakeTimeProvider
             }
         }
 
-        throw new InvalidOperationException($"More than {maxTimers} timers were created.");
+        throw new InvalidOperationException($"More than {maxTimers} timers were created or changed.");
+    }
+
+    /// <summary>Reports each change of a timer's due time once the timer runs with it.</summary>
+    private sealed class WatchedTimer(ITimer inner, ChannelWriter<TimeSpan> changes) : ITimer
+    {
+        public bool Change(TimeSpan dueTime, TimeSpan period)
+        {
+            bool changed = inner.Change(dueTime, period);
+            changes.TryWrite(dueTime);
+            return changed;
+        }
+
+        public void Dispose() => inner.Dispose();
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }
