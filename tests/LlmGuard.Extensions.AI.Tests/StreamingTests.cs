@@ -331,20 +331,22 @@ public sealed class StreamingTests
     public async Task A_stream_quiet_for_longer_than_IdleTimeoutMs_after_its_first_update_ends_as_interrupted()
     {
         var neverReleased = new TaskCompletionSource();
+        var clock = new TimerWatchingClock();
         await using GuardedChat chat = await GuardedChat.StartAsync(
             guard =>
             {
                 guard.Scene = "stream_idle_chat";
                 guard.IdleTimeoutMs = 2_000;
             },
+            services => services.AddSingleton<TimeProvider>(clock),
             ServerReply.Events(s_first, neverReleased.Task, s_rest));
         await using var consumer = new Consumer(chat.Chat, "Where is my order?");
         await consumer.ReadAsync(1);
 
+        // The idle deadline is armed once the upstream waits for its second update, which may be after the consumer
+        // read the first: the clock moves only once it is, by the client's 30 s first-update deadline never.
         Task<string> rest = consumer.ReadToEndAsync();
-        chat.Time.Advance(TimeSpan.FromMilliseconds(1_999));
-        Assert.False(rest.IsCompleted);
-        chat.Time.Advance(TimeSpan.FromMilliseconds(1));
+        await clock.AdvanceTimersUntilAsync(rest, due => due == TimeSpan.FromMilliseconds(2_000), TimeSpan.FromSeconds(10));
 
         LlmStreamInterruptedException interrupted = await Assert.ThrowsAsync<LlmStreamInterruptedException>(() => rest.Within());
         Assert.Equal(1, interrupted.ItemsDelivered);

@@ -4,7 +4,7 @@ using System.Threading.Channels;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
 
-namespace TicketDesk.Tests;
+namespace LlmGuard.Extensions.AI.Tests;
 
 /// <summary>
 /// A <see cref="FakeTimeProvider"/> that reports the due time of every timer created or changed on it (a stream's
