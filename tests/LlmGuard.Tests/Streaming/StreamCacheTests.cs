@@ -80,6 +80,21 @@ public sealed class StreamCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task An_empty_stream_is_not_stored()
+    {
+        GuardedStreamMethodState<string> state = State();
+        _upstream.Complete();
+        Assert.Empty(await ReadAllAsync(Stream(state, "k", _upstream)).WaitAsync(Bound));
+
+        var next = new ScriptedUpstream();
+        Task<List<string>> again = ReadAllAsync(Stream(state, "k", next));
+        await next.NextStartAsync();
+        next.Yield("a");
+        next.Complete();
+        Assert.Equal(["a"], await again.WaitAsync(Bound));
+    }
+
+    [Fact]
     public async Task A_fallback_answer_is_not_stored()
     {
         GuardedStreamMethodState<string> state = State();
