@@ -41,6 +41,7 @@ internal sealed class SharedStream<T> : IDisposable
     private readonly ConcurrentDictionary<string, SharedStream<T>>? _listing;
     private readonly string? _key;
     private readonly string? _cacheKey;
+    private readonly StreamPumps? _pumps;
     private TaskCompletionSource _next = NewSignal();
 
     // Item i is at i % _bound: before the buffer is full no item has been dropped and i is below its length; once full
@@ -67,8 +68,10 @@ internal sealed class SharedStream<T> : IDisposable
     /// <param name="listing">Where the stream is listed under <paramref name="key"/>; <see langword="null"/> for a stream of one consumer.</param>
     /// <param name="key">Its key in <paramref name="listing"/>.</param>
     /// <param name="cacheKey">Where a completed stream is stored whole; <see langword="null"/> when the policy caches nothing.</param>
-    public SharedStream(StreamPolicy<T> policy, ConcurrentDictionary<string, SharedStream<T>>? listing, string? key, string? cacheKey = null)
+    /// <param name="pumps">Counts the upstream from its start to its end, listed or not.</param>
+    public SharedStream(StreamPolicy<T> policy, ConcurrentDictionary<string, SharedStream<T>>? listing, string? key, string? cacheKey = null, StreamPumps? pumps = null)
     {
+        _pumps = pumps;
         _cacheKey = cacheKey;
         _policy = policy;
         _bound = policy.ReplayItems;
@@ -128,21 +131,41 @@ internal sealed class SharedStream<T> : IDisposable
         }
 
         Unlist();
-        _upstream.Cancel();
-        bool ended;
-        lock (_gate)
+        try
         {
-            _cancelled = true;
-            ended = _ended;
+            _upstream.Cancel();
         }
-
-        if (ended)
+        catch (AggregateException)
         {
-            Dispose();
+            // A callback the core registered on its token threw. Every callback ran and the upstream is cancelled all
+            // the same; the consumer leaving (often from DisposeAsync) has no use for the core's failure to stop.
+        }
+        finally
+        {
+            bool ended;
+            lock (_gate)
+            {
+                _cancelled = true;
+                ended = _ended;
+            }
+
+            if (ended)
+            {
+                Dispose();
+            }
         }
     }
 
     public void Dispose() => _upstream.Dispose();
+
+    /// <summary>Says whether a consumer whose next item is <paramref name="index"/> has read the whole stream.</summary>
+    public bool HasEndedAt(int index)
+    {
+        lock (_gate)
+        {
+            return _ended && index >= _count;
+        }
+    }
 
     /// <summary>
     /// Reads item <paramref name="index"/>, or says what to wait for when it has not arrived, or that it was dropped.
@@ -207,6 +230,7 @@ internal sealed class SharedStream<T> : IDisposable
         Func<TArguments, CancellationToken, IAsyncEnumerable<T>> core,
         Func<TArguments, Exception, CancellationToken, IAsyncEnumerable<T>>? fallback)
     {
+        _pumps?.Started();
         _ = Task.Run(() => PumpAsync(arguments, core, fallback));
     }
 
@@ -220,112 +244,136 @@ internal sealed class SharedStream<T> : IDisposable
         Func<TArguments, CancellationToken, IAsyncEnumerable<T>> core,
         Func<TArguments, Exception, CancellationToken, IAsyncEnumerable<T>>? fallback)
     {
-        StreamPolicy<T> policy = _policy;
-        GuardRuntime runtime = policy.Runtime;
-        GuardTelemetry telemetry = policy.Telemetry;
-        ILogger? logger = telemetry.Logger;
-        TimeProvider clock = runtime.TimeProvider;
-        CancellationToken token = _upstream.Token;
-
-        // The flow of the consumer that started the upstream, as Task.Run carried it.
-        LlmCallContext? context = LlmCallContext.Current;
-        ExecutionReport? report = null;
-        ExecutionObservation? observation = null;
+        Exception? failure = null;
         Activity? activity = null;
-        if (telemetry.ObservesExecutions || _cacheKey is not null)
+        try
         {
-            report = new ExecutionReport(policy.Scene, context);
-            observation = new ExecutionObservation(telemetry, report, _key);
-            activity = GuardTelemetry.StartExecution(policy.ExecutionActivityName, policy.Scene);
-            report.ActivityContext = activity?.Context ?? default;
-            Volatile.Write(ref _report, report);
-            if (runtime.Usage.IsActive || telemetry.RecordsTokens || _cacheKey is not null)
+            StreamPolicy<T> policy = _policy;
+            GuardRuntime runtime = policy.Runtime;
+            GuardTelemetry telemetry = policy.Telemetry;
+            ILogger? logger = telemetry.Logger;
+            TimeProvider clock = runtime.TimeProvider;
+            CancellationToken token = _upstream.Token;
+
+            // The flow of the consumer that started the upstream, as Task.Run carried it.
+            LlmCallContext? context = LlmCallContext.Current;
+            ExecutionReport? report = null;
+            ExecutionObservation? observation = null;
+            if (telemetry.ObservesExecutions || _cacheKey is not null)
             {
-                // Set inside this async method, so only the upstream's attempts and the fallback see it.
-                LlmUsage.Current = report;
+                report = new ExecutionReport(policy.Scene, context);
+                observation = new ExecutionObservation(telemetry, report, _key);
+                activity = GuardTelemetry.StartExecution(policy.ExecutionActivityName, policy.Scene);
+                report.ActivityContext = activity?.Context ?? default;
+                Volatile.Write(ref _report, report);
+                if (runtime.Usage.IsActive || telemetry.RecordsTokens || _cacheKey is not null)
+                {
+                    // Set inside this async method, so only the upstream's attempts and the fallback see it.
+                    LlmUsage.Current = report;
+                }
+            }
+
+            using IDisposable? scope = context is null ? null : logger?.BeginScope(new CallContextLogState(context));
+            long startedAt = clock.GetTimestamp();
+            string result = CallResults.Success;
+            bool fellBack = false;
+            try
+            {
+                try
+                {
+                    if (report is not null && runtime.Usage.TryAdmit(policy.Scene, context) is { } refusal)
+                    {
+                        // The core never runs: the fallback answers, as after failed attempts, or the consumers get the refusal.
+                        throw refusal;
+                    }
+
+                    var run = new Run<TArguments>(this, arguments, core, observation);
+                    _ = policy.Protection is { } protection
+                        ? await protection.ExecuteAsync(static (run, failedAttempt, runToken) => run.Stream.RunAsync(run, failedAttempt, runToken), run, token).ConfigureAwait(false)
+                        : await RunAsync(run, failedAttempt: null, token).ConfigureAwait(false);
+                }
+                catch (Exception attemptsFailure) when (fallback is not null && !token.IsCancellationRequested && Count == 0)
+                {
+                    // Every attempt failed before a first item, or the upstream was refused: no consumer holds part of an
+                    // answer yet, so the fallback's stream can be the whole of it. A refusal answers with the fallback too,
+                    // but the consumers were rejected, not failed over.
+                    fellBack = true;
+                    bool refused = IsRefusal(attemptsFailure, observation);
+                    result = refused ? CallResults.Rejected : CallResults.Fallback;
+                    RecordRejection(telemetry, policy.Scene, attemptsFailure, observation);
+                    if (logger is not null && !(refused && attemptsFailure is LlmCircuitOpenException or LlmLimitExceededException))
+                    {
+                        GuardLog.FallbackUsed(logger, policy.Scene, observation?.KeyHash, attemptsFailure);
+                    }
+
+                    UpstreamReader<T> reader = await UpstreamReader<T>.OpenAsync(
+                        ct => fallback(arguments, attemptsFailure, ct), policy.FirstItemTimeout, clock, token).ConfigureAwait(false);
+                    await DrainAsync(reader, report, token).ConfigureAwait(false);
+                    telemetry.RecordFallback(policy.Scene, policy.Method.FallbackScene);
+                }
+
+                // A fallback's answer is never stored: the next caller should get the model's.
+                if (result == CallResults.Success && _cacheKey is not null && policy.Cache is { } cache && !token.IsCancellationRequested && TryCopyWhole() is { } whole)
+                {
+                    // Stored before the consumers learn the end, so a caller that arrives after one of them finished finds it.
+                    (long input, long output, _) = report!.ReadUsage();
+                    await cache.StoreAsync(_cacheKey, whole, input + output, report.ActivityContext).ConfigureAwait(false);
+                }
+            }
+            catch (Exception upstreamFailure)
+            {
+                failure = AsCancellation(upstreamFailure, token);
+
+                // A fallback that failed after a refusal was counted as a rejection already; its own failure is an error.
+                result = failure is OperationCanceledException && token.IsCancellationRequested ? CallResults.Cancelled
+                    : !fellBack && IsRefusal(failure, observation) ? CallResults.Rejected
+                    : CallResults.Error;
+                if (!fellBack)
+                {
+                    RecordRejection(telemetry, policy.Scene, failure, observation);
+                }
+
+                if (logger is not null && result == CallResults.Error)
+                {
+                    GuardLog.ExecutionFailed(logger, policy.Scene, observation?.KeyHash, failure);
+                }
+            }
+
+            if (report is not null)
+            {
+                report.Result = result;
+                report.Duration = clock.GetElapsedTime(startedAt);
+                report.CompletedAt = clock.GetUtcNow();
+                report.Callers = Close();
+                telemetry.RecordExecution(report, activity);
+                runtime.Usage.Complete(report);
             }
         }
-
-        using IDisposable? scope = context is null ? null : logger?.BeginScope(new CallContextLogState(context));
-        long startedAt = clock.GetTimestamp();
-        Exception? failure = null;
-        string result = CallResults.Success;
-        bool fellBack = false;
-        try
+        catch (Exception unexpected)
+        {
+            // A logger scope, a telemetry listener or the usage ledger threw: the consumers must still learn the end,
+            // or those without a token wait forever and the key stays listed for every later caller to join.
+            failure ??= unexpected;
+        }
+        finally
         {
             try
             {
-                if (report is not null && runtime.Usage.TryAdmit(policy.Scene, context) is { } refusal)
-                {
-                    // The core never runs: the fallback answers, as after failed attempts, or the consumers get the refusal.
-                    throw refusal;
-                }
-
-                var run = new Run<TArguments>(this, arguments, core, observation);
-                _ = policy.Protection is { } protection
-                    ? await protection.ExecuteAsync(static (run, failedAttempt, runToken) => run.Stream.RunAsync(run, failedAttempt, runToken), run, token).ConfigureAwait(false)
-                    : await RunAsync(run, failedAttempt: null, token).ConfigureAwait(false);
+                activity?.Dispose();
             }
-            catch (Exception attemptsFailure) when (fallback is not null && !token.IsCancellationRequested && Count == 0)
+            finally
             {
-                // Every attempt failed before a first item, or the upstream was refused: no consumer holds part of an
-                // answer yet, so the fallback's stream can be the whole of it. A refusal answers with the fallback too,
-                // but the consumers were rejected, not failed over.
-                fellBack = true;
-                bool refused = IsRefusal(attemptsFailure, observation);
-                result = refused ? CallResults.Rejected : CallResults.Fallback;
-                RecordRejection(telemetry, policy.Scene, attemptsFailure, observation);
-                if (logger is not null && !(refused && attemptsFailure is LlmCircuitOpenException or LlmLimitExceededException))
-                {
-                    GuardLog.FallbackUsed(logger, policy.Scene, observation?.KeyHash, attemptsFailure);
-                }
-
-                UpstreamReader<T> reader = await UpstreamReader<T>.OpenAsync(
-                    ct => fallback(arguments, attemptsFailure, ct), policy.FirstItemTimeout, clock, token).ConfigureAwait(false);
-                await DrainAsync(reader, report, token).ConfigureAwait(false);
-                telemetry.RecordFallback(policy.Scene, policy.Method.FallbackScene);
-            }
-
-            // A fallback's answer is never stored: the next caller should get the model's.
-            if (result == CallResults.Success && _cacheKey is not null && policy.Cache is { } cache && !token.IsCancellationRequested && TryCopyWhole() is { } whole)
-            {
-                // Stored before the consumers learn the end, so a caller that arrives after one of them finished finds it.
-                (long input, long output, _) = report!.ReadUsage();
-                await cache.StoreAsync(_cacheKey, whole, input + output, report.ActivityContext).ConfigureAwait(false);
+                End(failure);
             }
         }
-        catch (Exception upstreamFailure)
-        {
-            failure = upstreamFailure;
-
-            // A fallback that failed after a refusal was counted as a rejection already; its own failure is an error.
-            result = upstreamFailure is OperationCanceledException && token.IsCancellationRequested ? CallResults.Cancelled
-                : !fellBack && IsRefusal(upstreamFailure, observation) ? CallResults.Rejected
-                : CallResults.Error;
-            if (!fellBack)
-            {
-                RecordRejection(telemetry, policy.Scene, upstreamFailure, observation);
-            }
-
-            if (logger is not null && result == CallResults.Error)
-            {
-                GuardLog.ExecutionFailed(logger, policy.Scene, observation?.KeyHash, upstreamFailure);
-            }
-        }
-
-        if (report is not null)
-        {
-            report.Result = result;
-            report.Duration = clock.GetElapsedTime(startedAt);
-            report.CompletedAt = clock.GetUtcNow();
-            report.Callers = Volatile.Read(ref _joined);
-            telemetry.RecordExecution(report, activity);
-            runtime.Usage.Complete(report);
-        }
-
-        activity?.Dispose();
-        End(failure);
     }
+
+    // An SDK whose stream the cancellation aborted may report it as a failure of its own (an IOException): once every
+    // consumer left, whatever the upstream threw is that cancellation, not an error of the model.
+    private static Exception AsCancellation(Exception exception, CancellationToken token) =>
+        exception is OperationCanceledException || !token.IsCancellationRequested
+            ? exception
+            : new OperationCanceledException("Every consumer of the stream left.", exception, token);
 
     /// <summary>
     /// Gets the report of the upstream's execution, complete once the stream ended; <see langword="null"/> when nothing
@@ -361,12 +409,13 @@ internal sealed class SharedStream<T> : IDisposable
         }
     }
 
-    // The whole answer, unless the buffer dropped part of it: a partial stream is never stored.
+    // The whole answer, unless the buffer dropped part of it: a partial stream is never stored, nor an empty one, which
+    // is more likely a model that failed quietly than an answer worth repeating.
     private T[]? TryCopyWhole()
     {
         lock (_gate)
         {
-            return _count > _bound ? null : _buffer.AsSpan(0, _count).ToArray();
+            return _count == 0 || _count > _bound ? null : _buffer.AsSpan(0, _count).ToArray();
         }
     }
 
@@ -384,6 +433,21 @@ internal sealed class SharedStream<T> : IDisposable
     // One execution, from the first attempt to the upstream's end: under the scene's protection a permit is held and the
     // breaker counts its outcome, a failure after the first item included.
     private async ValueTask<bool> RunAsync<TArguments>(Run<TArguments> run, StrongBox<bool>? failedAttempt, CancellationToken token)
+    {
+        try
+        {
+            await AttemptAndDrainAsync(run, failedAttempt, token).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException && token.IsCancellationRequested)
+        {
+            // Thrown here, inside the breaker, so that it does not count an abandoned stream as the model's failure.
+            throw AsCancellation(exception, token);
+        }
+
+        return true;
+    }
+
+    private async ValueTask AttemptAndDrainAsync<TArguments>(Run<TArguments> run, StrongBox<bool>? failedAttempt, CancellationToken token)
     {
         StreamPolicy<T> policy = _policy;
         ResilienceContext context = ResilienceContextPool.Shared.Get(token);
@@ -413,6 +477,13 @@ internal sealed class SharedStream<T> : IDisposable
             {
                 run.Observation?.Telemetry.RecordAttempt(policy.Scene, AttemptResults.Success);
             }
+
+            if (failedAttempt is not null && reader.HasFirst)
+            {
+                // The model answered: consumers who leave from now on abandon an answer that was coming, which says
+                // nothing against the model, however many attempts failed before it.
+                failedAttempt.Value = false;
+            }
         }
         catch (Exception exception) when (policy.MaxRetries == 0 && run.Observation is not null && !token.IsCancellationRequested)
         {
@@ -427,7 +498,6 @@ internal sealed class SharedStream<T> : IDisposable
         }
 
         await DrainAsync(reader, run.Observation?.Report, token).ConfigureAwait(false);
-        return true;
     }
 
     // An attempt's activity, a child of the upstream's, lasts until its first item: what follows is the upstream's.
@@ -496,6 +566,17 @@ internal sealed class SharedStream<T> : IDisposable
         arrived.TrySetResult();
     }
 
+    // Takes no consumer any more and counts those it answered: read under the lock that admits them, so one that joins
+    // while the answer is stored is counted too.
+    private int Close()
+    {
+        lock (_gate)
+        {
+            _closed = true;
+            return _joined;
+        }
+    }
+
     private void End(Exception? failure)
     {
         TaskCompletionSource ended;
@@ -519,6 +600,8 @@ internal sealed class SharedStream<T> : IDisposable
             Dispose();
         }
 
+        // Before the consumers learn the end, so that none of them sees the runtime count a finished upstream in flight.
+        _pumps?.Ended();
         ended.TrySetResult();
     }
 
