@@ -319,7 +319,7 @@ internal sealed class SharedStream<T> : IDisposable
                 }
 
                 UpstreamReader<T> reader = await UpstreamReader<T>.OpenAsync(
-                    ct => fallback(arguments, attemptsFailure, ct), policy.FirstItemTimeout, clock, token).ConfigureAwait(false);
+                    ct => fallback(arguments, attemptsFailure, ct), policy.FirstItemTimeout, policy.IdleTimeout, clock, token).ConfigureAwait(false);
                 await DrainAsync(reader, report, token).ConfigureAwait(false);
                 telemetry.RecordFallback(policy.Scene, policy.Method.FallbackScene);
             }
@@ -442,9 +442,9 @@ internal sealed class SharedStream<T> : IDisposable
             reader = await policy.Attempts.ExecuteAsync(
                 static (attemptContext, flight) => flight.Observation is { } observation && GuardTelemetry.ActivitySource.HasListeners()
                     ? TracedOpenAsync(flight, observation, attemptContext.CancellationToken)
-                    : UpstreamReader<T>.OpenAsync(flight.Open, flight.FirstItemTimeout, flight.Clock, attemptContext.CancellationToken),
+                    : UpstreamReader<T>.OpenAsync(flight.Open, flight.FirstItemTimeout, flight.IdleTimeout, flight.Clock, attemptContext.CancellationToken),
                 context,
-                new Flight(ct => run.Core(run.Arguments, ct), policy.FirstItemTimeout, policy.Runtime.TimeProvider, policy.Scene, run.Observation)).ConfigureAwait(false);
+                new Flight(ct => run.Core(run.Arguments, ct), policy.FirstItemTimeout, policy.IdleTimeout, policy.Runtime.TimeProvider, policy.Scene, run.Observation)).ConfigureAwait(false);
             if (policy.MaxRetries == 0)
             {
                 run.Observation?.Telemetry.RecordAttempt(policy.Scene, AttemptResults.Success);
@@ -473,7 +473,7 @@ internal sealed class SharedStream<T> : IDisposable
         using Activity? activity = GuardTelemetry.StartAttempt(flight.Scene, ++observation.Attempts);
         try
         {
-            return await UpstreamReader<T>.OpenAsync(flight.Open, flight.FirstItemTimeout, flight.Clock, attemptToken).ConfigureAwait(false);
+            return await UpstreamReader<T>.OpenAsync(flight.Open, flight.FirstItemTimeout, flight.IdleTimeout, flight.Clock, attemptToken).ConfigureAwait(false);
         }
         catch (Exception exception)
         {
@@ -495,7 +495,7 @@ internal sealed class SharedStream<T> : IDisposable
                 }
 
                 Append(reader.Current);
-                more = await reader.MoveNextAsync(_policy.IdleTimeout, token).ConfigureAwait(false);
+                more = await reader.MoveNextAsync(token).ConfigureAwait(false);
             }
         }
     }
@@ -591,6 +591,7 @@ internal sealed class SharedStream<T> : IDisposable
     private sealed record Flight(
         Func<CancellationToken, IAsyncEnumerable<T>> Open,
         TimeSpan FirstItemTimeout,
+        TimeSpan IdleTimeout,
         TimeProvider Clock,
         string Scene,
         ExecutionObservation? Observation);
