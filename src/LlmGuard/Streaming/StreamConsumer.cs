@@ -226,6 +226,8 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
     private static string ResultOf(Exception failure, ExecutionReport? report) =>
         failure is LlmCallRejectedException && (report is null || report.Result == CallResults.Rejected) ? CallResults.Rejected : CallResults.Error;
 
+    // Pooled like the read paths that call it: it suspends once for every item a keeping-up consumer waits for.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WaitAsync(Task wait)
     {
         try
