@@ -508,9 +508,9 @@ internal sealed class SharedStream<T> : IDisposable
         int offset = count - window.Start;
         if (offset == window.Items.Length)
         {
-            // The first window grows by doubling up to the bound, so a short answer never allocates the whole bound; a
-            // full window is followed by a new one, and the one before it is let go: it holds only items more than the
-            // bound behind. A new window is published before the count that needs it.
+            // The first window grows by doubling up to the bound, so a short answer never allocates the whole bound. A
+            // full window is followed by a new one that keeps it as Previous and lets go of the window before it, which
+            // holds only items more than the bound behind. A new window is published before the count that needs it.
             window = window.Items.Length < _bound
                 ? new Window(window.Start, GrowFirst(window.Items), null)
                 : new Window(window.Start + _bound, new T[_bound], window.Items);
@@ -519,18 +519,21 @@ internal sealed class SharedStream<T> : IDisposable
         }
 
         window.Items[offset] = item;
-
-        // Publishes the item (release), and as a full fence orders it before reading _waiting: see TryRead.
-        Interlocked.Exchange(ref _count, count + 1);
-        if (count == _bound)
+        bool firstDrop = count == _bound;
+        if (firstDrop)
         {
-            // The first item dropped: a caller that joined now would miss the start of the answer, so the next one
-            // starts an upstream of its own.
+            // This item drops the first: closed before it is published, so a caller that would miss the start of the
+            // answer cannot join; the next one starts an upstream of its own.
             lock (_gate)
             {
                 _closed = true;
             }
+        }
 
+        // Publishes the item (release), and as a full fence orders it before reading _waiting: see TryRead.
+        Interlocked.Exchange(ref _count, count + 1);
+        if (firstDrop)
+        {
             Unlist();
         }
 
