@@ -26,12 +26,13 @@ namespace LlmGuard.Streaming;
 /// The buffer keeps the last <see cref="StreamPolicy{T}.ReplayItems"/> items and never more: the upstream is never
 /// slowed down by its slowest consumer. Once it drops its first item the stream takes no new consumer (one would miss
 /// the start of the answer) and is unlisted, and a consumer whose next item was dropped gets a
-/// <see cref="LlmStreamOverflowException"/>.
+/// <see cref="LlmStreamOverflowException"/>. Consumers read without a lock, so no slot is ever reused: the items sit
+/// in windows of the bound's size, and besides the current window the stream holds only the one before it.
 /// </remarks>
 /// <typeparam name="T">The items of the stream.</typeparam>
 internal sealed class SharedStream<T> : IDisposable
 {
-    // Grown by doubling up to the bound, so a short answer never allocates the whole bound.
+    // The first window's length: grown by doubling up to the bound, so a short answer never allocates the whole bound.
     private const int InitialBuffer = 16;
 
     private readonly object _gate = new();
@@ -44,10 +45,16 @@ internal sealed class SharedStream<T> : IDisposable
     private readonly StreamPumps? _pumps;
     private TaskCompletionSource _next = NewSignal();
 
-    // Item i is at i % _bound: before the buffer is full no item has been dropped and i is below its length; once full
-    // its length is the bound and each new item overwrites the oldest.
-    private T[] _buffer;
+    // Consumers read items without the lock, so a slot is written once and never overwritten: a slot reused for a newer
+    // item could be read half-written (a large struct) or as the wrong item. The items are published by _count, written
+    // with Volatile.Write after the item and after any new window (release), and read with Volatile.Read before the
+    // window and the item (acquire), so a reader that sees a count sees every item below it.
+    private Window _window;
     private int _count;
+
+    // 1 from when a consumer found no item under the lock until the next Append swaps the signal: without a waiter an
+    // item completes no signal and allocates none.
+    private int _waiting;
     private int _consumers;
 
     // Every consumer that ever joined: the callers the execution answered.
@@ -75,7 +82,7 @@ internal sealed class SharedStream<T> : IDisposable
         _cacheKey = cacheKey;
         _policy = policy;
         _bound = policy.ReplayItems;
-        _buffer = new T[Math.Min(_bound, InitialBuffer)];
+        _window = new Window(0, new T[Math.Min(_bound, InitialBuffer)], null);
         _listing = listing;
         _key = key;
     }
@@ -90,9 +97,6 @@ internal sealed class SharedStream<T> : IDisposable
 
     /// <summary>Gets how many items the stream keeps; a consumer further behind overflows.</summary>
     public int Bound => _bound;
-
-    // The index of the oldest item still held.
-    private int First => _count > _bound ? _count - _bound : 0;
 
     /// <summary>Counts one more consumer, unless the stream is closed to newcomers.</summary>
     public bool TryJoin()
@@ -172,21 +176,27 @@ internal sealed class SharedStream<T> : IDisposable
     /// </summary>
     public Read TryRead(int index, out T item, out Task? wait)
     {
+        wait = null;
+        int count = Volatile.Read(ref _count);
+        if (index < count)
+        {
+            return ReadPublished(index, count, out item);
+        }
+
         lock (_gate)
         {
+            // Announced before the count is read again, and with a full fence (Interlocked), pairing with the fence in
+            // Append between publishing the count and reading this flag: either this read sees the new item or that
+            // Append sees the waiter and completes the signal taken below. Without both fences each side could read the
+            // other's old value and the consumer would wait for an item that already came.
+            Interlocked.Exchange(ref _waiting, 1);
+            count = Volatile.Read(ref _count);
+            if (index < count)
+            {
+                return ReadPublished(index, count, out item);
+            }
+
             item = default!;
-            wait = null;
-            if (index < First)
-            {
-                return Read.Overflow;
-            }
-
-            if (index < _count)
-            {
-                item = _buffer[index % _bound];
-                return Read.Item;
-            }
-
             if (_ended)
             {
                 return Read.End;
@@ -195,6 +205,34 @@ internal sealed class SharedStream<T> : IDisposable
             wait = _next.Task;
             return Read.Wait;
         }
+    }
+
+    // Reads item index of the count items published; the window read after the count holds it unless the item was
+    // dropped since, and then index is more than the bound behind the newer count too.
+    private Read ReadPublished(int index, int count, out T item)
+    {
+        if (count - index > _bound)
+        {
+            item = default!;
+            return Read.Overflow;
+        }
+
+        Window window = Volatile.Read(ref _window);
+        int offset = index - window.Start;
+        if (offset >= 0)
+        {
+            item = window.Items[offset];
+            return Read.Item;
+        }
+
+        if (window.Previous is { } previous && offset + _bound >= 0)
+        {
+            item = previous[offset + _bound];
+            return Read.Item;
+        }
+
+        item = default!;
+        return Read.Overflow;
     }
 
     /// <summary>
@@ -208,7 +246,7 @@ internal sealed class SharedStream<T> : IDisposable
         lock (_gate)
         {
             failure = _failure;
-            count = _count;
+            count = Volatile.Read(ref _count);
         }
 
         if (failure is null)
@@ -307,7 +345,7 @@ internal sealed class SharedStream<T> : IDisposable
                     }
 
                     UpstreamReader<T> reader = await UpstreamReader<T>.OpenAsync(
-                        ct => fallback(arguments, attemptsFailure, ct), policy.FirstItemTimeout, clock, token).ConfigureAwait(false);
+                        ct => fallback(arguments, attemptsFailure, ct), policy.FirstItemTimeout, policy.IdleTimeout, clock, token).ConfigureAwait(false);
                     await DrainAsync(reader, report, token).ConfigureAwait(false);
                     telemetry.RecordFallback(policy.Scene, policy.Method.FallbackScene);
                 }
@@ -415,7 +453,8 @@ internal sealed class SharedStream<T> : IDisposable
     {
         lock (_gate)
         {
-            return _count == 0 || _count > _bound ? null : _buffer.AsSpan(0, _count).ToArray();
+            int count = Volatile.Read(ref _count);
+            return count == 0 || count > _bound ? null : Volatile.Read(ref _window).Items.AsSpan(0, count).ToArray();
         }
     }
 
@@ -423,10 +462,7 @@ internal sealed class SharedStream<T> : IDisposable
     {
         get
         {
-            lock (_gate)
-            {
-                return _count;
-            }
+            return Volatile.Read(ref _count);
         }
     }
 
@@ -470,9 +506,9 @@ internal sealed class SharedStream<T> : IDisposable
             reader = await policy.Attempts.ExecuteAsync(
                 static (attemptContext, flight) => flight.Observation is { } observation && GuardTelemetry.ActivitySource.HasListeners()
                     ? TracedOpenAsync(flight, observation, attemptContext.CancellationToken)
-                    : UpstreamReader<T>.OpenAsync(flight.Open, flight.FirstItemTimeout, flight.Clock, attemptContext.CancellationToken),
+                    : UpstreamReader<T>.OpenAsync(flight.Open, flight.FirstItemTimeout, flight.IdleTimeout, flight.Clock, attemptContext.CancellationToken),
                 context,
-                new Flight(ct => run.Core(run.Arguments, ct), policy.FirstItemTimeout, policy.Runtime.TimeProvider, policy.Scene, run.Observation)).ConfigureAwait(false);
+                new Flight(ct => run.Core(run.Arguments, ct), policy.FirstItemTimeout, policy.IdleTimeout, policy.Runtime.TimeProvider, policy.Scene, run.Observation)).ConfigureAwait(false);
             if (policy.MaxRetries == 0)
             {
                 run.Observation?.Telemetry.RecordAttempt(policy.Scene, AttemptResults.Success);
@@ -507,7 +543,7 @@ internal sealed class SharedStream<T> : IDisposable
         using Activity? activity = GuardTelemetry.StartAttempt(flight.Scene, ++observation.Attempts);
         try
         {
-            return await UpstreamReader<T>.OpenAsync(flight.Open, flight.FirstItemTimeout, flight.Clock, attemptToken).ConfigureAwait(false);
+            return await UpstreamReader<T>.OpenAsync(flight.Open, flight.FirstItemTimeout, flight.IdleTimeout, flight.Clock, attemptToken).ConfigureAwait(false);
         }
         catch (Exception exception)
         {
@@ -529,38 +565,59 @@ internal sealed class SharedStream<T> : IDisposable
                 }
 
                 Append(reader.Current);
-                more = await reader.MoveNextAsync(_policy.IdleTimeout, token).ConfigureAwait(false);
+                more = await reader.MoveNextAsync(token).ConfigureAwait(false);
             }
         }
     }
 
+    // Only the pump appends, one item after another, so _count and _window have one writer.
     private void Append(T item)
     {
-        TaskCompletionSource arrived;
-        bool firstDrop;
-        lock (_gate)
+        int count = _count;
+        Window window = _window;
+        int offset = count - window.Start;
+        if (offset == window.Items.Length)
         {
-            if (_count == _buffer.Length && _buffer.Length < _bound)
-            {
-                Array.Resize(ref _buffer, (int)Math.Min((long)_buffer.Length * 2, _bound));
-            }
+            // The first window grows by doubling up to the bound, so a short answer never allocates the whole bound. A
+            // full window is followed by a new one that keeps it as Previous and lets go of the window before it, which
+            // holds only items more than the bound behind. A new window is published before the count that needs it.
+            window = window.Items.Length < _bound
+                ? new Window(window.Start, GrowFirst(window.Items), null)
+                : new Window(window.Start + _bound, new T[_bound], window.Items);
+            offset = count - window.Start;
+            Volatile.Write(ref _window, window);
+        }
 
-            _buffer[_count % _bound] = item;
-            _count++;
-            firstDrop = _count == _bound + 1;
-            if (firstDrop)
+        window.Items[offset] = item;
+        bool firstDrop = count == _bound;
+        if (firstDrop)
+        {
+            // This item drops the first: closed before it is published, so a caller that would miss the start of the
+            // answer cannot join; the next one starts an upstream of its own.
+            lock (_gate)
             {
                 _closed = true;
             }
-
-            arrived = _next;
-            _next = NewSignal();
         }
 
+        // Publishes the item (release), and as a full fence orders it before reading _waiting: see TryRead.
+        Interlocked.Exchange(ref _count, count + 1);
         if (firstDrop)
         {
-            // A caller that joined now would miss the start of the answer: the next one starts an upstream of its own.
             Unlist();
+        }
+
+        if (Volatile.Read(ref _waiting) == 0)
+        {
+            return;
+        }
+
+        TaskCompletionSource arrived;
+        lock (_gate)
+        {
+            _waiting = 0;
+            arrived = _next;
+            _next = NewSignal();
         }
 
         arrived.TrySetResult();
@@ -575,6 +632,13 @@ internal sealed class SharedStream<T> : IDisposable
             _closed = true;
             return _joined;
         }
+    }
+
+    private T[] GrowFirst(T[] items)
+    {
+        var grown = new T[(int)Math.Min((long)items.Length * 2, _bound)];
+        items.CopyTo(grown, 0);
+        return grown;
     }
 
     private void End(Exception? failure)
@@ -605,11 +669,15 @@ internal sealed class SharedStream<T> : IDisposable
         ended.TrySetResult();
     }
 
+    // Items Start.. of the stream, and the full window before them, which a reader at most the bound behind may still need.
+    private sealed record Window(int Start, T[] Items, T[]? Previous);
+
     private void Unlist() => _listing?.TryRemove(new KeyValuePair<string, SharedStream<T>>(_key!, this));
 
     private sealed record Flight(
         Func<CancellationToken, IAsyncEnumerable<T>> Open,
         TimeSpan FirstItemTimeout,
+        TimeSpan IdleTimeout,
         TimeProvider Clock,
         string Scene,
         ExecutionObservation? Observation);

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Caching;
@@ -79,7 +80,35 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
 
     private CancellationToken WaitToken => _either?.Token ?? (_callToken.CanBeCanceled ? _callToken : _enumerationToken);
 
-    public async ValueTask<bool> MoveNextAsync()
+    public ValueTask<bool> MoveNextAsync()
+    {
+        // Most reads find their item already buffered: answered without an async state machine, and without a wait
+        // when the item came. Everything else (the first read, the cache, cancellation, the end) takes the slow path.
+        if (_stream is { } stream && !_left && !_callToken.IsCancellationRequested && !_enumerationToken.IsCancellationRequested)
+        {
+            switch (stream.TryRead(_index, out T item, out Task? wait))
+            {
+                case SharedStream<T>.Read.Item:
+                    Deliver(item);
+                    return new ValueTask<bool>(true);
+                case SharedStream<T>.Read.Wait:
+                    return WaitThenReadAsync(stream, wait!);
+            }
+        }
+
+        return MoveNextSlowAsync();
+    }
+
+    // Pooled: a consumer that keeps up with the upstream waits for every item, and would otherwise allocate a box for
+    // each of those waits.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> WaitThenReadAsync(SharedStream<T> stream, Task wait)
+    {
+        await WaitAsync(wait).ConfigureAwait(false);
+        return await ReadAsync(stream).ConfigureAwait(false);
+    }
+
+    private async ValueTask<bool> MoveNextSlowAsync()
     {
         if (_left)
         {
@@ -105,7 +134,12 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
             return false;
         }
 
-        SharedStream<T> stream = _stream!;
+        return await ReadAsync(_stream!).ConfigureAwait(false);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ReadAsync(SharedStream<T> stream)
+    {
         while (true)
         {
             switch (stream.TryRead(_index, out T item, out Task? wait))
@@ -198,6 +232,8 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
     private static string ResultOf(Exception failure, ExecutionReport? report) =>
         failure is LlmCallRejectedException && (report is null || report.Result == CallResults.Rejected) ? CallResults.Rejected : CallResults.Error;
 
+    // Pooled like the read paths that call it: it suspends once for every item a keeping-up consumer waits for.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WaitAsync(Task wait)
     {
         try
