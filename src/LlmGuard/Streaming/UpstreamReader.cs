@@ -33,6 +33,9 @@ internal sealed class UpstreamReader<T> : IAsyncDisposable
     // The deadline in force, for the timeout's message.
     private TimeSpan _waitTimeout;
 
+    // The wait the timer was last armed for by the pump (first item, then idle); only the pump reads and writes it.
+    private TimeSpan _armedFor;
+
     private UpstreamReader(TimeProvider timeProvider, TimeSpan idleTimeout, CancellationToken upstream)
     {
         _attempt = CancellationTokenSource.CreateLinkedTokenSource(upstream);
@@ -123,7 +126,16 @@ internal sealed class UpstreamReader<T> : IAsyncDisposable
         // clearing _armed and reading the deadline: either this sees the timer still armed and its callback sees this
         // deadline, or this arms the timer itself.
         Interlocked.Exchange(ref _deadline, _clock.GetTimestamp() + (long)(timeout.Ticks * _timestampsPerTick));
-        if (Volatile.Read(ref _armed) == 0 && Interlocked.CompareExchange(ref _armed, 1, 0) == 0)
+        if (timeout != _armedFor)
+        {
+            // The first wait of the attempt, or the switch from the first item's wait to the idle one: a timer still
+            // armed for a longer first-item deadline would fire after a shorter idle deadline passed, so it is moved
+            // once here; every later item keeps the same wait and only moves the deadline.
+            _armedFor = timeout;
+            Volatile.Write(ref _armed, 1);
+            _timer.Change(timeout, Timeout.InfiniteTimeSpan);
+        }
+        else if (Volatile.Read(ref _armed) == 0 && Interlocked.CompareExchange(ref _armed, 1, 0) == 0)
         {
             _timer.Change(timeout, Timeout.InfiniteTimeSpan);
         }
