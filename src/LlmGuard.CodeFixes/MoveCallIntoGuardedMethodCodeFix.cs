@@ -11,6 +11,7 @@ using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Formatting;
+using Microsoft.CodeAnalysis.Operations;
 using Microsoft.CodeAnalysis.Simplification;
 
 namespace LlmGuard.CodeFixes;
@@ -20,7 +21,10 @@ namespace LlmGuard.CodeFixes;
 /// that method instead. A streaming call (one that returns <c>IAsyncEnumerable&lt;T&gt;</c>, such as
 /// <c>IChatClient.GetStreamingResponseAsync</c>) moves into the core of a [Guarded] method that returns the stream.
 /// Offered only where the result is certain to compile: an awaited or streaming call in a method of a class, whose
-/// inputs are parameters and locals with a stable text form (they become the key) and at most one token.
+/// inputs are parameters and locals with a stable text form (they become the key) and at most one token. A call that
+/// leaves out the optional token of the method it calls is given one: the guarded method and its core gain a
+/// <c>CancellationToken</c> (optional on the guarded method, so its callers read as before), which the core passes
+/// on, so that the attempt's timeout, and for a stream its deadlines and its last consumer leaving, reach the SDK.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(MoveCallIntoGuardedMethodCodeFix))]
 [Shared]
@@ -63,8 +67,9 @@ public sealed class MoveCallIntoGuardedMethodCodeFix : CodeFixProvider
         private readonly string _returnType;
         private readonly IReadOnlyList<(string Type, string Name)> _parameters;
         private readonly bool _streams;
+        private readonly AddedToken? _addedToken;
 
-        private Plan(InvocationExpressionSyntax invocation, MethodDeclarationSyntax method, string guardedName, string returnType, IReadOnlyList<(string, string)> parameters, bool streams)
+        private Plan(InvocationExpressionSyntax invocation, MethodDeclarationSyntax method, string guardedName, string returnType, IReadOnlyList<(string, string)> parameters, bool streams, AddedToken? addedToken)
         {
             _invocation = invocation;
             _method = method;
@@ -72,6 +77,15 @@ public sealed class MoveCallIntoGuardedMethodCodeFix : CodeFixProvider
             _returnType = returnType;
             _parameters = parameters;
             _streams = streams;
+            _addedToken = addedToken;
+        }
+
+        /// <summary>The token the fix adds for a call that leaves out its optional token: its name, and the called method's parameter it is passed to.</summary>
+        private sealed class AddedToken(string name, string calledParameter)
+        {
+            public string Name { get; } = name;
+
+            public string CalledParameter { get; } = calledParameter;
         }
 
         public static Plan? TryCreate(InvocationExpressionSyntax invocation, SemanticModel model, CancellationToken cancellationToken)
@@ -110,7 +124,33 @@ public sealed class MoveCallIntoGuardedMethodCodeFix : CodeFixProvider
                 : result.SpecialType == SpecialType.System_Void ? "System.Threading.Tasks.Task"
                 : $"System.Threading.Tasks.Task<{result.ToMinimalDisplayString(model, position)}>";
             var parameters = inputs.Select(symbol => (TypeOf(symbol).ToMinimalDisplayString(model, position), symbol.Name)).ToArray();
-            return new Plan(invocation, method, GuardedName(invocation, model, method), returnType, parameters, streamedItem is not null);
+            AddedToken? addedToken = inputs.Any(symbol => TypeOf(symbol).IsCancellationToken())
+                ? null
+                : TokenToAdd(invocation, model, inputs.Select(symbol => symbol.Name), cancellationToken);
+            return new Plan(invocation, method, GuardedName(invocation, model, method), returnType, parameters, streamedItem is not null, addedToken);
+        }
+
+        /// <summary>
+        /// A token for a call that leaves out the optional <c>CancellationToken</c> of the method it calls. Without one
+        /// the core cannot pass on the token of its attempt, and an SDK that reads only its own token (as streams that
+        /// ignore <c>GetAsyncEnumerator</c>'s token do) runs on past the attempt's timeout and after its callers left.
+        /// </summary>
+        private static AddedToken? TokenToAdd(InvocationExpressionSyntax invocation, SemanticModel model, IEnumerable<string> taken, CancellationToken cancellationToken)
+        {
+            if (model.GetOperation(invocation, cancellationToken) is not IInvocationOperation operation
+                || operation.Arguments.FirstOrDefault(argument => argument.ArgumentKind == ArgumentKind.DefaultValue && argument.Parameter?.Type.IsCancellationToken() == true) is not { Parameter: { } parameter })
+            {
+                return null;
+            }
+
+            var names = new HashSet<string>(taken);
+            string name = "cancellationToken";
+            for (int number = 2; names.Contains(name); number++)
+            {
+                name = "cancellationToken" + number;
+            }
+
+            return new AddedToken(name, parameter.Name);
         }
 
         /// <summary>
@@ -142,14 +182,25 @@ public sealed class MoveCallIntoGuardedMethodCodeFix : CodeFixProvider
             bool isStatic = _method.Modifiers.Any(SyntaxKind.StaticKeyword);
             string modifiers = isStatic ? "private static" : "private";
             string parameterList = string.Join(", ", _parameters.Select(p => $"{p.Type} {SymbolExtensions.EscapeIdentifier(p.Name)}"));
+            string guardedParameterList = parameterList;
+            string coreParameterList = parameterList;
+            InvocationExpressionSyntax moved = _invocation.WithoutTrivia();
+            if (_addedToken is { } token)
+            {
+                string separator = parameterList.Length == 0 ? string.Empty : ", ";
+                guardedParameterList += $"{separator}System.Threading.CancellationToken {token.Name} = default";
+                coreParameterList += $"{separator}System.Threading.CancellationToken {token.Name}";
+                moved = WithToken(moved, token);
+            }
+
             string coreName = CoreNaming.CoreName(_guardedName);
             // A stream's core returns the call's stream itself: the runtime enumerates it, item by item, under its deadlines.
             string core = _streams
-                ? $"{modifiers} {_returnType} {coreName}({parameterList}) =>\n    {_invocation.WithoutTrivia()};\n"
-                : $"{modifiers} async {_returnType} {coreName}({parameterList}) =>\n    await {_invocation.WithoutTrivia()};\n";
+                ? $"{modifiers} {_returnType} {coreName}({coreParameterList}) =>\n    {moved};\n"
+                : $"{modifiers} async {_returnType} {coreName}({coreParameterList}) =>\n    await {moved};\n";
             MemberDeclarationSyntax[] members =
             {
-                SyntaxFactory.ParseMemberDeclaration($"[LlmGuard.Guarded]\n{modifiers} partial {_returnType} {_guardedName}({parameterList});\n")!,
+                SyntaxFactory.ParseMemberDeclaration($"[LlmGuard.Guarded]\n{modifiers} partial {_returnType} {_guardedName}({guardedParameterList});\n")!,
                 SyntaxFactory.ParseMemberDeclaration(core)!,
             };
 
@@ -171,6 +222,21 @@ public sealed class MoveCallIntoGuardedMethodCodeFix : CodeFixProvider
 
             Document changed = await Simplifier.ReduceAsync(document.WithSyntaxRoot(tracked), Simplifier.Annotation, cancellationToken: cancellationToken).ConfigureAwait(false);
             return await Formatter.FormatAsync(changed, Formatter.Annotation, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        // Named, so that it binds to the token whatever optional parameters the call leaves out before it.
+        private static InvocationExpressionSyntax WithToken(InvocationExpressionSyntax invocation, AddedToken token)
+        {
+            ArgumentSyntax argument = SyntaxFactory.Argument(SyntaxFactory.IdentifierName(token.Name))
+                .WithNameColon(SyntaxFactory.NameColon(SyntaxFactory.IdentifierName(SymbolExtensions.EscapeIdentifier(token.CalledParameter))));
+            SeparatedSyntaxList<ArgumentSyntax> arguments = invocation.ArgumentList.Arguments;
+            SyntaxNodeOrTokenList items = arguments.GetWithSeparators();
+            if (arguments.Count > 0)
+            {
+                items = items.Add(SyntaxFactory.Token(SyntaxKind.CommaToken).WithTrailingTrivia(SyntaxFactory.Space));
+            }
+
+            return invocation.WithArgumentList(invocation.ArgumentList.WithArguments(SyntaxFactory.SeparatedList<ArgumentSyntax>(items.Add(argument))));
         }
 
         private static ITypeSymbol TypeOf(ISymbol symbol) => symbol is ILocalSymbol local ? local.Type : ((IParameterSymbol)symbol).Type;

@@ -20,7 +20,8 @@ namespace LlmGuard;
 /// through a <see cref="GuardRuntime"/>, as a <see cref="GuardedAttribute">[Guarded]</see> method's generated body does:
 /// concurrent requests with the same key share one request to the inner client, each attempt has a timeout, transient failures are retried with the
 /// runtime's classification (honouring <c>Retry-After</c>), an optional fallback answers when they all fail, successful
-/// responses may be cached, and every <see cref="GetResponseAsync"/> call is reported to the runtime's metrics, traces, logs, usage records and budgets under the client's scene.
+/// responses (and completed streams) may be cached, and every call of either kind is reported to the runtime's metrics,
+/// traces, logs, usage records and budgets under the client's scene.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -39,10 +40,13 @@ namespace LlmGuard;
 /// <para>
 /// A streaming request is keyed the same way and shares one upstream stream with the concurrent streaming requests of
 /// its key; each consumer receives every update from the first, as its own copy (with its own content list and
-/// additional properties). The client's <see cref="LlmGuardChatClientOptions.TimeoutMs"/> bounds the wait for the first
-/// update and for each next one; transient failures before the first update are retried and then answered by the
-/// fallback, if any, and a failure after it ends every consumer's stream with <see cref="Streaming.LlmStreamInterruptedException"/>. A consumer that stops
-/// reading leaves alone; the request to the inner client is cancelled when the last one leaves. Streams are not cached.
+/// additional properties). <see cref="LlmGuardChatClientOptions.FirstItemTimeoutMs"/> bounds the wait for the first
+/// update and <see cref="LlmGuardChatClientOptions.IdleTimeoutMs"/> the wait for each next one (both
+/// <see cref="LlmGuardChatClientOptions.TimeoutMs"/> unless set); transient failures before the first update are retried
+/// and then answered by the fallback, if any, and a failure after it ends every consumer's stream with
+/// <see cref="Streaming.LlmStreamInterruptedException"/>. When a consumer stops reading, only that consumer leaves; the
+/// request to the inner client is cancelled when the last one leaves. With caching on, a stream that completed is stored
+/// whole and answers later streaming requests of its key.
 /// </para>
 /// </remarks>
 public sealed class LlmGuardChatClient : DelegatingChatClient
@@ -51,6 +55,9 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
 
     // Makes a scene's check and registration one step, so two clients created at once with other settings cannot both register.
     private static readonly object s_manifestLock = new();
+
+    // The settings each scene was registered with, stream settings included, which the manifest does not hold.
+    private static readonly Dictionary<string, string> s_sceneSettings = new(StringComparer.Ordinal);
 
     private static readonly Func<ChatRequest, CancellationToken, ValueTask<ChatResponse>> s_attempt =
         static (request, attemptToken) => new ValueTask<ChatResponse>(request.Inner.GetResponseAsync(request.Messages, request.Options, attemptToken));
@@ -148,8 +155,9 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
 
     /// <summary>
     /// Streams the request through the guard: it joins the stream in flight with the same key or starts one, whose
-    /// attempts run under the scene's timeout (to the first update and between updates) and retries (before the first
-    /// update). The request starts when the caller reads the first update, not when this method returns.
+    /// attempts run under the scene's first-update and idle deadlines and its retries (before the first update); with
+    /// caching on, a stored stream of the key answers it at once. The request starts when the caller reads the first
+    /// update, not when this method returns.
     /// </summary>
     /// <param name="messages">The conversation. The client works on a copy, so a caller may change its list afterwards.</param>
     /// <param name="options">The request's options; copied like the messages.</param>
@@ -168,6 +176,9 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
         // As for GetResponseAsync: the upstream runs with the copy of the caller that started it.
         var request = new ChatRequest(InnerClient, Snapshot(messages), options?.Clone(), _fallback);
         string? key = ChatRequestKey.Compute(_client, request.Messages, request.Options, _json, out string? reason);
+        GuardedStreamMethodState<ChatResponseUpdate> guard = _streamMethod.For(Runtime);
+        Func<ChatRequest, Exception, CancellationToken, IAsyncEnumerable<ChatResponseUpdate>>? fallback = _fallback is null ? null : s_streamFallback;
+        IAsyncEnumerable<ChatResponseUpdate> shared;
         if (key is null)
         {
             if (_logger is not null)
@@ -175,13 +186,13 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
                 ChatClientLog.RequestNotShared(_logger, Scene, reason!);
             }
 
-            // A key no other request has: keys are 64 hex digits, so this one can never equal one. The request gets
-            // its own upstream with the same deadlines and retries as a shared one.
-            key = "unshared:" + Guid.NewGuid().ToString("N");
+            shared = guard.StreamUnshared(request, s_streamAttempt, fallback, cancellationToken);
+        }
+        else
+        {
+            shared = guard.Stream(key, request, s_streamAttempt, fallback, cancellationToken);
         }
 
-        IAsyncEnumerable<ChatResponseUpdate> shared = _streamMethod.For(Runtime).Stream(
-            key, request, s_streamAttempt, _fallback is null ? null : s_streamFallback, cancellationToken);
         // The caller's token already ends its consumer of the shared stream; this one is an enumeration's own, if any.
         return CopyEach(shared, CancellationToken.None);
     }
@@ -200,14 +211,17 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
             cacheSeconds: options.CacheSeconds,
             cacheVersion: CacheVersion);
 
-        // A stream waits for its first update, and then for each next one, as long as a response may take.
+        // Unless told otherwise, a stream waits for its first update, and then for each next one, as long as a response may take.
         var stream = new GuardedStreamMethod<ChatResponseUpdate>(
             scene: options.Scene,
-            firstItemTimeoutMs: options.TimeoutMs,
-            idleTimeoutMs: options.TimeoutMs,
+            firstItemTimeoutMs: options.FirstItemTimeoutMs ?? options.TimeoutMs,
+            idleTimeoutMs: options.IdleTimeoutMs ?? options.TimeoutMs,
             maxRetries: options.MaxRetries,
             retryDelayMs: options.RetryDelayMs,
-            maxRetryAfterMs: options.MaxRetryAfterMs);
+            maxRetryAfterMs: options.MaxRetryAfterMs,
+            replayItems: options.StreamReplayItems,
+            cacheSeconds: options.CacheSeconds,
+            cacheVersion: StreamCacheVersion);
         var scene = new GuardScene(
             options.Scene,
             ManifestName,
@@ -222,46 +236,42 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
 
         // Configuration of a scene is validated against the settings its code has (whether it may cache, for one): a
         // second client of the scene with other settings would be validated against the first one's, so it is refused.
+        string settings = Settings(options);
         lock (s_manifestLock)
         {
-            GuardScene? registered = null;
-            foreach (GuardScene known in GuardSceneManifest.Scenes)
+            if (!s_sceneSettings.TryGetValue(options.Scene, out string? registered))
             {
-                if (string.Equals(known.Method, ManifestName, StringComparison.Ordinal) && string.Equals(known.Scene, options.Scene, StringComparison.Ordinal))
-                {
-                    registered = known;
-                    break;
-                }
-            }
-
-            if (registered is null)
-            {
+                s_sceneSettings.Add(options.Scene, settings);
                 GuardSceneManifest.Register(scene);
             }
-            else if (Settings(registered) != Settings(scene))
+            else if (registered != settings)
             {
                 throw new InvalidOperationException(
                     $"The chat client scene '{options.Scene}' is already used by another UseLlmGuard() or LlmGuardChatClient with other settings " +
-                    $"({Settings(registered)}; this one: {Settings(scene)}). Give each set of settings a scene of its own.");
+                    $"({registered}; this one: {settings}). Give each set of settings a scene of its own.");
             }
         }
 
         return new ChatClientMethods(method, stream);
     }
 
-    private static string Settings(GuardScene scene) => string.Create(
+    private static string Settings(LlmGuardChatClientOptions options) => string.Create(
         CultureInfo.InvariantCulture,
-        $"TimeoutMs {scene.TimeoutMs}, MaxRetries {scene.MaxRetries}, RetryDelayMs {scene.RetryDelayMs}, MaxRetryAfterMs {scene.MaxRetryAfterMs}, CacheSeconds {scene.CacheSeconds}");
+        $"TimeoutMs {options.TimeoutMs}, MaxRetries {options.MaxRetries}, RetryDelayMs {options.RetryDelayMs}, MaxRetryAfterMs {options.MaxRetryAfterMs}, CacheSeconds {options.CacheSeconds}, " +
+        $"FirstItemTimeoutMs {options.FirstItemTimeoutMs ?? options.TimeoutMs}, IdleTimeoutMs {options.IdleTimeoutMs ?? options.TimeoutMs}, StreamReplayItems {options.StreamReplayItems}");
 
-    // The key's layout and the release of the response type's assembly: an upgrade that changes either never reads older entries.
-    private static string CacheVersion { get; } = ComputeCacheVersion();
+    // The key's layout and the release of the response type's assembly: an upgrade that changes either never reads
+    // older entries. A stream and a response of one request have one key, so the stored type is part of the version too.
+    private static string CacheVersion { get; } = ComputeCacheVersion(typeof(ChatResponse));
 
-    private static string ComputeCacheVersion()
+    private static string StreamCacheVersion { get; } = ComputeCacheVersion(typeof(ChatResponseUpdate[]));
+
+    private static string ComputeCacheVersion(Type stored)
     {
         // The informational version ("10.11.0+commit") changes with every release; the assembly version stays 10.0.0.0.
         Assembly abstractions = typeof(ChatResponse).Assembly;
         string release = abstractions.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? abstractions.GetName().Version?.ToString() ?? "";
-        string version = "LlmGuard.Extensions.AI|" + ChatRequestKey.Layout + "|" + typeof(ChatResponse).FullName + "|" + release;
+        string version = "LlmGuard.Extensions.AI|" + ChatRequestKey.Layout + "|" + stored.FullName + "|" + release;
         byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(version));
         return Convert.ToHexString(hash, 0, 8).ToLowerInvariant();
     }
@@ -306,13 +316,14 @@ public sealed class LlmGuardChatClient : DelegatingChatClient
     }
 
     // The fallback's response, streamed as the updates it is made of; it answers only before a first update arrived.
+    // Its updates are shared by the consumers like the inner client's, and copied for each by CopyEach in the same way.
     private static async IAsyncEnumerable<ChatResponseUpdate> StreamFallbackAsync(
         ChatRequest request, Exception failure, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ChatResponse response = await request.Fallback!(request.Messages, failure, cancellationToken).ConfigureAwait(false);
         foreach (ChatResponseUpdate update in response.ToChatResponseUpdates())
         {
-            yield return Copy(update);
+            yield return update;
         }
     }
 

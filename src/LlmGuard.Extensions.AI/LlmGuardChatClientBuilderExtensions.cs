@@ -11,8 +11,9 @@ public static class LlmGuardChatClientBuilderExtensions
     /// <summary>
     /// Adds an <see cref="LlmGuardChatClient"/> to the pipeline: each request below this point runs through LlmGuard's
     /// runtime (singleflight by a key derived from the messages, options and call context; timeout, classified retries,
-    /// cache, telemetry). Streaming requests with one key share one upstream stream, with the scene's timeout to the
-    /// first update and between updates and its retries before the first update; they are not cached.
+    /// cache, telemetry). Streaming requests with one key share one upstream stream, with the scene's deadlines to the
+    /// first update and between updates and its retries before the first update; a completed stream is cached like a
+    /// response.
     /// </summary>
     /// <param name="builder">The pipeline.</param>
     /// <param name="runtime">
@@ -30,7 +31,7 @@ public static class LlmGuardChatClientBuilderExtensions
     /// <exception cref="ArgumentOutOfRangeException">A setting is outside its range.</exception>
     /// <exception cref="InvalidOperationException">
     /// Another <c>UseLlmGuard()</c> or <see cref="LlmGuardChatClient"/> of the same scene has other settings
-    /// (timeout, retries, retry delays, cache duration): a scene has one set of settings.
+    /// (timeout, retries, retry delays, cache duration, stream deadlines and replay bound): a scene has one set of settings.
     /// </exception>
     public static ChatClientBuilder UseLlmGuard(this ChatClientBuilder builder, GuardRuntime? runtime = null, Action<LlmGuardChatClientOptions>? configure = null)
     {

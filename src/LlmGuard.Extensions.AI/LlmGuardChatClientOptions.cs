@@ -39,9 +39,32 @@ public sealed class LlmGuardChatClientOptions
     public int MaxRetryAfterMs { get; set; } = GuardedAttribute.DefaultMaxRetryAfterMs;
 
     /// <summary>
-    /// Gets or sets how long a successful response stays in the runtime's <c>HybridCache</c>, in seconds, 0 to
-    /// 2 592 000; 0 (the default) caches nothing. A response is only served to a request with the same key: the same
-    /// messages, options, inner client and call context (see the package documentation).
+    /// Gets or sets how long a streaming request may wait for its first update, in milliseconds; 0 for no limit,
+    /// otherwise 10 to 86 400 000. A first update that does not come in time ends the attempt, which is retried like a
+    /// timed-out one. <see langword="null"/> (the default) takes <see cref="TimeoutMs"/>.
+    /// </summary>
+    public int? FirstItemTimeoutMs { get; set; }
+
+    /// <summary>
+    /// Gets or sets how long a streaming request may go without an update after the first, in milliseconds; 0 for no
+    /// limit, otherwise 10 to 86 400 000. A stream that goes quiet longer ends every consumer's stream with
+    /// <see cref="Streaming.LlmStreamInterruptedException"/>. <see langword="null"/> (the default) takes <see cref="TimeoutMs"/>.
+    /// </summary>
+    public int? IdleTimeoutMs { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many updates the shared stream of a key keeps for consumers that join late or read slowly, 1 to
+    /// 1 000 000. Defaults to <see cref="GuardedAttribute.DefaultStreamReplayItems"/>. Once a stream has produced more,
+    /// later requests of its key start a stream of their own, a consumer further behind gets
+    /// <see cref="Streaming.LlmStreamOverflowException"/>, and the stream is not cached.
+    /// </summary>
+    public int StreamReplayItems { get; set; } = GuardedAttribute.DefaultStreamReplayItems;
+
+    /// <summary>
+    /// Gets or sets how long a successful response, or a streamed one that completed, stays in the runtime's
+    /// <c>HybridCache</c>, in seconds, 0 to 2 592 000; 0 (the default) caches nothing. A response is only served to a
+    /// request with the same key: the same messages, options, inner client and call context (see the package
+    /// documentation); a stored stream answers only streaming requests, and a stored response only the others.
     /// </summary>
     public int CacheSeconds { get; set; }
 

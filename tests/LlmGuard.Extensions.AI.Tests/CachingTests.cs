@@ -79,10 +79,6 @@ public sealed class CachingTests
         Assert.Equal("gpt-4o-mini", answer.ModelId);
     }
 
-    /// <summary>
-    /// Stands for a Redis both processes reach: HybridCache treats a bare <see cref="MemoryDistributedCache"/> as no
-    /// second level at all, so the in-memory store is wrapped.
-    /// </summary>
     [Fact]
     public async Task Two_model_profiles_under_one_scene_never_answer_from_each_others_cache()
     {
@@ -139,25 +135,5 @@ public sealed class CachingTests
         public void Dispose()
         {
         }
-    }
-
-    private sealed class SharedCache(IDistributedCache inner) : IDistributedCache
-    {
-        public byte[]? Get(string key) => inner.Get(key);
-
-        public Task<byte[]?> GetAsync(string key, CancellationToken token = default) => inner.GetAsync(key, token);
-
-        public void Refresh(string key) => inner.Refresh(key);
-
-        public Task RefreshAsync(string key, CancellationToken token = default) => inner.RefreshAsync(key, token);
-
-        public void Remove(string key) => inner.Remove(key);
-
-        public Task RemoveAsync(string key, CancellationToken token = default) => inner.RemoveAsync(key, token);
-
-        public void Set(string key, byte[] value, DistributedCacheEntryOptions options) => inner.Set(key, value, options);
-
-        public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default) =>
-            inner.SetAsync(key, value, options, token);
     }
 }

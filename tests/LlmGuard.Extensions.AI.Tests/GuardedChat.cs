@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 using LlmGuard.Configuration;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using OpenAI;
 using OpenAI.Chat;
@@ -31,7 +32,9 @@ internal sealed class GuardedChat : IAsyncDisposable
         Server = server;
         var services = new ServiceCollection();
         register?.Invoke(services);
-        services.AddSingleton<TimeProvider>(Time);
+
+        // A test that registers a clock of its own (to see the timers the runtime schedules) keeps it.
+        services.TryAddSingleton<TimeProvider>(Time);
         services.AddMetrics();
         if (options is null)
         {
@@ -49,7 +52,7 @@ internal sealed class GuardedChat : IAsyncDisposable
 
     public ModelServer Server { get; }
 
-    /// <summary>Gets the runtime's and HybridCache's clock.</summary>
+    /// <summary>Gets the runtime's and HybridCache's clock, unless the test registered another <see cref="TimeProvider"/>.</summary>
     public RecordingTimeProvider Time { get; } = new();
 
     public IChatClient Chat { get; }

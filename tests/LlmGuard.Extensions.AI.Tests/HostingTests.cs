@@ -79,6 +79,23 @@ public sealed class HostingTests
     }
 
     [Fact]
+    public void A_second_UseLlmGuard_of_a_scene_with_other_stream_settings_throws()
+    {
+        var builder = new ChatClientBuilder(s_unused);
+        builder.UseLlmGuard(configure: options => (options.Scene, options.IdleTimeoutMs) = ("twice_stream_chat", 2_000));
+
+        // An unset deadline is TimeoutMs: setting it to that value is the same setting.
+        builder.UseLlmGuard(configure: options => (options.Scene, options.IdleTimeoutMs, options.FirstItemTimeoutMs) = ("twice_stream_chat", 2_000, GuardedAttribute.DefaultTimeoutMs));
+        InvalidOperationException idle = Assert.Throws<InvalidOperationException>(
+            () => builder.UseLlmGuard(configure: options => options.Scene = "twice_stream_chat"));
+        InvalidOperationException replay = Assert.Throws<InvalidOperationException>(
+            () => builder.UseLlmGuard(configure: options => (options.Scene, options.IdleTimeoutMs, options.StreamReplayItems) = ("twice_stream_chat", 2_000, 16)));
+
+        Assert.Contains("IdleTimeoutMs 30000", idle.Message, StringComparison.Ordinal);
+        Assert.Contains("StreamReplayItems 16", replay.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Clients_of_one_scene_created_at_once_with_other_settings_register_one_set_and_the_others_throw()
     {
         // Randomized interleaving (dedicated threads released together), bounded to 20 rounds of 8 clients, half with each

@@ -7,7 +7,7 @@ namespace LlmGuard.Generators.Tests;
 public sealed class MoveCallIntoGuardedMethodCodeFixTests
 {
     [Fact]
-    public async Task An_awaited_call_on_a_field_with_a_parameter_moves_into_a_guarded_methods_core()
+    public async Task An_awaited_call_on_a_field_with_a_parameter_moves_into_a_guarded_methods_core_which_passes_its_token_on()
     {
         await new Llmg100CodeFixTest(
             """
@@ -48,10 +48,44 @@ public sealed class MoveCallIntoGuardedMethodCodeFixTests
                 }
 
                 [LlmGuard.Guarded]
-                private partial Task<ChatResponse> GetResponseGuardedAsync(string ticketText);
+                private partial Task<ChatResponse> GetResponseGuardedAsync(string ticketText, System.Threading.CancellationToken cancellationToken = default);
 
-                private async Task<ChatResponse> GetResponseGuardedCoreAsync(string ticketText) =>
-                    await _chat.GetResponseAsync(ticketText);
+                private async Task<ChatResponse> GetResponseGuardedCoreAsync(string ticketText, System.Threading.CancellationToken cancellationToken) =>
+                    await _chat.GetResponseAsync(ticketText, cancellationToken: cancellationToken);
+            }
+            """).RunAsync();
+    }
+
+    [Fact]
+    public async Task A_call_without_inputs_gets_a_guarded_method_whose_only_parameter_is_the_added_token()
+    {
+        await new Llmg100CodeFixTest(
+            """
+            using System.Threading.Tasks;
+            using Microsoft.Extensions.AI;
+
+            namespace Demo;
+
+            public class Greeter(IChatClient chat)
+            {
+                public async Task<string> GreetAsync() => (await {|LLMG100:chat.GetResponseAsync("Say hello.")|}).Text;
+            }
+            """,
+            """
+            using System.Threading.Tasks;
+            using Microsoft.Extensions.AI;
+
+            namespace Demo;
+
+            public partial class Greeter(IChatClient chat)
+            {
+                public async Task<string> GreetAsync() => (await GetResponseGuardedAsync()).Text;
+
+                [LlmGuard.Guarded]
+                private partial Task<ChatResponse> GetResponseGuardedAsync(System.Threading.CancellationToken cancellationToken = default);
+
+                private async Task<ChatResponse> GetResponseGuardedCoreAsync(System.Threading.CancellationToken cancellationToken) =>
+                    await chat.GetResponseAsync("Say hello.", cancellationToken: cancellationToken);
             }
             """).RunAsync();
     }
@@ -173,8 +207,10 @@ public sealed class MoveCallIntoGuardedMethodCodeFixTests
     }
 
     [Fact]
-    public async Task A_returned_stream_is_replaced_by_the_guarded_stream()
+    public async Task A_returned_stream_is_replaced_by_the_guarded_stream_whose_core_passes_the_upstreams_token_to_the_sdk()
     {
+        // An SDK stream may read only the token of its call, not the one GetAsyncEnumerator is given: only a token
+        // passed to the call lets a deadline, or the last consumer leaving, stop it.
         await new Llmg100CodeFixTest(
             """
             using System.Collections.Generic;
@@ -198,10 +234,10 @@ public sealed class MoveCallIntoGuardedMethodCodeFixTests
                 public IAsyncEnumerable<ChatResponseUpdate> StreamAsync(string question) => GetStreamingResponseGuardedAsync(question);
 
                 [LlmGuard.Guarded]
-                private partial IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseGuardedAsync(string question);
+                private partial IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseGuardedAsync(string question, System.Threading.CancellationToken cancellationToken = default);
 
-                private IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseGuardedCoreAsync(string question) =>
-                    chat.GetStreamingResponseAsync(question);
+                private IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseGuardedCoreAsync(string question, System.Threading.CancellationToken cancellationToken) =>
+                    chat.GetStreamingResponseAsync(question, cancellationToken: cancellationToken);
             }
             """).RunAsync();
     }

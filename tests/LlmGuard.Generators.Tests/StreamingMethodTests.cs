@@ -178,6 +178,10 @@ public sealed class StreamingMethodTests
     [InlineData("FirstItemTimeoutMs = 2000", "2000")]
     [InlineData("IdleTimeoutMs = 1000", "1000")]
     [InlineData("StreamReplayItems = 64", "64")]
+    // Out of range for a stream, but on this method only LLMG032 applies: not LLMG013 as well at the same place.
+    [InlineData("StreamReplayItems = 0", "0")]
+    [InlineData("FirstItemTimeoutMs = -1", "-1")]
+    [InlineData("IdleTimeoutMs = 1", "1")]
     public void A_stream_setting_on_a_method_that_returns_a_task_reports_LLMG032_and_the_method_is_still_generated(string arguments, string locatedText)
     {
         GeneratorRun run = GeneratorHarness.Run(Usings + $$"""

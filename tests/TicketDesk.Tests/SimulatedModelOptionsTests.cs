@@ -36,6 +36,7 @@ public sealed class SimulatedModelOptionsTests
             HangRate = 0.4,
             MinLatencyMs = 10,
             MaxLatencyMs = 20,
+            ChunkIntervalMs = 300,
         }.Apply(s_busy);
 
         Assert.Equal(
@@ -46,6 +47,7 @@ public sealed class SimulatedModelOptionsTests
                 HangRate = 0.4,
                 MinLatency = TimeSpan.FromMilliseconds(10),
                 MaxLatency = TimeSpan.FromMilliseconds(20),
+                ChunkInterval = TimeSpan.FromMilliseconds(300),
             },
             set);
     }

@@ -26,10 +26,14 @@ public sealed class StreamingAnswerTests
 
     private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(20);
 
+    // LlmGuard:Scenes:answer_stream:FirstItemTimeoutMs in appsettings.json.
+    private static readonly TimeSpan s_firstPieceDeadline = TimeSpan.FromSeconds(5);
+
     [Fact]
     public async Task The_answer_arrives_as_one_event_per_piece_in_order_and_ends_with_done()
     {
-        await using TicketDeskHost host = await TicketDeskHost.StartAsync();
+        // On a clock that stands still, no deadline of the stream can pass while the test reads it.
+        await using TicketDeskHost host = await TicketDeskHost.StartAsync(timeProvider: new FakeTimeProvider());
         using HttpClient client = host.CreateClient(tenant: "acme");
         await using AnswerStream stream = await AnswerStream.OpenAsync(client, Question);
 
@@ -125,11 +129,14 @@ public sealed class StreamingAnswerTests
     [Fact]
     public async Task A_model_that_fails_before_the_first_piece_is_retried_once_then_the_stream_ends_with_an_error_event()
     {
-        await using TicketDeskHost host = await TicketDeskHost.StartAsync(options => options with { UnavailableRate = 1 });
+        var clock = new TimerWatchingClock();
+        await using TicketDeskHost host = await TicketDeskHost.StartAsync(options => options with { UnavailableRate = 1 }, timeProvider: clock);
         using HttpClient client = host.CreateClient(tenant: "acme");
-        await using AnswerStream stream = await AnswerStream.OpenAsync(client, Question);
+        Task<List<SseItem<string>>> reading = ReadAllAsync(client, Question);
 
-        List<SseItem<string>> events = await stream.ReadToEndAsync();
+        // The retry's delay passes once it is scheduled; the attempts' 5 s first-piece deadlines never do.
+        await clock.AdvanceTimersUntilAsync(reading, due => due != s_firstPieceDeadline, s_bound);
+        List<SseItem<string>> events = await reading.WaitAsync(s_bound);
 
         SseItem<string> error = Assert.Single(events);
         Assert.Equal(AnswerEvents.Error, error.EventType);
@@ -137,15 +144,42 @@ public sealed class StreamingAnswerTests
     }
 
     [Fact]
+    public async Task A_configured_IdleTimeoutMs_cuts_an_answer_whose_next_piece_is_late_with_an_error_event()
+    {
+        var clock = new TimerWatchingClock();
+        var neverReleased = new TaskCompletionSource();
+        await using TicketDeskHost host = await TicketDeskHost.StartAsync(
+            options => options with { HoldStreamsAfterFirstChunkUntil = neverReleased.Task },
+            timeProvider: clock,
+            settings: new Dictionary<string, string?> { ["LlmGuard:Scenes:answer_stream:IdleTimeoutMs"] = "100" });
+        using HttpClient client = host.CreateClient(tenant: "acme");
+        Task<List<SseItem<string>>> reading = ReadAllAsync(client, Question);
+
+        // Only the configured 100 ms passes: the attribute's 5 s would still be waiting.
+        await clock.AdvanceTimersUntilAsync(reading, due => due == TimeSpan.FromMilliseconds(100), s_bound);
+        List<SseItem<string>> events = await reading.WaitAsync(s_bound);
+
+        Assert.Equal([s_pieces[0], "The answer was cut off; please ask again."], events.Select(item => item.Data));
+        Assert.Equal(["message", AnswerEvents.Error], events.Select(item => item.EventType));
+        Assert.Equal(1, host.Provider.Requests);
+    }
+
+    [Fact]
     public async Task An_empty_question_is_a_validation_problem()
     {
-        await using TicketDeskHost host = await TicketDeskHost.StartAsync();
+        await using TicketDeskHost host = await TicketDeskHost.StartAsync(timeProvider: new FakeTimeProvider());
         using HttpClient client = host.CreateClient(tenant: "acme");
 
         using HttpResponseMessage response = await client.GetAsync("/help/answer/stream?question=%20").WaitAsync(s_bound);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(0, host.Provider.Requests);
+    }
+
+    private static async Task<List<SseItem<string>>> ReadAllAsync(HttpClient client, string question)
+    {
+        await using AnswerStream stream = await AnswerStream.OpenAsync(client, question);
+        return await stream.ReadToEndAsync();
     }
 
     /// <summary>One customer's open event stream, read event by event, each read bounded in real time.</summary>

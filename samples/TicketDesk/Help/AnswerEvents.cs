@@ -39,8 +39,10 @@ public static partial class AnswerEvents
                 {
                     more = await pieces.MoveNextAsync();
                 }
-                catch (Exception modelFailure) when (modelFailure is not OperationCanceledException)
+                catch (Exception modelFailure) when (!cancellationToken.IsCancellationRequested)
                 {
+                    // Only the customer's leaving ends the response without an event: an SDK's HTTP timeout is an
+                    // OperationCanceledException too, and the customer still reading should learn the answer failed.
                     failure = modelFailure;
                     break;
                 }

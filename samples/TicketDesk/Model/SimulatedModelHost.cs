@@ -39,7 +39,8 @@ public sealed partial class SimulatedModelHost(IOptions<ModelOptions> options, I
         foreach ((string model, SimulatedProviderOptions behaviour) in _provider.Options.Models!)
         {
             SimulatedModelConfigured(
-                logger, model, behaviour.RateLimitedRate, behaviour.UnavailableRate, behaviour.HangRate, behaviour.MinLatency.TotalMilliseconds, behaviour.MaxLatency.TotalMilliseconds);
+                logger, model, behaviour.RateLimitedRate, behaviour.UnavailableRate, behaviour.HangRate, behaviour.MinLatency.TotalMilliseconds, behaviour.MaxLatency.TotalMilliseconds,
+                behaviour.ChunkInterval.TotalMilliseconds);
         }
     }
 
@@ -58,7 +59,7 @@ public sealed partial class SimulatedModelHost(IOptions<ModelOptions> options, I
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "No Model:Endpoint configured: the simulated provider answers at {Endpoint} (150-450 ms, with 429s, 503s and hangs)")]
     private static partial void SimulatedProviderStarted(ILogger logger, Uri endpoint);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Model:Simulated:{Model}: the simulated provider treats its requests with HangRate {HangRate}, RateLimitedRate {RateLimitedRate}, UnavailableRate {UnavailableRate}, latency {MinLatencyMs}-{MaxLatencyMs} ms")]
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Model:Simulated:{Model}: the simulated provider treats its requests with HangRate {HangRate}, RateLimitedRate {RateLimitedRate}, UnavailableRate {UnavailableRate}, latency {MinLatencyMs}-{MaxLatencyMs} ms, {ChunkIntervalMs} ms between streamed chunks")]
     private static partial void SimulatedModelConfigured(
-        ILogger logger, string model, double rateLimitedRate, double unavailableRate, double hangRate, double minLatencyMs, double maxLatencyMs);
+        ILogger logger, string model, double rateLimitedRate, double unavailableRate, double hangRate, double minLatencyMs, double maxLatencyMs, double chunkIntervalMs);
 }

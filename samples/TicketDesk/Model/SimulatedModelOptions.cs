@@ -24,6 +24,9 @@ public sealed class SimulatedModelOptions
     /// <summary>The longest time the model's answers take, in milliseconds.</summary>
     public int? MaxLatencyMs { get; set; }
 
+    /// <summary>The time between two chunks of the model's streamed answers, after the first, in milliseconds.</summary>
+    public int? ChunkIntervalMs { get; set; }
+
     /// <summary>The provider's behaviour for this model: <paramref name="defaults"/> with the values set here.</summary>
     public SimulatedProviderOptions Apply(SimulatedProviderOptions defaults)
     {
@@ -39,6 +42,7 @@ public sealed class SimulatedModelOptions
             HangRate = HangRate ?? defaults.HangRate,
             MinLatency = min,
             MaxLatency = max,
+            ChunkInterval = ChunkIntervalMs is { } chunkMs ? TimeSpan.FromMilliseconds(chunkMs) : defaults.ChunkInterval,
         };
     }
 }

@@ -161,7 +161,7 @@ internal static class DiagnosticDescriptors
         "A fallback chain comes back to a method in it",
         "The fallbacks of '{0}' form a cycle: {1}; end the chain with a fallback that is not guarded, or with a guarded method without Fallback");
 
-    public static readonly DiagnosticDescriptor NotSupportedForStreaming = Error(
+    public static readonly DiagnosticDescriptor MergeWindowOnStream = Error(
         "LLMG031",
         "A merge window cannot be used on a streaming method",
         "'{0}' returns IAsyncEnumerable<T> and sets {1}, but a merge window holds each call for its quiet period before the upstream can start, which adds directly to the time to the first item that streaming exists to shorten; remove it, or merge the burst in a method that returns Task<T> and stream that answer");

@@ -276,20 +276,7 @@ internal static class GuardedSourceEmitter
                 _writer.Line("// The result says which tokens it used: budgets, prices and usage records read them from its UsageDetails.");
             }
 
-            if (_typeArguments.Length == 0)
-            {
-                _writer.Line(GeneratedCode);
-                _writer.Line($"private static readonly {type} {_guardField} =");
-                _writer.Indent().Line(creation).Outdent();
-                return;
-            }
-
-            // One per type argument: calls with different type arguments never share state.
-            _writer.Line(GeneratedCode);
-            _writer.OpenBlock($"private static class {_guardField}{_typeArguments}{_constraints}");
-            _writer.Line($"public static readonly {type} Value =");
-            _writer.Indent().Line(creation).Outdent();
-            _writer.CloseBlock();
+            WriteGuardFieldDeclaration(type, creation);
         }
 
         private void WriteStreamField(PolicySpec policy)
@@ -309,6 +296,11 @@ internal static class GuardedSourceEmitter
                 _writer.Line("// signature, key and item type, so a build that changes any of them never replays streams an older build stored.");
             }
 
+            WriteGuardFieldDeclaration(type, creation);
+        }
+
+        private void WriteGuardFieldDeclaration(string type, string creation)
+        {
             if (_typeArguments.Length == 0)
             {
                 _writer.Line(GeneratedCode);
@@ -354,7 +346,7 @@ internal static class GuardedSourceEmitter
             if (_method.Fallback is { Scene: { } fallbackScene } chained)
             {
                 _writer.Line($"// When every attempt fails before the first item, the guarded {chained.Name.TrimStart('@')} (scene {Literal(fallbackScene)}) streams");
-                _writer.Line("// the answer instead, with its own shared stream, attempts and fallback; after the first item nothing falls back.");
+                _writer.Line("// the answer instead, with its own stream, attempts and fallback; after the first item nothing falls back.");
             }
             else if (_method.Fallback is not null)
             {

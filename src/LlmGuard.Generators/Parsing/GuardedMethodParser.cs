@@ -111,7 +111,8 @@ internal sealed class GuardedMethodParser
         ReturnShape? shape = GetReturnShape(out ITypeSymbol? resultType);
 
         bool streams = shape == ReturnShape.AsyncEnumerable;
-        AttributeValues values = ReadAttribute(streams);
+        // LLMG032 reports a stream setting on a method that does not stream, so its value is not checked as well.
+        AttributeValues values = ReadAttribute(streams, checkStreamValues: streams || shape is null);
         KeySpec? key = BuildKey(values);
         EquatableArray<AppendSpec> appends = FindAppends(values, streams);
         if (values.Merges && !streams && key is not null && key.Segments.All(segment => segment.Kind == KeySegmentKind.Literal))
@@ -461,7 +462,7 @@ internal sealed class GuardedMethodParser
         }
 
         void Unsupported(string setting, string value) =>
-            Report(DiagnosticDescriptors.NotSupportedForStreaming, ArgumentLocation(setting), _display, setting + " = " + value);
+            Report(DiagnosticDescriptors.MergeWindowOnStream, ArgumentLocation(setting), _display, setting + " = " + value);
     }
 
     // Only a stream has a first item, gaps between items and consumers to replay to; on any other method these
@@ -557,7 +558,7 @@ internal sealed class GuardedMethodParser
     // LlmGuard.MergeMode.Sliding; the attribute's enum arrives as its underlying number.
     private const int SlidingMergeMode = 1;
 
-    private AttributeValues ReadAttribute(bool streams)
+    private AttributeValues ReadAttribute(bool streams, bool checkStreamValues)
     {
         var values = new AttributeValues();
         foreach (KeyValuePair<string, TypedConstant> argument in _attribute.NamedArguments)
@@ -581,15 +582,23 @@ internal sealed class GuardedMethodParser
                     values.TimeoutMs = timeout;
                     break;
                 case ("FirstItemTimeoutMs", int firstItemTimeout):
-                    CheckTimeout("FirstItemTimeoutMs", firstItemTimeout, "no limit");
+                    if (checkStreamValues)
+                    {
+                        CheckTimeout("FirstItemTimeoutMs", firstItemTimeout, "no limit");
+                    }
+
                     values.FirstItemTimeoutMs = firstItemTimeout;
                     break;
                 case ("IdleTimeoutMs", int idleTimeout):
-                    CheckTimeout("IdleTimeoutMs", idleTimeout, "no limit");
+                    if (checkStreamValues)
+                    {
+                        CheckTimeout("IdleTimeoutMs", idleTimeout, "no limit");
+                    }
+
                     values.IdleTimeoutMs = idleTimeout;
                     break;
                 case ("StreamReplayItems", int replayItems):
-                    if (replayItems < 1 || replayItems > GuardDefaults.MaxStreamReplayItems)
+                    if (checkStreamValues && (replayItems < 1 || replayItems > GuardDefaults.MaxStreamReplayItems))
                     {
                         ReportValue("StreamReplayItems", replayItems, $"use a value from 1 to {GuardDefaults.MaxStreamReplayItems}");
                     }
@@ -882,7 +891,7 @@ internal sealed class GuardedMethodParser
 
             if (streams)
             {
-                Report(DiagnosticDescriptors.NotSupportedForStreaming, ParameterLocation(parameter), _display, $"[MergeAppend] on parameter '{parameter.Name}'");
+                Report(DiagnosticDescriptors.MergeWindowOnStream, ParameterLocation(parameter), _display, $"[MergeAppend] on parameter '{parameter.Name}'");
                 continue;
             }
 

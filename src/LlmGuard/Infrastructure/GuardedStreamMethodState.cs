@@ -17,6 +17,7 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
 {
     private readonly GuardedStreamMethod<T> _method;
     private readonly ConcurrentDictionary<string, SharedStream<T>> _streams = new(StringComparer.Ordinal);
+    private readonly StreamPumps _pumps = new();
     private volatile StreamPolicy<T> _policy;
 
     internal GuardedStreamMethodState(GuardedStreamMethod<T> method, GuardRuntime runtime)
@@ -29,9 +30,13 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
     /// <summary>Gets the runtime this state belongs to.</summary>
     public GuardRuntime Runtime { get; }
 
+    /// <summary>Gets the policy the next call arrives under.</summary>
+    internal StreamPolicy<T> Policy => _policy;
+
     string IGuardedMethodState.Scene => _method.Scene;
 
-    int IGuardedMethodState.InFlightCount => _streams.Count;
+    // Running upstreams, not listed streams: an unshared one, or one closed after dropping an item, runs unlisted.
+    int IGuardedMethodState.InFlightCount => _pumps.Running;
 
     /// <summary>
     /// Streams one call's answer, shared with the other calls of its key: the first consumer starts the upstream,
@@ -61,9 +66,7 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(core);
-        StreamPolicy<T> policy = _policy;
-        string? cacheKey = policy.Cache?.KeyFor(key);
-        return new GuardedStream<T>(policy, cacheKey, () => Join(key, cacheKey, arguments, core, fallback), cancellationToken);
+        return new GuardedStream<T>(() => _policy, key, (policy, cacheKey) => Join(policy, key, cacheKey, arguments, core, fallback), cancellationToken);
     }
 
     /// <summary>
@@ -88,25 +91,27 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(core);
-        return new GuardedStream<T>(_policy, cacheKey: null, () => (StartUnshared(arguments, core, fallback), true), cancellationToken);
+        return new GuardedStream<T>(() => _policy, key: null, (policy, _) => (StartUnshared(policy, arguments, core, fallback), true), cancellationToken);
     }
 
     // The runtime calls this under its lock on a reload; upstreams already running keep the policy they started under.
     void IGuardedMethodState.Reconfigure() => _policy = StreamPolicy<T>.Create(_method, Runtime);
 
     private SharedStream<T> StartUnshared<TArguments>(
+        StreamPolicy<T> policy,
         TArguments arguments,
         Func<TArguments, CancellationToken, IAsyncEnumerable<T>> core,
         Func<TArguments, Exception, CancellationToken, IAsyncEnumerable<T>>? fallback)
     {
-        // Not listed: no later call can join it, and the runtime does not count it in flight.
-        var stream = new SharedStream<T>(_policy, listing: null, key: null);
+        // Not listed: no later call can join it; the runtime still counts it in flight until it ends.
+        var stream = new SharedStream<T>(policy, listing: null, key: null, pumps: _pumps);
         stream.TryJoin();
         stream.Start(arguments, core, fallback);
         return stream;
     }
 
     private (SharedStream<T> Stream, bool Started) Join<TArguments>(
+        StreamPolicy<T> policy,
         string key,
         string? cacheKey,
         TArguments arguments,
@@ -127,7 +132,7 @@ public sealed class GuardedStreamMethodState<T> : IGuardedMethodState
                 continue;
             }
 
-            var started = new SharedStream<T>(_policy, _streams, key, cacheKey);
+            var started = new SharedStream<T>(policy, _streams, key, cacheKey, _pumps);
             started.TryJoin();
             if (_streams.TryAdd(key, started))
             {

@@ -113,6 +113,9 @@ internal sealed class SceneProtection : IDisposable
     /// <summary>Gets the breaker's state (<see cref="Closed"/>, <see cref="HalfOpen"/> or <see cref="Open"/>); <see langword="null"/> without a breaker.</summary>
     public int? BreakerState => _breaker?.State;
 
+    /// <summary>Gets how many executions wait in the queue for a concurrency permit.</summary>
+    public long QueuedCount => _concurrency?.GetStatistics()?.CurrentQueuedCount ?? 0;
+
     /// <summary>Gets the breaker, which a protection built for changed limits keeps; <see langword="null"/> without one.</summary>
     public SceneBreaker? Breaker => _breaker;
 

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Caching;
@@ -16,22 +17,26 @@ namespace LlmGuard.Streaming;
 /// </summary>
 internal sealed class GuardedStream<T> : IAsyncEnumerable<T>
 {
-    public GuardedStream(StreamPolicy<T> policy, string? cacheKey, Func<(SharedStream<T> Stream, bool Started)> join, CancellationToken callToken)
+    public GuardedStream(
+        Func<StreamPolicy<T>> currentPolicy,
+        string? key,
+        Func<StreamPolicy<T>, string?, (SharedStream<T> Stream, bool Started)> join,
+        CancellationToken callToken)
     {
-        Policy = policy;
-        CacheKey = cacheKey;
+        CurrentPolicy = currentPolicy;
+        Key = key;
         Join = join;
         CallToken = callToken;
     }
 
-    /// <summary>Gets the policy when the call was made: its cache answers the consumer before it joins a stream.</summary>
-    public StreamPolicy<T> Policy { get; }
+    /// <summary>Gets the method's policy now; a consumer reads it once, when it arrives, and keeps it.</summary>
+    public Func<StreamPolicy<T>> CurrentPolicy { get; }
 
-    /// <summary>Gets where a completed stream of the call's key is stored; <see langword="null"/> when the method caches nothing.</summary>
-    public string? CacheKey { get; }
+    /// <summary>Gets the call's key; <see langword="null"/> for an unshared stream, which no cache answers.</summary>
+    public string? Key { get; }
 
-    /// <summary>Joins the stream of the call's key, or starts it; says which.</summary>
-    public Func<(SharedStream<T> Stream, bool Started)> Join { get; }
+    /// <summary>Joins the stream of the call's key under the consumer's policy and cache key, or starts it; says which.</summary>
+    public Func<StreamPolicy<T>, string?, (SharedStream<T> Stream, bool Started)> Join { get; }
 
     public CancellationToken CallToken { get; }
 
@@ -48,6 +53,7 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
 
     // Only when both tokens can fire; a cancellation is still reported with the caller's own token.
     private readonly CancellationTokenSource? _either;
+    private StreamPolicy<T> _policy = null!;
     private SharedStream<T>? _stream;
     private CachedAnswer<T[]>? _cached;
     private bool _arrived;
@@ -74,7 +80,35 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
 
     private CancellationToken WaitToken => _either?.Token ?? (_callToken.CanBeCanceled ? _callToken : _enumerationToken);
 
-    public async ValueTask<bool> MoveNextAsync()
+    public ValueTask<bool> MoveNextAsync()
+    {
+        // Most reads find their item already buffered: answered without an async state machine, and without a wait
+        // when the item came. Everything else (the first read, the cache, cancellation, the end) takes the slow path.
+        if (_stream is { } stream && !_left && !_callToken.IsCancellationRequested && !_enumerationToken.IsCancellationRequested)
+        {
+            switch (stream.TryRead(_index, out T item, out Task? wait))
+            {
+                case SharedStream<T>.Read.Item:
+                    Deliver(item);
+                    return new ValueTask<bool>(true);
+                case SharedStream<T>.Read.Wait:
+                    return WaitThenReadAsync(stream, wait!);
+            }
+        }
+
+        return MoveNextSlowAsync();
+    }
+
+    // Pooled: a consumer that keeps up with the upstream waits for every item, and would otherwise allocate a box for
+    // each of those waits.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> WaitThenReadAsync(SharedStream<T> stream, Task wait)
+    {
+        await WaitAsync(wait).ConfigureAwait(false);
+        return await ReadAsync(stream).ConfigureAwait(false);
+    }
+
+    private async ValueTask<bool> MoveNextSlowAsync()
     {
         if (_left)
         {
@@ -100,7 +134,12 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
             return false;
         }
 
-        SharedStream<T> stream = _stream!;
+        return await ReadAsync(_stream!).ConfigureAwait(false);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ReadAsync(SharedStream<T> stream)
+    {
         while (true)
         {
             switch (stream.TryRead(_index, out T item, out Task? wait))
@@ -136,21 +175,22 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
     {
         // A consumer that stops reading before the end left its answer, as a caller whose token ended its wait.
         Leave(CallResults.Cancelled);
-        _either?.Dispose();
         return default;
     }
 
-    // A stored whole answer needs no upstream; otherwise the consumer joins its key's stream, or starts it.
+    // A stored whole answer needs no upstream; otherwise the consumer joins its key's stream, or starts it. One policy
+    // serves the whole call, even when a reload replaces it while the consumer waits for the cache.
     private async ValueTask ArriveAsync()
     {
-        StreamPolicy<T> policy = _call.Policy;
+        StreamPolicy<T> policy = _policy = _call.CurrentPolicy();
+        string? cacheKey = _call.Key is { } key ? policy.Cache?.KeyFor(key) : null;
         _observed = policy.Telemetry.ObservesCalls;
         if (_observed)
         {
             _arrival = CallObserver.Arrival.Now(policy.Scene, policy.Runtime.TimeProvider);
         }
 
-        if (_call.CacheKey is { } cacheKey && policy.Cache is { } cache)
+        if (cacheKey is not null && policy.Cache is { } cache)
         {
             ValueTask<CachedAnswer<T[]>?> lookup = cache.FindAsync(cacheKey, WaitToken);
             CachedAnswer<T[]>? hit;
@@ -172,7 +212,7 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
             }
         }
 
-        (_stream, bool started) = _call.Join();
+        (_stream, bool started) = _call.Join(policy, cacheKey);
         _outcome = started ? CallOutcomes.Executed : CallOutcomes.Joined;
     }
 
@@ -180,7 +220,7 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
     {
         if (_index == 0 && _observed)
         {
-            StreamPolicy<T> policy = _call.Policy;
+            StreamPolicy<T> policy = _policy;
             policy.Telemetry.RecordFirstItem(policy.Scene, _outcome, policy.Runtime.TimeProvider.GetElapsedTime(_arrival.StartedAt));
         }
 
@@ -192,6 +232,8 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
     private static string ResultOf(Exception failure, ExecutionReport? report) =>
         failure is LlmCallRejectedException && (report is null || report.Result == CallResults.Rejected) ? CallResults.Rejected : CallResults.Error;
 
+    // Pooled like the read paths that call it: it suspends once for every item a keeping-up consumer waits for.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WaitAsync(Task wait)
     {
         try
@@ -226,16 +268,24 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
         }
 
         _left = true;
-        _stream?.Leave();
-        if (_observed)
+        try
         {
-            Report(result);
+            _stream?.Leave();
+            if (_observed)
+            {
+                Report(result);
+            }
+        }
+        finally
+        {
+            // Its registrations on the caller's tokens go now, not when the caller gets round to disposing.
+            _either?.Dispose();
         }
     }
 
     private void Report(string result)
     {
-        StreamPolicy<T> policy = _call.Policy;
+        StreamPolicy<T> policy = _policy;
         long tokensSaved = 0;
         System.Diagnostics.ActivityContext origin = default;
         if (_cached is { } cached)
@@ -245,8 +295,9 @@ internal sealed class StreamConsumer<T> : IAsyncEnumerator<T>
         }
         else if (_stream?.Report is { } report)
         {
-            // Read once the stream ended; a consumer that left earlier saved nothing and reports no tokens.
-            if (_outcome == CallOutcomes.Joined)
+            // Only a joined consumer that read the stream to its end saved the upstream's tokens; one that left earlier or
+            // overflowed did not get the answer, and reports none.
+            if (_outcome == CallOutcomes.Joined && _stream.HasEndedAt(_index))
             {
                 (long input, long output, _) = report.ReadUsage();
                 tokensSaved = input + output;

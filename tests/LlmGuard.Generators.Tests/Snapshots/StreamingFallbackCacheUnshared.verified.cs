@@ -63,7 +63,7 @@ namespace Demo
             // SingleFlight = false: every enumeration runs its own upstream, stopped by its caller's token. Failures before
             // the first item are retried with backoff; after it, the consumer gets an LlmStreamInterruptedException.
             // When every attempt fails before the first item, the guarded AnswerAsync (scene "desk-answers") streams
-            // the answer instead, with its own shared stream, attempts and fallback; after the first item nothing falls back.
+            // the answer instead, with its own stream, attempts and fallback; after the first item nothing falls back.
             return guard.StreamUnshared(
                 new __DraftAsync_Arguments(this, question),
                 core: static (arguments, attemptToken) => arguments.Self.DraftCoreAsync(arguments.question, attemptToken),

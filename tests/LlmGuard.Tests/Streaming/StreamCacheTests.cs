@@ -5,6 +5,8 @@ using System.Threading.Tasks;
 using LlmGuard.Infrastructure;
 using LlmGuard.Streaming;
 using LlmGuard.Tests.Caching;
+using LlmGuard.Tests.Usage;
+using Microsoft.Extensions.Caching.Hybrid;
 using static LlmGuard.Tests.Streaming.StreamReading;
 
 namespace LlmGuard.Tests.Streaming;
@@ -80,6 +82,47 @@ public sealed class StreamCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task An_empty_stream_is_not_stored()
+    {
+        GuardedStreamMethodState<string> state = State();
+        _upstream.Complete();
+        Assert.Empty(await ReadAllAsync(Stream(state, "k", _upstream)).WaitAsync(Bound));
+
+        var next = new ScriptedUpstream();
+        Task<List<string>> again = ReadAllAsync(Stream(state, "k", next));
+        await next.NextStartAsync();
+        next.Yield("a");
+        next.Complete();
+        Assert.Equal(["a"], await again.WaitAsync(Bound));
+    }
+
+    [Fact]
+    public async Task A_consumer_that_joins_while_the_answer_is_stored_is_counted_among_the_callers_it_answered()
+    {
+        var cache = new StoreHeldCache(_host.Cache);
+        var sink = new CollectingSink();
+        var runtime = new GuardRuntime(_host.Time) { HybridCache = cache, UsageSinks = [sink] };
+        GuardedStreamMethodState<string> state = new GuardedStreamMethod<string>("stream_cache", 0, 0, 0, 0, cacheSeconds: 60, cacheVersion: "v1").For(runtime);
+        Task<List<string>> first = ReadAllAsync(Stream(state, "k", _upstream));
+        await _upstream.NextStartAsync();
+        _upstream.Yield("a");
+        _upstream.Complete();
+        await cache.Storing.WaitAsync(Bound);
+
+        // Not stored yet, so its first item can only come from the stream it joined.
+        var unused = new ScriptedUpstream();
+        await using IAsyncEnumerator<string> joined = Stream(state, "k", unused).GetAsyncEnumerator();
+        Assert.Equal(["a"], await TakeAsync(joined, 1));
+
+        cache.ReleaseStore();
+        Assert.Equal(["a"], await first.WaitAsync(Bound));
+        Assert.Empty(await RestAsync(joined));
+        await runtime.Usage.FlushAsync().WaitAsync(Bound);
+        Assert.Equal(2, Assert.Single(sink.Records).CallersAnswered);
+        Assert.Equal(0, unused.Starts);
+    }
+
+    [Fact]
     public async Task A_fallback_answer_is_not_stored()
     {
         GuardedStreamMethodState<string> state = State();
@@ -109,6 +152,37 @@ public sealed class StreamCacheTests : IDisposable
     }
 
     public void Dispose() => _host.Dispose();
+
+    /// <summary>A real HybridCache whose writes wait until released.</summary>
+    private sealed class StoreHeldCache(HybridCache inner) : HybridCache
+    {
+        private readonly TaskCompletionSource _storing = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Storing => _storing.Task;
+
+        public void ReleaseStore() => _release.TrySetResult();
+
+        public override ValueTask<T> GetOrCreateAsync<TState, T>(
+            string key,
+            TState state,
+            Func<TState, CancellationToken, ValueTask<T>> factory,
+            HybridCacheEntryOptions? options = null,
+            IEnumerable<string>? tags = null,
+            CancellationToken cancellationToken = default) =>
+            inner.GetOrCreateAsync(key, state, factory, options, tags, cancellationToken);
+
+        public override async ValueTask SetAsync<T>(string key, T value, HybridCacheEntryOptions? options = null, IEnumerable<string>? tags = null, CancellationToken cancellationToken = default)
+        {
+            _storing.TrySetResult();
+            await _release.Task;
+            await inner.SetAsync(key, value, options, tags, cancellationToken);
+        }
+
+        public override ValueTask RemoveAsync(string key, CancellationToken cancellationToken = default) => inner.RemoveAsync(key, cancellationToken);
+
+        public override ValueTask RemoveByTagAsync(string tag, CancellationToken cancellationToken = default) => inner.RemoveByTagAsync(tag, cancellationToken);
+    }
 
     private static IAsyncEnumerable<string> Stream(GuardedStreamMethodState<string> state, string key, ScriptedUpstream upstream) =>
         state.Stream(key, key, upstream.RunAsync, null, CancellationToken.None);

@@ -9,6 +9,13 @@ internal static class StreamReading
 {
     public static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Waits until no upstream of <paramref name="runtime"/> runs: one whose consumers all left ends on its own thread,
+    /// after they returned.
+    /// </summary>
+    public static void WaitUntilNothingInFlight(GuardRuntime runtime) =>
+        Assert.True(System.Threading.SpinWait.SpinUntil(() => runtime.InFlightCount == 0, Bound), "An upstream still runs.");
+
     public static async Task<List<T>> ReadAllAsync<T>(IAsyncEnumerable<T> stream)
     {
         var items = new List<T>();

@@ -29,6 +29,52 @@ public sealed class StreamTelemetryTests
     private const string Scene = "stream_telemetry";
 
     [Fact]
+    public async Task A_caller_arriving_while_an_ended_stream_is_reported_is_answered_by_a_stream_that_counts_it()
+    {
+        const string scene = "stream_callers";
+        var sink = new CollectingSink();
+        var runtime = new GuardRuntime(new Microsoft.Extensions.Time.Testing.FakeTimeProvider()) { UsageSinks = [sink] };
+        GuardedStreamMethodState<string> state = new GuardedStreamMethod<string>(scene, 0, 0, 0, 0).For(runtime);
+        var first = new ScriptedUpstream();
+        var second = new ScriptedUpstream();
+        var reporting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var arrived = new ManualResetEventSlim();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == LlmGuard.Telemetry.GuardTelemetry.ActivitySource.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+
+            // The first execution's activity stops once its report is written: hold it there until the next caller is served.
+            ActivityStopped = activity =>
+            {
+                if (activity.OperationName == "llmguard.execution " + scene && reporting.TrySetResult())
+                {
+                    Assert.True(arrived.Wait(Bound));
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        first.Yield("a");
+        first.Complete();
+        Task<List<string>> starter = ReadAllAsync(state.Stream("k", "k", first.RunAsync, null, CancellationToken.None));
+        await reporting.Task.WaitAsync(Bound);
+        await using IAsyncEnumerator<string> late = state.Stream("k", "k", second.RunAsync, null, CancellationToken.None).GetAsyncEnumerator();
+        Task<List<string>> lateFirst = TakeAsync(late, 1);
+        second.Yield("b");
+        await lateFirst.WaitAsync(Bound);
+        arrived.Set();
+        second.Complete();
+
+        Assert.Equal(["a"], await starter.WaitAsync(Bound));
+        Assert.Empty(await RestAsync(late));
+        await runtime.Usage.FlushAsync().WaitAsync(Bound);
+
+        // Each execution counts the callers it answered, so together they count both.
+        Assert.Equal(2, sink.Records.Sum(record => record.CallersAnswered));
+    }
+
+    [Fact]
     public async Task Two_consumers_of_one_upstream_count_one_executed_call_one_joined_call_one_execution_and_their_first_item_waits()
     {
         using var observed = new Observed(logs: false);
