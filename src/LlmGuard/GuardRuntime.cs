@@ -130,6 +130,13 @@ public sealed class GuardRuntime : IDisposable, IAsyncDisposable
     public System.Collections.Generic.IReadOnlyList<ILlmUsageSink>? UsageSinks { get; init; }
 
     /// <summary>
+    /// Gets the hook that shares the executions of scenes with <see cref="LlmSceneOptions.Distributed"/> on with other
+    /// instances; <see langword="null"/> (the default) keeps every execution on this instance. Set it when the runtime
+    /// is created; <c>AddLlmGuard()</c> sets it from the container when one is registered.
+    /// </summary>
+    public Distribution.IDistributedFlights? DistributedFlights { get; init; }
+
+    /// <summary>
     /// Gets the number of executions in flight, over every guarded method that has run on this runtime.
     /// It is 0 whenever no guarded call is running.
     /// </summary>

@@ -40,6 +40,7 @@ internal static class LlmGuardOptionsValidation
         nameof(LlmSceneOptions.FirstItemTimeoutMs),
         nameof(LlmSceneOptions.IdleTimeoutMs),
         nameof(LlmSceneOptions.StreamReplayItems),
+        nameof(LlmSceneOptions.Distributed),
     };
 
     /// <summary>Finds every failure of <paramref name="options"/>.</summary>

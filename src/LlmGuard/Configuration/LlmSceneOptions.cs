@@ -114,4 +114,11 @@ public sealed class LlmSceneOptions
     /// <see cref="GuardedAttribute.StreamReplayItems"/>.
     /// </summary>
     public int? StreamReplayItems { get; set; }
+
+    /// <summary>
+    /// Gets or sets whether the scene's executions are shared with the other instances of the deployment through the
+    /// runtime's <see cref="Distribution.IDistributedFlights"/>; off by default, and without effect when the runtime has
+    /// none. Guarded streams are never shared across instances.
+    /// </summary>
+    public bool? Distributed { get; set; }
 }

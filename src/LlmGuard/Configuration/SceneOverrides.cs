@@ -29,14 +29,15 @@ internal readonly record struct SceneOverrides(
     int? TenantRateLimit = null,
     int? FirstItemTimeoutMs = null,
     int? IdleTimeoutMs = null,
-    int? StreamReplayItems = null)
+    int? StreamReplayItems = null,
+    bool? Distributed = null)
 {
     public static SceneOverrides From(LlmSceneOptions options) =>
         new(options.TimeoutMs, options.MaxRetries, options.RetryDelayMs, options.MaxRetryAfterMs, options.MergeWindowMs, options.MergeMaxWaitMs, options.CacheSeconds,
             options.SemanticCache, options.SemanticThreshold, options.SemanticMaxEntries,
             options.BreakerFailureRatio, options.BreakerMinimumThroughput, options.BreakerSamplingMs, options.BreakerBreakMs,
             options.MaxConcurrency, options.MaxQueue, options.RateLimit, options.RateLimitWindowMs, options.TenantMaxConcurrency, options.TenantRateLimit,
-            options.FirstItemTimeoutMs, options.IdleTimeoutMs, options.StreamReplayItems);
+            options.FirstItemTimeoutMs, options.IdleTimeoutMs, options.StreamReplayItems, options.Distributed);
 
     public static Dictionary<string, SceneOverrides> Snapshot(LlmGuardOptions? options)
     {

@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Caching;
+using LlmGuard.Distribution;
 using LlmGuard.Infrastructure;
 using LlmGuard.Protection;
 using LlmGuard.Telemetry;
@@ -89,15 +90,63 @@ internal readonly struct GuardedCall<TArguments, TResult>
 
     // Runs inside a singleflight flight or a merge window, which is the innermost execution of this flow: that is
     // where its callers find the report. Looked up only when something needs the report.
+    // A scene that does not span instances pays one field read for the hook.
     private static ValueTask<TResult> ExecuteSharedAsync(GuardedCall<TArguments, TResult> call, CancellationToken executionToken)
     {
-        if (!IsReported(call))
+        if (call.Policy.Distributed is { } distributed && ExecutingFlights.Innermost is { } flight)
         {
-            return ExecuteAsync(call, executionToken);
+            return ExecuteDistributedAsync(call, distributed, flight, executionToken);
         }
 
-        IExecutingFlight? flight = ExecutingFlights.Innermost;
-        return ExecuteReportedAsync(call, flight, flight, executionToken);
+        return ExecuteLocal(call, IsReported(call) ? ExecutingFlights.Innermost : null, executionToken);
+    }
+
+    private static ValueTask<TResult> ExecuteLocal(GuardedCall<TArguments, TResult> call, IExecutingFlight? flight, CancellationToken executionToken) =>
+        IsReported(call) ? ExecuteReportedAsync(call, flight, flight, executionToken) : ExecuteAsync(call, executionToken);
+
+    // The local flight's execution, offered to the other instances: the hook either runs it here or answers with
+    // another instance's. The hook must never cost a caller its answer, so a hook that fails before it ran the
+    // execution makes it run here, and one that fails after has its failure replaced by the execution's own outcome.
+    private static async ValueTask<TResult> ExecuteDistributedAsync(
+        GuardedCall<TArguments, TResult> call,
+        IDistributedFlights distributed,
+        IExecutingFlight flight,
+        CancellationToken executionToken)
+    {
+        var local = new LocalExecution(call, flight);
+        try
+        {
+            return await distributed.RunAsync(call.Policy.Scene, flight.Key, local.Execute, executionToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (local.Run is not null || !executionToken.IsCancellationRequested)
+        {
+            return await (local.Run ?? ExecuteLocal(call, flight, executionToken).AsTask()).ConfigureAwait(false);
+        }
+    }
+
+    // Remembers whether the hook started the execution, and its task, so the hook's own failure never runs it twice.
+    private sealed class LocalExecution
+    {
+        private readonly GuardedCall<TArguments, TResult> _call;
+        private readonly IExecutingFlight _flight;
+
+        public LocalExecution(GuardedCall<TArguments, TResult> call, IExecutingFlight flight)
+        {
+            _call = call;
+            _flight = flight;
+            Execute = Start;
+        }
+
+        public Func<CancellationToken, ValueTask<TResult>> Execute { get; }
+
+        public Task<TResult>? Run { get; private set; }
+
+        private ValueTask<TResult> Start(CancellationToken executionToken)
+        {
+            // The hook is told it runs at most once; a second call joins the first rather than calling the model again.
+            Run ??= ExecuteLocal(_call, _flight, executionToken).AsTask();
+            return new ValueTask<TResult>(Run);
+        }
     }
 
     private static ValueTask<TResult> ExecuteAsync(GuardedCall<TArguments, TResult> call, CancellationToken executionToken) =>

@@ -47,6 +47,7 @@ internal sealed class MethodPolicy<TResult>
             }
         }
 
+        Distributed = overrides.Distributed == true ? runtime.DistributedFlights : null;
         Pipeline = BuildPipeline(this, runtime);
         Protection = runtime.ProtectionFor(method.Scene, ProtectionSettings.Of(overrides, method));
         if (previous?.Merges is { } merges && previous.MergeWindowMs == MergeWindowMs && previous.MergeMaxWaitMs == MergeMaxWaitMs)
@@ -113,6 +114,12 @@ internal sealed class MethodPolicy<TResult>
     /// when the scene has none, and then an execution pays one field read for them.
     /// </summary>
     public SceneProtection? Protection { get; }
+
+    /// <summary>
+    /// Gets the hook that shares the method's executions with other instances; <see langword="null"/> unless the scene
+    /// turns <c>Distributed</c> on and the runtime has one.
+    /// </summary>
+    public Distribution.IDistributedFlights? Distributed { get; }
 
     /// <summary>Gets the merge windows, by key; <see langword="null"/> when the method merges no calls.</summary>
     public MergeWindow<TResult>? Merges { get; }

@@ -80,6 +80,7 @@ public static class LlmGuardServiceCollectionExtensions
             UsageSinks = [.. services.GetServices<ILlmUsageSink>()],
             HybridCache = services.GetService<HybridCache>(),
             EmbeddingGenerator = services.GetService<IEmbeddingGenerator<string, Embedding<float>>>(),
+            DistributedFlights = services.GetService<LlmGuard.Distribution.IDistributedFlights>(),
         };
 
         // The monitor holds the listener for the container's lifetime, which is the runtime's too.
