@@ -21,7 +21,10 @@ public interface IDistributedFlights
     /// </summary>
     /// <typeparam name="TResult">The result of the guarded method.</typeparam>
     /// <param name="scene">The scene of the guarded method.</param>
-    /// <param name="key">The guard key: it names the method and every argument the answer depends on.</param>
+    /// <param name="key">
+    /// The guard key: it holds every argument the answer depends on. Two methods of one scene may produce equal keys, so
+    /// an implementation that shares answers across methods keys them by <typeparamref name="TResult"/> too.
+    /// </param>
     /// <param name="execute">
     /// Runs the execution here (attempts, fallback, cache store). Called at most once; its outcome, success or failure,
     /// is the call's outcome.

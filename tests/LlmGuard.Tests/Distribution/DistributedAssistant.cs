@@ -1,0 +1,22 @@
+using System.Threading;
+using System.Threading.Tasks;
+using LlmGuard.Tests.Fakes;
+
+namespace LlmGuard.Tests.Distribution;
+
+/// <summary>Guarded methods of the scenes the distribution hook tests configure; no other test uses these scenes.</summary>
+public partial class DistributedAssistant(GuardRuntime runtime, ScriptedModel model)
+{
+    public const string SharedScene = "dist_shared";
+    public const string LocalScene = "dist_local";
+
+    [Guarded(Scene = SharedScene, TimeoutMs = 0, MaxRetries = 0)]
+    public partial Task<string> AskAsync(string question, CancellationToken cancellationToken = default);
+
+    [Guarded(Scene = LocalScene, TimeoutMs = 0, MaxRetries = 0)]
+    public partial Task<string> AskLocallyAsync(string question, CancellationToken cancellationToken = default);
+
+    private Task<string> AskCoreAsync(string question, CancellationToken cancellationToken) => model.RespondAsync(question, cancellationToken);
+
+    private Task<string> AskLocallyCoreAsync(string question, CancellationToken cancellationToken) => model.RespondAsync(question, cancellationToken);
+}
