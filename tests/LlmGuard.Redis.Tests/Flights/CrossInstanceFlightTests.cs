@@ -1,0 +1,84 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Threading.Tasks;
+using LlmGuard.Configuration;
+using LlmGuard.Redis.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
+
+namespace LlmGuard.Redis.Tests.Flights;
+
+/// <summary>
+/// Two instances, each a container with its own runtime and its own connection to a real Redis, calling the same key.
+/// Their clocks are fake: a follower's polling never fires, so only the leader's announcement can answer it.
+/// </summary>
+public sealed class CrossInstanceFlightTests(RedisServer server) : IClassFixture<RedisServer>, IAsyncLifetime
+{
+    private static readonly TimeSpan s_realBound = TimeSpan.FromSeconds(10);
+
+    private readonly string _prefix = "test-" + Guid.NewGuid().ToString("N") + ":";
+    private readonly List<ServiceProvider> _instances = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (ServiceProvider instance in _instances)
+        {
+            await instance.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Concurrent_identical_calls_on_two_instances_run_one_execution()
+    {
+        var model = new HeldModel();
+        SharedAssistant first = Instance(model);
+        SharedAssistant second = Instance(model);
+
+        Task<string>[] calls = [first.AskAsync("which plan"), second.AskAsync("which plan")];
+        await model.Entered.WaitAsync(s_realBound);
+        await FollowerWaitingAsync();
+        model.Answer("the yearly plan");
+
+        string[] answers = await Task.WhenAll(calls).WaitAsync(s_realBound);
+        Assert.Equal(["the yearly plan", "the yearly plan"], answers);
+        Assert.Equal(1, model.Executions);
+    }
+
+    private SharedAssistant Instance(HeldModel model)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider());
+        services.AddLlmGuard(options => options.Scenes[SharedAssistant.Scene] = new LlmSceneOptions { Distributed = true })
+            .AddRedis(options =>
+            {
+                options.Configuration = server.Configuration;
+                options.TypeInfoResolver = FlightJsonContext.Default;
+                options.KeyPrefix = _prefix;
+
+                // Generous for a loaded test machine: this test is about sharing, not about Redis being slow.
+                options.RedisTimeout = TimeSpan.FromSeconds(5);
+            });
+        ServiceProvider instance = services.BuildServiceProvider();
+        _instances.Add(instance);
+        return new SharedAssistant(instance.GetRequiredService<GuardRuntime>(), model);
+    }
+
+    // The instance that did not take the lease subscribes to this test's result channel before it waits.
+    private async Task FollowerWaitingAsync()
+    {
+        await using ConnectionMultiplexer admin = await server.ConnectAsync();
+        IServer redis = admin.GetServer(admin.GetEndPoints()[0]);
+        Stopwatch waited = Stopwatch.StartNew();
+        while (((RedisResult[])(await redis.ExecuteAsync("PUBSUB", "CHANNELS", _prefix + "done:*"))!).Length == 0)
+        {
+            Assert.True(waited.Elapsed < s_realBound, "no instance waits for the result");
+            await Task.Delay(10);
+        }
+    }
+}
