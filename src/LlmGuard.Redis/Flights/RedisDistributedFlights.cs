@@ -50,7 +50,7 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IAsyncDispo
 
         // Two methods of one scene may build equal guard keys; the result type keeps their answers apart.
         string flightKey = scene + ":" + typeof(TResult).FullName + ":" + key;
-        RedisLease? lease = await _leases.TryAcquireAsync(flightKey, cancellationToken).AsTask().WaitAsync(_redisTimeout, cancellationToken).ConfigureAwait(false);
+        RedisLease? lease = await AcquireAsync(flightKey, cancellationToken).ConfigureAwait(false);
         if (lease is null)
         {
             (bool found, TResult? value) = await _results.WaitAsync(flightKey, typeInfo, _followerWait, cancellationToken).ConfigureAwait(false);
@@ -72,6 +72,37 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IAsyncDispo
             }
 
             return result;
+        }
+    }
+
+    // Bounded by the Redis timeout; an acquisition that completes after the caller gave up is released, so a lease
+    // nobody uses does not keep other instances waiting for a result that will never come.
+    private async Task<RedisLease?> AcquireAsync(string flightKey, CancellationToken cancellationToken)
+    {
+        Task<RedisLease?> acquiring = _leases.TryAcquireAsync(flightKey, CancellationToken.None).AsTask();
+        try
+        {
+            return await acquiring.WaitAsync(_redisTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
+        {
+            _ = ReleaseLateAsync(acquiring);
+            throw;
+        }
+    }
+
+    private static async Task ReleaseLateAsync(Task<RedisLease?> acquiring)
+    {
+        try
+        {
+            if (await acquiring.ConfigureAwait(false) is { } lease)
+            {
+                await lease.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        {
+            // The lease key expires after its TTL on its own.
         }
     }
 

@@ -40,7 +40,7 @@ public sealed class SemanticCacheOptionsTests : IDisposable
         "LlmGuard:Scenes:cache_ask:SemanticCache is true, but LlmGuard.Tests.Caching.CachedAssistant.AskAsync has no [SemanticCacheText] parameter; " +
         "allowed: false, or mark the string parameter whose text is compared [SemanticCacheText] first.")]
     [InlineData("LlmGuard:Scenes:semantic_ask:SemanticTreshold", "0.9",
-        "LlmGuard:Scenes:semantic_ask:SemanticTreshold is not a scene setting; the keys are TimeoutMs, MaxRetries, RetryDelayMs, MaxRetryAfterMs, MergeWindowMs, MergeMaxWaitMs, CacheSeconds, SemanticCache, SemanticThreshold, SemanticMaxEntries, BreakerFailureRatio, BreakerMinimumThroughput, BreakerSamplingMs, BreakerBreakMs, MaxConcurrency, MaxQueue, RateLimit, RateLimitWindowMs, TenantMaxConcurrency, TenantRateLimit, FirstItemTimeoutMs, IdleTimeoutMs, StreamReplayItems.")]
+        "LlmGuard:Scenes:semantic_ask:SemanticTreshold is not a scene setting; the keys are TimeoutMs, MaxRetries, RetryDelayMs, MaxRetryAfterMs, MergeWindowMs, MergeMaxWaitMs, CacheSeconds, SemanticCache, SemanticThreshold, SemanticMaxEntries, BreakerFailureRatio, BreakerMinimumThroughput, BreakerSamplingMs, BreakerBreakMs, MaxConcurrency, MaxQueue, RateLimit, RateLimitWindowMs, TenantMaxConcurrency, TenantRateLimit, FirstItemTimeoutMs, IdleTimeoutMs, StreamReplayItems, Distributed.")]
     public void Start_up_validation_names_the_scene_the_semantic_key_and_what_is_allowed(string key, string value, string message)
     {
         ServiceProvider provider = Host(new() { [key] = value });

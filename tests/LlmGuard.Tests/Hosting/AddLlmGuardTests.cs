@@ -206,7 +206,7 @@ public sealed class AddLlmGuardTests : IDisposable
     [InlineData("LlmGuard:Scenes:no_such_scene:TimeoutMs", "100",
         "LlmGuard:Scenes:no_such_scene: no guarded method has the scene 'no_such_scene'; the scenes are ")]
     [InlineData("LlmGuard:Scenes:config_reply:Timeout", "100",
-        "LlmGuard:Scenes:config_reply:Timeout is not a scene setting; the keys are TimeoutMs, MaxRetries, RetryDelayMs, MaxRetryAfterMs, MergeWindowMs, MergeMaxWaitMs, CacheSeconds, SemanticCache, SemanticThreshold, SemanticMaxEntries, BreakerFailureRatio, BreakerMinimumThroughput, BreakerSamplingMs, BreakerBreakMs, MaxConcurrency, MaxQueue, RateLimit, RateLimitWindowMs, TenantMaxConcurrency, TenantRateLimit, FirstItemTimeoutMs, IdleTimeoutMs, StreamReplayItems.")]
+        "LlmGuard:Scenes:config_reply:Timeout is not a scene setting; the keys are TimeoutMs, MaxRetries, RetryDelayMs, MaxRetryAfterMs, MergeWindowMs, MergeMaxWaitMs, CacheSeconds, SemanticCache, SemanticThreshold, SemanticMaxEntries, BreakerFailureRatio, BreakerMinimumThroughput, BreakerSamplingMs, BreakerBreakMs, MaxConcurrency, MaxQueue, RateLimit, RateLimitWindowMs, TenantMaxConcurrency, TenantRateLimit, FirstItemTimeoutMs, IdleTimeoutMs, StreamReplayItems, Distributed.")]
     [InlineData("LlmGuard:Scenes:config_reply:TimeoutMs", "9",
         "LlmGuard:Scenes:config_reply:TimeoutMs is 9, out of range; allowed: 0 (no timeout) or 10 to 86400000.")]
     [InlineData("LlmGuard:Scenes:config_reply:MaxRetries", "101",
