@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using System.Threading.Tasks;
 using LlmGuard.Configuration;
 using LlmGuard.Redis.Tests.Infrastructure;
@@ -49,7 +51,34 @@ public sealed class CrossInstanceFlightTests(RedisServer server) : IClassFixture
         Assert.Equal(1, model.Executions);
     }
 
-    private SharedAssistant Instance(HeldModel model)
+    [Fact]
+    public async Task An_instance_whose_Redis_is_unreachable_answers_its_callers_itself()
+    {
+        var model = new HeldModel();
+        SharedAssistant instance = Instance(model, UnreachableConfiguration(), TimeSpan.FromMilliseconds(100));
+
+        Task<string> call = instance.AskAsync("which plan");
+        await model.Entered.WaitAsync(s_realBound);
+        model.Answer("answered locally");
+
+        Assert.Equal("answered locally", await call.WaitAsync(s_realBound));
+        Assert.Equal(1, model.Executions);
+    }
+
+    // A loopback port that was free a moment ago: nothing accepts the connection.
+    private static string UnreachableConfiguration()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return $"127.0.0.1:{port},abortConnect=false,connectTimeout=500";
+    }
+
+    // A Redis timeout generous for a loaded test machine: these tests are about sharing, not about Redis being slow.
+    private SharedAssistant Instance(HeldModel model) => Instance(model, server.Configuration, TimeSpan.FromSeconds(5));
+
+    private SharedAssistant Instance(HeldModel model, string configuration, TimeSpan redisTimeout)
     {
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
@@ -57,12 +86,10 @@ public sealed class CrossInstanceFlightTests(RedisServer server) : IClassFixture
         services.AddLlmGuard(options => options.Scenes[SharedAssistant.Scene] = new LlmSceneOptions { Distributed = true })
             .AddRedis(options =>
             {
-                options.Configuration = server.Configuration;
+                options.Configuration = configuration;
                 options.TypeInfoResolver = FlightJsonContext.Default;
                 options.KeyPrefix = _prefix;
-
-                // Generous for a loaded test machine: this test is about sharing, not about Redis being slow.
-                options.RedisTimeout = TimeSpan.FromSeconds(5);
+                options.RedisTimeout = redisTimeout;
             });
         ServiceProvider instance = services.BuildServiceProvider();
         _instances.Add(instance);
