@@ -59,6 +59,9 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IAsyncDispo
 
         await using (lease.ConfigureAwait(false))
         {
+            // A follower that failed the lease only after this instance took it reads no earlier execution's result,
+            // except one that looked in the instant between the lease and this delete.
+            await _results.ClearAsync(flightKey).WaitAsync(_redisTimeout, cancellationToken).ConfigureAwait(false);
             TResult result = await execute(cancellationToken).ConfigureAwait(false);
 
             // A result that does not reach Redis costs the followers their wait, then a local execution each; this

@@ -67,6 +67,18 @@ internal sealed class RedisResultChannel
         return await transaction.ExecuteAsync().ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Deletes the result an earlier execution of <paramref name="key"/> left, so the followers of a new execution wait
+    /// for its result rather than read the old one (the channel is a hand-off between concurrent calls, not a cache).
+    /// </summary>
+    /// <param name="key">The guard key.</param>
+    /// <returns>Completes when Redis deleted the key.</returns>
+    public Task ClearAsync(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return _connection.GetDatabase().KeyDeleteAsync(ResultKey(key));
+    }
+
     /// <summary>Waits for the result for <paramref name="key"/>, at most <paramref name="bound"/>.</summary>
     /// <typeparam name="T">The result type.</typeparam>
     /// <param name="key">The guard key.</param>

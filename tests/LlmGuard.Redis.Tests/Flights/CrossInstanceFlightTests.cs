@@ -21,6 +21,9 @@ public sealed class CrossInstanceFlightTests(RedisServer server) : IClassFixture
 {
     private static readonly TimeSpan s_realBound = TimeSpan.FromSeconds(10);
 
+    // Generous for a loaded test machine: these tests are about sharing, not about Redis being slow.
+    private static readonly TimeSpan s_redisTimeout = TimeSpan.FromSeconds(5);
+
     private readonly string _prefix = "test-" + Guid.NewGuid().ToString("N") + ":";
     private readonly List<ServiceProvider> _instances = [];
 
@@ -52,6 +55,27 @@ public sealed class CrossInstanceFlightTests(RedisServer server) : IClassFixture
     }
 
     [Fact]
+    public async Task A_follower_of_a_later_execution_waits_for_its_result_rather_than_reading_an_earlier_one()
+    {
+        GuardRuntime first = Runtime(server.Configuration, s_redisTimeout);
+        GuardRuntime second = Runtime(server.Configuration, s_redisTimeout);
+        var earlier = new HeldModel();
+        earlier.Answer("the monthly plan");
+        Assert.Equal("the monthly plan", await new SharedAssistant(first, earlier).AskAsync("which plan").WaitAsync(s_realBound));
+
+        var later = new HeldModel();
+        Task<string> leading = new SharedAssistant(second, later).AskAsync("which plan");
+        await later.Entered.WaitAsync(s_realBound);
+        Task<string> following = new SharedAssistant(first, later).AskAsync("which plan");
+        await FollowerWaitingAsync();
+        later.Answer("the yearly plan");
+
+        Assert.Equal("the yearly plan", await leading.WaitAsync(s_realBound));
+        Assert.Equal("the yearly plan", await following.WaitAsync(s_realBound));
+        Assert.Equal(1, later.Executions);
+    }
+
+    [Fact]
     public async Task An_instance_whose_Redis_is_unreachable_answers_its_callers_itself()
     {
         var model = new HeldModel();
@@ -75,10 +99,12 @@ public sealed class CrossInstanceFlightTests(RedisServer server) : IClassFixture
         return $"127.0.0.1:{port},abortConnect=false,connectTimeout=500";
     }
 
-    // A Redis timeout generous for a loaded test machine: these tests are about sharing, not about Redis being slow.
-    private SharedAssistant Instance(HeldModel model) => Instance(model, server.Configuration, TimeSpan.FromSeconds(5));
+    private SharedAssistant Instance(HeldModel model) => Instance(model, server.Configuration, s_redisTimeout);
 
-    private SharedAssistant Instance(HeldModel model, string configuration, TimeSpan redisTimeout)
+    private SharedAssistant Instance(HeldModel model, string configuration, TimeSpan redisTimeout) =>
+        new(Runtime(configuration, redisTimeout), model);
+
+    private GuardRuntime Runtime(string configuration, TimeSpan redisTimeout)
     {
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
@@ -93,7 +119,7 @@ public sealed class CrossInstanceFlightTests(RedisServer server) : IClassFixture
             });
         ServiceProvider instance = services.BuildServiceProvider();
         _instances.Add(instance);
-        return new SharedAssistant(instance.GetRequiredService<GuardRuntime>(), model);
+        return instance.GetRequiredService<GuardRuntime>();
     }
 
     // The instance that did not take the lease subscribes to this test's result channel before it waits.
