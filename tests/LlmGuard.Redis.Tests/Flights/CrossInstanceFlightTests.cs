@@ -55,6 +55,65 @@ public sealed class CrossInstanceFlightTests(RedisServer server) : IClassFixture
     }
 
     [Fact]
+    public async Task A_burst_of_calls_on_three_instances_runs_one_execution_per_key()
+    {
+        const int Instances = 3;
+        const int Keys = 4;
+        const int CallsPerInstanceAndKey = 30;
+        int seed = Environment.TickCount;
+        var random = new Random(seed);
+        var runtimes = new GuardRuntime[Instances];
+        for (int i = 0; i < Instances; i++)
+        {
+            runtimes[i] = Runtime(server.Configuration, s_redisTimeout);
+        }
+
+        var models = new HeldModel[Keys];
+        var calls = new List<(int Key, int Instance)>();
+        for (int key = 0; key < Keys; key++)
+        {
+            models[key] = new HeldModel();
+            for (int instance = 0; instance < Instances; instance++)
+            {
+                for (int call = 0; call < CallsPerInstanceAndKey; call++)
+                {
+                    calls.Add((key, instance));
+                }
+            }
+        }
+
+        // The calls arrive in a random order across instances and keys. Each has joined its instance's flight when
+        // AskAsync returns, so none can arrive after the answers are released and start a flight of its own.
+        random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(calls));
+        var answers = new List<Task<(int Key, string Answer)>>();
+        foreach ((int key, int instance) in calls)
+        {
+            answers.Add(AskAsync(key, new SharedAssistant(runtimes[instance], models[key]).AskAsync("question " + key)));
+        }
+
+        foreach (HeldModel model in models)
+        {
+            await model.Entered.WaitAsync(s_realBound);
+        }
+
+        await FollowersWaitingAsync(Keys, Instances - 1);
+        for (int key = 0; key < Keys; key++)
+        {
+            models[key].Answer("answer " + key);
+        }
+
+        foreach ((int key, string answer) in await Task.WhenAll(answers).WaitAsync(s_realBound))
+        {
+            Assert.Equal("answer " + key, answer);
+        }
+
+        for (int key = 0; key < Keys; key++)
+        {
+            Assert.True(models[key].Executions == 1, $"key {key} ran {models[key].Executions} executions (seed {seed})");
+        }
+    }
+
+    [Fact]
     public async Task A_follower_of_a_later_execution_waits_for_its_result_rather_than_reading_an_earlier_one()
     {
         GuardRuntime first = Runtime(server.Configuration, s_redisTimeout);
@@ -120,6 +179,36 @@ public sealed class CrossInstanceFlightTests(RedisServer server) : IClassFixture
         ServiceProvider instance = services.BuildServiceProvider();
         _instances.Add(instance);
         return instance.GetRequiredService<GuardRuntime>();
+    }
+
+    private static async Task<(int Key, string Answer)> AskAsync(int key, Task<string> call) => (key, await call);
+
+    // Every key's result channel has a subscriber on each instance that did not take the key's lease.
+    private async Task FollowersWaitingAsync(int keys, int followersPerKey)
+    {
+        await using ConnectionMultiplexer admin = await server.ConnectAsync();
+        IServer redis = admin.GetServer(admin.GetEndPoints()[0]);
+        Stopwatch waited = Stopwatch.StartNew();
+        while (true)
+        {
+            var channels = (RedisResult[])(await redis.ExecuteAsync("PUBSUB", "CHANNELS", _prefix + "done:*"))!;
+            int waiting = 0;
+            foreach (RedisResult channel in channels)
+            {
+                if ((long)(await redis.ExecuteAsync("PUBSUB", "NUMSUB", (string)channel!))[1] == followersPerKey)
+                {
+                    waiting++;
+                }
+            }
+
+            if (waiting == keys)
+            {
+                return;
+            }
+
+            Assert.True(waited.Elapsed < s_realBound, $"{waiting} of {keys} keys have all their followers waiting");
+            await Task.Delay(10);
+        }
     }
 
     // The instance that did not take the lease subscribes to this test's result channel before it waits.
