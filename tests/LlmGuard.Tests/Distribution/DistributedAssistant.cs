@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Tests.Fakes;
@@ -9,12 +11,21 @@ public partial class DistributedAssistant(GuardRuntime runtime, ScriptedModel mo
 {
     public const string SharedScene = "dist_shared";
     public const string LocalScene = "dist_local";
+    public const string StreamScene = "dist_stream";
 
     [Guarded(Scene = SharedScene, TimeoutMs = 0, MaxRetries = 0)]
     public partial Task<string> AskAsync(string question, CancellationToken cancellationToken = default);
 
     [Guarded(Scene = LocalScene, TimeoutMs = 0, MaxRetries = 0)]
     public partial Task<string> AskLocallyAsync(string question, CancellationToken cancellationToken = default);
+
+    [Guarded(Scene = StreamScene, TimeoutMs = 0, MaxRetries = 0)]
+    public partial IAsyncEnumerable<string> StreamAsync(string question, CancellationToken cancellationToken = default);
+
+    private async IAsyncEnumerable<string> StreamCoreAsync(string question, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        yield return await model.RespondAsync(question, cancellationToken);
+    }
 
     private Task<string> AskCoreAsync(string question, CancellationToken cancellationToken) => model.RespondAsync(question, cancellationToken);
 

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading.Tasks;
 using LlmGuard.Configuration;
 using LlmGuard.Distribution;
@@ -16,7 +17,14 @@ public sealed class DistributedFlightsTests
 
     private GuardRuntime Runtime(IDistributedFlights flights) => new(_time)
     {
-        Options = new LlmGuardOptions { Scenes = { [DistributedAssistant.SharedScene] = new LlmSceneOptions { Distributed = true } } },
+        Options = new LlmGuardOptions
+        {
+            Scenes =
+            {
+                [DistributedAssistant.SharedScene] = new LlmSceneOptions { Distributed = true },
+                [DistributedAssistant.StreamScene] = new LlmSceneOptions { Distributed = true },
+            },
+        },
         DistributedFlights = flights,
     };
 
@@ -52,6 +60,30 @@ public sealed class DistributedFlightsTests
 
         Assert.Equal("local", await answer.Within());
         Assert.Empty(flights.Offered);
+    }
+
+    [Fact]
+    public async Task A_stream_of_a_distributed_scene_never_reaches_the_hook()
+    {
+        var flights = new RecordingFlights { Mode = RecordingFlights.Behaviour.AnswerFromElsewhere };
+        var assistant = new DistributedAssistant(Runtime(flights), _model);
+
+        Task<List<string>> items = ReadAllAsync(assistant.StreamAsync("q"));
+        (await _model.NextCallAsync()).Succeed("streamed here");
+
+        Assert.Equal(["streamed here"], await items.Within());
+        Assert.Empty(flights.Offered);
+    }
+
+    private static async Task<List<string>> ReadAllAsync(IAsyncEnumerable<string> stream)
+    {
+        var items = new List<string>();
+        await foreach (string item in stream)
+        {
+            items.Add(item);
+        }
+
+        return items;
     }
 
     [Fact]
