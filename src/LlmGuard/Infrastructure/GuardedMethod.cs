@@ -32,6 +32,45 @@ public abstract class GuardedMethod
         byte[] hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text.ToString()));
         return Convert.ToHexString(hash, 0, 8).ToLowerInvariant();
     }
+
+    // The checks a call's and a stream's description share; each names the argument of the constructor that failed.
+    private protected static void ThrowIfNotTimeout(int milliseconds, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(milliseconds))] string? name = null)
+    {
+        if (milliseconds != 0)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(milliseconds, GuardLimits.MinTimeoutMs, name);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(milliseconds, GuardLimits.MaxMilliseconds, name);
+        }
+    }
+
+    private protected static void ThrowIfNotRetries(int maxRetries, int retryDelayMs, int maxRetryAfterMs)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxRetries);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxRetries, GuardLimits.MaxRetries);
+        ArgumentOutOfRangeException.ThrowIfNegative(retryDelayMs);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(retryDelayMs, GuardLimits.MaxMilliseconds);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxRetryAfterMs);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxRetryAfterMs, GuardLimits.MaxMilliseconds);
+    }
+
+    private protected static void ThrowIfNotCache(int cacheSeconds, string? cacheVersion)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(cacheSeconds);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(cacheSeconds, GuardLimits.MaxCacheSeconds);
+        if (cacheSeconds > 0)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(cacheVersion);
+        }
+    }
+
+    private protected static void ThrowIfNotProtection(int maxConcurrency, double breakerFailureRatio)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxConcurrency);
+        if (!(breakerFailureRatio >= 0 && breakerFailureRatio <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(breakerFailureRatio), breakerFailureRatio, "The failure ratio is 0 (no breaker) or above 0 and at most 1.");
+        }
+    }
 }
 
 /// <summary>
@@ -91,18 +130,8 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
         double breakerFailureRatio = 0)
     {
         ArgumentException.ThrowIfNullOrEmpty(scene);
-        if (timeoutMs != 0)
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(timeoutMs, GuardLimits.MinTimeoutMs);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(timeoutMs, GuardLimits.MaxMilliseconds);
-        }
-
-        ArgumentOutOfRangeException.ThrowIfNegative(maxRetries);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxRetries, GuardLimits.MaxRetries);
-        ArgumentOutOfRangeException.ThrowIfNegative(retryDelayMs);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(retryDelayMs, GuardLimits.MaxMilliseconds);
-        ArgumentOutOfRangeException.ThrowIfNegative(maxRetryAfterMs);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxRetryAfterMs, GuardLimits.MaxMilliseconds);
+        ThrowIfNotTimeout(timeoutMs);
+        ThrowIfNotRetries(maxRetries, retryDelayMs, maxRetryAfterMs);
 
         ArgumentOutOfRangeException.ThrowIfNegative(mergeWindowMs);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(mergeWindowMs, GuardLimits.MaxMilliseconds);
@@ -112,18 +141,8 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
             ArgumentOutOfRangeException.ThrowIfGreaterThan(mergeMaxWaitMs, GuardLimits.MaxMilliseconds);
         }
 
-        ArgumentOutOfRangeException.ThrowIfNegative(cacheSeconds);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(cacheSeconds, GuardLimits.MaxCacheSeconds);
-        if (cacheSeconds > 0)
-        {
-            ArgumentException.ThrowIfNullOrEmpty(cacheVersion);
-        }
-
-        ArgumentOutOfRangeException.ThrowIfNegative(maxConcurrency);
-        if (!(breakerFailureRatio >= 0 && breakerFailureRatio <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(breakerFailureRatio), breakerFailureRatio, "The failure ratio is 0 (no breaker) or above 0 and at most 1.");
-        }
+        ThrowIfNotCache(cacheSeconds, cacheVersion);
+        ThrowIfNotProtection(maxConcurrency, breakerFailureRatio);
 
         Scene = scene;
         MaxConcurrency = maxConcurrency;

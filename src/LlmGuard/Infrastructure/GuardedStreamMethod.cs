@@ -56,26 +56,11 @@ public sealed class GuardedStreamMethod<T> : GuardedMethod
         ArgumentException.ThrowIfNullOrEmpty(scene);
         ThrowIfNotTimeout(firstItemTimeoutMs);
         ThrowIfNotTimeout(idleTimeoutMs);
-        ArgumentOutOfRangeException.ThrowIfNegative(maxRetries);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxRetries, GuardLimits.MaxRetries);
-        ArgumentOutOfRangeException.ThrowIfNegative(retryDelayMs);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(retryDelayMs, GuardLimits.MaxMilliseconds);
-        ArgumentOutOfRangeException.ThrowIfNegative(maxRetryAfterMs);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxRetryAfterMs, GuardLimits.MaxMilliseconds);
+        ThrowIfNotRetries(maxRetries, retryDelayMs, maxRetryAfterMs);
         ArgumentOutOfRangeException.ThrowIfLessThan(replayItems, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(replayItems, GuardLimits.MaxStreamReplayItems);
-        ArgumentOutOfRangeException.ThrowIfNegative(cacheSeconds);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(cacheSeconds, GuardLimits.MaxCacheSeconds);
-        if (cacheSeconds > 0)
-        {
-            ArgumentException.ThrowIfNullOrEmpty(cacheVersion);
-        }
-
-        ArgumentOutOfRangeException.ThrowIfNegative(maxConcurrency);
-        if (!(breakerFailureRatio >= 0 && breakerFailureRatio <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(breakerFailureRatio), breakerFailureRatio, "The failure ratio is 0 (no breaker) or above 0 and at most 1.");
-        }
+        ThrowIfNotCache(cacheSeconds, cacheVersion);
+        ThrowIfNotProtection(maxConcurrency, breakerFailureRatio);
 
         Scene = scene;
         FirstItemTimeoutMs = firstItemTimeoutMs;
@@ -144,13 +129,4 @@ public sealed class GuardedStreamMethod<T> : GuardedMethod
     }
 
     internal GuardedStreamMethodState<T> CreateState(GuardRuntime runtime) => new(this, runtime);
-
-    private static void ThrowIfNotTimeout(int milliseconds, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(milliseconds))] string? name = null)
-    {
-        if (milliseconds != 0)
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(milliseconds, GuardLimits.MinTimeoutMs, name);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(milliseconds, GuardLimits.MaxMilliseconds, name);
-        }
-    }
 }
