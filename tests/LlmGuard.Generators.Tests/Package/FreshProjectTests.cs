@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using System.Threading.Tasks;
 using System.Xml.Linq;
 using LlmGuard.Generators.Tests.Infrastructure;
+using LlmGuard.Redis.Tests.Infrastructure;
 
 namespace LlmGuard.Generators.Tests.Package;
 
@@ -85,6 +86,97 @@ public sealed class FreshProjectTests(PackedLlmGuard package) : IDisposable
         }
         """;
 
+    private const string RedisProgramFile =
+        """
+        using System.Text.Json.Serialization;
+        using LlmGuard;
+        using LlmGuard.Configuration;
+        using LlmGuard.Redis;
+        using Microsoft.Extensions.DependencyInjection;
+        using StackExchange.Redis;
+
+        // Two instances of one application, each with its own container, runtime and Redis connection, asked the same
+        // question: the instance that does not run the execution answers with the other one's result.
+        string redis = args[0];
+        var model = new Model();
+        await using ServiceProvider first = Instance(redis);
+        await using ServiceProvider second = Instance(redis);
+
+        Task<Reply> leading = new Assistant(first.GetRequiredService<GuardRuntime>(), model).AnswerAsync("Where is my order?");
+        await model.Entered.WaitAsync(TimeSpan.FromSeconds(30));
+        Task<Reply> following = new Assistant(second.GetRequiredService<GuardRuntime>(), model).AnswerAsync("Where is my order?");
+        await FollowerWaitingAsync(redis);
+        model.Release();
+        Reply[] replies = await Task.WhenAll(leading, following).WaitAsync(TimeSpan.FromSeconds(30));
+        Console.WriteLine($"distributed: {replies[0].Text} | {replies[1].Text} ({model.Executions} execution for 2 instances)");
+
+        static ServiceProvider Instance(string redis)
+        {
+            var services = new ServiceCollection();
+            services.AddLlmGuard(options => options.Scenes[Assistant.Scene] = new LlmSceneOptions { Distributed = true })
+                .AddRedis(options =>
+                {
+                    options.Configuration = redis;
+                    options.TypeInfoResolver = AppJson.Default;
+                    options.KeyPrefix = "fresh:";
+                });
+            return services.BuildServiceProvider();
+        }
+
+        // The model holds the first instance's execution until the second instance has subscribed to the announcement
+        // of its result, so the second one is certain to wait for it rather than find the key free and run it too.
+        static async Task FollowerWaitingAsync(string redis)
+        {
+            await using ConnectionMultiplexer admin = await ConnectionMultiplexer.ConnectAsync(redis);
+            IServer server = admin.GetServer(admin.GetEndPoints()[0]);
+            for (int polls = 0; ((RedisResult[])(await server.ExecuteAsync("PUBSUB", "CHANNELS", "fresh:done:*"))!).Length == 0; polls++)
+            {
+                if (polls == 1_000)
+                {
+                    throw new TimeoutException("The second instance never waited for the first one's result.");
+                }
+
+                await Task.Delay(10);
+            }
+        }
+
+        public sealed record Reply(string Text);
+
+        [JsonSerializable(typeof(Reply))]
+        internal sealed partial class AppJson : JsonSerializerContext;
+
+        public sealed class Model
+        {
+            private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            private int _executions;
+
+            public int Executions => Volatile.Read(ref _executions);
+
+            public Task Entered => _entered.Task;
+
+            public void Release() => _released.SetResult();
+
+            public async Task<Reply> AnswerAsync(string question, CancellationToken cancellationToken)
+            {
+                Interlocked.Increment(ref _executions);
+                _entered.TrySetResult();
+                await _released.Task.WaitAsync(cancellationToken);
+                return new Reply("It ships today.");
+            }
+        }
+
+        public partial class Assistant(GuardRuntime runtime, Model model)
+        {
+            public const string Scene = "order_status";
+
+            [Guarded(Scene = Scene)]
+            public partial Task<Reply> AnswerAsync(string question, CancellationToken cancellationToken = default);
+
+            private Task<Reply> AnswerCoreAsync(string question, CancellationToken cancellationToken) => model.AnswerAsync(question, cancellationToken);
+        }
+        """;
+
     private readonly string _directory = DotnetCli.CreateTemporaryDirectory("fresh-project");
 
     [Fact]
@@ -139,9 +231,64 @@ public sealed class FreshProjectTests(PackedLlmGuard package) : IDisposable
         Assert.Contains("middleware: It ships today. (1 request for 3 callers)", run.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_new_console_project_builds_with_the_Redis_package_without_warnings_and_two_instances_run_one_execution_through_Redis()
+    {
+        WriteProject(
+            [("LlmGuard", package.Version), ("LlmGuard.Redis", package.Version), ("Microsoft.Extensions.DependencyInjection", RepositoryPackageVersion("Microsoft.Extensions.DependencyInjection"))],
+            warningsAsErrors: true,
+            ("Program.cs", RedisProgramFile));
+
+        ProcessResult build = await DotnetCli.RunAsync("build", _directory, TimeSpan.FromMinutes(5));
+
+        Assert.True(build.ExitCode == 0, build.Output);
+        if (!RedisServerInstalled())
+        {
+            // CI installs redis-server; a machine without it still proves the package installs and builds.
+            return;
+        }
+
+        var server = new RedisServer();
+        await server.InitializeAsync();
+        try
+        {
+            ProcessResult run = await DotnetCli.RunAsync($"run --no-build -- \"{server.Configuration}\"", _directory, TimeSpan.FromMinutes(2));
+
+            Assert.True(run.ExitCode == 0, run.Output);
+            Assert.Contains("distributed: It ships today. | It ships today. (1 execution for 2 instances)", run.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
     public void Dispose() => DotnetCli.DeleteDirectory(_directory);
 
+    private static bool RedisServerInstalled() =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Any(directory => File.Exists(Path.Combine(directory, "redis-server")));
+
     private void WriteProject(bool extensionsAi = false)
+    {
+        string abstractions = RepositoryPackageVersion("Microsoft.Extensions.AI.Abstractions");
+        if (extensionsAi)
+        {
+            // Installed alone: LlmGuard and Microsoft.Extensions.AI come as its dependencies.
+            WriteProject([("LlmGuard.Extensions.AI", package.Version), ("Microsoft.Extensions.AI.Abstractions", abstractions)], warningsAsErrors: false, ("Program.cs", MiddlewareProgramFile));
+        }
+        else
+        {
+            WriteProject(
+                [("LlmGuard", package.Version), ("Microsoft.Extensions.AI.Abstractions", abstractions)],
+                warningsAsErrors: false,
+                ("Program.cs", ProgramFile),
+                ("DirectCall.cs", DirectCallFile));
+        }
+    }
+
+    private void WriteProject((string Id, string Version)[] packages, bool warningsAsErrors, params (string Name, string Text)[] files)
     {
         // LlmGuard may come from the temporary feed only.
         File.WriteAllText(Path.Combine(_directory, "nuget.config"), $"""
@@ -159,6 +306,7 @@ public sealed class FreshProjectTests(PackedLlmGuard package) : IDisposable
                 <packageSource key="llmguard-under-test">
                   <package pattern="LlmGuard" />
                   <package pattern="LlmGuard.Extensions.AI" />
+                  <package pattern="LlmGuard.Redis" />
                 </packageSource>
                 <packageSource key="nuget.org">
                   <package pattern="*" />
@@ -173,26 +321,18 @@ public sealed class FreshProjectTests(PackedLlmGuard package) : IDisposable
                 <TargetFramework>net10.0</TargetFramework>
                 <ImplicitUsings>enable</ImplicitUsings>
                 <Nullable>enable</Nullable>
+                <TreatWarningsAsErrors>{(warningsAsErrors ? "true" : "false")}</TreatWarningsAsErrors>
                 <EmitCompilerGeneratedFiles>true</EmitCompilerGeneratedFiles>
                 <CompilerGeneratedFilesOutputPath>obj/generated</CompilerGeneratedFilesOutputPath>
               </PropertyGroup>
               <ItemGroup>
-                {(extensionsAi
-                    ? $"<PackageReference Include=\"LlmGuard.Extensions.AI\" Version=\"{package.Version}\" />"
-                    : $"<PackageReference Include=\"LlmGuard\" Version=\"{package.Version}\" />")}
-                <PackageReference Include="Microsoft.Extensions.AI.Abstractions" Version="{RepositoryPackageVersion("Microsoft.Extensions.AI.Abstractions")}" />
+                {string.Join("\n    ", packages.Select(p => $"<PackageReference Include=\"{p.Id}\" Version=\"{p.Version}\" />"))}
               </ItemGroup>
             </Project>
             """);
-        if (extensionsAi)
+        foreach ((string name, string text) in files)
         {
-            // Installed alone: LlmGuard and Microsoft.Extensions.AI come as its dependencies.
-            File.WriteAllText(Path.Combine(_directory, "Program.cs"), MiddlewareProgramFile);
-        }
-        else
-        {
-            File.WriteAllText(Path.Combine(_directory, "Program.cs"), ProgramFile);
-            File.WriteAllText(Path.Combine(_directory, "DirectCall.cs"), DirectCallFile);
+            File.WriteAllText(Path.Combine(_directory, name), text);
         }
     }
 
