@@ -198,15 +198,22 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
         Assert.Equal(package.Version, Value("version"));
         Assert.Equal("MIT", Value("license"));
         Assert.Equal("README.md", Value("readme"));
+        Assert.Matches("^[0-9a-f]{40}$", metadata.Elements().Single(e => e.Name.LocalName == "repository").Attribute("commit")?.Value ?? "");
 
         // Redis reaches an application only through this package: LlmGuard itself stays free of it.
         XElement[] dependencies = metadata.Descendants().Where(e => e.Name.LocalName == "dependency").ToArray();
         Assert.Equal(
             ["DistributedLock.Core", "DistributedLock.Redis", "LlmGuard", "StackExchange.Redis"],
             dependencies.Select(e => e.Attribute("id")!.Value).Distinct().Order(StringComparer.Ordinal));
+        // LlmGuard's runtime flows to the user, its generator does not: an application references LlmGuard itself for
+        // its [Guarded] methods, as the README says.
         Assert.All(
             dependencies.Where(e => e.Attribute("id")!.Value == "LlmGuard"),
-            dependency => Assert.Equal(package.Version, dependency.Attribute("version")?.Value));
+            dependency =>
+            {
+                Assert.Equal(package.Version, dependency.Attribute("version")?.Value);
+                Assert.Equal("Build,Analyzers", dependency.Attribute("exclude")?.Value);
+            });
         Assert.Equal(
             ["net10.0", "net8.0"],
             metadata.Descendants().Where(e => e.Name.LocalName == "group").Select(e => e.Attribute("targetFramework")!.Value).Order(StringComparer.Ordinal));
