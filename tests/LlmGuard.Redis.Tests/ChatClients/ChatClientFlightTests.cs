@@ -84,7 +84,7 @@ public sealed class ChatClientFlightTests(RedisServer server) : IClassFixture<Re
         IChatClient second = Instance(model, ChatJsonContext.Default);
 
         Task<ChatResponse>[] calls = [first.GetResponseAsync("Where is my order?"), second.GetResponseAsync("Where is my order?")];
-        await model.RequestsReached(2).WaitAsync(s_realBound);
+        await model.EnteredTwice.WaitAsync(s_realBound);
         model.Answer(new ChatResponse(new ChatMessage(ChatRole.Assistant, "It ships today.")));
 
         Assert.All(await Task.WhenAll(calls).WaitAsync(s_realBound), response => Assert.Equal("It ships today.", response.Text));
@@ -128,26 +128,23 @@ internal sealed class HeldChatClient : IChatClient
 {
     private readonly TaskCompletionSource<ChatResponse> _answer = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _second = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _enteredTwice = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _requests;
 
     public int Requests => Volatile.Read(ref _requests);
 
+    /// <summary>Completes when the first request arrives.</summary>
     public Task Entered => _entered.Task;
 
-    public Task RequestsReached(int count) => count switch
-    {
-        1 => _entered.Task,
-        2 => _second.Task,
-        _ => throw new ArgumentOutOfRangeException(nameof(count)),
-    };
+    /// <summary>Completes when a second request arrives.</summary>
+    public Task EnteredTwice => _enteredTwice.Task;
 
     public void Answer(ChatResponse response) => _answer.SetResult(response);
 
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         int request = Interlocked.Increment(ref _requests);
-        (request == 1 ? _entered : _second).TrySetResult();
+        (request == 1 ? _entered : _enteredTwice).TrySetResult();
         return await _answer.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
