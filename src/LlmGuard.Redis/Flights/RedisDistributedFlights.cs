@@ -128,7 +128,9 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IAsyncDispo
                 probe = false;
                 if (lease is not null)
                 {
-                    return new Election<TResult>(lease, null, default);
+                    // A follower that takes the lease on a later try may have been slow to: if the successor it raced
+                    // already ran, published and released, the result is there, and running again would be a duplicate.
+                    return attempt == 1 ? new Election<TResult>(lease, null, default) : await TakeOverAsync(flightKey, lease, typeInfo).ConfigureAwait(false);
                 }
 
                 TimeSpan remaining = _followerWait - _timeProvider.GetElapsedTime(started);
@@ -167,6 +169,29 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IAsyncDispo
             _circuit.Inconclusive(probe);
             throw;
         }
+    }
+
+    private async Task<Election<TResult>> TakeOverAsync<TResult>(string flightKey, RedisLease lease, JsonTypeInfo<TResult> typeInfo)
+    {
+        FollowerLook<TResult>? published;
+        try
+        {
+            published = await _results.ReadAsync(flightKey, typeInfo).ConfigureAwait(false);
+        }
+        catch
+        {
+            // A lease nobody leads with would be renewed for as long as this process lives.
+            await ReleaseAsync(lease).ConfigureAwait(false);
+            throw;
+        }
+
+        if (published is { Outcome: FlightOutcome.Succeeded } result)
+        {
+            await ReleaseAsync(lease).ConfigureAwait(false);
+            return new Election<TResult>(null, null, result.Value);
+        }
+
+        return new Election<TResult>(lease, null, default);
     }
 
     private async ValueTask<TResult> LeadAsync<TResult>(string scene, string flightKey, RedisLease lease, JsonTypeInfo<TResult> typeInfo, Func<CancellationToken, ValueTask<TResult>> execute, CancellationToken cancellationToken)

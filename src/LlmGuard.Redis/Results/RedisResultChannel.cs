@@ -109,6 +109,32 @@ internal sealed class RedisResultChannel
         return (long)stored == 1;
     }
 
+    /// <summary>Reads the outcome stored for <paramref name="key"/> without waiting.</summary>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="key">The guard key.</param>
+    /// <param name="typeInfo">How to read <typeparamref name="T"/>.</param>
+    /// <returns>The stored outcome, or <see langword="null"/> when none is stored or it does not read as a <typeparamref name="T"/>.</returns>
+    /// <exception cref="TimeoutException">Redis did not answer within the Redis timeout.</exception>
+    public async Task<FollowerLook<T>?> ReadAsync<T>(string key, JsonTypeInfo<T> typeInfo)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        RedisValue stored = await _connection.GetDatabase().StringGetAsync(ResultKey(key)).WaitAsync(_redisTimeout, _timeProvider).ConfigureAwait(false);
+        if (stored.IsNull)
+        {
+            return null;
+        }
+
+        try
+        {
+            return ResultEnvelope.Read((byte[])stored!, typeInfo).Look;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Waits for the outcome of the current leader's execution of <paramref name="key"/>, at most <paramref name="bound"/>.</summary>
     /// <typeparam name="T">The result type.</typeparam>
     /// <param name="key">The guard key.</param>

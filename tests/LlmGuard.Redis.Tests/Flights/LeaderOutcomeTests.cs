@@ -79,6 +79,57 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
     }
 
     [Fact]
+    public async Task Followers_on_two_instances_elect_exactly_one_successor_to_an_abandoned_leader_in_random_interleavings()
+    {
+        const int Rounds = 8;
+        int seed = Environment.TickCount;
+        var random = new Random(seed);
+        FlightInstance[] instances = [Instance(), Instance(), Instance()];
+
+        for (int round = 0; round < Rounds; round++)
+        {
+            var model = new ScriptedModel();
+            string question = "question " + round;
+            int leaderIndex = random.Next(instances.Length);
+            using var leaving = new CancellationTokenSource();
+            Task<string> leading = instances[leaderIndex].Assistant(model).AskAsync(question, leaving.Token);
+            await model[0].Entered.WaitAsync(s_realBound);
+
+            // Each other instance has a few local callers: they share one local flight, so one follower per instance.
+            var following = new List<Task<string>>();
+            for (int i = 0; i < instances.Length; i++)
+            {
+                for (int caller = i == leaderIndex ? 0 : random.Next(1, 4); caller > 0; caller--)
+                {
+                    following.Add(instances[i].Assistant(model).AskAsync(question));
+                }
+            }
+
+            await FlightInstance.FollowersWaitingAsync(server, _prefix, instances.Length - 1, s_realBound);
+
+            // Random spins shift the cancellation and the successor's answer against the followers' re-election.
+            Thread.SpinWait(random.Next(0, 20_000));
+            leaving.Cancel();
+            await model[1].Entered.WaitAsync(s_realBound);
+            Thread.SpinWait(random.Next(0, 20_000));
+            model[1].Answer("answer " + round);
+
+            foreach (string answer in await Task.WhenAll(following).WaitAsync(s_realBound))
+            {
+                Assert.True(answer == "answer " + round, $"round {round} answered {answer} (seed {seed})");
+            }
+
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leading.WaitAsync(s_realBound));
+            Assert.True(model.Executions == 2, $"round {round} ran {model.Executions} executions (seed {seed})");
+        }
+
+        foreach (FlightInstance instance in instances)
+        {
+            Assert.Empty(instance.FallbackReasons);
+        }
+    }
+
+    [Fact]
     public async Task A_result_type_without_a_json_contract_runs_on_each_instance_and_is_logged_once()
     {
         FlightInstance instance = Instance(options => options.TypeInfoResolver = NumbersOnlyJsonContext.Default);
