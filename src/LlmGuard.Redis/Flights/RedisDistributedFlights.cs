@@ -164,8 +164,10 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IAsyncDispo
             _circuit.Failed(probe, reason, exception);
             return Election<TResult>.Local(reason);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception)
         {
+            // The callers left (or something unforeseen failed) before Redis answered the probe: the next call probes,
+            // rather than the circuit waiting forever for this one's verdict.
             _circuit.Inconclusive(probe);
             throw;
         }

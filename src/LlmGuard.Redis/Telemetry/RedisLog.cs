@@ -14,7 +14,7 @@ internal static partial class RedisLog
     public const string Category = "LlmGuard.Redis";
 
     [LoggerMessage(EventId = 101, EventName = "RedisLost", Level = LogLevel.Warning,
-        Message = "Redis is unreachable ({Reason}); executions of Distributed scenes run on this instance until Redis answers again, tried first in {Backoff}")]
+        Message = "Redis lost ({Reason}): executions of Distributed scenes run on this instance until Redis answers again; next try in {Backoff}")]
     public static partial void RedisLost(ILogger logger, string reason, TimeSpan backoff, Exception? exception);
 
     [LoggerMessage(EventId = 102, EventName = "RedisRecovered", Level = LogLevel.Information,
