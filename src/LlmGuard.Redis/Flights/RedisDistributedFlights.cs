@@ -63,7 +63,7 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IAsyncDispo
         ArgumentNullException.ThrowIfNull(timeProvider);
         _connection = connection;
         _ownsConnection = ownsConnection;
-        _leases = new RedisLeases(connection, options.KeyPrefix, options.LeaseTtl, options.RedisTimeout);
+        _leases = new RedisLeases(connection, options.KeyPrefix, options.LeaseTtl, options.RedisTimeout, timeProvider);
         _results = new RedisResultChannel(connection, options.KeyPrefix, options.ResultTtl, options.PollInterval, options.RedisTimeout, timeProvider);
         _json = options.TypeInfoResolver is { } resolver ? new JsonSerializerOptions { TypeInfoResolver = resolver } : null;
         _redisTimeout = options.RedisTimeout;

@@ -23,7 +23,7 @@ public sealed class RedisOutageTests : IAsyncLifetime
     {
         TimeSpan releaseTimeout = TimeSpan.FromMilliseconds(300);
         await using ConnectionMultiplexer connection = await _server.ConnectAsync();
-        var leases = new RedisLeases(connection, "test:", TimeSpan.FromSeconds(5), releaseTimeout);
+        var leases = new RedisLeases(connection, "test:", TimeSpan.FromSeconds(5), releaseTimeout, TimeProvider.System);
         RedisLease? lease = await leases.TryAcquireAsync("key", CancellationToken.None);
         Assert.NotNull(lease);
 

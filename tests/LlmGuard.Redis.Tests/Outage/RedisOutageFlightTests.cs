@@ -45,10 +45,10 @@ public sealed class RedisOutageFlightTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Redis_killed_mid_flight_leaves_the_leader_and_its_follower_answered_locally_at_once()
+    public async Task Redis_killed_mid_flight_leaves_the_leader_and_its_follower_answered_locally_within_the_redis_timeout()
     {
         var model = new ScriptedModel();
-        (FlightInstance leader, _, _) = await InstanceAsync();
+        (FlightInstance leader, FakeTimeProvider leaderClock, _) = await InstanceAsync();
         (FlightInstance follower, _, _) = await InstanceAsync();
         Task<string> leading = leader.Assistant(model).AskAsync("which plan");
         await model[0].Entered.WaitAsync(s_realBound);
@@ -56,19 +56,21 @@ public sealed class RedisOutageFlightTests : IAsyncLifetime
         await FlightInstance.FollowersWaitingAsync(_server, _prefix, 1, s_realBound);
 
         await _server.StopAsync();
-        Stopwatch sinceStopped = Stopwatch.StartNew();
 
-        // The follower's connection reports the loss: it stops waiting and runs the execution itself.
+        // The follower's connection reports the loss: it stops waiting and runs the execution itself, with no clock
+        // moved, so neither its poll nor its bound nor a Redis timeout was needed.
         await model[1].Entered.WaitAsync(s_realBound);
         model[1].Answer("answered on the follower");
         Assert.Equal("answered on the follower", await following.WaitAsync(s_realBound));
 
-        // The leader's callers get its answer without waiting on the dead Redis to publish or release.
+        // The leader may not have heard of the loss yet (a connection that only sends finds out late): publishing its
+        // result and releasing its lease each wait at most the Redis timeout on its clock, then its callers have the answer.
+        DateTimeOffset answeredAt = leaderClock.GetUtcNow();
         model[0].Answer("answered on the leader");
-        Assert.Equal("answered on the leader", await leading.WaitAsync(s_realBound));
+        await AdvanceUntilCompletedAsync(leaderClock, leading, s_redisTimeout);
+        Assert.Equal("answered on the leader", await leading);
+        Assert.True(leaderClock.GetUtcNow() - answeredAt <= 2 * s_redisTimeout, $"the leader's clock moved {leaderClock.GetUtcNow() - answeredAt}");
 
-        // The connections' own command timeout is 2 s: both answers came well before it, and no fake clock moved.
-        Assert.True(sinceStopped.Elapsed < TimeSpan.FromSeconds(1.5), $"answered {sinceStopped.Elapsed} after Redis died");
         Assert.Equal([RedisFallbacks.Unreachable], follower.FallbackReasons);
         Assert.Empty(leader.FallbackReasons);
         Assert.Equal([101], follower.RedisEventIds);
