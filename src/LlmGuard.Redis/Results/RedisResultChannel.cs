@@ -23,8 +23,6 @@ namespace LlmGuard.Redis.Results;
 /// </remarks>
 internal sealed class RedisResultChannel
 {
-    private static readonly Task s_never = new TaskCompletionSource().Task;
-
     // Publishes only while the lease is this leader's or nobody's: a leader that lost its lease to a successor leaves
     // the successor's followers its successor's result. One script, so the announcement never precedes the value.
     private const string PublishScript = """
@@ -153,8 +151,8 @@ internal sealed class RedisResultChannel
         ISubscriber subscriber = _connection.GetSubscriber();
         RedisChannel channel = Channel(key);
         RedisKey[] keys = [leaseKey, ResultKey(key)];
-        var announced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Action<RedisChannel, RedisValue> onAnnounced = (_, _) => announced.TrySetResult();
+        var announcements = new Announcements();
+        Action<RedisChannel, RedisValue> onAnnounced = (_, _) => announcements.Announce();
 
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, redisLost);
         using ITimer deadline = _timeProvider.CreateTimer(static state => ((CancellationTokenSource)state!).Cancel(), bounded, bound, Timeout.InfiniteTimeSpan);
@@ -171,7 +169,6 @@ internal sealed class RedisResultChannel
 
         try
         {
-            Task announcement = announced.Task;
             while (true)
             {
                 RedisValue[] looked;
@@ -195,11 +192,11 @@ internal sealed class RedisResultChannel
                     return Ended<T>(redisLost);
                 }
 
+                Task announcement = announcements.Next;
                 Task poll = Task.Delay(_pollInterval, _timeProvider, bounded.Token);
                 if (await Task.WhenAny(announcement, poll).ConfigureAwait(false) == announcement)
                 {
-                    // An announcement wakes one look; after it only polls do, so a stray announcement cannot spin the loop.
-                    announcement = s_never;
+                    announcements.Rearm();
                 }
             }
         }
@@ -235,6 +232,22 @@ internal sealed class RedisResultChannel
 
     private static FollowerLook<T> Ended<T>(CancellationToken redisLost) =>
         new(redisLost.IsCancellationRequested ? FlightOutcome.RedisLost : FlightOutcome.TimedOut, default);
+
+    // Each announcement wakes one look. A follower woken by one that turned out not to be its leader's (an abandoned
+    // leader's, before its successor took over) must still hear the successor's: the woken look re-arms first, so an
+    // announcement that arrives while it looks wakes the next wait instead of being lost.
+    private sealed class Announcements
+    {
+        private TaskCompletionSource _signal = New();
+
+        public Task Next => Volatile.Read(ref _signal).Task;
+
+        public void Announce() => Volatile.Read(ref _signal).TrySetResult();
+
+        public void Rearm() => Volatile.Write(ref _signal, New());
+
+        private static TaskCompletionSource New() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     /// <summary>The Redis key that holds the result for a guard key.</summary>
     /// <param name="key">The guard key.</param>

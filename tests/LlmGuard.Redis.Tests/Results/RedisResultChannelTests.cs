@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Linq;
 using System.Text.Json.Serialization;
 using System.Threading;
 using System.Threading.Tasks;
@@ -153,6 +154,33 @@ public sealed class RedisResultChannelTests(RedisServer server) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_follower_woken_by_an_announcement_that_was_not_its_leaders_is_still_woken_by_the_next()
+    {
+        RedisResultChannel leader = await ChannelAsync(TimeProvider.System);
+        RedisResultChannel follower = await ChannelAsync(_followerClock);
+        ConnectionMultiplexer admin = await ConnectionMultiplexer.ConnectAsync(server.Configuration + ",allowAdmin=true");
+        _connections.Add(admin);
+        string key = NewKey();
+        await HoldLeaseAsync(key, Owner);
+        long looksBefore = await LooksAsync(admin);
+
+        Task<FollowerLook<Answer>> waiting = WaitAsync(follower, key);
+        await SubscribedAsync(follower.Channel(key));
+        await LooksReachAsync(admin, looksBefore + 1);
+
+        // An announcement with nothing for this follower behind it (an abandoned leader's, say): it looks, finds
+        // nothing of its leader's, and waits again.
+        await admin.GetSubscriber().PublishAsync(follower.Channel(key), RedisValue.EmptyString);
+        await LooksReachAsync(admin, looksBefore + 2);
+        Assert.False(waiting.IsCompleted);
+
+        Assert.True(await PublishAsync(leader, key, FlightOutcome.Succeeded, new Answer("the leader's", 5)));
+
+        // The follower's clock never moved: only the second announcement can have woken it.
+        Assert.Equal(new FollowerLook<Answer>(FlightOutcome.Succeeded, new Answer("the leader's", 5)), await waiting.WaitAsync(s_realBound));
+    }
+
+    [Fact]
     public async Task A_leader_whose_lease_another_owner_holds_now_publishes_nothing()
     {
         RedisResultChannel stale = await ChannelAsync(TimeProvider.System);
@@ -189,6 +217,35 @@ public sealed class RedisResultChannelTests(RedisServer server) : IClassFixture<
     }
 
     private static string NewKey() => "key-" + Guid.NewGuid().ToString("N");
+
+    // A follower's look is one MGET (the lease and the result); this class's server serves only this class's tests,
+    // which run one at a time.
+    private static async Task<long> LooksAsync(ConnectionMultiplexer admin)
+    {
+        foreach (IGrouping<string, KeyValuePair<string, string>> section in await admin.GetServer(admin.GetEndPoints()[0]).InfoAsync("commandstats"))
+        {
+            foreach (KeyValuePair<string, string> stat in section)
+            {
+                if (stat.Key == "cmdstat_mget")
+                {
+                    // calls=N,usec=...
+                    return long.Parse(stat.Value.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+        }
+
+        return 0;
+    }
+
+    private static async Task LooksReachAsync(ConnectionMultiplexer admin, long looks)
+    {
+        Stopwatch waited = Stopwatch.StartNew();
+        while (await LooksAsync(admin) < looks)
+        {
+            Assert.True(waited.Elapsed < s_realBound, $"the follower did not make look {looks}");
+            await Task.Delay(10);
+        }
+    }
 
     // Redis reports the follower's subscription; until then an announcement could go unheard.
     private async Task SubscribedAsync(RedisChannel channel)
