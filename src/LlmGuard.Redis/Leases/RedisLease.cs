@@ -15,12 +15,14 @@ internal sealed class RedisLease : IAsyncDisposable
 {
     private readonly RedisDistributedLockHandle _handle;
     private readonly TimeSpan _releaseTimeout;
+    private readonly TimeProvider _timeProvider;
 
-    internal RedisLease(string key, RedisDistributedLockHandle handle, TimeSpan releaseTimeout)
+    internal RedisLease(string key, RedisDistributedLockHandle handle, TimeSpan releaseTimeout, TimeProvider timeProvider)
     {
         Key = key;
         _handle = handle;
         _releaseTimeout = releaseTimeout;
+        _timeProvider = timeProvider;
 
         // Read now: the handle refuses to hand out its token once disposed, and callers may still look after releasing.
         Lost = handle.HandleLostToken;
@@ -44,7 +46,7 @@ internal sealed class RedisLease : IAsyncDisposable
     {
         try
         {
-            await _handle.DisposeAsync().AsTask().WaitAsync(_releaseTimeout).ConfigureAwait(false);
+            await _handle.DisposeAsync().AsTask().WaitAsync(_releaseTimeout, _timeProvider).ConfigureAwait(false);
         }
         catch (Exception exception) when (DidNotReachRedis(exception))
         {

@@ -24,20 +24,24 @@ internal sealed class RedisLeases
     private readonly string _keyPrefix;
     private readonly Action<RedisDistributedSynchronizationOptionsBuilder> _options;
     private readonly TimeSpan _releaseTimeout;
+    private readonly TimeProvider _timeProvider;
 
     /// <summary>Creates leases stored in the default database of <paramref name="connection"/>.</summary>
     /// <param name="connection">The connection to Redis.</param>
     /// <param name="keyPrefix">Prepended to every lease key, so deployments can share one Redis.</param>
     /// <param name="ttl">How long a lease outlives its last renewal: the longest a dead holder keeps a key.</param>
     /// <param name="releaseTimeout">The longest a release waits for Redis before leaving the key to its TTL.</param>
-    public RedisLeases(IConnectionMultiplexer connection, string keyPrefix, TimeSpan ttl, TimeSpan releaseTimeout)
+    /// <param name="timeProvider">The clock of the release timeout.</param>
+    public RedisLeases(IConnectionMultiplexer connection, string keyPrefix, TimeSpan ttl, TimeSpan releaseTimeout, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(keyPrefix);
+        ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(releaseTimeout, TimeSpan.Zero);
         _database = connection.GetDatabase();
         _keyPrefix = keyPrefix;
         _releaseTimeout = releaseTimeout;
+        _timeProvider = timeProvider;
         _options = options => options
             .Expiry(ttl)
             // The library counts an acquisition that left less than this much of the TTL as failed, and by default
@@ -60,7 +64,7 @@ internal sealed class RedisLeases
         ArgumentNullException.ThrowIfNull(key);
         var distributedLock = new RedisDistributedLock(LeaseKey(key), _database, _options);
         RedisDistributedLockHandle? handle = await distributedLock.TryAcquireAsync(TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
-        return handle is null ? null : new RedisLease(key, handle, _releaseTimeout);
+        return handle is null ? null : new RedisLease(key, handle, _releaseTimeout, _timeProvider);
     }
 
     /// <summary>The Redis key that holds the lease for a guard key.</summary>

@@ -8,24 +8,36 @@ using StackExchange.Redis;
 namespace LlmGuard.Redis.Results;
 
 /// <summary>
-/// Carries the result of the execution for a key from the instance that ran it to the instances that waited: the
+/// Carries the outcome of the execution for a key from the instance that ran it to the instances that waited: the
 /// leader stores it under a key with a TTL and announces it on a channel; a follower takes it when announced, or finds
 /// it by polling if the announcement never reaches it.
 /// </summary>
 /// <remarks>
 /// <para>Pub/sub alone would lose a result announced before the follower subscribed, or while its connection was
 /// reconnecting; the stored copy covers both, and its TTL keeps it a hand-off rather than a cache.</para>
-/// <para>Results are written with the application's <see cref="JsonTypeInfo{T}"/> (a source-generated context), so the
-/// channel needs no reflection and works in native AOT.</para>
+/// <para>The outcome is a <see cref="ResultEnvelope"/>: a failure or an abandoned execution wakes the followers as a
+/// result does, instead of leaving them to wait out their bound. Values are written with the application's
+/// <see cref="JsonTypeInfo{T}"/> (a source-generated context), so the channel needs no reflection and works in native
+/// AOT.</para>
+/// <para>Every Redis command waits at most the Redis timeout, on the channel's clock.</para>
 /// </remarks>
 internal sealed class RedisResultChannel
 {
-    private static readonly Task s_never = new TaskCompletionSource().Task;
+    // Publishes only while the lease is this leader's or nobody's: a leader that lost its lease to a successor leaves
+    // the successor's followers its successor's result. One script, so the announcement never precedes the value.
+    private const string PublishScript = """
+        local holder = redis.call('GET', KEYS[1])
+        if holder and holder ~= ARGV[1] then return 0 end
+        redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+        redis.call('PUBLISH', ARGV[4], '')
+        return 1
+        """;
 
     private readonly IConnectionMultiplexer _connection;
     private readonly string _keyPrefix;
     private readonly TimeSpan _resultTtl;
     private readonly TimeSpan _pollInterval;
+    private readonly TimeSpan _redisTimeout;
     private readonly TimeProvider _timeProvider;
 
     /// <summary>Creates a channel over <paramref name="connection"/>.</summary>
@@ -33,114 +45,158 @@ internal sealed class RedisResultChannel
     /// <param name="keyPrefix">Prepended to every key and channel, so deployments can share one Redis.</param>
     /// <param name="resultTtl">How long a published result stays for followers that have not taken it yet.</param>
     /// <param name="pollInterval">How often a follower looks for the result when no announcement has come.</param>
-    /// <param name="timeProvider">The clock of the polling and of the wait's bound.</param>
-    public RedisResultChannel(IConnectionMultiplexer connection, string keyPrefix, TimeSpan resultTtl, TimeSpan pollInterval, TimeProvider timeProvider)
+    /// <param name="redisTimeout">The longest one Redis command may take.</param>
+    /// <param name="timeProvider">The clock of the polling, of the wait's bound and of the Redis timeout.</param>
+    public RedisResultChannel(IConnectionMultiplexer connection, string keyPrefix, TimeSpan resultTtl, TimeSpan pollInterval, TimeSpan redisTimeout, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(keyPrefix);
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(resultTtl, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(pollInterval, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(redisTimeout, TimeSpan.Zero);
         _connection = connection;
         _keyPrefix = keyPrefix;
         _resultTtl = resultTtl;
         _pollInterval = pollInterval;
+        _redisTimeout = redisTimeout;
         _timeProvider = timeProvider;
     }
 
-    /// <summary>Stores the result for <paramref name="key"/> and announces it to the followers.</summary>
-    /// <typeparam name="T">The result type.</typeparam>
-    /// <param name="key">The guard key.</param>
-    /// <param name="value">The result.</param>
-    /// <param name="typeInfo">How to write <typeparamref name="T"/>.</param>
-    /// <returns>Whether Redis stored and announced the result.</returns>
-    public async Task<bool> PublishAsync<T>(string key, T value, JsonTypeInfo<T> typeInfo)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        ArgumentNullException.ThrowIfNull(typeInfo);
-        byte[] payload = JsonSerializer.SerializeToUtf8Bytes(value, typeInfo);
-
-        // One transaction: an announcement never arrives before the value it announces can be read.
-        ITransaction transaction = _connection.GetDatabase().CreateTransaction();
-        _ = transaction.StringSetAsync(ResultKey(key), payload, _resultTtl);
-        _ = transaction.PublishAsync(Channel(key), RedisValue.EmptyString);
-        return await transaction.ExecuteAsync().ConfigureAwait(false);
-    }
-
     /// <summary>
-    /// Deletes the result an earlier execution of <paramref name="key"/> left, so the followers of a new execution wait
-    /// for its result rather than read the old one (the channel is a hand-off between concurrent calls, not a cache).
+    /// Starts a leader's execution of <paramref name="key"/>: deletes the outcome an earlier execution left and reads
+    /// the id the leader's lease holds, which marks this execution's outcome as its own.
     /// </summary>
     /// <param name="key">The guard key.</param>
-    /// <returns>Completes when Redis deleted the key.</returns>
-    public Task ClearAsync(string key)
+    /// <param name="leaseKey">The Redis key of the lease the leader holds.</param>
+    /// <returns>The lease's id, or <see langword="null"/> when the lease is already gone.</returns>
+    /// <exception cref="TimeoutException">Redis did not answer within the Redis timeout.</exception>
+    public async Task<string?> BeginAsync(string key, RedisKey leaseKey)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return _connection.GetDatabase().KeyDeleteAsync(ResultKey(key));
+        ITransaction transaction = _connection.GetDatabase().CreateTransaction();
+        _ = transaction.KeyDeleteAsync(ResultKey(key));
+        Task<RedisValue> owner = transaction.StringGetAsync(leaseKey);
+        await transaction.ExecuteAsync().WaitAsync(_redisTimeout, _timeProvider).ConfigureAwait(false);
+        return (string?)await owner.ConfigureAwait(false);
     }
 
-    /// <summary>Waits for the result for <paramref name="key"/>, at most <paramref name="bound"/>.</summary>
+    /// <summary>Stores a leader's outcome for <paramref name="key"/> and announces it to the followers.</summary>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="key">The guard key.</param>
+    /// <param name="leaseKey">The Redis key of the lease.</param>
+    /// <param name="owner">The lease id <see cref="BeginAsync"/> returned.</param>
+    /// <param name="outcome"><see cref="FlightOutcome.Succeeded"/>, <see cref="FlightOutcome.Failed"/> or <see cref="FlightOutcome.Abandoned"/>.</param>
+    /// <param name="value">The result, when the execution succeeded.</param>
+    /// <param name="typeInfo">How to write <typeparamref name="T"/>.</param>
+    /// <returns>Whether the outcome was stored: not when another owner holds the lease now.</returns>
+    /// <exception cref="TimeoutException">Redis did not answer within the Redis timeout.</exception>
+    public async Task<bool> PublishAsync<T>(string key, RedisKey leaseKey, string owner, FlightOutcome outcome, T? value, JsonTypeInfo<T> typeInfo)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(owner);
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        byte[] payload = ResultEnvelope.Write(outcome, owner, value, typeInfo);
+        RedisResult stored = await _connection.GetDatabase()
+            .ScriptEvaluateAsync(
+                PublishScript,
+                [leaseKey, ResultKey(key)],
+                [owner, payload, (long)_resultTtl.TotalMilliseconds, ChannelName(key)])
+            .WaitAsync(_redisTimeout, _timeProvider)
+            .ConfigureAwait(false);
+        return (long)stored == 1;
+    }
+
+    /// <summary>Reads the outcome stored for <paramref name="key"/> without waiting.</summary>
     /// <typeparam name="T">The result type.</typeparam>
     /// <param name="key">The guard key.</param>
     /// <param name="typeInfo">How to read <typeparamref name="T"/>.</param>
+    /// <returns>The stored outcome, or <see langword="null"/> when none is stored or it does not read as a <typeparamref name="T"/>.</returns>
+    /// <exception cref="TimeoutException">Redis did not answer within the Redis timeout.</exception>
+    public async Task<FollowerLook<T>?> ReadAsync<T>(string key, JsonTypeInfo<T> typeInfo)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        RedisValue stored = await _connection.GetDatabase().StringGetAsync(ResultKey(key)).WaitAsync(_redisTimeout, _timeProvider).ConfigureAwait(false);
+        if (stored.IsNull)
+        {
+            return null;
+        }
+
+        try
+        {
+            return ResultEnvelope.Read((byte[])stored!, typeInfo).Look;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Waits for the outcome of the current leader's execution of <paramref name="key"/>, at most <paramref name="bound"/>.</summary>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="key">The guard key.</param>
+    /// <param name="leaseKey">The Redis key of the lease, read with each look: no holder and no result means no leader.</param>
+    /// <param name="typeInfo">How to read <typeparamref name="T"/>.</param>
     /// <param name="bound">The longest the wait lasts, on the channel's clock.</param>
+    /// <param name="redisLost">Cancelled when the connection to Redis is lost: the wait ends with <see cref="FlightOutcome.RedisLost"/>.</param>
     /// <param name="cancellationToken">Ends the wait.</param>
-    /// <returns>The result, or no result when none was published within <paramref name="bound"/>.</returns>
-    /// <exception cref="JsonException">The stored result is not a <typeparamref name="T"/> (another version of the application wrote it).</exception>
-    public async Task<(bool Found, T? Value)> WaitAsync<T>(string key, JsonTypeInfo<T> typeInfo, TimeSpan bound, CancellationToken cancellationToken)
+    /// <returns>What the wait found.</returns>
+    /// <exception cref="TimeoutException">A Redis command did not answer within the Redis timeout.</exception>
+    public async Task<FollowerLook<T>> WaitAsync<T>(string key, RedisKey leaseKey, JsonTypeInfo<T> typeInfo, TimeSpan bound, CancellationToken redisLost, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(typeInfo);
         IDatabase database = _connection.GetDatabase();
         ISubscriber subscriber = _connection.GetSubscriber();
         RedisChannel channel = Channel(key);
-        var announced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Action<RedisChannel, RedisValue> onAnnounced = (_, _) => announced.TrySetResult();
+        RedisKey[] keys = [leaseKey, ResultKey(key)];
+        var announcements = new Announcements();
+        Action<RedisChannel, RedisValue> onAnnounced = (_, _) => announcements.Announce();
 
-        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, redisLost);
         using ITimer deadline = _timeProvider.CreateTimer(static state => ((CancellationTokenSource)state!).Cancel(), bounded, bound, Timeout.InfiniteTimeSpan);
 
         // Subscribe before the first look: a result published in between is then either read or announced, never missed.
         try
         {
-            await subscriber.SubscribeAsync(channel, onAnnounced).WaitAsync(bounded.Token).ConfigureAwait(false);
+            await subscriber.SubscribeAsync(channel, onAnnounced).WaitAsync(_redisTimeout, _timeProvider, bounded.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return (false, default);
+            return Ended<T>(redisLost);
         }
 
         try
         {
-            Task announcement = announced.Task;
             while (true)
             {
-                RedisValue stored;
+                RedisValue[] looked;
                 try
                 {
-                    stored = await database.StringGetAsync(ResultKey(key)).WaitAsync(bounded.Token).ConfigureAwait(false);
+                    looked = await database.StringGetAsync(keys).WaitAsync(_redisTimeout, _timeProvider, bounded.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    return (false, default);
+                    return Ended<T>(redisLost);
                 }
 
-                if (stored.HasValue)
+                if (Look(looked[0], looked[1], typeInfo) is { } found)
                 {
-                    return (true, JsonSerializer.Deserialize((byte[])stored!, typeInfo));
+                    return found;
                 }
 
                 if (bounded.IsCancellationRequested)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    return (false, default);
+                    return Ended<T>(redisLost);
                 }
 
+                Task announcement = announcements.Next;
                 Task poll = Task.Delay(_pollInterval, _timeProvider, bounded.Token);
                 if (await Task.WhenAny(announcement, poll).ConfigureAwait(false) == announcement)
                 {
-                    // An announcement wakes one look; after it only polls do, so a stray announcement cannot spin the loop.
-                    announcement = s_never;
+                    announcements.Rearm();
                 }
             }
         }
@@ -151,11 +207,55 @@ internal sealed class RedisResultChannel
         }
     }
 
+    // A stored outcome counts while its leader still holds the lease or nobody does; one left by an earlier leader,
+    // under a lease someone else holds now, is not this flight's and the follower keeps waiting.
+    private static FollowerLook<T>? Look<T>(RedisValue holder, RedisValue stored, JsonTypeInfo<T> typeInfo)
+    {
+        if (stored.IsNull)
+        {
+            return holder.IsNull ? new FollowerLook<T>(FlightOutcome.NoLeader, default) : null;
+        }
+
+        string? owner;
+        FollowerLook<T> look;
+        try
+        {
+            (owner, look) = ResultEnvelope.Read((byte[])stored!, typeInfo);
+        }
+        catch (JsonException)
+        {
+            return new FollowerLook<T>(FlightOutcome.Unreadable, default);
+        }
+
+        return holder.IsNull || (string?)holder == owner ? look : null;
+    }
+
+    private static FollowerLook<T> Ended<T>(CancellationToken redisLost) =>
+        new(redisLost.IsCancellationRequested ? FlightOutcome.RedisLost : FlightOutcome.TimedOut, default);
+
+    // Each announcement wakes one look. A follower woken by one that turned out not to be its leader's (an abandoned
+    // leader's, before its successor took over) must still hear the successor's: the woken look re-arms first, so an
+    // announcement that arrives while it looks wakes the next wait instead of being lost.
+    private sealed class Announcements
+    {
+        private TaskCompletionSource _signal = New();
+
+        public Task Next => Volatile.Read(ref _signal).Task;
+
+        public void Announce() => Volatile.Read(ref _signal).TrySetResult();
+
+        public void Rearm() => Volatile.Write(ref _signal, New());
+
+        private static TaskCompletionSource New() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
     /// <summary>The Redis key that holds the result for a guard key.</summary>
     /// <param name="key">The guard key.</param>
     internal RedisKey ResultKey(string key) => _keyPrefix + "result:" + key;
 
     /// <summary>The channel that announces the result for a guard key.</summary>
     /// <param name="key">The guard key.</param>
-    internal RedisChannel Channel(string key) => RedisChannel.Literal(_keyPrefix + "done:" + key);
+    internal RedisChannel Channel(string key) => RedisChannel.Literal(ChannelName(key));
+
+    private string ChannelName(string key) => _keyPrefix + "done:" + key;
 }

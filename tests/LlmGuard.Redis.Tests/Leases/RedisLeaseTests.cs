@@ -19,7 +19,8 @@ namespace LlmGuard.Redis.Tests.Leases;
 /// </remarks>
 public sealed class RedisLeaseTests(RedisServer server) : IClassFixture<RedisServer>, IAsyncLifetime
 {
-    private static readonly TimeSpan s_ttl = TimeSpan.FromSeconds(1);
+    // Renewals come every third of it: two seconds leave a loaded test machine room for a late one.
+    private static readonly TimeSpan s_ttl = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan s_releaseTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(10);
 
@@ -124,7 +125,7 @@ public sealed class RedisLeaseTests(RedisServer server) : IClassFixture<RedisSer
     public async Task A_holder_that_dies_without_releasing_frees_the_key_after_its_ttl_and_not_before()
     {
         ConnectionMultiplexer dyingConnection = await ConnectAsync();
-        RedisLeases dying = new(dyingConnection, "test:", s_ttl, s_releaseTimeout);
+        RedisLeases dying = new(dyingConnection, "test:", s_ttl, s_releaseTimeout, TimeProvider.System);
         RedisLeases survivor = await InstanceAsync();
         IDatabase redis = (await ConnectAsync()).GetDatabase();
         string key = NewKey();
@@ -186,11 +187,11 @@ public sealed class RedisLeaseTests(RedisServer server) : IClassFixture<RedisSer
     {
         ConnectionMultiplexer connection = await ConnectAsync();
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => new RedisLeases(connection, "test:", TimeSpan.FromMilliseconds(10), s_releaseTimeout));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new RedisLeases(connection, "test:", s_ttl, TimeSpan.Zero));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RedisLeases(connection, "test:", TimeSpan.FromMilliseconds(10), s_releaseTimeout, TimeProvider.System));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RedisLeases(connection, "test:", s_ttl, TimeSpan.Zero, TimeProvider.System));
     }
 
-    private async Task<RedisLeases> InstanceAsync() => new(await ConnectAsync(), "test:", s_ttl, s_releaseTimeout);
+    private async Task<RedisLeases> InstanceAsync() => new(await ConnectAsync(), "test:", s_ttl, s_releaseTimeout, TimeProvider.System);
 
     private async Task<ConnectionMultiplexer> ConnectAsync()
     {

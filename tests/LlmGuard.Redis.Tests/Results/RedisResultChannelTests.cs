@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Linq;
 using System.Text.Json.Serialization;
 using System.Threading;
 using System.Threading.Tasks;
@@ -27,6 +28,9 @@ public sealed class RedisResultChannelTests(RedisServer server) : IClassFixture<
     private static readonly TimeSpan s_waitBound = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan s_realBound = TimeSpan.FromSeconds(10);
 
+    // Never reached on a fake clock that only the tests move, and generous on the real one.
+    private static readonly TimeSpan s_redisTimeout = TimeSpan.FromMinutes(1);
+
     private readonly List<ConnectionMultiplexer> _connections = [];
     private readonly FakeTimeProvider _followerClock = new();
 
@@ -47,14 +51,14 @@ public sealed class RedisResultChannelTests(RedisServer server) : IClassFixture<
         RedisResultChannel follower = await ChannelAsync(_followerClock);
         string key = NewKey();
 
-        Task<(bool Found, Answer? Value)> waiting = follower.WaitAsync(key, ResultJsonContext.Default.Answer, s_waitBound, CancellationToken.None);
+        await HoldLeaseAsync(key, Owner);
+        Task<FollowerLook<Answer>> waiting = WaitAsync(follower, key);
         await SubscribedAsync(follower.Channel(key));
-        Assert.True(await leader.PublishAsync(NewKey(), new Answer("another key", 1), ResultJsonContext.Default.Answer));
-        Assert.True(await leader.PublishAsync(key, new Answer("shared", 42), ResultJsonContext.Default.Answer));
+        Assert.True(await PublishAsync(leader, NewKey(), FlightOutcome.Succeeded, new Answer("another key", 1)));
+        Assert.True(await PublishAsync(leader, key, FlightOutcome.Succeeded, new Answer("shared", 42)));
 
-        (bool found, Answer? value) = await waiting.WaitAsync(s_realBound);
-        Assert.True(found);
-        Assert.Equal(new Answer("shared", 42), value);
+        FollowerLook<Answer> look = await waiting.WaitAsync(s_realBound);
+        Assert.Equal(new FollowerLook<Answer>(FlightOutcome.Succeeded, new Answer("shared", 42)), look);
     }
 
     [Fact]
@@ -63,12 +67,12 @@ public sealed class RedisResultChannelTests(RedisServer server) : IClassFixture<
         RedisResultChannel leader = await ChannelAsync(TimeProvider.System);
         RedisResultChannel follower = await ChannelAsync(_followerClock);
         string key = NewKey();
-        Assert.True(await leader.PublishAsync(key, new Answer("early", 7), ResultJsonContext.Default.Answer));
+        Assert.True(await PublishAsync(leader, key, FlightOutcome.Succeeded, new Answer("early", 7)));
 
-        (bool found, Answer? value) = await follower.WaitAsync(key, ResultJsonContext.Default.Answer, s_waitBound, CancellationToken.None).WaitAsync(s_realBound);
+        // The leader released its lease after publishing: a result with no holder is the latest execution's.
+        FollowerLook<Answer> look = await WaitAsync(follower, key).WaitAsync(s_realBound);
 
-        Assert.True(found);
-        Assert.Equal(new Answer("early", 7), value);
+        Assert.Equal(new FollowerLook<Answer>(FlightOutcome.Succeeded, new Answer("early", 7)), look);
     }
 
     [Fact]
@@ -78,16 +82,16 @@ public sealed class RedisResultChannelTests(RedisServer server) : IClassFixture<
         IDatabase redis = (await ConnectAsync()).GetDatabase();
         string key = NewKey();
 
-        Task<(bool Found, Answer? Value)> waiting = follower.WaitAsync(key, ResultJsonContext.Default.Answer, s_waitBound, CancellationToken.None);
+        await HoldLeaseAsync(key, Owner);
+        Task<FollowerLook<Answer>> waiting = WaitAsync(follower, key);
         await SubscribedAsync(follower.Channel(key));
 
         // Stored without an announcement: what a follower sees when the announcement was lost on a reconnect.
-        Assert.True(await redis.StringSetAsync(follower.ResultKey(key), """{"Text":"polled","Tokens":3}""", TimeSpan.FromMinutes(1)));
+        Assert.True(await redis.StringSetAsync(
+            follower.ResultKey(key), $$$"""{"status":"ok","owner":"{{{Owner}}}","value":{"Text":"polled","Tokens":3}}""", TimeSpan.FromMinutes(1)));
         await AdvanceUntilCompletedAsync(waiting);
 
-        (bool found, Answer? value) = await waiting;
-        Assert.True(found);
-        Assert.Equal(new Answer("polled", 3), value);
+        Assert.Equal(new FollowerLook<Answer>(FlightOutcome.Succeeded, new Answer("polled", 3)), await waiting);
         Assert.True(_followerClock.GetUtcNow() - _followerClock.Start < s_waitBound);
     }
 
@@ -97,18 +101,113 @@ public sealed class RedisResultChannelTests(RedisServer server) : IClassFixture<
         RedisResultChannel follower = await ChannelAsync(_followerClock);
         string key = NewKey();
 
-        Task<(bool Found, Answer? Value)> waiting = follower.WaitAsync(key, ResultJsonContext.Default.Answer, s_waitBound, CancellationToken.None);
+        await HoldLeaseAsync(key, Owner);
+        Task<FollowerLook<Answer>> waiting = WaitAsync(follower, key);
         await SubscribedAsync(follower.Channel(key));
         await AdvanceUntilCompletedAsync(waiting);
 
-        (bool found, Answer? value) = await waiting;
-        Assert.False(found);
-        Assert.Null(value);
+        Assert.Equal(FlightOutcome.TimedOut, (await waiting).Outcome);
         Assert.True(_followerClock.GetUtcNow() - _followerClock.Start >= s_waitBound);
     }
 
+    [Fact]
+    public async Task A_leaders_failure_wakes_its_follower_at_once_without_a_value()
+    {
+        RedisResultChannel leader = await ChannelAsync(TimeProvider.System);
+        RedisResultChannel follower = await ChannelAsync(_followerClock);
+        string key = NewKey();
+        await HoldLeaseAsync(key, Owner);
+
+        Task<FollowerLook<Answer>> waiting = WaitAsync(follower, key);
+        await SubscribedAsync(follower.Channel(key));
+        Assert.True(await PublishAsync(leader, key, FlightOutcome.Failed, null));
+
+        // The follower's clock never moved: the announcement woke it, not its bound.
+        Assert.Equal(new FollowerLook<Answer>(FlightOutcome.Failed, null), await waiting.WaitAsync(s_realBound));
+    }
+
+    [Fact]
+    public async Task A_follower_finding_neither_a_result_nor_a_lease_holder_reports_no_leader_at_once()
+    {
+        RedisResultChannel follower = await ChannelAsync(_followerClock);
+
+        FollowerLook<Answer> look = await WaitAsync(follower, NewKey()).WaitAsync(s_realBound);
+
+        Assert.Equal(FlightOutcome.NoLeader, look.Outcome);
+    }
+
+    [Fact]
+    public async Task A_result_an_earlier_leader_left_is_ignored_while_another_leader_holds_the_lease()
+    {
+        RedisResultChannel leader = await ChannelAsync(TimeProvider.System);
+        RedisResultChannel follower = await ChannelAsync(_followerClock);
+        string key = NewKey();
+        Assert.True(await PublishAsync(leader, key, FlightOutcome.Succeeded, new Answer("earlier", 1)));
+        await HoldLeaseAsync(key, "later-leader");
+
+        Task<FollowerLook<Answer>> waiting = WaitAsync(follower, key);
+        await SubscribedAsync(follower.Channel(key));
+        Assert.False(waiting.IsCompleted);
+        Assert.True(await leader.PublishAsync(key, LeaseKey(key), "later-leader", FlightOutcome.Succeeded, new Answer("later", 2), ResultJsonContext.Default.Answer));
+
+        Assert.Equal(new FollowerLook<Answer>(FlightOutcome.Succeeded, new Answer("later", 2)), await waiting.WaitAsync(s_realBound));
+    }
+
+    [Fact]
+    public async Task A_follower_woken_by_an_announcement_that_was_not_its_leaders_is_still_woken_by_the_next()
+    {
+        RedisResultChannel leader = await ChannelAsync(TimeProvider.System);
+        RedisResultChannel follower = await ChannelAsync(_followerClock);
+        ConnectionMultiplexer admin = await ConnectionMultiplexer.ConnectAsync(server.Configuration + ",allowAdmin=true");
+        _connections.Add(admin);
+        string key = NewKey();
+        await HoldLeaseAsync(key, Owner);
+        long looksBefore = await LooksAsync(admin);
+
+        Task<FollowerLook<Answer>> waiting = WaitAsync(follower, key);
+        await SubscribedAsync(follower.Channel(key));
+        await LooksReachAsync(admin, looksBefore + 1);
+
+        // An announcement with nothing for this follower behind it (an abandoned leader's, say): it looks, finds
+        // nothing of its leader's, and waits again.
+        await admin.GetSubscriber().PublishAsync(follower.Channel(key), RedisValue.EmptyString);
+        await LooksReachAsync(admin, looksBefore + 2);
+        Assert.False(waiting.IsCompleted);
+
+        Assert.True(await PublishAsync(leader, key, FlightOutcome.Succeeded, new Answer("the leader's", 5)));
+
+        // The follower's clock never moved: only the second announcement can have woken it.
+        Assert.Equal(new FollowerLook<Answer>(FlightOutcome.Succeeded, new Answer("the leader's", 5)), await waiting.WaitAsync(s_realBound));
+    }
+
+    [Fact]
+    public async Task A_leader_whose_lease_another_owner_holds_now_publishes_nothing()
+    {
+        RedisResultChannel stale = await ChannelAsync(TimeProvider.System);
+        IDatabase redis = (await ConnectAsync()).GetDatabase();
+        string key = NewKey();
+        await HoldLeaseAsync(key, "successor");
+
+        Assert.False(await PublishAsync(stale, key, FlightOutcome.Succeeded, new Answer("late", 1)));
+        Assert.False(await redis.KeyExistsAsync(stale.ResultKey(key)));
+    }
+
+    private const string Owner = "leader-1";
+
     private async Task<RedisResultChannel> ChannelAsync(TimeProvider clock) =>
-        new(await ConnectAsync(), "test:", TimeSpan.FromMinutes(1), s_poll, clock);
+        new(await ConnectAsync(), "test:", TimeSpan.FromMinutes(1), s_poll, s_redisTimeout, clock);
+
+    private static RedisKey LeaseKey(string key) => "test:lease:" + key;
+
+    private static Task<bool> PublishAsync(RedisResultChannel channel, string key, FlightOutcome outcome, Answer? value) =>
+        channel.PublishAsync(key, LeaseKey(key), Owner, outcome, value, ResultJsonContext.Default.Answer);
+
+    private static Task<FollowerLook<Answer>> WaitAsync(RedisResultChannel channel, string key) =>
+        channel.WaitAsync(key, LeaseKey(key), ResultJsonContext.Default.Answer, s_waitBound, CancellationToken.None, CancellationToken.None);
+
+    // What a lease holder leaves in Redis: the key, holding the owner's id.
+    private async Task HoldLeaseAsync(string key, string owner) =>
+        Assert.True(await (await ConnectAsync()).GetDatabase().StringSetAsync(LeaseKey(key), owner, TimeSpan.FromMinutes(1)));
 
     private async Task<ConnectionMultiplexer> ConnectAsync()
     {
@@ -118,6 +217,35 @@ public sealed class RedisResultChannelTests(RedisServer server) : IClassFixture<
     }
 
     private static string NewKey() => "key-" + Guid.NewGuid().ToString("N");
+
+    // A follower's look is one MGET (the lease and the result); this class's server serves only this class's tests,
+    // which run one at a time.
+    private static async Task<long> LooksAsync(ConnectionMultiplexer admin)
+    {
+        foreach (IGrouping<string, KeyValuePair<string, string>> section in await admin.GetServer(admin.GetEndPoints()[0]).InfoAsync("commandstats"))
+        {
+            foreach (KeyValuePair<string, string> stat in section)
+            {
+                if (stat.Key == "cmdstat_mget")
+                {
+                    // calls=N,usec=...
+                    return long.Parse(stat.Value.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+        }
+
+        return 0;
+    }
+
+    private static async Task LooksReachAsync(ConnectionMultiplexer admin, long looks)
+    {
+        Stopwatch waited = Stopwatch.StartNew();
+        while (await LooksAsync(admin) < looks)
+        {
+            Assert.True(waited.Elapsed < s_realBound, $"the follower did not make look {looks}");
+            await Task.Delay(10);
+        }
+    }
 
     // Redis reports the follower's subscription; until then an announcement could go unheard.
     private async Task SubscribedAsync(RedisChannel channel)

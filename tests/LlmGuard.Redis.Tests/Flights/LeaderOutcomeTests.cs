@@ -1,0 +1,165 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using LlmGuard.Redis.Telemetry;
+using LlmGuard.Redis.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
+
+namespace LlmGuard.Redis.Tests.Flights;
+
+/// <summary>
+/// What a follower on another instance does when the leader's execution ends without an answer to share. The clocks
+/// are fake and never moved: no poll and no bound ever fires, so only the leader's announcement can wake a follower.
+/// </summary>
+public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<RedisServer>, IAsyncLifetime
+{
+    private static readonly TimeSpan s_realBound = TimeSpan.FromSeconds(10);
+
+    private readonly string _prefix = "test-" + Guid.NewGuid().ToString("N") + ":";
+    private readonly List<FlightInstance> _instances = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (FlightInstance instance in _instances)
+        {
+            await instance.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_leaders_failure_wakes_its_follower_at_once_and_the_follower_runs_the_execution_itself()
+    {
+        var model = new ScriptedModel();
+        FlightInstance leader = Instance();
+        FlightInstance follower = Instance();
+
+        Task<string> leading = leader.Assistant(model).AskAsync("which plan");
+        await model[0].Entered.WaitAsync(s_realBound);
+        Task<string> following = follower.Assistant(model).AskAsync("which plan");
+        await FlightInstance.FollowersWaitingAsync(server, _prefix, 1, s_realBound);
+
+        model[0].Fail(new InvalidOperationException("the model is down"));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => leading.WaitAsync(s_realBound));
+
+        // The failure is not shared: the follower's own execution decides its caller's answer.
+        await model[1].Entered.WaitAsync(s_realBound);
+        model[1].Answer("answered on the follower");
+        Assert.Equal("answered on the follower", await following.WaitAsync(s_realBound));
+        Assert.Equal(2, model.Executions);
+        Assert.Equal([RedisFallbacks.LeaderFailed], follower.FallbackReasons);
+        Assert.Empty(leader.FallbackReasons);
+    }
+
+    [Fact]
+    public async Task A_leader_whose_callers_left_hands_the_execution_to_a_waiting_follower_at_once()
+    {
+        var model = new ScriptedModel();
+        FlightInstance leader = Instance();
+        FlightInstance follower = Instance();
+        using var leaving = new CancellationTokenSource();
+
+        Task<string> leading = leader.Assistant(model).AskAsync("which plan", leaving.Token);
+        await model[0].Entered.WaitAsync(s_realBound);
+        Task<string> following = follower.Assistant(model).AskAsync("which plan");
+        await FlightInstance.FollowersWaitingAsync(server, _prefix, 1, s_realBound);
+
+        leaving.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leading.WaitAsync(s_realBound));
+        await model[0].Cancelled.WaitAsync(s_realBound);
+
+        // The follower took the lease the abandoned leader released: it leads now, and is not counted as a fallback.
+        await model[1].Entered.WaitAsync(s_realBound);
+        model[1].Answer("answered by the new leader");
+        Assert.Equal("answered by the new leader", await following.WaitAsync(s_realBound));
+        Assert.Equal(2, model.Executions);
+        Assert.Empty(follower.FallbackReasons);
+    }
+
+    [Fact]
+    public async Task Followers_on_two_instances_elect_exactly_one_successor_to_an_abandoned_leader_in_random_interleavings()
+    {
+        const int Rounds = 8;
+        int seed = Environment.TickCount;
+        var random = new Random(seed);
+        FlightInstance[] instances = [Instance(), Instance(), Instance()];
+
+        for (int round = 0; round < Rounds; round++)
+        {
+            var model = new ScriptedModel();
+            string question = "question " + round;
+            int leaderIndex = random.Next(instances.Length);
+            using var leaving = new CancellationTokenSource();
+            Task<string> leading = instances[leaderIndex].Assistant(model).AskAsync(question, leaving.Token);
+            await model[0].Entered.WaitAsync(s_realBound);
+
+            // Each other instance has a few local callers: they share one local flight, so one follower per instance.
+            var following = new List<Task<string>>();
+            for (int i = 0; i < instances.Length; i++)
+            {
+                for (int caller = i == leaderIndex ? 0 : random.Next(1, 4); caller > 0; caller--)
+                {
+                    following.Add(instances[i].Assistant(model).AskAsync(question));
+                }
+            }
+
+            await FlightInstance.FollowersWaitingAsync(server, _prefix, instances.Length - 1, s_realBound);
+
+            // Random spins shift the cancellation and the successor's answer against the followers' re-election.
+            Thread.SpinWait(random.Next(0, 20_000));
+            leaving.Cancel();
+            await model[1].Entered.WaitAsync(s_realBound);
+            Thread.SpinWait(random.Next(0, 20_000));
+            model[1].Answer("answer " + round);
+
+            foreach (string answer in await Task.WhenAll(following).WaitAsync(s_realBound))
+            {
+                Assert.True(answer == "answer " + round, $"round {round} answered {answer} (seed {seed})");
+            }
+
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leading.WaitAsync(s_realBound));
+            Assert.True(model.Executions == 2, $"round {round} ran {model.Executions} executions (seed {seed})");
+        }
+
+        foreach (FlightInstance instance in instances)
+        {
+            Assert.Empty(instance.FallbackReasons);
+        }
+    }
+
+    [Fact]
+    public async Task A_result_type_without_a_json_contract_runs_on_each_instance_and_is_logged_once()
+    {
+        FlightInstance instance = Instance(options => options.TypeInfoResolver = NumbersOnlyJsonContext.Default);
+        var model = new ScriptedModel();
+        model[0].Answer("first");
+        model[1].Answer("second");
+
+        Assert.Equal("first", await instance.Assistant(model).AskAsync("one").WaitAsync(s_realBound));
+        Assert.Equal("second", await instance.Assistant(model).AskAsync("two").WaitAsync(s_realBound));
+
+        Assert.Equal([RedisFallbacks.NoContract, RedisFallbacks.NoContract], instance.FallbackReasons);
+        Assert.Equal([103], instance.RedisEventIds);
+    }
+
+    private FlightInstance Instance(Action<LlmGuardRedisOptions>? configure = null)
+    {
+        FlightInstance instance = FlightInstance.Create(new FakeTimeProvider(), options =>
+        {
+            options.Configuration = server.Configuration;
+            options.KeyPrefix = _prefix;
+
+            // Generous for a loaded test machine; on a clock nobody moves it never ends a step anyway.
+            options.RedisTimeout = TimeSpan.FromSeconds(5);
+            configure?.Invoke(options);
+        });
+        _instances.Add(instance);
+        return instance;
+    }
+}
+
+/// <summary>A contract source that knows numbers only: the shared scene's strings have no contract in it.</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(int))]
+internal sealed partial class NumbersOnlyJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
