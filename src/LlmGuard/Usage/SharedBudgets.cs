@@ -79,8 +79,7 @@ internal sealed class SharedBudgets
 
         // Until the hook answers, this instance's own tokens are the best knowledge of the new total.
         view.AddSeen(tokens);
-        Interlocked.Add(ref view.Unsent, tokens);
-        if (Interlocked.CompareExchange(ref view.Sending, 1, 0) == 0)
+        if (view.AddUnsent(tokens))
         {
             Start(static state => _ = state.Owner.SendAsync(state.View), view);
         }
@@ -120,23 +119,8 @@ internal sealed class SharedBudgets
 
     private async Task SendAsync(View view)
     {
-        while (true)
+        while (view.TakeUnsent() is var tokens and > 0)
         {
-            long tokens = Interlocked.Exchange(ref view.Unsent, 0);
-            if (tokens == 0)
-            {
-                Volatile.Write(ref view.Sending, 0);
-
-                // Tokens added between the exchange and clearing the flag found the flag set and left them to this
-                // loop: take them, unless a new loop already has.
-                if (Interlocked.Read(ref view.Unsent) == 0 || Interlocked.CompareExchange(ref view.Sending, 1, 0) != 0)
-                {
-                    return;
-                }
-
-                continue;
-            }
-
             long ticket = view.NextTicket();
             try
             {
@@ -222,9 +206,12 @@ internal sealed class SharedBudgets
         private long _storedTicket;
         private long _lastTicket;
 
+        // The tokens counted and not sent yet, and whether a send loop runs, in one word: taking the last tokens and
+        // ending the loop is one step, so a count can never find the loop running and be left behind as it ends.
+        private const long SendingFlag = 1L << 62;
+        private long _unsent;
+
         // Fields, so that Interlocked works on them.
-        public long Unsent;
-        public int Sending;
         public long NextRefreshTicks;
         public long LastUsedTicks;
 
@@ -244,6 +231,39 @@ internal sealed class SharedBudgets
         public long Total => Interlocked.Read(ref _total);
 
         public long NextTicket() => Interlocked.Increment(ref _lastTicket);
+
+        /// <summary>Adds tokens to send; returns whether the caller must start the send loop.</summary>
+        public bool AddUnsent(long tokens)
+        {
+            long seen = Interlocked.Read(ref _unsent);
+            while (true)
+            {
+                long found = Interlocked.CompareExchange(ref _unsent, (seen + tokens) | SendingFlag, seen);
+                if (found == seen)
+                {
+                    return (seen & SendingFlag) == 0;
+                }
+
+                seen = found;
+            }
+        }
+
+        /// <summary>Takes every token not sent yet; when there are none, ends the send loop and returns 0.</summary>
+        public long TakeUnsent()
+        {
+            long seen = Interlocked.Read(ref _unsent);
+            while (true)
+            {
+                long tokens = seen & ~SendingFlag;
+                long found = Interlocked.CompareExchange(ref _unsent, tokens == 0 ? 0 : SendingFlag, seen);
+                if (found == seen)
+                {
+                    return tokens;
+                }
+
+                seen = found;
+            }
+        }
 
         public void AddSeen(long tokens)
         {
