@@ -1,11 +1,12 @@
 using System;
 using LlmGuard.Distribution;
 using LlmGuard.Hosting;
+using LlmGuard.Redis.Budgets;
+using LlmGuard.Redis.Caching;
 using LlmGuard.Redis.Flights;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 
 namespace LlmGuard.Redis;
 
@@ -14,31 +15,35 @@ public static class LlmGuardRedisBuilderExtensions
 {
     /// <summary>
     /// Registers the Redis hook the runtime sends the executions of <c>Distributed</c> scenes through: one execution
-    /// per key across every instance that uses the same Redis and <see cref="LlmGuardRedisOptions.KeyPrefix"/>.
+    /// per key across every instance that uses the same Redis and <see cref="LlmGuardRedisOptions.KeyPrefix"/>. On the
+    /// same connection it counts the token budgets over every instance (<see cref="LlmGuardRedisOptions.ShareBudgets"/>,
+    /// on by default) and, with <see cref="LlmGuardRedisOptions.ShareCache"/>, gives HybridCache its second level.
     /// </summary>
     /// <param name="builder">The builder <c>AddLlmGuard()</c> returned.</param>
-    /// <param name="configure">Sets the connection, the result contracts and the bounds.</param>
+    /// <param name="configure">Sets the connection, the result contracts, the bounds and what is shared.</param>
     /// <returns>The same builder.</returns>
     public static ILlmGuardBuilder AddRedis(this ILlmGuardBuilder builder, Action<LlmGuardRedisOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
         builder.Services.Configure(configure);
+        builder.Services.TryAddSingleton(RedisConnection.Create);
         builder.Services.TryAddSingleton<IDistributedFlights>(static services =>
         {
             LlmGuardRedisOptions options = services.GetRequiredService<IOptions<LlmGuardRedisOptions>>().Value;
             TimeProvider clock = services.GetService<TimeProvider>() ?? TimeProvider.System;
-            if (options.Configuration is { } configuration)
-            {
-                // abortConnect=false: an instance that starts while Redis is down still starts, runs locally, and
-                // shares executions once the multiplexer reconnects on its own.
-                ConfigurationOptions parsed = ConfigurationOptions.Parse(configuration);
-                parsed.AbortOnConnectFail = false;
-                return new RedisDistributedFlights(ConnectionMultiplexer.Connect(parsed), ownsConnection: true, options, clock);
-            }
-
-            return new RedisDistributedFlights(services.GetRequiredService<IConnectionMultiplexer>(), ownsConnection: false, options, clock);
+            return new RedisDistributedFlights(services.GetRequiredService<RedisConnection>().Multiplexer, ownsConnection: false, options, clock);
         });
+
+        // Null when budgets are not shared: the runtime then counts them on this instance alone.
+        builder.Services.TryAddSingleton<IDistributedBudgets>(static services =>
+        {
+            LlmGuardRedisOptions options = services.GetRequiredService<IOptions<LlmGuardRedisOptions>>().Value;
+            return options.ShareBudgets
+                ? new RedisBudgets(services.GetRequiredService<RedisConnection>().Multiplexer, options.KeyPrefix, options.RedisTimeout, options.BudgetRefreshInterval)
+                : null!;
+        });
+        RedisSecondLevelCache.Register(builder.Services);
         return builder;
     }
 }
