@@ -10,7 +10,8 @@ namespace LlmGuard.Redis.Caching;
 
 /// <summary>
 /// HybridCache's second level in Redis, for <see cref="LlmGuardRedisOptions.ShareCache"/>: the
-/// Microsoft.Extensions.Caching.StackExchangeRedis cache on the instance's one connection, under the key prefix.
+/// Microsoft.Extensions.Caching.StackExchangeRedis cache on the instance's one connection, under the key prefix, each
+/// call bounded by <see cref="LlmGuardRedisOptions.RedisTimeout"/>.
 /// </summary>
 /// <remarks>
 /// The cache is registered under a service key, and HybridCache is pointed at it through
@@ -29,11 +30,12 @@ internal static class RedisSecondLevelCache
         {
             LlmGuardRedisOptions options = provider.GetRequiredService<IOptions<LlmGuardRedisOptions>>().Value;
             IConnectionMultiplexer connection = provider.GetRequiredService<RedisConnection>().Multiplexer;
-            return new RedisCache(Options.Create(new RedisCacheOptions
+            var cache = new RedisCache(Options.Create(new RedisCacheOptions
             {
                 ConnectionMultiplexerFactory = () => Task.FromResult(connection),
                 InstanceName = options.KeyPrefix + "cache:",
             }));
+            return new BoundedDistributedCache(cache, options.RedisTimeout);
         });
 
         // A key the application chose for its HybridCache wins; without ShareCache nothing changes.
