@@ -31,6 +31,7 @@ internal sealed class SharedBudgets
     private readonly ILogger _logger;
     private readonly long _refreshTicks;
     private readonly CancellationTokenSource _stopping = new();
+    private int _stopped;
     private long _failures;
     private long _failuresLogged;
     private long _nextFailureLogTimestamp;
@@ -98,9 +99,14 @@ internal sealed class SharedBudgets
         }
     }
 
-    /// <summary>Cancels the exchanges still in flight; later counts are no longer sent.</summary>
+    /// <summary>Cancels the exchanges still in flight; later counts and reads no longer reach the hook.</summary>
     public async ValueTask StopAsync()
     {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
@@ -114,8 +120,14 @@ internal sealed class SharedBudgets
 
     // On the thread pool and without the caller's execution context: the hook never runs on a caller's path, and its
     // work carries no caller's activity, call context or logging scope.
-    private void Start(Action<(SharedBudgets Owner, View View)> work, View view) =>
-        ThreadPool.UnsafeQueueUserWorkItem(work, (this, view), preferLocal: false);
+    private void Start(Action<(SharedBudgets Owner, View View)> work, View view)
+    {
+        // A disposed runtime's last executions still count locally; the hook may be disposed with it.
+        if (Volatile.Read(ref _stopped) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(work, (this, view), preferLocal: false);
+        }
+    }
 
     private async Task SendAsync(View view)
     {

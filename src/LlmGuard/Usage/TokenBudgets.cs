@@ -36,7 +36,6 @@ internal sealed class TokenBudgets
     public LlmBudgetExceededException? TryAdmit(LlmGuardOptions options, string scene, LlmCallContext? context)
     {
         DateTimeOffset now = _timeProvider.GetUtcNow();
-        TimeSpan shortest = TimeSpan.MaxValue;
         LlmBudgetExceededException? refusal = null;
         foreach (KeyValuePair<string, LlmTokenBudget> entry in options.Budgets)
         {
@@ -46,7 +45,6 @@ internal sealed class TokenBudgets
                 continue;
             }
 
-            shortest = budget.Period < shortest ? budget.Period : shortest;
             long spent = _counters.TryGetValue((entry.Key, partition), out Counter? counter) ? counter.Current(now, budget.Period).Tokens : 0;
             if (_shared is not null)
             {
@@ -68,10 +66,24 @@ internal sealed class TokenBudgets
         // they sweep too.
         if (_shared is not null)
         {
-            SweepExpired(options, now, shortest);
+            SweepExpired(options, now, ShortestPeriod(options));
         }
 
         return refusal;
+    }
+
+    private static TimeSpan ShortestPeriod(LlmGuardOptions options)
+    {
+        TimeSpan shortest = TimeSpan.MaxValue;
+        foreach (LlmTokenBudget budget in options.Budgets.Values)
+        {
+            if (budget.Period > TimeSpan.Zero && budget.Period < shortest)
+            {
+                shortest = budget.Period;
+            }
+        }
+
+        return shortest;
     }
 
     /// <summary>Counts the tokens of one completed execution in every budget that applies to it.</summary>
