@@ -6,6 +6,7 @@ using LlmGuard.Usage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
 
 namespace LlmGuard.Redis.Tests.Budgets;
 
@@ -29,21 +30,10 @@ public sealed class BudgetOutageTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task With_redis_stopped_calls_are_neither_slowed_nor_refused_and_the_budget_counts_this_instance_alone()
+    public async Task With_redis_stopped_calls_answer_within_the_bound_are_never_refused_for_it_and_the_budget_counts_this_instance_alone()
     {
-        var services = new ServiceCollection();
-        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
-        services.AddSingleton<TimeProvider>(new FakeTimeProvider());
-        services.AddLlmGuard(options => options.Budgets[Budget] = new LlmTokenBudget { Per = LlmBudgetScope.Tenant, Tokens = 1_000, Period = TimeSpan.FromHours(1) })
-            .AddRedis(options =>
-            {
-                options.Configuration = _server.Configuration;
-                options.KeyPrefix = "test-" + Guid.NewGuid().ToString("N") + ":";
-                options.RedisTimeout = TimeSpan.FromMilliseconds(300);
-            });
-        _instance = services.BuildServiceProvider();
         var model = new SpendingModel { Tokens = 400 };
-        var assistant = new BudgetedAssistant(_instance.GetRequiredService<GuardRuntime>(), model);
+        BudgetedAssistant assistant = Instance("test-" + Guid.NewGuid().ToString("N") + ":", model, budget: 1_000);
         using IDisposable _ = LlmCallContext.Begin(tenant: "t1");
 
         await _server.StopAsync();
@@ -59,5 +49,44 @@ public sealed class BudgetOutageTests : IAsyncLifetime
         // 1,200 counted on this instance: its own count refuses, as without Redis.
         await Assert.ThrowsAsync<LlmBudgetExceededException>(() => assistant.AskAsync("q3").WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(3, model.Executions);
+    }
+
+    [Fact]
+    public async Task Once_redis_is_back_the_tokens_of_later_executions_reach_it_again()
+    {
+        string prefix = "test-" + Guid.NewGuid().ToString("N") + ":";
+        BudgetedAssistant assistant = Instance(prefix, new SpendingModel { Tokens = 10 }, budget: 1_000_000);
+        using IDisposable _ = LlmCallContext.Begin(tenant: "t1");
+
+        await _server.StopAsync();
+        await assistant.AskAsync("while away").WaitAsync(TimeSpan.FromSeconds(10));
+        await _server.StartAsync();
+
+        // The multiplexer reconnects on its own schedule; each execution after that sends its tokens.
+        await using ConnectionMultiplexer admin = await _server.ConnectAsync();
+        Stopwatch waited = Stopwatch.StartNew();
+        int call = 0;
+        while (!await admin.GetDatabase().KeyExistsAsync(prefix + "budget:" + Budget + ":t1"))
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "no tokens reached Redis after it came back");
+            await assistant.AskAsync("after " + call++).WaitAsync(TimeSpan.FromSeconds(10));
+            await Task.Delay(50);
+        }
+    }
+
+    private BudgetedAssistant Instance(string prefix, SpendingModel model, long budget)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider());
+        services.AddLlmGuard(options => options.Budgets[Budget] = new LlmTokenBudget { Per = LlmBudgetScope.Tenant, Tokens = budget, Period = TimeSpan.FromHours(1) })
+            .AddRedis(options =>
+            {
+                options.Configuration = _server.Configuration;
+                options.KeyPrefix = prefix;
+                options.RedisTimeout = TimeSpan.FromMilliseconds(300);
+            });
+        _instance = services.BuildServiceProvider();
+        return new BudgetedAssistant(_instance.GetRequiredService<GuardRuntime>(), model);
     }
 }
