@@ -90,6 +90,44 @@ public sealed class SharedBudgetTests(RedisServer server) : IClassFixture<RedisS
     }
 
     [Fact]
+    public async Task Tokens_counted_concurrently_on_three_instances_all_reach_the_shared_total()
+    {
+        // Stress: executions complete on every instance at once, so each instance's sends overlap its counts and the
+        // other instances' sends; the shared total must end up the exact sum of every execution's tokens.
+        const int Instances = 3;
+        const int CallsPerInstance = 200;
+        int seed = Environment.TickCount;
+        var random = new Random(seed);
+        var models = new SpendingModel[Instances];
+        var assistants = new BudgetedAssistant[Instances];
+        for (int i = 0; i < Instances; i++)
+        {
+            models[i] = new SpendingModel { Tokens = random.Next(1, 50) };
+            assistants[i] = Instance(models[i], TimeSpan.FromHours(1), budget: long.MaxValue).Assistant;
+        }
+
+        using IDisposable tenant = LlmCallContext.Begin(tenant: Tenant);
+        var calls = new List<Task<string>>();
+        for (int call = 0; call < CallsPerInstance; call++)
+        {
+            foreach (BudgetedAssistant assistant in assistants)
+            {
+                string question = "q" + call;
+                calls.Add(Task.Run(() => assistant.AskAsync(question)));
+            }
+        }
+
+        await Task.WhenAll(calls).WaitAsync(s_realBound);
+        long expected = 0;
+        foreach (SpendingModel model in models)
+        {
+            expected += model.Executions * model.Tokens;
+        }
+
+        await SharedTotalAsync(expected, $"seed {seed}");
+    }
+
+    [Fact]
     public async Task Adding_to_a_running_period_returns_the_total_and_never_extends_the_period()
     {
         await using ConnectionMultiplexer connection = await server.ConnectAsync();
@@ -126,13 +164,13 @@ public sealed class SharedBudgetTests(RedisServer server) : IClassFixture<RedisS
 
     private string Key => _prefix + "budget:" + Budget + ":" + Tenant;
 
-    private (BudgetedAssistant Assistant, FakeTimeProvider Clock) Instance(SpendingModel model, TimeSpan period)
+    private (BudgetedAssistant Assistant, FakeTimeProvider Clock) Instance(SpendingModel model, TimeSpan period, long budget = 1_000)
     {
         var clock = new FakeTimeProvider();
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
         services.AddSingleton<TimeProvider>(clock);
-        services.AddLlmGuard(options => options.Budgets[Budget] = new LlmTokenBudget { Per = LlmBudgetScope.Tenant, Tokens = 1_000, Period = period })
+        services.AddLlmGuard(options => options.Budgets[Budget] = new LlmTokenBudget { Per = LlmBudgetScope.Tenant, Tokens = budget, Period = period })
             .AddRedis(options =>
             {
                 options.Configuration = server.Configuration;
@@ -145,13 +183,13 @@ public sealed class SharedBudgetTests(RedisServer server) : IClassFixture<RedisS
         return (new BudgetedAssistant(instance.GetRequiredService<GuardRuntime>(), model), clock);
     }
 
-    private async Task SharedTotalAsync(long expected)
+    private async Task SharedTotalAsync(long expected, string? context = null)
     {
         await using ConnectionMultiplexer admin = await server.ConnectAsync();
         Stopwatch waited = Stopwatch.StartNew();
         while ((long?)await admin.GetDatabase().StringGetAsync(Key) != expected)
         {
-            Assert.True(waited.Elapsed < s_realBound, $"the shared total never reached {expected}");
+            Assert.True(waited.Elapsed < s_realBound, $"the shared total never reached {expected} {context}");
             await Task.Delay(10);
         }
     }
