@@ -20,9 +20,10 @@ namespace LlmGuard.Distribution;
 /// <para>
 /// So another instance's spending is seen once its execution has completed and one round trip to the shared store
 /// has passed, and a burst can overshoot a budget by what the instances admit in that time. An instance that has not
-/// seen a partition yet admits its first execution while it reads the shared total. A call that throws or never
-/// completes costs the shared view that call's tokens or total, never a caller: local counting goes on as without the
-/// hook, and the failure is logged and counted.
+/// seen a partition yet admits its first execution while it reads the shared total. A call that throws costs the
+/// shared count that call's tokens (they are not sent again: a call that timed out may have counted them), never a
+/// caller: local counting goes on as without the hook, and the failure is logged and counted. Bound every call: the
+/// next add or read of a partition waits for the one in flight.
 /// </para>
 /// </remarks>
 public interface IDistributedBudgets
