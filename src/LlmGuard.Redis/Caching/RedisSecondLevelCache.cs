@@ -3,6 +3,7 @@ using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -26,7 +27,7 @@ internal static class RedisSecondLevelCache
 
     public static void Register(IServiceCollection services)
     {
-        services.AddKeyedSingleton<IDistributedCache>(ServiceKey, static (provider, _) =>
+        services.TryAddKeyedSingleton<IDistributedCache>(ServiceKey, static (provider, _) =>
         {
             LlmGuardRedisOptions options = provider.GetRequiredService<IOptions<LlmGuardRedisOptions>>().Value;
             IConnectionMultiplexer connection = provider.GetRequiredService<RedisConnection>().Multiplexer;
