@@ -137,6 +137,14 @@ public sealed class GuardRuntime : IDisposable, IAsyncDisposable
     public Distribution.IDistributedFlights? DistributedFlights { get; init; }
 
     /// <summary>
+    /// Gets the hook that counts the tokens of <see cref="LlmGuardOptions.Budgets"/> over every instance of a deployment;
+    /// <see langword="null"/> (the default) counts each budget on this instance alone. Admission never waits for it:
+    /// see <see cref="Distribution.IDistributedBudgets"/> for what another instance's spending costs to be seen. Set it
+    /// when the runtime is created; <c>AddLlmGuard()</c> sets it from the container when one is registered.
+    /// </summary>
+    public Distribution.IDistributedBudgets? DistributedBudgets { get; init; }
+
+    /// <summary>
     /// Gets the number of executions in flight, over every guarded method that has run on this runtime.
     /// It is 0 whenever no guarded call is running.
     /// </summary>

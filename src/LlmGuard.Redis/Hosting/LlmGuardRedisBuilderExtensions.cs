@@ -2,6 +2,8 @@ using System;
 using System.Diagnostics.Metrics;
 using LlmGuard.Distribution;
 using LlmGuard.Hosting;
+using LlmGuard.Redis.Budgets;
+using LlmGuard.Redis.Caching;
 using LlmGuard.Redis.Flights;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -16,10 +18,12 @@ public static class LlmGuardRedisBuilderExtensions
 {
     /// <summary>
     /// Registers the Redis hook the runtime sends the executions of <c>Distributed</c> scenes through: one execution
-    /// per key across every instance that uses the same Redis and <see cref="LlmGuardRedisOptions.KeyPrefix"/>.
+    /// per key across every instance that uses the same Redis and <see cref="LlmGuardRedisOptions.KeyPrefix"/>. On the
+    /// same connection it counts the token budgets over every instance (<see cref="LlmGuardRedisOptions.ShareBudgets"/>,
+    /// on by default) and, with <see cref="LlmGuardRedisOptions.ShareCache"/>, gives HybridCache its second level.
     /// </summary>
     /// <param name="builder">The builder <c>AddLlmGuard()</c> returned.</param>
-    /// <param name="configure">Sets the connection, the result contracts and the bounds.</param>
+    /// <param name="configure">Sets the connection, the result contracts, the bounds and what is shared.</param>
     /// <remarks>
     /// The options are validated when the host starts (and when the hook is first resolved): positive TTLs, intervals
     /// and bounds, <see cref="LlmGuardRedisOptions.RedisTimeout"/> shorter than <see cref="LlmGuardRedisOptions.LeaseTtl"/>,
@@ -35,23 +39,25 @@ public static class LlmGuardRedisBuilderExtensions
         ArgumentNullException.ThrowIfNull(configure);
         builder.Services.AddOptions<LlmGuardRedisOptions>().Configure(configure).ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LlmGuardRedisOptions>, LlmGuardRedisOptionsValidator>());
+        builder.Services.TryAddSingleton(RedisConnection.Create);
         builder.Services.TryAddSingleton<IDistributedFlights>(static services =>
         {
             LlmGuardRedisOptions options = services.GetRequiredService<IOptions<LlmGuardRedisOptions>>().Value;
             TimeProvider clock = services.GetService<TimeProvider>() ?? TimeProvider.System;
             ILoggerFactory? loggers = services.GetService<ILoggerFactory>();
             IMeterFactory? meters = services.GetService<IMeterFactory>();
-            if (options.Configuration is { } configuration)
-            {
-                // abortConnect=false: an instance that starts while Redis is down still starts, runs locally, and
-                // shares executions once the multiplexer reconnects on its own.
-                ConfigurationOptions parsed = ConfigurationOptions.Parse(configuration);
-                parsed.AbortOnConnectFail = false;
-                return new RedisDistributedFlights(ConnectionMultiplexer.Connect(parsed), ownsConnection: true, options, clock, loggers, meters);
-            }
-
-            return new RedisDistributedFlights(services.GetRequiredService<IConnectionMultiplexer>(), ownsConnection: false, options, clock, loggers, meters);
+            return new RedisDistributedFlights(services.GetRequiredService<RedisConnection>().Multiplexer, ownsConnection: false, options, clock, loggers, meters);
         });
+
+        // Null when budgets are not shared: the runtime then counts them on this instance alone.
+        builder.Services.TryAddSingleton<IDistributedBudgets>(static services =>
+        {
+            LlmGuardRedisOptions options = services.GetRequiredService<IOptions<LlmGuardRedisOptions>>().Value;
+            return options.ShareBudgets
+                ? new RedisBudgets(services.GetRequiredService<RedisConnection>().Multiplexer, options.KeyPrefix, options.RedisTimeout, options.BudgetRefreshInterval)
+                : null!;
+        });
+        RedisSecondLevelCache.Register(builder.Services);
         return builder;
     }
 }

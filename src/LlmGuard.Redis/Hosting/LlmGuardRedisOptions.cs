@@ -42,4 +42,36 @@ public sealed class LlmGuardRedisOptions
     /// runs on this instance instead; 250 ms by default.
     /// </summary>
     public TimeSpan RedisTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Gets or sets whether the token budgets (<c>LlmGuardOptions.Budgets</c>) count the tokens of every instance that
+    /// uses the same Redis and <see cref="KeyPrefix"/>, rather than each instance's alone; <see langword="true"/> by
+    /// default. A call is never refused or slowed because Redis is away: each instance then counts its own tokens.
+    /// </summary>
+    /// <remarks>
+    /// Admission never waits for Redis: an instance compares a budget with the larger of its own count and the last
+    /// total Redis returned, so another instance's spending is seen once its execution has completed plus one round
+    /// trip, and a burst can overshoot a budget by what runs meanwhile. A period starts with the first tokens Redis
+    /// counts for a partition and lasts the budget's period on Redis's clock.
+    /// </remarks>
+    public bool ShareBudgets { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets how old an instance's view of a budget's shared total may grow before its next admission reads the
+    /// total again, in the background; 1 s by default. Counting an execution refreshes the view too.
+    /// </summary>
+    public TimeSpan BudgetRefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Gets or sets whether cached answers (<c>CacheSeconds</c>) are shared across instances: HybridCache gets a second
+    /// level in Redis on this connection, under <see cref="KeyPrefix"/> <c>cache:</c>, so an answer one instance stored
+    /// serves the others without an execution; <see langword="false"/> by default.
+    /// </summary>
+    /// <remarks>
+    /// Off by default because it stores answers (and whatever of the users' data they hold) in Redis, for each scene's
+    /// <c>CacheSeconds</c>, and gives the application's own HybridCache entries the same second level. The application's
+    /// <c>IDistributedCache</c> is not replaced; a <c>DistributedCacheServiceKey</c> the application set on its
+    /// HybridCache wins over this one.
+    /// </remarks>
+    public bool ShareCache { get; set; }
 }

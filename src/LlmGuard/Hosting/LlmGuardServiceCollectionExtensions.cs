@@ -81,6 +81,7 @@ public static class LlmGuardServiceCollectionExtensions
             HybridCache = services.GetService<HybridCache>(),
             EmbeddingGenerator = services.GetService<IEmbeddingGenerator<string, Embedding<float>>>(),
             DistributedFlights = services.GetService<LlmGuard.Distribution.IDistributedFlights>(),
+            DistributedBudgets = services.GetService<LlmGuard.Distribution.IDistributedBudgets>(),
         };
 
         // The monitor holds the listener for the container's lifetime, which is the runtime's too.

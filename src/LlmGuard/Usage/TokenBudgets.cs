@@ -13,17 +13,20 @@ namespace LlmGuard.Usage;
 /// <remarks>
 /// Periods are fixed windows that start with the first execution counted or admitted for a partition, on the
 /// runtime's clock. Expired periods are dropped on a sweep at most once per shortest period, so memory stays bounded by
-/// the partitions active within one period.
+/// the partitions active within one period. With <see cref="SharedBudgets"/>, a partition is refused once either this
+/// instance's count or the last shared total seen reaches the budget.
 /// </remarks>
 internal sealed class TokenBudgets
 {
     private readonly ConcurrentDictionary<(string Budget, string Partition), Counter> _counters = new();
     private readonly TimeProvider _timeProvider;
+    private readonly SharedBudgets? _shared;
     private long _nextSweepTicks;
 
-    public TokenBudgets(TimeProvider timeProvider)
+    public TokenBudgets(TimeProvider timeProvider, SharedBudgets? shared = null)
     {
         _timeProvider = timeProvider;
+        _shared = shared;
     }
 
     /// <summary>Gets the number of partitions with a period in memory.</summary>
@@ -33,25 +36,54 @@ internal sealed class TokenBudgets
     public LlmBudgetExceededException? TryAdmit(LlmGuardOptions options, string scene, LlmCallContext? context)
     {
         DateTimeOffset now = _timeProvider.GetUtcNow();
+        LlmBudgetExceededException? refusal = null;
         foreach (KeyValuePair<string, LlmTokenBudget> entry in options.Budgets)
         {
             LlmTokenBudget budget = entry.Value;
-            if (PartitionOf(budget, scene, context) is not { } partition
-                || !_counters.TryGetValue((entry.Key, partition), out Counter? counter))
+            if (PartitionOf(budget, scene, context) is not { } partition)
             {
                 continue;
             }
 
-            if (counter.Current(now, budget.Period).Tokens >= budget.Tokens)
+            long spent = _counters.TryGetValue((entry.Key, partition), out Counter? counter) ? counter.Current(now, budget.Period).Tokens : 0;
+            if (_shared is not null)
             {
-                return new LlmBudgetExceededException(
+                // Never waits: the view is what the shared store last said, refreshed in the background when stale.
+                spent = Math.Max(spent, _shared.Seen((entry.Key, partition), now));
+            }
+
+            if (spent >= budget.Tokens)
+            {
+                refusal = new LlmBudgetExceededException(
                     scene,
                     entry.Key,
                     $"The token budget '{entry.Key}' ({budget.Tokens} tokens per {budget.Period} per {budget.Per.ToString().ToLowerInvariant()}) is spent for this period: the execution of scene '{scene}' was rejected without running its core.");
+                break;
             }
         }
 
-        return null;
+        // Admissions create shared views even for partitions this instance never counts (it refuses them all), so
+        // they sweep too.
+        if (_shared is not null)
+        {
+            SweepExpired(options, now, ShortestPeriod(options));
+        }
+
+        return refusal;
+    }
+
+    private static TimeSpan ShortestPeriod(LlmGuardOptions options)
+    {
+        TimeSpan shortest = TimeSpan.MaxValue;
+        foreach (LlmTokenBudget budget in options.Budgets.Values)
+        {
+            if (budget.Period > TimeSpan.Zero && budget.Period < shortest)
+            {
+                shortest = budget.Period;
+            }
+        }
+
+        return shortest;
     }
 
     /// <summary>Counts the tokens of one completed execution in every budget that applies to it.</summary>
@@ -73,6 +105,7 @@ internal sealed class TokenBudgets
             }
 
             AddTokens((entry.Key, partition), budget.Period, now, tokens);
+            _shared?.Add((entry.Key, partition), budget.Period, tokens, now);
         }
 
         SweepExpired(options, now, shortest);
@@ -131,6 +164,8 @@ internal sealed class TokenBudgets
                 _counters.TryRemove(entry);
             }
         }
+
+        _shared?.Sweep(options, now);
     }
 
     /// <summary>The tokens of one partition of one budget, in its current period.</summary>

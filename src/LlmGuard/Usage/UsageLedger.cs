@@ -34,6 +34,7 @@ internal sealed class UsageLedger
     private readonly GuardRuntime _runtime;
     private readonly ILlmUsageSink[] _sinks;
     private readonly TokenBudgets _budgets;
+    private readonly SharedBudgets? _shared;
     private readonly Channel<LlmUsageRecord>? _queue;
     private readonly ILogger _logger;
     private readonly Counter<double>? _cost;
@@ -50,8 +51,9 @@ internal sealed class UsageLedger
     {
         _runtime = runtime;
         _sinks = runtime.UsageSinks is { Count: > 0 } sinks ? [.. sinks] : [];
-        _budgets = new TokenBudgets(runtime.TimeProvider);
         _logger = runtime.LoggerFactory?.CreateLogger(TelemetryNames.Source) ?? NullLogger.Instance;
+        _shared = runtime.DistributedBudgets is { } hook ? new SharedBudgets(hook, runtime.TimeProvider, _logger) : null;
+        _budgets = new TokenBudgets(runtime.TimeProvider, _shared);
 
         // Decided once, when the runtime first runs a call, from the sinks and options it was created with.
         LlmGuardOptions? options = runtime.Options;
@@ -92,6 +94,12 @@ internal sealed class UsageLedger
 
     /// <summary>Gets the number of budget partitions with a period in memory.</summary>
     internal int BudgetPartitionCount => _budgets.PartitionCount;
+
+    /// <summary>Gets the number of budget partitions with a shared total in memory; 0 without a shared budgets hook.</summary>
+    internal int SharedBudgetPartitionCount => _shared?.PartitionCount ?? 0;
+
+    /// <summary>Gets how many exchanges with the shared budgets hook failed; 0 without one.</summary>
+    internal long SharedBudgetFailureCount => _shared?.FailureCount ?? 0;
 
     /// <summary>Returns the refusal of a budget that this execution would exceed, or <see langword="null"/> to let it run.</summary>
     public LlmBudgetExceededException? TryAdmit(string scene, LlmCallContext? context)
@@ -222,6 +230,11 @@ internal sealed class UsageLedger
     /// </summary>
     public async ValueTask StopAsync(TimeSpan timeout)
     {
+        if (_shared is not null)
+        {
+            await _shared.StopAsync().ConfigureAwait(false);
+        }
+
         if (_queue is null)
         {
             return;

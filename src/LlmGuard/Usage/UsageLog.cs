@@ -17,4 +17,8 @@ internal static partial class UsageLog
     [LoggerMessage(EventId = 12, EventName = "UsageSinkFailed", Level = LogLevel.Error,
         Message = "Usage sink {Sink} failed to write {Count} usage records; they are lost, later records are delivered as usual.")]
     public static partial void UsageSinkFailed(ILogger logger, Exception exception, string sink, int count);
+
+    [LoggerMessage(EventId = 25, EventName = "SharedBudgetsUnavailable", Level = LogLevel.Warning,
+        Message = "{Count} exchanges with the shared token budgets failed; {Total} failed since the runtime started. Budgets count this instance's tokens and the last shared totals seen until the store answers again.")]
+    public static partial void SharedBudgetsUnavailable(ILogger logger, Exception exception, long count, long total);
 }
