@@ -13,7 +13,7 @@ namespace LlmGuard.Benchmarks.Redis;
 /// <summary>
 /// <c>--redis-burst [rounds]</c>: four instances (a container, runtime and multiplexer each) on a redis-server of
 /// their own, each hit by 250 callers at once over the same 10 keys per round, with a model that takes 200 ms.
-/// Prints the executions per key of each round: the goal is 1.0.
+/// Prints the executions per key of each round (the goal is 1.0), then the same burst on instances without Redis.
 /// </summary>
 /// <remarks>
 /// The instances keep the default bounds (a 250 ms RedisTimeout among them): a Redis step slower than that on a busy
@@ -36,8 +36,17 @@ internal static class RedisBurst
         }
 
         using RedisServerProcess server = RedisServerProcess.Start();
+        Console.WriteLine($"{Instances} instances x {CallersPerInstance} callers over {Keys} keys per round, model {s_modelLatency.TotalMilliseconds} ms, default bounds; redis-server on 127.0.0.1:{server.Port}");
+        RunRounds("Distributed scene (AddRedis)", rounds, () => RedisInstances.Distributed(server.Configuration, "burst:"));
+
+        // The yardstick: the same burst on instances that each guard alone, as without LlmGuard.Redis.
+        RunRounds("Same scene local (no Redis)", rounds, RedisInstances.Local);
+    }
+
+    private static void RunRounds(string title, int rounds, Func<ServiceProvider> newInstance)
+    {
         var executions = new ConcurrentDictionary<string, int>();
-        ServiceProvider[] instances = [.. Enumerable.Range(0, Instances).Select(_ => RedisInstances.Distributed(server.Configuration, "burst:"))];
+        ServiceProvider[] instances = [.. Enumerable.Range(0, Instances).Select(_ => newInstance())];
         try
         {
             FlightDesk[] desks = [.. instances.Select((instance, index) => new FlightDesk(instance.GetRequiredService<GuardRuntime>(), async question =>
@@ -49,10 +58,11 @@ internal static class RedisBurst
 
             // Not reported: the first round pays for JIT and the connections' first use.
             _ = RunRound(desks, "warm-up", executions);
-            Console.WriteLine($"{Instances} instances x {CallersPerInstance} callers over {Keys} keys per round, model {s_modelLatency.TotalMilliseconds} ms, default bounds; redis-server on 127.0.0.1:{server.Port}");
             Console.WriteLine();
-            Console.WriteLine("| Round | Callers | Answered | Same answer per key | Executions | Executions/key | Max/key | Wall | Caller P50 | Caller P99 |");
-            Console.WriteLine("|------:|--------:|---------:|:-------------------:|-----------:|---------------:|--------:|-----:|-----------:|-----------:|");
+            Console.WriteLine(title);
+            Console.WriteLine();
+            Console.WriteLine("| Round | Callers | Answered | One answer per key | Executions | Executions/key | Max/key | Wall | Caller P50 | Caller P99 |");
+            Console.WriteLine("|------:|--------:|---------:|:------------------:|-----------:|---------------:|--------:|-----:|-----------:|-----------:|");
             int totalExecutions = 0;
             int worst = 0;
             for (int round = 1; round <= rounds; round++)
@@ -61,12 +71,12 @@ internal static class RedisBurst
                 totalExecutions += result.Executions;
                 worst = Math.Max(worst, result.MaxPerKey);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {round} | {result.Callers} | {result.Answered} | {(result.OneAnswerPerKey ? "yes" : "NO")} | {result.Executions} | {(double)result.Executions / Keys:0.00} | {result.MaxPerKey} | {result.Wall.TotalMilliseconds:0} ms | {result.P50:0} ms | {result.P99:0} ms |"));
+                    $"| {round} | {result.Callers} | {result.Answered} | {(result.OneAnswerPerKey ? "yes" : "no")} | {result.Executions} | {(double)result.Executions / Keys:0.00} | {result.MaxPerKey} | {result.Wall.TotalMilliseconds:0} ms | {result.P50:0} ms | {result.P99:0} ms |"));
             }
 
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Executions per key over {rounds} rounds: {(double)totalExecutions / (rounds * Keys):0.000} (goal 1.0), worst key {worst}."));
+                $"{title}: {(double)totalExecutions / (rounds * Keys):0.000} executions per key over {rounds} rounds, worst key {worst}."));
         }
         finally
         {
