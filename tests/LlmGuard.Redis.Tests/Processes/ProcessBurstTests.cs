@@ -94,7 +94,7 @@ public sealed class ProcessBurstTests(RedisServer server) : IClassFixture<RedisS
             {
                 if (started.IsCompletedSuccessfully)
                 {
-                    await started.Result.DisposeAsync();
+                    await (await started).DisposeAsync();
                 }
             }
         }
