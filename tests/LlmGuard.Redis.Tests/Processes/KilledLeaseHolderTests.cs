@@ -95,7 +95,9 @@ public sealed class KilledLeaseHolderTests(RedisServer server) : IClassFixture<R
         Assert.Equal(2, await probe.ExecutionsAsync(Key));
     }
 
-    private InstanceSettings Settings(string name) => new(server.Configuration, _prefix, name) { LeaseTtl = s_leaseTtl };
+    // A Redis step must fit well inside the lease it may renew or release.
+    private InstanceSettings Settings(string name) =>
+        new(server.Configuration, _prefix, name) { LeaseTtl = s_leaseTtl, RedisTimeout = TimeSpan.FromSeconds(1) };
 
     // The process leads the key's only execution, held in the model, under a lease whose owner id the test keeps.
     private static async Task<(string Lease, string Owner)> HolderExecutingAsync(InstanceProcess holder, DeploymentProbe probe)
