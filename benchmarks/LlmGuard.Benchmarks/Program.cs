@@ -1,3 +1,7 @@
+using System;
+using System.Linq;
+using System.Reflection;
+using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Running;
 
 // `--interleaved-protection [rounds]`: the protection rows measured in alternating rounds, for a machine too busy for
@@ -8,4 +12,21 @@ if (args is ["--interleaved-protection", ..])
     return;
 }
 
-BenchmarkSwitcher.FromAssembly(typeof(LlmGuard.Benchmarks.HotPathBenchmarks).Assembly).Run(args);
+// `--redis-burst [rounds]`: executions per key across four instances under a burst, on a redis-server of its own.
+if (args is ["--redis-burst", ..])
+{
+    LlmGuard.Benchmarks.Redis.RedisBurst.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10);
+    return;
+}
+
+Type[] benchmarks = [.. typeof(LlmGuard.Benchmarks.HotPathBenchmarks).Assembly.GetTypes()
+    .Where(type => type.IsPublic && !type.IsAbstract && type.GetMethods().Any(method => method.IsDefined(typeof(BenchmarkAttribute))))];
+
+// Without redis-server the Redis rows cannot run; the others still can.
+if (LlmGuard.Benchmarks.Redis.RedisServerProcess.Missing() is { } missing)
+{
+    Console.WriteLine(missing);
+    benchmarks = [.. benchmarks.Where(type => type != typeof(LlmGuard.Benchmarks.Redis.RedisFlightBenchmarks))];
+}
+
+BenchmarkSwitcher.FromTypes(benchmarks).Run(args);
