@@ -83,8 +83,8 @@ public sealed class DistributedBudgetsTests : IDisposable
         }
 
         // 600 elsewhere + 2 x 300 here: this instance's own 600 are below the budget, the shared 1,200 are not.
+        Assert.True(SpinWait.SpinUntil(() => shared.TotalOf(Budget, "t1") == 1_200, s_bound), $"shared total {shared.TotalOf(Budget, "t1")}");
         AssertRefusedSoon(runtime, "t1");
-        Assert.Equal(1_200, shared.TotalOf(Budget, "t1"));
         Assert.All(shared.Added, added =>
         {
             Assert.Equal((Budget, "t1", TimeSpan.FromDays(1)), (added.Budget, added.Partition, added.Period));
@@ -130,20 +130,22 @@ public sealed class DistributedBudgetsTests : IDisposable
         // Every exchange with the store blocks its thread until released: the calls complete all the same.
         using (LlmCallContext.Begin(tenant: "t1"))
         {
-            Assert.Equal("ok", await assistant.AskAsync("q0").Within());
-            Assert.True(SpinWait.SpinUntil(() => !shared.Added.IsEmpty, s_bound));
-            for (int i = 1; i < 5; i++)
+            for (int i = 0; i < 5; i++)
             {
                 Assert.Equal("ok", await assistant.AskAsync("q" + i).Within());
             }
         }
 
-        // One add is in flight for the partition; the four counts after it wait in one number, not in a queue.
-        Assert.Equal(100, shared.Added.Single().Tokens);
+        // One exchange (the first admission's read, or an add) is in flight for the partition, and no other starts
+        // beside it; the tokens counted meanwhile wait in one number, not in a queue of adds.
+        Assert.True(SpinWait.SpinUntil(() => shared.CallsStarted == 1, s_bound));
+        Assert.True(shared.Added.Count <= 1);
 
+        // Once it answers, one more exchange sends what is left: five executions reach the store in at most two adds.
         shared.Release();
         Assert.True(SpinWait.SpinUntil(() => shared.TotalOf(Budget, "t1") == 500, s_bound), $"shared total {shared.TotalOf(Budget, "t1")}");
-        Assert.Equal([100, 400], shared.Added.Select(added => added.Tokens));
+        Assert.True(shared.Added.Count <= 2, $"{shared.Added.Count} adds");
+        Assert.True(shared.CallsStarted <= 2, $"{shared.CallsStarted} exchanges");
     }
 
     [Fact]
