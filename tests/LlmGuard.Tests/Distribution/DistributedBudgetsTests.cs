@@ -149,6 +149,28 @@ public sealed class DistributedBudgetsTests : IDisposable
     }
 
     [Fact]
+    public async Task An_add_waits_for_the_read_in_flight_so_the_older_answer_never_replaces_the_newer_total()
+    {
+        // Regression: a read and an add in flight together could be answered out of order, leaving the read's older,
+        // lower total in the view until the next refresh, and the tenant admitted past its budget meanwhile.
+        var shared = new ScriptedBudgets();
+        shared.SpendElsewhere(Budget, "t1", 700);
+        GuardRuntime runtime = Runtime(shared);
+        using IDisposable _ = LlmCallContext.Begin(tenant: "t1");
+
+        shared.Hold();
+        await Assistant(runtime, tokens: 0).AskAsync("reads").Within();
+        Assert.True(SpinWait.SpinUntil(() => shared.CallsStarted == 1, s_bound));
+        await Assistant(runtime, tokens: 400).AskAsync("spends").Within();
+
+        // The add has not started beside the read; it runs once the read has answered, and its total is the last.
+        Assert.True(shared.Added.IsEmpty);
+        shared.Release();
+        Assert.True(SpinWait.SpinUntil(() => shared.TotalOf(Budget, "t1") == 1_100, s_bound));
+        AssertRefusedSoon(runtime, "t1");
+    }
+
+    [Fact]
     public async Task A_failing_shared_store_leaves_the_budget_counting_this_instance_alone_and_is_logged_and_counted()
     {
         var shared = new ScriptedBudgets { Fail = true };
