@@ -222,7 +222,7 @@ public sealed class DistributedBudgetsTests : IDisposable
     [Fact]
     public async Task Tokens_counted_from_many_threads_at_once_all_reach_the_shared_store()
     {
-        // Stress: the send loop ends while other threads count. A count that found the loop still running as it ended
+        // Stress: the exchange loop ends while other threads count. A count that found the loop still running as it ended
         // would be left behind, and the shared total would stay short until some later count started a loop. So each
         // round counts from every thread at once, then waits for the store to hold every token so far, with no later
         // count to rescue a token left behind.
