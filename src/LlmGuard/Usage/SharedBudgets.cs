@@ -14,9 +14,9 @@ namespace LlmGuard.Usage;
 /// returned per budget and partition, kept up to date in the background so that admission never waits for it.
 /// </summary>
 /// <remarks>
-/// Each partition has at most one <see cref="IDistributedBudgets.AddAsync"/> and one
-/// <see cref="IDistributedBudgets.ReadAsync"/> in flight: tokens counted while an add is in flight are summed and sent
-/// by the next one, so a slow or unreachable store costs a number per partition, never a queue.
+/// Each partition has at most one exchange with the hook in flight, an add or a read: tokens counted meanwhile are
+/// summed and sent by the next add, so a slow or unreachable store costs a number per partition, never a queue, and the
+/// answers arrive in the order the exchanges were made, so the last one stored is the freshest.
 /// </remarks>
 #pragma warning disable CA1001 // The stopping token source is disposed by StopAsync, which disposing the runtime calls.
 internal sealed class SharedBudgets
@@ -61,9 +61,10 @@ internal sealed class SharedBudgets
         View view = ViewOf(key, now);
         long nextRefresh = Interlocked.Read(ref view.NextRefreshTicks);
         if (now.UtcTicks >= nextRefresh
-            && Interlocked.CompareExchange(ref view.NextRefreshTicks, now.UtcTicks + _refreshTicks, nextRefresh) == nextRefresh)
+            && Interlocked.CompareExchange(ref view.NextRefreshTicks, now.UtcTicks + _refreshTicks, nextRefresh) == nextRefresh
+            && view.Request(tokens: 0, read: true))
         {
-            Start(static state => _ = state.Owner.RefreshAsync(state.View), view);
+            Start(view);
         }
 
         return view.Total;
@@ -80,9 +81,9 @@ internal sealed class SharedBudgets
 
         // Until the hook answers, this instance's own tokens are the best knowledge of the new total.
         view.AddSeen(tokens);
-        if (view.AddUnsent(tokens))
+        if (view.Request(tokens, read: false))
         {
-            Start(static state => _ = state.Owner.SendAsync(state.View), view);
+            Start(view);
         }
     }
 
@@ -120,51 +121,43 @@ internal sealed class SharedBudgets
 
     // On the thread pool and without the caller's execution context: the hook never runs on a caller's path, and its
     // work carries no caller's activity, call context or logging scope.
-    private void Start(Action<(SharedBudgets Owner, View View)> work, View view)
+    private void Start(View view)
     {
         // A disposed runtime's last executions still count locally; the hook may be disposed with it.
         if (Volatile.Read(ref _stopped) == 0)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(work, (this, view), preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Owner.ExchangeAsync(state.View), (Owner: this, View: view), preferLocal: false);
         }
     }
 
-    private async Task SendAsync(View view)
+    // One loop per partition at a time, one exchange at a time: an add when tokens wait (its answer is a fresh total
+    // too), else a read when one was asked for.
+    private async Task ExchangeAsync(View view)
     {
-        while (view.TakeUnsent() is var tokens and > 0)
+        while (view.TakeNext(out long tokens))
         {
-            long ticket = view.NextTicket();
             try
             {
-                long total = await _hook.AddAsync(view.Budget, view.Partition, view.Period, tokens, Stopping).ConfigureAwait(false);
-                view.Store(ticket, total);
+                if (tokens > 0)
+                {
+                    view.Store(await _hook.AddAsync(view.Budget, view.Partition, view.Period, tokens, Stopping).ConfigureAwait(false));
 
-                // The answer is as fresh as a read: the next read can wait a whole interval from now.
-                Interlocked.Exchange(ref view.NextRefreshTicks, _clock.GetUtcNow().UtcTicks + _refreshTicks);
+                    // The answer is as fresh as a read: the next read can wait a whole interval from now.
+                    Interlocked.Exchange(ref view.NextRefreshTicks, _clock.GetUtcNow().UtcTicks + _refreshTicks);
+                }
+                else
+                {
+                    view.Store(await _hook.ReadAsync(view.Budget, view.Partition, Stopping).ConfigureAwait(false));
+                }
             }
 #pragma warning disable CA1031 // The hook is the application's code: whatever it throws, local counting goes on.
             catch (Exception exception)
 #pragma warning restore CA1031
             {
-                // Not sent again: a call that timed out may have counted them already, and counting twice would
-                // refuse executions the budget allows. This instance's own count keeps them.
+                // Tokens are not sent again: an add that timed out may have counted them already, and counting twice
+                // would refuse executions the budget allows. This instance's own count keeps them.
                 CountFailure(exception);
             }
-        }
-    }
-
-    private async Task RefreshAsync(View view)
-    {
-        long ticket = view.NextTicket();
-        try
-        {
-            view.Store(ticket, await _hook.ReadAsync(view.Budget, view.Partition, Stopping).ConfigureAwait(false));
-        }
-#pragma warning disable CA1031 // As in SendAsync: the view stays as it was and the next interval reads again.
-        catch (Exception exception)
-#pragma warning restore CA1031
-        {
-            CountFailure(exception);
         }
     }
 
@@ -213,15 +206,14 @@ internal sealed class SharedBudgets
     /// <summary>The shared total of one partition of one budget, as last seen.</summary>
     private sealed class View
     {
-        private readonly object _gate = new();
+        // The tokens counted and not sent yet, whether a read was asked for, and whether an exchange loop runs, in one
+        // word: taking the last request and ending the loop is one step, so a request can never find the loop running
+        // and be left behind as it ends.
+        private const long RunningFlag = 1L << 62;
+        private const long ReadFlag = 1L << 61;
+        private const long TokensMask = ReadFlag - 1;
+        private long _pending;
         private long _total;
-        private long _storedTicket;
-        private long _lastTicket;
-
-        // The tokens counted and not sent yet, and whether a send loop runs, in one word: taking the last tokens and
-        // ending the loop is one step, so a count can never find the loop running and be left behind as it ends.
-        private const long SendingFlag = 1L << 62;
-        private long _unsent;
 
         // Fields, so that Interlocked works on them.
         public long NextRefreshTicks;
@@ -242,60 +234,47 @@ internal sealed class SharedBudgets
 
         public long Total => Interlocked.Read(ref _total);
 
-        public long NextTicket() => Interlocked.Increment(ref _lastTicket);
+        public void AddSeen(long tokens) => Interlocked.Add(ref _total, tokens);
 
-        /// <summary>Adds tokens to send; returns whether the caller must start the send loop.</summary>
-        public bool AddUnsent(long tokens)
+        public void Store(long total) => Interlocked.Exchange(ref _total, total);
+
+        /// <summary>Asks for tokens to be added or the total to be read; returns whether the caller must start the loop.</summary>
+        public bool Request(long tokens, bool read)
         {
-            long seen = Interlocked.Read(ref _unsent);
+            long seen = Interlocked.Read(ref _pending);
             while (true)
             {
-                long found = Interlocked.CompareExchange(ref _unsent, (seen + tokens) | SendingFlag, seen);
+                long next = (seen + tokens) | RunningFlag | (read ? ReadFlag : 0);
+                long found = Interlocked.CompareExchange(ref _pending, next, seen);
                 if (found == seen)
                 {
-                    return (seen & SendingFlag) == 0;
+                    return (seen & RunningFlag) == 0;
                 }
 
                 seen = found;
             }
         }
 
-        /// <summary>Takes every token not sent yet; when there are none, ends the send loop and returns 0.</summary>
-        public long TakeUnsent()
+        /// <summary>
+        /// Takes the next exchange: the tokens to add, or 0 for a read. With nothing asked for, ends the loop and
+        /// returns <see langword="false"/>.
+        /// </summary>
+        public bool TakeNext(out long tokens)
         {
-            long seen = Interlocked.Read(ref _unsent);
+            long seen = Interlocked.Read(ref _pending);
             while (true)
             {
-                long tokens = seen & ~SendingFlag;
-                long found = Interlocked.CompareExchange(ref _unsent, tokens == 0 ? 0 : SendingFlag, seen);
+                tokens = seen & TokensMask;
+
+                // An add's answer is the total a read would return, so it answers a pending read too.
+                bool any = tokens > 0 || (seen & ReadFlag) != 0;
+                long found = Interlocked.CompareExchange(ref _pending, any ? RunningFlag : 0, seen);
                 if (found == seen)
                 {
-                    return tokens;
+                    return any;
                 }
 
                 seen = found;
-            }
-        }
-
-        public void AddSeen(long tokens)
-        {
-            lock (_gate)
-            {
-                Interlocked.Add(ref _total, tokens);
-            }
-        }
-
-        // Answers may arrive out of order (a read issued before an add, answered after it); the store answers commands
-        // in the order they were issued, so the answer to the latest request is the freshest.
-        public void Store(long ticket, long total)
-        {
-            lock (_gate)
-            {
-                if (ticket > _storedTicket)
-                {
-                    _storedTicket = ticket;
-                    Interlocked.Exchange(ref _total, total);
-                }
             }
         }
     }
