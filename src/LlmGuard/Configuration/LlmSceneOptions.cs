@@ -118,7 +118,8 @@ public sealed class LlmSceneOptions
     /// <summary>
     /// Gets or sets whether the scene's executions are shared with the other instances of the deployment through the
     /// runtime's <see cref="Distribution.IDistributedFlights"/>; off by default, and without effect when the runtime has
-    /// none. Guarded streams are never shared across instances.
+    /// none. Guarded streams, merge windows and methods with <c>SingleFlight = false</c> are never shared across
+    /// instances.
     /// </summary>
     public bool? Distributed { get; set; }
 }

@@ -47,7 +47,9 @@ internal sealed class MethodPolicy<TResult>
             }
         }
 
-        Distributed = overrides.Distributed == true ? runtime.DistributedFlights : null;
+        // A merge window's execution answers the calls it collected, which differ per instance, while its key names only
+        // the window: shared by that key, one instance's batch would answer another's callers. Windows stay per instance.
+        Distributed = overrides.Distributed == true && MergeWindowMs <= 0 ? runtime.DistributedFlights : null;
         Pipeline = BuildPipeline(this, runtime);
         Protection = runtime.ProtectionFor(method.Scene, ProtectionSettings.Of(overrides, method));
         if (previous?.Merges is { } merges && previous.MergeWindowMs == MergeWindowMs && previous.MergeMaxWaitMs == MergeMaxWaitMs)

@@ -12,6 +12,7 @@ public partial class DistributedAssistant(GuardRuntime runtime, ScriptedModel mo
     public const string SharedScene = "dist_shared";
     public const string LocalScene = "dist_local";
     public const string StreamScene = "dist_stream";
+    public const string MergeScene = "dist_merge";
 
     [Guarded(Scene = SharedScene, TimeoutMs = 0, MaxRetries = 0)]
     public partial Task<string> AskAsync(string question, CancellationToken cancellationToken = default);
@@ -21,6 +22,11 @@ public partial class DistributedAssistant(GuardRuntime runtime, ScriptedModel mo
 
     [Guarded(Scene = StreamScene, TimeoutMs = 0, MaxRetries = 0)]
     public partial IAsyncEnumerable<string> StreamAsync(string question, CancellationToken cancellationToken = default);
+
+    [Guarded(Scene = MergeScene, Key = "{session}", MergeWindowMs = 100, TimeoutMs = 0, MaxRetries = 0)]
+    public partial Task<string> ReplyToBurstAsync(string session, [MergeAppend(Separator = " / ")] string message, CancellationToken cancellationToken = default);
+
+    private Task<string> ReplyToBurstCoreAsync(string session, string message, CancellationToken cancellationToken) => model.RespondAsync(message, cancellationToken);
 
     private async IAsyncEnumerable<string> StreamCoreAsync(string question, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -23,6 +23,7 @@ public sealed class DistributedFlightsTests
             {
                 [DistributedAssistant.SharedScene] = new LlmSceneOptions { Distributed = true },
                 [DistributedAssistant.StreamScene] = new LlmSceneOptions { Distributed = true },
+                [DistributedAssistant.MergeScene] = new LlmSceneOptions { Distributed = true },
             },
         },
         DistributedFlights = flights,
@@ -72,6 +73,26 @@ public sealed class DistributedFlightsTests
         (await _model.NextCallAsync()).Succeed("streamed here");
 
         Assert.Equal(["streamed here"], await items.Within());
+        Assert.Empty(flights.Offered);
+    }
+
+    [Fact]
+    public async Task A_merge_window_of_a_distributed_scene_never_reaches_the_hook()
+    {
+        // The window's key names the session only; another instance's batch of the same session holds other messages.
+        var flights = new RecordingFlights { Mode = RecordingFlights.Behaviour.AnswerFromElsewhere };
+        var assistant = new DistributedAssistant(Runtime(flights), _model);
+
+        Task<string> first = assistant.ReplyToBurstAsync("s1", "hello");
+        Task<string> second = assistant.ReplyToBurstAsync("s1", "my order");
+        await _time.WhenTimersScheduledAsync();
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+        ModelCall call = await _model.NextCallAsync();
+        Assert.Equal("hello / my order", call.Prompt);
+        call.Succeed("merged here");
+
+        Assert.Equal("merged here", await first.Within());
+        Assert.Equal("merged here", await second.Within());
         Assert.Empty(flights.Offered);
     }
 
