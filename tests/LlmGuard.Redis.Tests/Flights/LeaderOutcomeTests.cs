@@ -130,6 +130,29 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
     }
 
     [Fact]
+    public async Task A_follower_that_finds_a_result_it_cannot_read_runs_the_execution_itself()
+    {
+        var model = new ScriptedModel();
+        FlightInstance leader = Instance();
+        FlightInstance follower = Instance();
+        Task<string> leading = leader.Assistant(model).AskAsync("which plan");
+        await model[0].Entered.WaitAsync(s_realBound);
+
+        // What another version of the application, sharing the Redis and the prefix, could have left.
+        await using StackExchange.Redis.ConnectionMultiplexer admin = await server.ConnectAsync();
+        StackExchange.Redis.IDatabase redis = admin.GetDatabase();
+        string leaseKey = (string)Assert.Single(await KeysAsync(admin, "lease:*"))!;
+        Assert.True(await redis.StringSetAsync(_prefix + "result:" + leaseKey[(_prefix + "lease:").Length..], "{\"text\":\"v1 shape\"}"));
+
+        model[1].Answer("answered on the follower");
+        Assert.Equal("answered on the follower", await follower.Assistant(model).AskAsync("which plan").WaitAsync(s_realBound));
+        Assert.Equal([RedisFallbacks.UnreadableResult], follower.FallbackReasons);
+
+        model[0].Answer("answered on the leader");
+        Assert.Equal("answered on the leader", await leading.WaitAsync(s_realBound));
+    }
+
+    [Fact]
     public async Task A_result_type_without_a_json_contract_runs_on_each_instance_and_is_logged_once()
     {
         FlightInstance instance = Instance(options => options.TypeInfoResolver = NumbersOnlyJsonContext.Default);
@@ -142,6 +165,17 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
 
         Assert.Equal([RedisFallbacks.NoContract, RedisFallbacks.NoContract], instance.FallbackReasons);
         Assert.Equal([103], instance.RedisEventIds);
+    }
+
+    private async Task<List<StackExchange.Redis.RedisKey>> KeysAsync(StackExchange.Redis.ConnectionMultiplexer admin, string pattern)
+    {
+        var keys = new List<StackExchange.Redis.RedisKey>();
+        await foreach (StackExchange.Redis.RedisKey key in admin.GetServer(admin.GetEndPoints()[0]).KeysAsync(pattern: _prefix + pattern))
+        {
+            keys.Add(key);
+        }
+
+        return keys;
     }
 
     private FlightInstance Instance(Action<LlmGuardRedisOptions>? configure = null)
