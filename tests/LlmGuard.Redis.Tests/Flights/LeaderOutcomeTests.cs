@@ -130,6 +130,39 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
     }
 
     [Fact]
+    public async Task A_follower_whose_leader_outlasts_the_follower_wait_runs_the_execution_itself_at_that_bound()
+    {
+        var model = new ScriptedModel();
+        var followerClock = new FakeTimeProvider();
+        TimeSpan followerWait = TimeSpan.FromSeconds(5);
+        FlightInstance leader = Instance();
+        FlightInstance follower = Instance(options => options.FollowerWait = followerWait, followerClock);
+        Task<string> leading = leader.Assistant(model).AskAsync("which plan");
+        await model[0].Entered.WaitAsync(s_realBound);
+        model[1].Answer("answered on the follower");
+
+        Task<string> following = follower.Assistant(model).AskAsync("which plan");
+        await FlightInstance.FollowersWaitingAsync(server, _prefix, 1, s_realBound);
+
+        // One second at a time, with a real moment between moves for the follower's next poll timer to exist.
+        for (int move = 0; move < 20 && !following.IsCompleted; move++)
+        {
+            await Task.WhenAny(following, Task.Delay(50));
+            if (!following.IsCompleted)
+            {
+                followerClock.Advance(TimeSpan.FromSeconds(1));
+            }
+        }
+
+        Assert.Equal("answered on the follower", await following.WaitAsync(s_realBound));
+        Assert.InRange(followerClock.GetUtcNow() - followerClock.Start, followerWait, followerWait + TimeSpan.FromSeconds(1));
+        Assert.Equal([RedisFallbacks.FollowerWait], follower.FallbackReasons);
+
+        model[0].Answer("answered on the leader");
+        Assert.Equal("answered on the leader", await leading.WaitAsync(s_realBound));
+    }
+
+    [Fact]
     public async Task A_follower_that_finds_a_result_it_cannot_read_runs_the_execution_itself()
     {
         var model = new ScriptedModel();
@@ -178,9 +211,9 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
         return keys;
     }
 
-    private FlightInstance Instance(Action<LlmGuardRedisOptions>? configure = null)
+    private FlightInstance Instance(Action<LlmGuardRedisOptions>? configure = null, FakeTimeProvider? clock = null)
     {
-        FlightInstance instance = FlightInstance.Create(new FakeTimeProvider(), options =>
+        FlightInstance instance = FlightInstance.Create(clock ?? new FakeTimeProvider(), options =>
         {
             options.Configuration = server.Configuration;
             options.KeyPrefix = _prefix;
