@@ -130,7 +130,7 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IAsyncDispo
                 {
                     // A follower that takes the lease on a later try may have been slow to: if the successor it raced
                     // already ran, published and released, the result is there, and running again would be a duplicate.
-                    return attempt == 1 ? new Election<TResult>(lease, null, default) : await TakeOverAsync(flightKey, lease, typeInfo).ConfigureAwait(false);
+                    return attempt == 1 ? Election<TResult>.Lead(lease) : await TakeOverAsync(flightKey, lease, typeInfo).ConfigureAwait(false);
                 }
 
                 TimeSpan remaining = _followerWait - _timeProvider.GetElapsedTime(started);
@@ -143,7 +143,7 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IAsyncDispo
                 switch (look.Outcome)
                 {
                     case FlightOutcome.Succeeded:
-                        return new Election<TResult>(null, null, look.Value);
+                        return Election<TResult>.Answered(look.Value!);
                     case FlightOutcome.Abandoned or FlightOutcome.NoLeader when attempt < LeaseAttempts:
                         continue;
                     default:
@@ -153,7 +153,7 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IAsyncDispo
                             FlightOutcome.Abandoned or FlightOutcome.NoLeader => RedisFallbacks.NoLeader,
                             FlightOutcome.RedisLost => RedisFallbacks.Unreachable,
                             FlightOutcome.Unreadable => RedisFallbacks.UnreadableResult,
-                            _ => RedisFallbacks.FollowerWait,
+                            _ /* TimedOut */ => RedisFallbacks.FollowerWait,
                         });
                 }
             }
@@ -190,10 +190,10 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IAsyncDispo
         if (published is { Outcome: FlightOutcome.Succeeded } result)
         {
             await ReleaseAsync(lease).ConfigureAwait(false);
-            return new Election<TResult>(null, null, result.Value);
+            return Election<TResult>.Answered(result.Value!);
         }
 
-        return new Election<TResult>(lease, null, default);
+        return Election<TResult>.Lead(lease);
     }
 
     private async ValueTask<TResult> LeadAsync<TResult>(string scene, string flightKey, RedisLease lease, JsonTypeInfo<TResult> typeInfo, Func<CancellationToken, ValueTask<TResult>> execute, CancellationToken cancellationToken)
@@ -246,8 +246,9 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IAsyncDispo
         }
     }
 
-    // Bounded like every step; skipped while Redis is known to be down, so the leader's callers do not wait on it. A
-    // result that does not reach Redis costs the followers their wait, then an execution each.
+    // Bounded like every step; skipped while Redis is known to be down, so the leader's callers do not wait on it. An
+    // outcome that does not reach Redis costs the followers an election once the lease is free (or their bound, if the
+    // release does not reach Redis either): one of them runs the execution again.
     private async Task PublishAsync<TResult>(string flightKey, RedisKey leaseKey, string? owner, FlightOutcome outcome, TResult? value, JsonTypeInfo<TResult> typeInfo)
     {
         if (owner is null || !_circuit.IsClosed)
@@ -350,6 +351,10 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IAsyncDispo
     // The lease when this instance leads; otherwise the leader's result, or why the execution runs locally.
     private readonly record struct Election<TResult>(RedisLease? Lease, string? FallbackReason, TResult? Value)
     {
+        public static Election<TResult> Lead(RedisLease lease) => new(lease, null, default);
+
+        public static Election<TResult> Answered(TResult value) => new(null, null, value);
+
         public static Election<TResult> Local(string reason) => new(null, reason, default);
     }
 }

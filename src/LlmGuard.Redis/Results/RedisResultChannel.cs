@@ -162,9 +162,16 @@ internal sealed class RedisResultChannel
         {
             await subscriber.SubscribeAsync(channel, onAnnounced).WaitAsync(_redisTimeout, _timeProvider, bounded.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception exception)
         {
-            return Ended<T>(redisLost);
+            // A subscription that completes after this wait gave up would keep its handler on the connection for good.
+            await subscriber.UnsubscribeAsync(channel, onAnnounced, CommandFlags.FireAndForget).ConfigureAwait(false);
+            if (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                return Ended<T>(redisLost);
+            }
+
+            throw;
         }
 
         try

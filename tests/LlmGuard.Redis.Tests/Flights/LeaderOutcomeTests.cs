@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Redis.Telemetry;
@@ -130,6 +131,107 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
     }
 
     [Fact]
+    public async Task A_follower_whose_leader_outlasts_the_follower_wait_runs_the_execution_itself_at_that_bound()
+    {
+        var model = new ScriptedModel();
+        var followerClock = new FakeTimeProvider();
+        TimeSpan followerWait = TimeSpan.FromSeconds(5);
+        FlightInstance leader = Instance();
+        FlightInstance follower = Instance(options => options.FollowerWait = followerWait, followerClock);
+        Task<string> leading = leader.Assistant(model).AskAsync("which plan");
+        await model[0].Entered.WaitAsync(s_realBound);
+        model[1].Answer("answered on the follower");
+
+        Task<string> following = follower.Assistant(model).AskAsync("which plan");
+        await FlightInstance.FollowersWaitingAsync(server, _prefix, 1, s_realBound);
+
+        // One second at a time, with a real moment between moves for the follower's next poll timer to exist.
+        for (int move = 0; move < 20 && !following.IsCompleted; move++)
+        {
+            await Task.WhenAny(following, Task.Delay(50));
+            if (!following.IsCompleted)
+            {
+                followerClock.Advance(TimeSpan.FromSeconds(1));
+            }
+        }
+
+        Assert.Equal("answered on the follower", await following.WaitAsync(s_realBound));
+        Assert.InRange(followerClock.GetUtcNow() - followerClock.Start, followerWait, followerWait + TimeSpan.FromSeconds(1));
+        Assert.Equal([RedisFallbacks.FollowerWait], follower.FallbackReasons);
+
+        model[0].Answer("answered on the leader");
+        Assert.Equal("answered on the leader", await leading.WaitAsync(s_realBound));
+    }
+
+    [Fact]
+    public async Task A_follower_that_takes_a_free_lease_after_a_successor_already_answered_uses_that_answer_instead_of_running_again()
+    {
+        var model = new ScriptedModel();
+        var followerClock = new FakeTimeProvider();
+        await using var proxy = new ReplyHoldingProxy(server.Port);
+        FlightInstance leader = Instance();
+        FlightInstance follower = Instance(options => options.Configuration = proxy.Configuration, followerClock);
+        await using StackExchange.Redis.ConnectionMultiplexer admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(server.Configuration + ",allowAdmin=true");
+        StackExchange.Redis.IDatabase redis = admin.GetDatabase();
+
+        Task<string> leading = leader.Assistant(model).AskAsync("which plan");
+        await model[0].Entered.WaitAsync(s_realBound);
+        Task<string> following = follower.Assistant(model).AskAsync("which plan");
+        await FlightInstance.FollowersWaitingAsync(server, _prefix, 1, s_realBound);
+        string leaseKey = (string)Assert.Single(await KeysAsync(admin, "lease:*"))!;
+        string resultKey = _prefix + "result:" + leaseKey[(_prefix + "lease:").Length..];
+
+        // The leader's lease vanishes (it stalled past its TTL). The follower's next look finds neither a holder nor a
+        // result, but it learns that only when the test lets the reply through...
+        Assert.True(await redis.KeyDeleteAsync(leaseKey));
+        proxy.HoldReplies();
+        long looks = await MgetCallsAsync(admin);
+        for (int move = 0; move < 50 && await MgetCallsAsync(admin) == looks; move++)
+        {
+            followerClock.Advance(TimeSpan.FromMilliseconds(200));
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(looks + 1, await MgetCallsAsync(admin));
+
+        // ...and meanwhile another instance took the lease, ran the execution, published and released.
+        Assert.True(await redis.StringSetAsync(resultKey, """{"status":"ok","owner":"successor","value":"the successor's answer"}"""));
+        proxy.ReleaseReplies();
+
+        // The follower takes the free lease, and finds the answer before it would run the execution again.
+        Assert.Equal("the successor's answer", await following.WaitAsync(s_realBound));
+        Assert.Equal(1, model.Executions);
+        Assert.Empty(follower.FallbackReasons);
+        Assert.False(await redis.KeyExistsAsync(leaseKey));
+
+        model[0].Answer("answered on the leader");
+        Assert.Equal("answered on the leader", await leading.WaitAsync(s_realBound));
+    }
+
+    [Fact]
+    public async Task A_follower_that_finds_a_result_it_cannot_read_runs_the_execution_itself()
+    {
+        var model = new ScriptedModel();
+        FlightInstance leader = Instance();
+        FlightInstance follower = Instance();
+        Task<string> leading = leader.Assistant(model).AskAsync("which plan");
+        await model[0].Entered.WaitAsync(s_realBound);
+
+        // What another version of the application, sharing the Redis and the prefix, could have left.
+        await using StackExchange.Redis.ConnectionMultiplexer admin = await server.ConnectAsync();
+        StackExchange.Redis.IDatabase redis = admin.GetDatabase();
+        string leaseKey = (string)Assert.Single(await KeysAsync(admin, "lease:*"))!;
+        Assert.True(await redis.StringSetAsync(_prefix + "result:" + leaseKey[(_prefix + "lease:").Length..], "{\"text\":\"v1 shape\"}"));
+
+        model[1].Answer("answered on the follower");
+        Assert.Equal("answered on the follower", await follower.Assistant(model).AskAsync("which plan").WaitAsync(s_realBound));
+        Assert.Equal([RedisFallbacks.UnreadableResult], follower.FallbackReasons);
+
+        model[0].Answer("answered on the leader");
+        Assert.Equal("answered on the leader", await leading.WaitAsync(s_realBound));
+    }
+
+    [Fact]
     public async Task A_result_type_without_a_json_contract_runs_on_each_instance_and_is_logged_once()
     {
         FlightInstance instance = Instance(options => options.TypeInfoResolver = NumbersOnlyJsonContext.Default);
@@ -144,9 +246,34 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
         Assert.Equal([103], instance.RedisEventIds);
     }
 
-    private FlightInstance Instance(Action<LlmGuardRedisOptions>? configure = null)
+    private async Task<List<StackExchange.Redis.RedisKey>> KeysAsync(StackExchange.Redis.ConnectionMultiplexer admin, string pattern)
     {
-        FlightInstance instance = FlightInstance.Create(new FakeTimeProvider(), options =>
+        var keys = new List<StackExchange.Redis.RedisKey>();
+        await foreach (StackExchange.Redis.RedisKey key in admin.GetServer(admin.GetEndPoints()[0]).KeysAsync(pattern: _prefix + pattern))
+        {
+            keys.Add(key);
+        }
+
+        return keys;
+    }
+
+    private static async Task<long> MgetCallsAsync(StackExchange.Redis.ConnectionMultiplexer admin)
+    {
+        foreach (IGrouping<string, KeyValuePair<string, string>> section in await admin.GetServer(admin.GetEndPoints()[0]).InfoAsync("commandstats"))
+        {
+            foreach (KeyValuePair<string, string> stat in section.Where(stat => stat.Key == "cmdstat_mget"))
+            {
+                // calls=N,usec=...
+                return long.Parse(stat.Value.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
+    }
+
+    private FlightInstance Instance(Action<LlmGuardRedisOptions>? configure = null, FakeTimeProvider? clock = null)
+    {
+        FlightInstance instance = FlightInstance.Create(clock ?? new FakeTimeProvider(), options =>
         {
             options.Configuration = server.Configuration;
             options.KeyPrefix = _prefix;
