@@ -30,7 +30,7 @@ namespace LlmGuard.Redis.Flights;
 /// and says so, and a follower takes the lease and runs the execution for the others. A follower that finds neither a
 /// result nor a holder (the leader died and its TTL ran out) takes the lease too, a few times at most.</para>
 /// </remarks>
-internal sealed class RedisDistributedFlights : IDistributedFlights, IAsyncDisposable
+internal sealed class RedisDistributedFlights : IDistributedFlights, IDisposable
 {
     /// <summary>How many times a follower tries the lease while it finds the key without a leader or result.</summary>
     /// <remarks>More than one so that an abandoned or dead leader is replaced; few so that a flapping lease cannot
@@ -38,7 +38,6 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IAsyncDispo
     internal const int LeaseAttempts = 3;
 
     private readonly IConnectionMultiplexer _connection;
-    private readonly bool _ownsConnection;
     private readonly RedisLeases _leases;
     private readonly RedisResultChannel _results;
     private readonly JsonSerializerOptions? _json;
@@ -52,7 +51,6 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IAsyncDispo
 
     public RedisDistributedFlights(
         IConnectionMultiplexer connection,
-        bool ownsConnection,
         LlmGuardRedisOptions options,
         TimeProvider timeProvider,
         ILoggerFactory? loggerFactory = null,
@@ -62,7 +60,6 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IAsyncDispo
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(timeProvider);
         _connection = connection;
-        _ownsConnection = ownsConnection;
         _leases = new RedisLeases(connection, options.KeyPrefix, options.LeaseTtl, options.RedisTimeout, timeProvider);
         _results = new RedisResultChannel(connection, options.KeyPrefix, options.ResultTtl, options.PollInterval, options.RedisTimeout, timeProvider);
         _json = options.TypeInfoResolver is { } resolver ? new JsonSerializerOptions { TypeInfoResolver = resolver } : null;
@@ -337,15 +334,12 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IAsyncDispo
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e) => _circuit.ConnectionRestored();
 
-    public async ValueTask DisposeAsync()
+    // The connection belongs to RedisConnection, which the container disposes after this.
+    public void Dispose()
     {
         _connection.ConnectionFailed -= OnConnectionFailed;
         _connection.ConnectionRestored -= OnConnectionRestored;
         _circuit.Dispose();
-        if (_ownsConnection)
-        {
-            await _connection.DisposeAsync().ConfigureAwait(false);
-        }
     }
 
     // The lease when this instance leads; otherwise the leader's result, or why the execution runs locally.

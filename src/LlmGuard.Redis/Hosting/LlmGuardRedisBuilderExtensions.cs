@@ -46,7 +46,7 @@ public static class LlmGuardRedisBuilderExtensions
             TimeProvider clock = services.GetService<TimeProvider>() ?? TimeProvider.System;
             ILoggerFactory? loggers = services.GetService<ILoggerFactory>();
             IMeterFactory? meters = services.GetService<IMeterFactory>();
-            return new RedisDistributedFlights(services.GetRequiredService<RedisConnection>().Multiplexer, ownsConnection: false, options, clock, loggers, meters);
+            return new RedisDistributedFlights(services.GetRequiredService<RedisConnection>().Multiplexer, options, clock, loggers, meters);
         });
 
         // Null when budgets are not shared: the runtime then counts them on this instance alone.

@@ -10,7 +10,7 @@ namespace LlmGuard.Redis;
 /// The one connection an instance's Redis services share (flights, budgets, the cache's second level): the one
 /// <see cref="LlmGuardRedisOptions.Configuration"/> opens, or the application's own.
 /// </summary>
-internal sealed class RedisConnection : IAsyncDisposable
+internal sealed class RedisConnection : IDisposable, IAsyncDisposable
 {
     private readonly bool _owned;
 
@@ -35,6 +35,15 @@ internal sealed class RedisConnection : IAsyncDisposable
         }
 
         return new RedisConnection(services.GetRequiredService<IConnectionMultiplexer>(), owned: false);
+    }
+
+    // Both, so that a container disposed with Dispose() (a console app's `using var`) closes the connection too.
+    public void Dispose()
+    {
+        if (_owned)
+        {
+            Multiplexer.Dispose();
+        }
     }
 
     public async ValueTask DisposeAsync()
