@@ -82,8 +82,7 @@ internal static class RedisBurst
         {
             foreach (ServiceProvider instance in instances)
             {
-                // The Redis hook closes its connection asynchronously only.
-                instance.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                instance.Dispose();
             }
         }
     }

@@ -70,10 +70,9 @@ public class RedisFlightBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        // The Redis hook closes its connection asynchronously only.
         foreach (ServiceProvider? instance in new[] { _followerInstance, _leaderInstance, _localInstance })
         {
-            instance?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            instance?.Dispose();
         }
 
         _admin?.Dispose();

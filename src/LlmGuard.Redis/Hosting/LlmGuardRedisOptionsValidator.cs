@@ -21,6 +21,7 @@ internal sealed class LlmGuardRedisOptionsValidator(IServiceProviderIsService? s
         RequirePositive(options.PollInterval, nameof(options.PollInterval), failures);
         RequirePositive(options.FollowerWait, nameof(options.FollowerWait), failures);
         RequirePositive(options.RedisTimeout, nameof(options.RedisTimeout), failures);
+        RequirePositive(options.BudgetRefreshInterval, nameof(options.BudgetRefreshInterval), failures);
 
         // A Redis step that may outlast the lease could find the lease gone before it answers; renewals every third of
         // the TTL need the steps well inside it.

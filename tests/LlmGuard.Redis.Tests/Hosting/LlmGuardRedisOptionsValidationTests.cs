@@ -17,6 +17,7 @@ public sealed class LlmGuardRedisOptionsValidationTests
         { "PollInterval=0", "LlmGuardRedisOptions.PollInterval must be positive" },
         { "FollowerWait=0", "LlmGuardRedisOptions.FollowerWait must be positive" },
         { "RedisTimeout=0", "LlmGuardRedisOptions.RedisTimeout must be positive" },
+        { "BudgetRefreshInterval=-1s", "LlmGuardRedisOptions.BudgetRefreshInterval must be positive" },
         { "RedisTimeout=LeaseTtl", "LlmGuardRedisOptions.RedisTimeout (00:00:02) must be shorter than LlmGuardRedisOptions.LeaseTtl (00:00:02)" },
         { "KeyPrefix=\"\"", "LlmGuardRedisOptions.KeyPrefix must not be empty" },
         { "Configuration=null", "LlmGuardRedisOptions.Configuration is not set and no IConnectionMultiplexer is registered" },
@@ -87,6 +88,7 @@ public sealed class LlmGuardRedisOptionsValidationTests
             case "PollInterval=0": options.PollInterval = TimeSpan.Zero; break;
             case "FollowerWait=0": options.FollowerWait = TimeSpan.Zero; break;
             case "RedisTimeout=0": options.RedisTimeout = TimeSpan.Zero; break;
+            case "BudgetRefreshInterval=-1s": options.BudgetRefreshInterval = TimeSpan.FromSeconds(-1); break;
             case "RedisTimeout=LeaseTtl": options.LeaseTtl = options.RedisTimeout = TimeSpan.FromSeconds(2); break;
             case "KeyPrefix=\"\"": options.KeyPrefix = ""; break;
             case "Configuration=null": options.Configuration = null; break;
