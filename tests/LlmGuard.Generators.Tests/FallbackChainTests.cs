@@ -48,8 +48,8 @@ public sealed class FallbackChainTests
         Assert.Contains("fallback: static async (arguments, exception, executionToken) => await arguments.Self.AskSmallAsync(arguments.question, executionToken).ConfigureAwait(false),", source, StringComparison.Ordinal);
 
         // The primary names the level below it by that method's scene (here its default); the plain fallback has none.
-        Assert.Contains("new(scene: \"primary\", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, fallbackScene: \"Assistant.AskSmallAsync\");", source, StringComparison.Ordinal);
-        Assert.Contains("new(scene: \"Assistant.AskSmallAsync\", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);", source, StringComparison.Ordinal);
+        Assert.Matches("new\\(scene: \"primary\", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: \"[0-9a-f]{16}\", fallbackScene: \"Assistant.AskSmallAsync\"\\);", source);
+        Assert.Matches("new\\(scene: \"Assistant.AskSmallAsync\", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: \"[0-9a-f]{16}\"\\);", source);
     }
 
     [Fact]

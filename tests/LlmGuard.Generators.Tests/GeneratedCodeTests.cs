@@ -76,7 +76,7 @@ public sealed class GeneratedCodeTests
 
         run.AssertClean();
         string source = run.SingleSource();
-        Assert.Single(source.Split("maxRetryAfterMs:"), part => part.StartsWith(" 5000)", StringComparison.Ordinal));
+        Assert.Single(source.Split("maxRetryAfterMs:"), part => part.StartsWith(" 5000,", StringComparison.Ordinal));
         Assert.Equal(2, source.Split("maxRetryAfterMs:").Length);
     }
 

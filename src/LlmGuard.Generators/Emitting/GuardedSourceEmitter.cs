@@ -270,6 +270,11 @@ internal static class GuardedSourceEmitter
                 _writer.Line("// Successful answers are cached; the version is a hash of this method's signature, key and result type, so a");
                 _writer.Line("// build that changes any of them never reads answers an older build stored.");
             }
+            else
+            {
+                _writer.Line("// The version is a hash of this method's signature, key and result type: an execution a Distributed scene");
+                _writer.Line("// shares across instances answers only the calls of this method, as built.");
+            }
 
             if (_method.Usage is not null)
             {
@@ -287,7 +292,7 @@ internal static class GuardedSourceEmitter
             string replay = stream.ReplayItems != GuardDefaults.StreamReplayItems ? $", replayItems: {stream.ReplayItems}" : string.Empty;
             string fallbackScene = _method.Fallback?.Scene is { } scene ? $", fallbackScene: {Literal(scene)}" : string.Empty;
             string creation = $"new(scene: {Literal(_method.Key.Scene)}, firstItemTimeoutMs: {stream.FirstItemTimeoutMs}, idleTimeoutMs: {stream.IdleTimeoutMs}, "
-                + $"maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{retryAfter}{replay}{CacheArguments()}{fallbackScene}{ProtectionArguments(policy)});";
+                + $"maxRetries: {policy.MaxRetries}, retryDelayMs: {policy.RetryDelayMs}{retryAfter}{replay}{(_method.Cache is null ? string.Empty : CacheArguments())}{fallbackScene}{ProtectionArguments(policy)});";
             _writer.Line("// A stream: firstItemTimeoutMs bounds the wait for the first item and idleTimeoutMs every gap after it (0: no limit);");
             _writer.Line("// only failures before the first item are retried.");
             if (_method.Cache is not null)
@@ -374,22 +379,17 @@ internal static class GuardedSourceEmitter
             (policy.MaxConcurrency > 0 ? $", maxConcurrency: {policy.MaxConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : string.Empty)
             + (policy.BreakerFailureRatio > 0 ? $", breakerFailureRatio: {policy.BreakerFailureRatio.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}" : string.Empty);
 
-        // Written only for cached methods, so the construction of every other method reads as before.
+        // Streams are never shared across instances, so only a cached stream writes its version.
         private string CacheArguments()
         {
-            if (_method.Cache is not { } cache)
-            {
-                return string.Empty;
-            }
-
             // In a generic context one declaration runs with several type arguments, whose answers must not mix.
             string[] generic = _method.ContainingTypeDisplay.Contains('<') || _typeArguments.Length > 0
                 ? [$"typeof({_method.ContainingTypeDisplay})", .. TypeParameterNames().Select(name => $"typeof({name})")]
                 : [];
             string version = generic.Length == 0
-                ? Literal(cache.Version)
-                : $"global::LlmGuard.Infrastructure.GuardedMethod.CacheVersionOf({Literal(cache.Version)}, {string.Join(", ", generic)})";
-            return $", cacheSeconds: {cache.Seconds}, cacheVersion: {version}";
+                ? Literal(_method.Version)
+                : $"global::LlmGuard.Infrastructure.GuardedMethod.CacheVersionOf({Literal(_method.Version)}, {string.Join(", ", generic)})";
+            return _method.Cache is { } cache ? $", cacheSeconds: {cache.Seconds}, cacheVersion: {version}" : $", version: {version}";
         }
 
         private IEnumerable<string> TypeParameterNames() =>

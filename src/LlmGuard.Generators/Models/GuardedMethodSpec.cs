@@ -3,6 +3,8 @@ using LlmGuard.Generators.Common;
 namespace LlmGuard.Generators.Models;
 
 /// <summary>What the emitter needs to write one guarded method. Strings, numbers and equatable arrays only.</summary>
+/// <remarks><c>Version</c> is a hash of the signature, key template and result type: it versions cached answers and keys
+/// the executions a Distributed scene shares across instances.</remarks>
 internal sealed record GuardedMethodSpec(
     TypeHierarchy ContainingType,
     string ContainingTypeDisplay,
@@ -26,7 +28,8 @@ internal sealed record GuardedMethodSpec(
     UsageSpec? Usage = null,
     CacheSpec? Cache = null,
     SemanticSpec? Semantic = null,
-    StreamSpec? Stream = null)
+    StreamSpec? Stream = null,
+    string Version = "")
 {
     /// <summary>The generated members' name stem, <c>__AskAsync</c>; overloads get a number from the emitter.</summary>
     public string MemberStem => "__" + Name.TrimStart('@');
@@ -65,9 +68,9 @@ internal sealed record RuntimeSpec(string? Expression, bool IsStatic);
 // CanBeNull: the result is a reference type, so it is read with ?.; ReadsModelId: the result has a string ModelId.
 internal sealed record UsageSpec(bool CanBeNull, bool ReadsModelId);
 
-// Seconds: how long a successful answer stays cached. Version: a hash of the signature and result type, so a deploy
-// that changes either never reads the entries an older build stored.
-internal sealed record CacheSpec(int Seconds, string Version);
+// Seconds: how long a successful answer stays cached (the method's Version keeps a changed build from reading the
+// entries an older one stored).
+internal sealed record CacheSpec(int Seconds);
 
 // ParameterName: the [SemanticCacheText] parameter, as source writes it. Scope: the key without that parameter, which
 // the semantic cache's answers must match exactly.

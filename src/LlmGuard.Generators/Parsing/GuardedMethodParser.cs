@@ -146,6 +146,9 @@ internal sealed class GuardedMethodParser
             return Result(spec: null, stub);
         }
 
+        // Every method has one: it versions a cached method's answers and keys the executions a scene shares across
+        // instances, where two methods of one scene with equal guard keys must not answer each other's callers.
+        string version = CacheVersion.Of(_method, CachedType(streams, resultType), key.Template);
         var spec = new GuardedMethodSpec(
             hierarchy,
             ContainingType.ToSource(),
@@ -167,9 +170,10 @@ internal sealed class GuardedMethodParser
             values.Merges ? new MergeSpec(values.MergeWindowMs, values.Sliding, values.MergeMaxWaitMs, values.Supersede) : null,
             appends,
             streams ? null : FindUsage(resultType),
-            values.CacheSeconds > 0 ? new CacheSpec(values.CacheSeconds, CacheVersion.Of(_method, CachedType(streams, resultType), key?.Template)) : null,
+            values.CacheSeconds > 0 ? new CacheSpec(values.CacheSeconds) : null,
             semantic,
-            streams ? new StreamSpec(values.FirstItemTimeoutMs ?? values.TimeoutMs, values.IdleTimeoutMs ?? values.TimeoutMs, values.StreamReplayItems) : null);
+            streams ? new StreamSpec(values.FirstItemTimeoutMs ?? values.TimeoutMs, values.IdleTimeoutMs ?? values.TimeoutMs, values.StreamReplayItems) : null,
+            version);
         return Result(spec, stub: null);
     }
 

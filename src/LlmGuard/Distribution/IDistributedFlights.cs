@@ -22,8 +22,9 @@ public interface IDistributedFlights
     /// <typeparam name="TResult">The result of the guarded method.</typeparam>
     /// <param name="scene">The scene of the guarded method.</param>
     /// <param name="key">
-    /// The guard key: it holds every argument the answer depends on. Two methods of one scene may produce equal keys, so
-    /// an implementation that shares answers across methods keys them by <typeparamref name="TResult"/> too.
+    /// Identifies the execution across instances: the method's version (a hash of its signature, key template and result
+    /// type, which the generator writes) and the guard key, which holds every argument the answer depends on. Equal keys
+    /// of one scene mean interchangeable answers.
     /// </param>
     /// <param name="execute">
     /// Runs the execution here (attempts, fallback, cache store). Called at most once; its outcome, success or failure,

@@ -116,7 +116,9 @@ internal readonly struct GuardedCall<TArguments, TResult>
         var local = new LocalExecution(call, flight);
         try
         {
-            return await distributed.RunAsync(call.Policy.Scene, flight.Key, local.Execute, executionToken).ConfigureAwait(false);
+            // The guard key names the arguments, not the method: two methods of one scene may build equal keys.
+            string key = call.Policy.Method.Version.Length == 0 ? flight.Key : call.Policy.Method.Version + ":" + flight.Key;
+            return await distributed.RunAsync(call.Policy.Scene, key, local.Execute, executionToken).ConfigureAwait(false);
         }
         catch (Exception) when (local.Run is not null || !executionToken.IsCancellationRequested)
         {

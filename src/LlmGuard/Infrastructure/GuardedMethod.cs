@@ -110,6 +110,10 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
     /// </param>
     /// <param name="maxConcurrency">How many executions of the scene run at once, 0 or more; 0 for no limit.</param>
     /// <param name="breakerFailureRatio">The failure ratio that opens the scene's circuit breaker, 0 to 1; 0 for no breaker.</param>
+    /// <param name="version">
+    /// A hash of the method's signature, key template and result type, which keys the executions a <c>Distributed</c> scene
+    /// shares across instances; <paramref name="cacheVersion"/> serves when it is <see langword="null"/>. The generator writes it.
+    /// </param>
     /// <exception cref="ArgumentException"><paramref name="scene"/> is empty, or <paramref name="cacheVersion"/> is empty while <paramref name="cacheSeconds"/> is more than 0.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A number is outside its range.</exception>
     public GuardedMethod(
@@ -127,7 +131,8 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
         string? cacheVersion = null,
         string? fallbackScene = null,
         int maxConcurrency = 0,
-        double breakerFailureRatio = 0)
+        double breakerFailureRatio = 0,
+        string? version = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(scene);
         ThrowIfNotTimeout(timeoutMs);
@@ -149,6 +154,7 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
         BreakerFailureRatio = breakerFailureRatio;
         CacheSeconds = cacheSeconds;
         CacheVersion = cacheVersion ?? string.Empty;
+        Version = string.IsNullOrEmpty(version) ? CacheVersion : version;
         MergeWindowMs = mergeWindowMs;
         MergeMode = mergeMode;
         MergeMaxWaitMs = mergeMaxWaitMs;
@@ -193,6 +199,14 @@ public sealed class GuardedMethod<TResult> : GuardedMethod
 
     /// <summary>Gets the hash of the method's signature and result type that versions its cache keys; empty when it caches nothing.</summary>
     public string CacheVersion { get; }
+
+    /// <summary>
+    /// Gets the hash of the method's signature, key template and result type (<c>cacheVersion</c> when only that was
+    /// given); empty for a method described without one. It keys the executions a <c>Distributed</c> scene shares across
+    /// instances, so that two methods of one scene with equal guard keys, or two builds of one method, never answer each
+    /// other's callers.
+    /// </summary>
+    public string Version { get; }
 
     /// <summary>Gets the scene of the guarded method that is this method's fallback, or <see langword="null"/> when the fallback is a plain method or there is none.</summary>
     public string? FallbackScene { get; }

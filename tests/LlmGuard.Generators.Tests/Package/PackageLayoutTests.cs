@@ -187,7 +187,7 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
     }
 
     [Fact]
-    public void The_Redis_manifest_depends_on_LlmGuard_of_the_same_version_the_Redis_client_and_the_lock_library_alone()
+    public void The_Redis_manifest_depends_on_LlmGuard_of_the_same_version_the_Redis_clients_the_lock_library_and_the_logging_and_metrics_abstractions()
     {
         using ZipArchive archive = ZipFile.OpenRead(package.RedisPackagePath);
         using var reader = archive.GetEntry("LlmGuard.Redis.nuspec")!.Open();
@@ -203,7 +203,8 @@ public sealed class PackageLayoutTests(PackedLlmGuard package)
         // Redis reaches an application only through this package: LlmGuard itself stays free of it.
         XElement[] dependencies = metadata.Descendants().Where(e => e.Name.LocalName == "dependency").ToArray();
         Assert.Equal(
-            ["DistributedLock.Core", "DistributedLock.Redis", "LlmGuard", "StackExchange.Redis"],
+            ["DistributedLock.Core", "DistributedLock.Redis", "LlmGuard", "Microsoft.Extensions.Caching.StackExchangeRedis",
+                "Microsoft.Extensions.Diagnostics.Abstractions", "Microsoft.Extensions.Logging.Abstractions", "StackExchange.Redis"],
             dependencies.Select(e => e.Attribute("id")!.Value).Distinct().Order(StringComparer.Ordinal));
         // LlmGuard's runtime flows to the user, its generator does not: an application references LlmGuard itself for
         // its [Guarded] methods, as the README says.

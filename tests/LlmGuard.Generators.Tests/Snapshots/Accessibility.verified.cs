@@ -10,9 +10,11 @@ namespace Demo.Access
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private global::LlmGuard.GuardRuntime __GuardRuntime => runtime ?? global::LlmGuard.GuardRuntime.Default;
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __InternalAsync_Guard =
-            new(scene: "AccessLevels.InternalAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "AccessLevels.InternalAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "98abb1dd8c8ce1dc");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         internal partial global::System.Threading.Tasks.Task<string> InternalAsync(string id)
@@ -45,9 +47,11 @@ namespace Demo.Access
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __InternalAsync_Arguments(global::Demo.Access.AccessLevels Self, string id);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __ProtectedInternalAsync_Guard =
-            new(scene: "AccessLevels.ProtectedInternalAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "AccessLevels.ProtectedInternalAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "e29fbc23a3b5aade");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         protected internal partial global::System.Threading.Tasks.Task<string> ProtectedInternalAsync(string id)
@@ -80,9 +84,11 @@ namespace Demo.Access
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __ProtectedInternalAsync_Arguments(global::Demo.Access.AccessLevels Self, string id);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __PrivateAsync_Guard =
-            new(scene: "AccessLevels.PrivateAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "AccessLevels.PrivateAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "21fc1d619ed1abbe");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private partial global::System.Threading.Tasks.Task<string> PrivateAsync(string id)
@@ -115,9 +121,11 @@ namespace Demo.Access
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __PrivateAsync_Arguments(global::Demo.Access.AccessLevels Self, string id);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __PrivateProtectedAsync_Guard =
-            new(scene: "AccessLevels.PrivateProtectedAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "AccessLevels.PrivateProtectedAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "31009f3920fe3e64");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private protected partial global::System.Threading.Tasks.Task<string> PrivateProtectedAsync(string id)

@@ -6,9 +6,11 @@ namespace Demo.Tenants
 {
     partial class TenantAssistant
     {
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __AskAsync_Guard =
-            new(scene: "TenantAssistant.AskAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "TenantAssistant.AskAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "af0918e81ca2aa1e");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> AskAsync(string question, global::System.Threading.CancellationToken cancellationToken)

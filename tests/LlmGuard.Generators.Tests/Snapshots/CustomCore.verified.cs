@@ -6,9 +6,11 @@ namespace Demo
 {
     partial class Summarizer
     {
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __SummarizeAsync_Guard =
-            new(scene: "Summarizer.SummarizeAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "Summarizer.SummarizeAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "7b74ab4610c6c6e2");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> SummarizeAsync(string document)

@@ -6,9 +6,11 @@ namespace Demo.Tickets
 {
     partial class TicketAssistant
     {
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<global::Demo.Tickets.TicketDraft> __ExtractAsync_Guard =
-            new(scene: "ticket_autofill", timeoutMs: 5000, maxRetries: 4, retryDelayMs: 50);
+            new(scene: "ticket_autofill", timeoutMs: 5000, maxRetries: 4, retryDelayMs: 50, version: "90d7021981ca8ad0");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<global::Demo.Tickets.TicketDraft> ExtractAsync(global::Demo.Tickets.TicketRequest req, global::System.Threading.CancellationToken cancellationToken)

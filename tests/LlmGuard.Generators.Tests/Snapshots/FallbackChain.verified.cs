@@ -6,9 +6,11 @@ namespace Demo.Support
 {
     partial class SupportAssistant
     {
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __AskAsync_Guard =
-            new(scene: "support_large", timeoutMs: 800, maxRetries: 1, retryDelayMs: 200, fallbackScene: "support_small");
+            new(scene: "support_large", timeoutMs: 800, maxRetries: 1, retryDelayMs: 200, version: "a9eb13a23c0439a2", fallbackScene: "support_small");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> AskAsync(string sessionId, string question, global::System.Threading.CancellationToken cancellationToken)
@@ -45,9 +47,11 @@ namespace Demo.Support
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __AskAsync_Arguments(global::Demo.Support.SupportAssistant Self, string sessionId, string question);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __AskSmallAsync_Guard =
-            new(scene: "support_small", timeoutMs: 2000, maxRetries: 0, retryDelayMs: 200);
+            new(scene: "support_small", timeoutMs: 2000, maxRetries: 0, retryDelayMs: 200, version: "b6bff48b89bc3de5");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> AskSmallAsync(string sessionId, string question, global::System.Threading.CancellationToken cancellationToken)

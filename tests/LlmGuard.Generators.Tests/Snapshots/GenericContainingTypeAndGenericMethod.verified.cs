@@ -10,9 +10,11 @@ namespace Demo.Generics
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private global::LlmGuard.GuardRuntime __GuardRuntime => runtime ?? global::LlmGuard.GuardRuntime.Default;
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<T> __LoadAsync_Guard =
-            new(scene: "Repository.LoadAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "Repository.LoadAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: global::LlmGuard.Infrastructure.GuardedMethod.CacheVersionOf("0f7da7265f3dc86e", typeof(global::Demo.Generics.Repository<T>)));
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<T> LoadAsync(string id, global::System.Threading.CancellationToken cancellationToken)
@@ -45,11 +47,13 @@ namespace Demo.Generics
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __LoadAsync_Arguments(global::Demo.Generics.Repository<T> Self, string id);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static class __ProjectAsync_Guard<TView> where TView : global::System.IParsable<TView>
         {
             public static readonly global::LlmGuard.Infrastructure.GuardedMethod<TView?> Value =
-                new(scene: "Repository.ProjectAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+                new(scene: "Repository.ProjectAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: global::LlmGuard.Infrastructure.GuardedMethod.CacheVersionOf("621e79a49cdb1348", typeof(global::Demo.Generics.Repository<T>), typeof(TView)));
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

@@ -4,9 +4,11 @@
 
 partial class GlobalAssistant
 {
+    // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+    // shares across instances answers only the calls of this method, as built.
     [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
     private static readonly global::LlmGuard.Infrastructure.GuardedMethod<global::LlmGuard.Infrastructure.VoidResult> __SaveAsync_Guard =
-        new(scene: "GlobalAssistant.SaveAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+        new(scene: "GlobalAssistant.SaveAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "e4e17d4290e9e2d7");
 
     [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
     internal partial global::System.Threading.Tasks.Task SaveAsync(global::System.Guid id)

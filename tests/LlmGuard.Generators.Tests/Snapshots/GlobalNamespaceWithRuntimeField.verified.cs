@@ -8,9 +8,11 @@ partial class GlobalNamespaceDesk
     [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
     private global::LlmGuard.GuardRuntime __GuardRuntime => this._runtime ?? global::LlmGuard.GuardRuntime.Default;
 
+    // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+    // shares across instances answers only the calls of this method, as built.
     [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
     private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __AskAsync_Guard =
-        new(scene: "GlobalNamespaceDesk.AskAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+        new(scene: "GlobalNamespaceDesk.AskAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "040683a4367ba0fa");
 
     [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
     public partial global::System.Threading.Tasks.Task<string> AskAsync(string sessionId, string question)

@@ -10,9 +10,11 @@ namespace Demo.Interfaces
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private global::LlmGuard.GuardRuntime __GuardRuntime => this.Runtime ?? global::LlmGuard.GuardRuntime.Default;
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __RouteAsync_Guard =
-            new(scene: "ITicketRouter.RouteAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "ITicketRouter.RouteAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "7220a456e6ae0a2f");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> RouteAsync(string ticketId, string text, global::System.Threading.CancellationToken cancellationToken)

@@ -6,9 +6,11 @@ namespace Demo
 {
     partial class Classifier
     {
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __ClassifyAsync_Guard =
-            new(scene: "Classifier.ClassifyAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "Classifier.ClassifyAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "81e358e438534e5c");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> ClassifyAsync(string @class, global::System.DateTime at, int? priority, global::System.Threading.CancellationToken cancellationToken)

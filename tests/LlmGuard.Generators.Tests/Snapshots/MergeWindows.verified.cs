@@ -10,9 +10,11 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private global::LlmGuard.GuardRuntime __GuardRuntime => runtime ?? global::LlmGuard.GuardRuntime.Default;
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __ReplyAsync_Guard =
-            new(scene: "ChatDesk.ReplyAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, mergeWindowMs: 2000);
+            new(scene: "ChatDesk.ReplyAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, mergeWindowMs: 2000, version: "6e42c1a834836cb3");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> ReplyAsync(string sessionId, string message, global::System.Threading.CancellationToken cancellationToken)
@@ -47,9 +49,11 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __ReplyAsync_Arguments(global::Demo.ChatDesk Self, string sessionId, string message);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __ReplyToBurstAsync_Guard =
-            new(scene: "ChatDesk.ReplyToBurstAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, mergeWindowMs: 400, mergeMode: global::LlmGuard.MergeMode.Sliding, mergeMaxWaitMs: 1500, supersede: true);
+            new(scene: "ChatDesk.ReplyToBurstAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, mergeWindowMs: 400, mergeMode: global::LlmGuard.MergeMode.Sliding, mergeMaxWaitMs: 1500, supersede: true, version: "0b453e40e9300b57");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> ReplyToBurstAsync(string sessionId, string text, global::System.Collections.Generic.IReadOnlyList<int> messageIds, global::System.Threading.CancellationToken cancellationToken)

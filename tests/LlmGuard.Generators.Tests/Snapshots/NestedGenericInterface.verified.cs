@@ -8,9 +8,11 @@ namespace Demo.Interfaces
     {
         partial interface ILookup<TValue>
         {
+            // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+            // shares across instances answers only the calls of this method, as built.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
             private static readonly global::LlmGuard.Infrastructure.GuardedMethod<TValue> __FindAsync_Guard =
-                new(scene: "ILookup.FindAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+                new(scene: "ILookup.FindAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: global::LlmGuard.Infrastructure.GuardedMethod.CacheVersionOf("119e81e26ca5dab4", typeof(global::Demo.Interfaces.Registry<TKey>.ILookup<TValue>)));
 
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
             public partial global::System.Threading.Tasks.Task<TValue> FindAsync(string name)
@@ -43,11 +45,13 @@ namespace Demo.Interfaces
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
             private readonly record struct __FindAsync_Arguments(global::Demo.Interfaces.Registry<TKey>.ILookup<TValue> Self, string name);
 
+            // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+            // shares across instances answers only the calls of this method, as built.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
             private static class __ConvertAsync_Guard<T>
             {
                 public static readonly global::LlmGuard.Infrastructure.GuardedMethod<T> Value =
-                    new(scene: "ILookup.ConvertAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+                    new(scene: "ILookup.ConvertAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: global::LlmGuard.Infrastructure.GuardedMethod.CacheVersionOf("34d5c0ee1390940c", typeof(global::Demo.Interfaces.Registry<TKey>.ILookup<TValue>), typeof(T)));
             }
 
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
@@ -81,9 +85,11 @@ namespace Demo.Interfaces
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
             private readonly record struct __ConvertAsync_Arguments<T>(global::Demo.Interfaces.Registry<TKey>.ILookup<TValue> Self, string name);
 
+            // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+            // shares across instances answers only the calls of this method, as built.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
             private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __DescribeAsync_Guard =
-                new(scene: "ILookup.DescribeAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+                new(scene: "ILookup.DescribeAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: global::LlmGuard.Infrastructure.GuardedMethod.CacheVersionOf("381a44009a991501", typeof(global::Demo.Interfaces.Registry<TKey>.ILookup<TValue>)));
 
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
             public static partial global::System.Threading.Tasks.Task<string> DescribeAsync(string queue)

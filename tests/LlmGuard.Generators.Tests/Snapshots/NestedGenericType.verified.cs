@@ -8,9 +8,11 @@ namespace Demo.Nested
     {
         partial class Inner<T>
         {
+            // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+            // shares across instances answers only the calls of this method, as built.
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
             private static readonly global::LlmGuard.Infrastructure.GuardedMethod<T?> __FindAsync_Guard =
-                new(scene: "Inner.FindAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+                new(scene: "Inner.FindAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: global::LlmGuard.Infrastructure.GuardedMethod.CacheVersionOf("554a9bbbcd39b00e", typeof(global::Demo.Nested.Outer.Inner<T>)));
 
             [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
             public partial global::System.Threading.Tasks.Task<T?> FindAsync(string id, global::System.Threading.CancellationToken cancellationToken)

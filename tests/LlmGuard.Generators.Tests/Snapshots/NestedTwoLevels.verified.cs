@@ -14,9 +14,11 @@ namespace Demo.Nesting
                 [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
                 private global::LlmGuard.GuardRuntime __GuardRuntime => runtime ?? global::LlmGuard.GuardRuntime.Default;
 
+                // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+                // shares across instances answers only the calls of this method, as built.
                 [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
                 private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __EscalateAsync_Guard =
-                    new(scene: "Desk.EscalateAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+                    new(scene: "Desk.EscalateAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "964519867f2e26ec");
 
                 [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
                 public partial global::System.Threading.Tasks.Task<string> EscalateAsync(string ticketId, global::System.Threading.CancellationToken cancellationToken)

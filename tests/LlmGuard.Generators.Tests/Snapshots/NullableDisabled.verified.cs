@@ -10,9 +10,11 @@ namespace Demo.Legacy
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private global::LlmGuard.GuardRuntime __GuardRuntime => this._runtime ?? global::LlmGuard.GuardRuntime.Default;
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __AskAsync_Guard =
-            new(scene: "LegacyAssistant.AskAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "LegacyAssistant.AskAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "d7fb27e52181cf84");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> AskAsync(string sessionId, string question)
@@ -47,9 +49,11 @@ namespace Demo.Legacy
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __AskAsync_Arguments(global::Demo.Legacy.LegacyAssistant Self, string sessionId, string question);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __HandleAsync_Guard =
-            new(scene: "LegacyAssistant.HandleAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "LegacyAssistant.HandleAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "cfbc3145faacde2d");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> HandleAsync(global::Demo.Legacy.LegacyRequest request, global::System.Threading.CancellationToken cancellationToken)
@@ -83,11 +87,13 @@ namespace Demo.Legacy
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __HandleAsync_Arguments(global::Demo.Legacy.LegacyAssistant Self, global::Demo.Legacy.LegacyRequest request);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static class __FindAsync_Guard<T> where T : class
         {
             public static readonly global::LlmGuard.Infrastructure.GuardedMethod<T> Value =
-                new(scene: "LegacyAssistant.FindAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+                new(scene: "LegacyAssistant.FindAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: global::LlmGuard.Infrastructure.GuardedMethod.CacheVersionOf("c48459bb2332d350", typeof(global::Demo.Legacy.LegacyAssistant), typeof(T)));
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]

@@ -6,9 +6,11 @@ namespace Demo
 {
     partial class Translator
     {
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __TranslateAsync_1_Guard =
-            new(scene: "Translator.TranslateAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "Translator.TranslateAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "18a07b414d020470");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> TranslateAsync(string text)
@@ -41,9 +43,11 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __TranslateAsync_1_Arguments(global::Demo.Translator Self, string text);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __TranslateAsync_2_Guard =
-            new(scene: "Translator.TranslateAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "Translator.TranslateAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "4f28623eace4263f");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> TranslateAsync(string text, string language)

@@ -10,9 +10,11 @@ namespace Demo.Overloading
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private global::LlmGuard.GuardRuntime __GuardRuntime => runtime ?? global::LlmGuard.GuardRuntime.Default;
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __LookupAsync_1_Guard =
-            new(scene: "Catalog.LookupAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "Catalog.LookupAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "dd9e9d9a6bb7736f");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> LookupAsync(string id)
@@ -45,9 +47,11 @@ namespace Demo.Overloading
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __LookupAsync_1_Arguments(global::Demo.Overloading.Catalog Self, string id);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __LookupAsync_2_Guard =
-            new(scene: "Catalog.LookupAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "Catalog.LookupAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "49831f435d6a09c9");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> LookupAsync(int id)
@@ -80,9 +84,11 @@ namespace Demo.Overloading
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __LookupAsync_2_Arguments(global::Demo.Overloading.Catalog Self, int id);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __LookupAsync_3_Guard =
-            new(scene: "Catalog.LookupAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "Catalog.LookupAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "ee61fae0378631f8");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> LookupAsync(string id, string locale)
@@ -117,9 +123,11 @@ namespace Demo.Overloading
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __LookupAsync_3_Arguments(global::Demo.Overloading.Catalog Self, string id, string locale);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __SuggestAsync_Guard =
-            new(scene: "Catalog.SuggestAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "Catalog.SuggestAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "501be7853c7b3659");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> SuggestAsync(string id)

@@ -10,9 +10,11 @@ namespace Demo.Parameters
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private global::LlmGuard.GuardRuntime __GuardRuntime => runtime ?? global::LlmGuard.GuardRuntime.Default;
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __RouteAsync_Guard =
-            new(scene: "ParameterShapes.RouteAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "ParameterShapes.RouteAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "af8b6173c843e2ef");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> RouteAsync(string @class, string @event)
@@ -47,9 +49,11 @@ namespace Demo.Parameters
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __RouteAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, string @class, string @event);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __RouteByEventAsync_Guard =
-            new(scene: "ParameterShapes.RouteByEventAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "ParameterShapes.RouteByEventAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "54e806c4fcabad22");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> RouteByEventAsync(string @class, string @event)
@@ -82,9 +86,11 @@ namespace Demo.Parameters
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __RouteByEventAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, string @class, string @event);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __TranslateAsync_Guard =
-            new(scene: "ParameterShapes.TranslateAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "ParameterShapes.TranslateAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "21fc5f63e9cc37f1");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> TranslateAsync(string text, string language, int version)
@@ -121,9 +127,11 @@ namespace Demo.Parameters
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __TranslateAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, string text, string language, int version);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __TokenFirstAsync_Guard =
-            new(scene: "ParameterShapes.TokenFirstAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "ParameterShapes.TokenFirstAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "7c652b3201f6efd1");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> TokenFirstAsync(global::System.Threading.CancellationToken cancellationToken, string sessionId, string question)
@@ -158,9 +166,11 @@ namespace Demo.Parameters
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __TokenFirstAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, string sessionId, string question);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __TokenMiddleAsync_Guard =
-            new(scene: "ParameterShapes.TokenMiddleAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "ParameterShapes.TokenMiddleAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "77359a0bdbfa86c6");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> TokenMiddleAsync(string sessionId, global::System.Threading.CancellationToken cancellationToken, string question)
@@ -195,9 +205,11 @@ namespace Demo.Parameters
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __TokenMiddleAsync_Arguments(global::Demo.Parameters.ParameterShapes Self, string sessionId, string question);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __TokenLastAsync_Guard =
-            new(scene: "ParameterShapes.TokenLastAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "ParameterShapes.TokenLastAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "46bba9a5d7868b79");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> TokenLastAsync(string sessionId, string question, global::System.Threading.CancellationToken cancellationToken)

@@ -10,9 +10,11 @@ namespace Demo.Values
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private global::LlmGuard.GuardRuntime __GuardRuntime => this.Runtime ?? global::LlmGuard.GuardRuntime.Default;
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __AskAsync_Guard =
-            new(scene: "RecordAssistant.AskAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "RecordAssistant.AskAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "61def3dae7f52498");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> AskAsync(string question, global::System.Threading.CancellationToken cancellationToken)

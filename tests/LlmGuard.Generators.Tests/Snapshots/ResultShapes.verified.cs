@@ -10,9 +10,11 @@ namespace Demo.Results
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private global::LlmGuard.GuardRuntime __GuardRuntime => runtime ?? global::LlmGuard.GuardRuntime.Default;
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __DescribeAsync_Guard =
-            new(scene: "ResultShapes.DescribeAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "ResultShapes.DescribeAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "01ce2825492cd6a7");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.ValueTask<string> DescribeAsync(string id)
@@ -45,9 +47,11 @@ namespace Demo.Results
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __DescribeAsync_Arguments(global::Demo.Results.ResultShapes Self, string id);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<global::LlmGuard.Infrastructure.VoidResult> __ArchiveAsync_Guard =
-            new(scene: "ResultShapes.ArchiveAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "ResultShapes.ArchiveAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "a3aeb529aa973875");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task ArchiveAsync(string id)
@@ -80,9 +84,11 @@ namespace Demo.Results
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __ArchiveAsync_Arguments(global::Demo.Results.ResultShapes Self, string id);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<global::LlmGuard.Infrastructure.VoidResult> __AcknowledgeAsync_Guard =
-            new(scene: "ResultShapes.AcknowledgeAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "ResultShapes.AcknowledgeAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "d61ab36ddda97f8a");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.ValueTask AcknowledgeAsync(string id, global::System.Threading.CancellationToken cancellationToken)
@@ -115,9 +121,11 @@ namespace Demo.Results
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __AcknowledgeAsync_Arguments(global::Demo.Results.ResultShapes Self, string id);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<int> __CountAsync_Guard =
-            new(scene: "ResultShapes.CountAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "ResultShapes.CountAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "7afc4f829125ca7b");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<int> CountAsync(string queue)
@@ -150,9 +158,11 @@ namespace Demo.Results
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __CountAsync_Arguments(global::Demo.Results.ResultShapes Self, string queue);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string?> __FindTitleAsync_Guard =
-            new(scene: "ResultShapes.FindTitleAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "ResultShapes.FindTitleAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "d8769410e611d0f3");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string?> FindTitleAsync(string id)
@@ -185,9 +195,11 @@ namespace Demo.Results
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __FindTitleAsync_Arguments(global::Demo.Results.ResultShapes Self, string id);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<int?> __FindPriorityAsync_Guard =
-            new(scene: "ResultShapes.FindPriorityAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "ResultShapes.FindPriorityAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "f04da25a78c4562f");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<int?> FindPriorityAsync(string id)

@@ -10,9 +10,11 @@ namespace Demo.Runtimes
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private global::LlmGuard.GuardRuntime __GuardRuntime => this._runtime ?? global::LlmGuard.GuardRuntime.Default;
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<int> __CountAsync_Guard =
-            new(scene: "WithField.CountAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "WithField.CountAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "0632d2f55a679f23");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<int> CountAsync(string text)

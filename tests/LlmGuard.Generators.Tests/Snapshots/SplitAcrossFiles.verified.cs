@@ -10,9 +10,11 @@ namespace Demo.Split
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private global::LlmGuard.GuardRuntime __GuardRuntime => this._runtime ?? global::LlmGuard.GuardRuntime.Default;
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __AskAsync_Guard =
-            new(scene: "SplitDesk.AskAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "SplitDesk.AskAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "9d0e97b07ea41fb0");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> AskAsync(string sessionId, global::System.Threading.CancellationToken cancellationToken)
@@ -45,9 +47,11 @@ namespace Demo.Split
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __AskAsync_Arguments(global::Demo.Split.SplitDesk Self, string sessionId);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __ClarifyAsync_Guard =
-            new(scene: "SplitDesk.ClarifyAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "SplitDesk.ClarifyAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "66dfdf133179662b");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> ClarifyAsync(string sessionId, global::System.Threading.CancellationToken cancellationToken)
@@ -80,9 +84,11 @@ namespace Demo.Split
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private readonly record struct __ClarifyAsync_Arguments(global::Demo.Split.SplitDesk Self, string sessionId);
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __SummarizeAsync_Guard =
-            new(scene: "SplitDesk.SummarizeAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "SplitDesk.SummarizeAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "902070feee34b7ac");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<string> SummarizeAsync(string sessionId)

@@ -6,9 +6,11 @@ namespace Demo
 {
     partial class Notifier
     {
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<global::LlmGuard.Infrastructure.VoidResult> __NotifyAsync_Guard =
-            new(scene: "Notifier.NotifyAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "Notifier.NotifyAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "c71eff8c4c0cc4e4");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public static partial global::System.Threading.Tasks.ValueTask NotifyAsync(long ticketId, global::System.Threading.CancellationToken cancellationToken)

@@ -6,9 +6,11 @@ namespace Demo.Statics
 {
     partial class DefaultGlossary
     {
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __DefineAsync_Guard =
-            new(scene: "DefaultGlossary.DefineAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "DefaultGlossary.DefineAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "1e9ee3086235308d");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public static partial global::System.Threading.Tasks.Task<string> DefineAsync(string term)

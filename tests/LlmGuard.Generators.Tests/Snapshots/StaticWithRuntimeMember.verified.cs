@@ -10,9 +10,11 @@ namespace Demo.Statics
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static global::LlmGuard.GuardRuntime __GuardRuntime => Runtime ?? global::LlmGuard.GuardRuntime.Default;
 
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<string> __DefineAsync_Guard =
-            new(scene: "Glossary.DefineAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200);
+            new(scene: "Glossary.DefineAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, version: "edb120a735b9fcf8");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public static partial global::System.Threading.Tasks.Task<string> DefineAsync(string term, global::System.Threading.CancellationToken cancellationToken)

@@ -6,10 +6,12 @@ namespace Demo
 {
     partial class Chat
     {
+        // The version is a hash of this method's signature, key and result type: an execution a Distributed scene
+        // shares across instances answers only the calls of this method, as built.
         // The result says which tokens it used: budgets, prices and usage records read them from its UsageDetails.
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         private static readonly global::LlmGuard.Infrastructure.GuardedMethod<global::Microsoft.Extensions.AI.ChatResponse> __AskAsync_Guard =
-            new(scene: "Chat.AskAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, usage: static result => new global::LlmGuard.LlmTokenUsage(result?.Usage?.InputTokenCount, result?.Usage?.OutputTokenCount, result?.ModelId));
+            new(scene: "Chat.AskAsync", timeoutMs: 30000, maxRetries: 2, retryDelayMs: 200, usage: static result => new global::LlmGuard.LlmTokenUsage(result?.Usage?.InputTokenCount, result?.Usage?.OutputTokenCount, result?.ModelId), version: "25e7b397bcea2987");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LlmGuard.Generators", "{version}")]
         public partial global::System.Threading.Tasks.Task<global::Microsoft.Extensions.AI.ChatResponse> AskAsync(string question, global::System.Threading.CancellationToken cancellationToken)

@@ -17,6 +17,10 @@ public partial class DistributedAssistant(GuardRuntime runtime, ScriptedModel mo
     [Guarded(Scene = SharedScene, TimeoutMs = 0, MaxRetries = 0)]
     public partial Task<string> AskAsync(string question, CancellationToken cancellationToken = default);
 
+    // Same scene, same result type and the same key as AskAsync: only the method tells their answers apart.
+    [Guarded(Scene = SharedScene, TimeoutMs = 0, MaxRetries = 0)]
+    public partial Task<string> SummarizeAsync(string question, CancellationToken cancellationToken = default);
+
     [Guarded(Scene = LocalScene, TimeoutMs = 0, MaxRetries = 0)]
     public partial Task<string> AskLocallyAsync(string question, CancellationToken cancellationToken = default);
 
@@ -34,6 +38,8 @@ public partial class DistributedAssistant(GuardRuntime runtime, ScriptedModel mo
     }
 
     private Task<string> AskCoreAsync(string question, CancellationToken cancellationToken) => model.RespondAsync(question, cancellationToken);
+
+    private Task<string> SummarizeCoreAsync(string question, CancellationToken cancellationToken) => model.RespondAsync("summary of " + question, cancellationToken);
 
     private Task<string> AskLocallyCoreAsync(string question, CancellationToken cancellationToken) => model.RespondAsync(question, cancellationToken);
 }

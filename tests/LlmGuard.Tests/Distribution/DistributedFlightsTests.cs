@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading.Tasks;
 using LlmGuard.Configuration;
 using LlmGuard.Distribution;
@@ -48,6 +49,27 @@ public sealed class DistributedFlightsTests
         Assert.Contains("which plan", key, StringComparison.Ordinal);
         Assert.Equal(1, _model.Calls);
         Assert.Equal(0, runtime.InFlightCount);
+    }
+
+    [Fact]
+    public async Task Two_methods_of_one_scene_with_equal_guard_keys_offer_different_keys_to_the_hook()
+    {
+        // Across instances nothing else tells the two executions apart: equal keys would answer one method's callers with
+        // the other's result.
+        var flights = new RecordingFlights { Mode = RecordingFlights.Behaviour.RunHere };
+        var assistant = new DistributedAssistant(Runtime(flights), _model);
+
+        Task<string> asked = assistant.AskAsync("which plan");
+        (await _model.NextCallAsync()).Succeed("the yearly plan");
+        Task<string> summarized = assistant.SummarizeAsync("which plan");
+        (await _model.NextCallAsync()).Succeed("a summary");
+
+        Assert.Equal("the yearly plan", await asked.Within());
+        Assert.Equal("a summary", await summarized.Within());
+        string[] keys = flights.Offered.Select(offered => offered.Key).ToArray();
+        Assert.Equal(2, keys.Length);
+        Assert.NotEqual(keys[0], keys[1]);
+        Assert.All(keys, key => Assert.EndsWith(DistributedAssistant.SharedScene + ":which plan", key, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -134,10 +134,13 @@ public sealed class MergeWindowUnitTests : IDisposable
     public async Task When_every_caller_cancels_during_the_execution_its_token_is_cancelled()
     {
         var running = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        CancellationToken executionToken = default;
+        var started = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var caller = new CancellationTokenSource();
-        Task<string> call = _windows.JoinAsync("s1", "a", null, (_, token) => { executionToken = token; return new ValueTask<string>(running.Task.WaitAsync(token)); }, caller.Token);
+        Task<string> call = _windows.JoinAsync("s1", "a", null, (_, token) => { started.TrySetResult(token); return new ValueTask<string>(running.Task.WaitAsync(token)); }, caller.Token);
         _time.Advance(TimeSpan.FromSeconds(2));
+
+        // The closed window may start its execution on the timer's thread: cancel only once it runs.
+        CancellationToken executionToken = await started.Task.Within();
         Assert.False(executionToken.IsCancellationRequested);
 
         caller.Cancel();
