@@ -55,6 +55,27 @@ public sealed class CrossInstanceFlightTests(RedisServer server) : IClassFixture
     }
 
     [Fact]
+    public async Task Two_methods_of_one_scene_with_equal_guard_keys_on_two_instances_each_run_their_own_execution()
+    {
+        var model = new HeldModel();
+        SharedAssistant first = Instance(model);
+        SharedAssistant second = Instance(model);
+
+        Task<string> asked = first.AskAsync("which plan");
+        Task<string> summarized = second.SummarizeAsync("which plan");
+        for (int look = 0; model.Executions < 2; look++)
+        {
+            Assert.True(look < 1_000, "The second method never ran: it followed the first method's execution.");
+            await Task.Delay(10);
+        }
+
+        model.Answer("the yearly plan");
+
+        Assert.Equal("the yearly plan", await asked.WaitAsync(s_realBound));
+        Assert.Equal("summary: the yearly plan", await summarized.WaitAsync(s_realBound));
+    }
+
+    [Fact]
     public async Task A_burst_of_calls_on_three_instances_runs_one_execution_per_key()
     {
         const int Instances = 3;

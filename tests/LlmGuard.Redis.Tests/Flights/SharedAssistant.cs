@@ -39,5 +39,12 @@ public partial class SharedAssistant(GuardRuntime runtime, HeldModel model)
     [Guarded(Scene = Scene, TimeoutMs = 0, MaxRetries = 0)]
     public partial Task<string> AskAsync(string question, CancellationToken cancellationToken = default);
 
+    // Same scene, result type and guard key as AskAsync: across instances only the method's version tells them apart.
+    [Guarded(Scene = Scene, TimeoutMs = 0, MaxRetries = 0)]
+    public partial Task<string> SummarizeAsync(string question, CancellationToken cancellationToken = default);
+
     private Task<string> AskCoreAsync(string question, CancellationToken cancellationToken) => model.RespondAsync(cancellationToken);
+
+    private async Task<string> SummarizeCoreAsync(string question, CancellationToken cancellationToken) =>
+        "summary: " + await model.RespondAsync(cancellationToken).ConfigureAwait(false);
 }
