@@ -63,6 +63,9 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IDisposable
         _leases = new RedisLeases(connection, options.KeyPrefix, options.LeaseTtl, options.RedisTimeout, timeProvider);
         _results = new RedisResultChannel(connection, options.KeyPrefix, options.ResultTtl, options.PollInterval, options.RedisTimeout, timeProvider);
         _json = options.TypeInfoResolver is { } resolver ? new JsonSerializerOptions { TypeInfoResolver = resolver } : null;
+
+        // Read-only options cache each type's contract; a generated context asked directly builds a new one per call.
+        _json?.MakeReadOnly();
         _redisTimeout = options.RedisTimeout;
         _followerWait = options.FollowerWait;
         _timeProvider = timeProvider;
@@ -81,7 +84,7 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IDisposable
 
     public async ValueTask<TResult> RunAsync<TResult>(string scene, string key, Func<CancellationToken, ValueTask<TResult>> execute, CancellationToken cancellationToken)
     {
-        if (_json?.TypeInfoResolver?.GetTypeInfo(typeof(TResult), _json) is not JsonTypeInfo<TResult> typeInfo)
+        if (_json is null || !_json.TryGetTypeInfo(typeof(TResult), out JsonTypeInfo? contract) || contract is not JsonTypeInfo<TResult> typeInfo)
         {
             if (_typesWithoutContract.TryAdd(typeof(TResult), true))
             {
