@@ -154,8 +154,10 @@ internal sealed class RedisResultChannel
         var announcements = new Announcements();
         Action<RedisChannel, RedisValue> onAnnounced = (_, _) => announcements.Announce();
 
-        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, redisLost);
-        using ITimer deadline = _timeProvider.CreateTimer(static state => ((CancellationTokenSource)state!).Cancel(), bounded, bound, Timeout.InfiniteTimeSpan);
+        // The bound is a CTS's own timer rather than an ITimer that cancels `bounded`: disposing an ITimer does not wait
+        // for a callback already running, which could then cancel a disposed source and throw on a timer thread.
+        using var deadline = new CancellationTokenSource(bound, _timeProvider);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, redisLost, deadline.Token);
 
         // Subscribe before the first look: a result published in between is then either read or announced, never missed.
         try
