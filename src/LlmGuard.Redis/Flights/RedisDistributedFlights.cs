@@ -198,37 +198,49 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IDisposable
 
     private async ValueTask<TResult> LeadAsync<TResult>(string scene, string flightKey, RedisLease lease, JsonTypeInfo<TResult> typeInfo, Func<CancellationToken, ValueTask<TResult>> execute, CancellationToken cancellationToken)
     {
-        RedisKey leaseKey = _leases.LeaseKey(flightKey);
-        string? owner = await BeginAsync(flightKey, leaseKey).ConfigureAwait(false);
-        TResult result;
+        bool released = false;
         try
         {
-            result = await execute(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception) when (cancellationToken.IsCancellationRequested)
-        {
-            // Every caller here left, so there is no answer to share, but the followers still want one. Released before
-            // it is announced, so a follower woken by "abandoned" finds the lease free: one takes it and runs the
-            // execution, the others follow it.
-            await ReleaseAsync(lease).ConfigureAwait(false);
-            await PublishAsync(flightKey, leaseKey, owner, FlightOutcome.Abandoned, default, typeInfo).ConfigureAwait(false);
-            throw;
-        }
-        catch (Exception)
-        {
-            await PublishAsync(flightKey, leaseKey, owner, FlightOutcome.Failed, default, typeInfo).ConfigureAwait(false);
-            await ReleaseAsync(lease).ConfigureAwait(false);
-            throw;
-        }
+            RedisKey leaseKey = _leases.LeaseKey(flightKey);
+            string? owner = await BeginAsync(flightKey, leaseKey).ConfigureAwait(false);
+            TResult result;
+            try
+            {
+                result = await execute(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
+            {
+                // Every caller here left, so there is no answer to share, but the followers still want one. Released
+                // before it is announced, so a follower woken by "abandoned" finds the lease free: one takes it and runs
+                // the execution, the others follow it.
+                released = true;
+                await ReleaseAsync(lease).ConfigureAwait(false);
+                await PublishAsync(flightKey, leaseKey, owner, FlightOutcome.Abandoned, default, typeInfo).ConfigureAwait(false);
+                throw;
+            }
+            catch (Exception)
+            {
+                await PublishAsync(flightKey, leaseKey, owner, FlightOutcome.Failed, default, typeInfo).ConfigureAwait(false);
+                throw;
+            }
 
-        if (lease.Lost.IsCancellationRequested)
-        {
-            RedisLog.LeaseLost(_logger, scene);
-        }
+            if (lease.Lost.IsCancellationRequested)
+            {
+                RedisLog.LeaseLost(_logger, scene);
+            }
 
-        await PublishAsync(flightKey, leaseKey, owner, FlightOutcome.Succeeded, result, typeInfo).ConfigureAwait(false);
-        await ReleaseAsync(lease).ConfigureAwait(false);
-        return result;
+            await PublishAsync(flightKey, leaseKey, owner, FlightOutcome.Succeeded, result, typeInfo).ConfigureAwait(false);
+            return result;
+        }
+        finally
+        {
+            // Whatever failed above, a lease kept would be renewed for as long as this process lives, and every
+            // instance's later calls of this key would wait their FollowerWait for an outcome that never comes.
+            if (!released)
+            {
+                await ReleaseAsync(lease).ConfigureAwait(false);
+            }
+        }
     }
 
     // A leader that cannot read its lease id still runs the execution for its callers; it only cannot mark an outcome
@@ -256,17 +268,22 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IDisposable
             return;
         }
 
+        // Written before any Redis call. A value the contract cannot write (a JsonException, a NotSupportedException, or
+        // whatever a property getter throws) is this instance's problem: its callers keep their answer, and the
+        // followers, told "failed", run the execution themselves.
+        byte[] payload;
         try
         {
-            try
-            {
-                await _results.PublishAsync(flightKey, leaseKey, owner, outcome, value, typeInfo).ConfigureAwait(false);
-            }
-            catch (Exception exception) when (exception is JsonException or NotSupportedException)
-            {
-                // A value the contract cannot write is this instance's problem: the followers run the execution themselves.
-                await _results.PublishAsync(flightKey, leaseKey, owner, FlightOutcome.Failed, default, typeInfo).ConfigureAwait(false);
-            }
+            payload = ResultEnvelope.Write(outcome, owner, value, typeInfo);
+        }
+        catch (Exception)
+        {
+            payload = ResultEnvelope.Write(FlightOutcome.Failed, owner, default, typeInfo);
+        }
+
+        try
+        {
+            await _results.PublishAsync(flightKey, leaseKey, owner, payload).ConfigureAwait(false);
         }
         catch (Exception exception) when (DidNotReachRedis(exception))
         {

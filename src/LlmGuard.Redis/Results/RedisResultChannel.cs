@@ -96,7 +96,21 @@ internal sealed class RedisResultChannel
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(typeInfo);
-        byte[] payload = ResultEnvelope.Write(outcome, owner, value, typeInfo);
+        return await PublishAsync(key, leaseKey, owner, ResultEnvelope.Write(outcome, owner, value, typeInfo)).ConfigureAwait(false);
+    }
+
+    /// <summary>Stores an envelope <see cref="ResultEnvelope.Write"/> wrote for <paramref name="key"/> and announces it to the followers.</summary>
+    /// <param name="key">The guard key.</param>
+    /// <param name="leaseKey">The Redis key of the lease.</param>
+    /// <param name="owner">The lease id <see cref="BeginAsync"/> returned, the one the envelope names.</param>
+    /// <param name="payload">The envelope.</param>
+    /// <returns>Whether the outcome was stored: not when another owner holds the lease now.</returns>
+    /// <exception cref="TimeoutException">Redis did not answer within the Redis timeout.</exception>
+    public async Task<bool> PublishAsync(string key, RedisKey leaseKey, string owner, byte[] payload)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(owner);
+        ArgumentNullException.ThrowIfNull(payload);
         RedisResult stored = await _connection.GetDatabase()
             .ScriptEvaluateAsync(
                 PublishScript,

@@ -232,6 +232,26 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
     }
 
     [Fact]
+    public async Task A_leader_whose_answer_cannot_be_written_still_answers_and_frees_the_key_for_the_next_call_at_once()
+    {
+        FlightInstance first = Instance(options => options.TypeInfoResolver = UnwritableAnswerJsonContext.Default);
+        FlightInstance second = Instance(options => options.TypeInfoResolver = UnwritableAnswerJsonContext.Default);
+        var firstAssistant = new UnwritableAssistant(first.Runtime);
+        var secondAssistant = new UnwritableAssistant(second.Runtime);
+        await using StackExchange.Redis.ConnectionMultiplexer admin = await server.ConnectAsync();
+
+        UnwritableAnswer answer = await firstAssistant.AskAsync("which plan").WaitAsync(s_realBound);
+
+        Assert.Equal("answer to which plan", answer.Text);
+        Assert.Empty(await KeysAsync(admin, "lease:*"));
+
+        // The second instance's clock never moves: a lease left behind would keep its call waiting for good.
+        Assert.Equal("answer to which plan", (await secondAssistant.AskAsync("which plan").WaitAsync(s_realBound)).Text);
+        Assert.Equal(1, secondAssistant.Executions);
+        Assert.Empty(second.FallbackReasons);
+    }
+
+    [Fact]
     public async Task A_result_type_without_a_json_contract_runs_on_each_instance_and_is_logged_once()
     {
         FlightInstance instance = Instance(options => options.TypeInfoResolver = NumbersOnlyJsonContext.Default);
