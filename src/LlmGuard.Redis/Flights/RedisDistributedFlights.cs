@@ -182,8 +182,10 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IDisposable
         }
         catch
         {
-            // A lease nobody leads with would be renewed for as long as this process lives.
-            await ReleaseAsync(lease).ConfigureAwait(false);
+            // A lease nobody leads with would be renewed for as long as this process lives, so it is released; in the
+            // background, because the circuit does not know yet that Redis failed this read: awaited, the release could
+            // add another RedisTimeout to a caller who already waited one for the lease and one for the read.
+            _ = lease.DisposeAsync().AsTask();
             throw;
         }
 
