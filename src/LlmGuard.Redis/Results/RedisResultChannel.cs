@@ -181,7 +181,7 @@ internal sealed class RedisResultChannel
         catch (Exception exception)
         {
             // A subscription that completes after this wait gave up would keep its handler on the connection for good.
-            await subscriber.UnsubscribeAsync(channel, onAnnounced, CommandFlags.FireAndForget).ConfigureAwait(false);
+            await UnsubscribeAsync(subscriber, channel, onAnnounced).ConfigureAwait(false);
             if (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 return Ended<T>(redisLost);
@@ -225,8 +225,21 @@ internal sealed class RedisResultChannel
         }
         finally
         {
-            // Fire and forget: leaving must not wait on a Redis that may be gone.
+            await UnsubscribeAsync(subscriber, channel, onAnnounced).ConfigureAwait(false);
+        }
+    }
+
+    // Fire and forget: leaving must not wait on a Redis that may be gone. A failure here (the multiplexer disposed under
+    // the wait throws ObjectDisposedException) must not replace the result the wait found or the exception it ends
+    // with; a handler left on a disposed connection is gone with it, and on a live one it only wakes a finished wait.
+    private static async Task UnsubscribeAsync(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> onAnnounced)
+    {
+        try
+        {
             await subscriber.UnsubscribeAsync(channel, onAnnounced, CommandFlags.FireAndForget).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is ObjectDisposedException or RedisException or TimeoutException)
+        {
         }
     }
 
