@@ -117,6 +117,7 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IDisposable
     private async Task<Election<TResult>> ElectAsync<TResult>(string flightKey, JsonTypeInfo<TResult> typeInfo, bool probe, CancellationToken redisLost, CancellationToken cancellationToken)
     {
         long started = _timeProvider.GetTimestamp();
+        var witness = new LeaderWitness();
         try
         {
             for (int attempt = 1; ; attempt++)
@@ -130,7 +131,7 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IDisposable
                 {
                     // A follower that takes the lease on a later try may have been slow to: if the successor it raced
                     // already ran, published and released, the result is there, and running again would be a duplicate.
-                    return attempt == 1 ? Election<TResult>.Lead(lease) : await TakeOverAsync(flightKey, lease, typeInfo).ConfigureAwait(false);
+                    return attempt == 1 ? Election<TResult>.Lead(lease) : await TakeOverAsync(flightKey, lease, typeInfo, witness).ConfigureAwait(false);
                 }
 
                 TimeSpan remaining = _followerWait - _timeProvider.GetElapsedTime(started);
@@ -139,12 +140,15 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IDisposable
                     return Election<TResult>.Local(RedisFallbacks.FollowerWait);
                 }
 
-                FollowerLook<TResult> look = await _results.WaitAsync(flightKey, _leases.LeaseKey(flightKey), typeInfo, remaining, redisLost, cancellationToken).ConfigureAwait(false);
+                FollowerLook<TResult> look = await _results.WaitAsync(flightKey, _leases.LeaseKey(flightKey), typeInfo, witness, remaining, redisLost, cancellationToken).ConfigureAwait(false);
                 switch (look.Outcome)
                 {
                     case FlightOutcome.Succeeded:
                         return Election<TResult>.Answered(look.Value!);
-                    case FlightOutcome.Abandoned or FlightOutcome.NoLeader when attempt < LeaseAttempts:
+                    case FlightOutcome.Abandoned when attempt < LeaseAttempts:
+                        witness.HandedOn();
+                        continue;
+                    case FlightOutcome.NoLeader when attempt < LeaseAttempts:
                         continue;
                     default:
                         return Election<TResult>.Local(look.Outcome switch
@@ -173,12 +177,12 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IDisposable
         }
     }
 
-    private async Task<Election<TResult>> TakeOverAsync<TResult>(string flightKey, RedisLease lease, JsonTypeInfo<TResult> typeInfo)
+    private async Task<Election<TResult>> TakeOverAsync<TResult>(string flightKey, RedisLease lease, JsonTypeInfo<TResult> typeInfo, LeaderWitness witness)
     {
         FollowerLook<TResult>? published;
         try
         {
-            published = await _results.ReadAsync(flightKey, typeInfo).ConfigureAwait(false);
+            published = await _results.ReadAsync(flightKey, typeInfo, witness).ConfigureAwait(false);
         }
         catch
         {

@@ -121,16 +121,18 @@ internal sealed class RedisResultChannel
         return (long)stored == 1;
     }
 
-    /// <summary>Reads the outcome stored for <paramref name="key"/> without waiting.</summary>
+    /// <summary>Reads the outcome stored for <paramref name="key"/> without waiting, as the holder of its lease.</summary>
     /// <typeparam name="T">The result type.</typeparam>
     /// <param name="key">The guard key.</param>
     /// <param name="typeInfo">How to read <typeparamref name="T"/>.</param>
-    /// <returns>The stored outcome, or <see langword="null"/> when none is stored or it does not read as a <typeparamref name="T"/>.</returns>
+    /// <param name="witness">What this caller's looks saw: only an outcome it accepts counts.</param>
+    /// <returns>The stored outcome, or <see langword="null"/> when none is stored, it is not the witnessed leader's, or it does not read as a <typeparamref name="T"/>.</returns>
     /// <exception cref="TimeoutException">Redis did not answer within the Redis timeout.</exception>
-    public async Task<FollowerLook<T>?> ReadAsync<T>(string key, JsonTypeInfo<T> typeInfo)
+    public async Task<FollowerLook<T>?> ReadAsync<T>(string key, JsonTypeInfo<T> typeInfo, LeaderWitness witness)
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(typeInfo);
+        ArgumentNullException.ThrowIfNull(witness);
         RedisValue stored = await _connection.GetDatabase().StringGetAsync(ResultKey(key)).WaitAsync(_redisTimeout, _timeProvider).ConfigureAwait(false);
         if (stored.IsNull)
         {
@@ -139,7 +141,8 @@ internal sealed class RedisResultChannel
 
         try
         {
-            return ResultEnvelope.Read((byte[])stored!, typeInfo).Look;
+            // The caller holds the lease now, so no other holder's outcome can be current.
+            return ResultEnvelope.Read((byte[])stored!, typeInfo, owner => witness.Accepts(owner, holder: null));
         }
         catch (JsonException)
         {
@@ -152,15 +155,17 @@ internal sealed class RedisResultChannel
     /// <param name="key">The guard key.</param>
     /// <param name="leaseKey">The Redis key of the lease, read with each look: no holder and no result means no leader.</param>
     /// <param name="typeInfo">How to read <typeparamref name="T"/>.</param>
+    /// <param name="witness">What this caller's looks saw of the key's leaders, kept across its waits.</param>
     /// <param name="bound">The longest the wait lasts, on the channel's clock.</param>
     /// <param name="redisLost">Cancelled when the connection to Redis is lost: the wait ends with <see cref="FlightOutcome.RedisLost"/>.</param>
     /// <param name="cancellationToken">Ends the wait.</param>
     /// <returns>What the wait found.</returns>
     /// <exception cref="TimeoutException">A Redis command did not answer within the Redis timeout.</exception>
-    public async Task<FollowerLook<T>> WaitAsync<T>(string key, RedisKey leaseKey, JsonTypeInfo<T> typeInfo, TimeSpan bound, CancellationToken redisLost, CancellationToken cancellationToken)
+    public async Task<FollowerLook<T>> WaitAsync<T>(string key, RedisKey leaseKey, JsonTypeInfo<T> typeInfo, LeaderWitness witness, TimeSpan bound, CancellationToken redisLost, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(typeInfo);
+        ArgumentNullException.ThrowIfNull(witness);
         IDatabase database = _connection.GetDatabase();
         ISubscriber subscriber = _connection.GetSubscriber();
         RedisChannel channel = Channel(key);
@@ -204,7 +209,7 @@ internal sealed class RedisResultChannel
                     return Ended<T>(redisLost);
                 }
 
-                if (Look(looked[0], looked[1], typeInfo) is { } found)
+                if (Look(looked[0], looked[1], typeInfo, witness) is { } found)
                 {
                     return found;
                 }
@@ -243,27 +248,26 @@ internal sealed class RedisResultChannel
         }
     }
 
-    // A stored outcome counts while its leader still holds the lease or nobody does; one left by an earlier leader,
-    // under a lease someone else holds now, is not this flight's and the follower keeps waiting.
-    private static FollowerLook<T>? Look<T>(RedisValue holder, RedisValue stored, JsonTypeInfo<T> typeInfo)
+    // A stored outcome counts when it is this follower's leader's (see LeaderWitness); one left by an earlier execution
+    // is not, and the follower keeps waiting while someone holds the lease, or elects again once nobody does.
+    private static FollowerLook<T>? Look<T>(RedisValue holder, RedisValue stored, JsonTypeInfo<T> typeInfo, LeaderWitness witness)
     {
-        if (stored.IsNull)
+        string? holderId = holder;
+        witness.Saw(holderId, outcomeStored: !stored.IsNull);
+        FollowerLook<T>? look = null;
+        if (!stored.IsNull)
         {
-            return holder.IsNull ? new FollowerLook<T>(FlightOutcome.NoLeader, default) : null;
+            try
+            {
+                look = ResultEnvelope.Read((byte[])stored!, typeInfo, owner => witness.Accepts(owner, holderId));
+            }
+            catch (JsonException)
+            {
+                return new FollowerLook<T>(FlightOutcome.Unreadable, default);
+            }
         }
 
-        string? owner;
-        FollowerLook<T> look;
-        try
-        {
-            (owner, look) = ResultEnvelope.Read((byte[])stored!, typeInfo);
-        }
-        catch (JsonException)
-        {
-            return new FollowerLook<T>(FlightOutcome.Unreadable, default);
-        }
-
-        return holder.IsNull || (string?)holder == owner ? look : null;
+        return look ?? (holderId is null ? new FollowerLook<T>(FlightOutcome.NoLeader, default) : null);
     }
 
     private static FollowerLook<T> Ended<T>(CancellationToken redisLost) =>

@@ -154,6 +154,22 @@ public sealed class RedisResultChannelTests(RedisServer server) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_result_an_earlier_leader_left_that_this_version_cannot_read_is_ignored_not_reported_unreadable()
+    {
+        RedisResultChannel leader = await ChannelAsync(TimeProvider.System);
+        RedisResultChannel follower = await ChannelAsync(_followerClock);
+        string key = NewKey();
+        Assert.True(await (await ConnectAsync()).GetDatabase().StringSetAsync(follower.ResultKey(key), """{"status":"ok","owner":"earlier","value":"an older shape"}"""));
+        await HoldLeaseAsync(key, "later-leader");
+
+        Task<FollowerLook<Answer>> waiting = WaitAsync(follower, key);
+        await SubscribedAsync(follower.Channel(key));
+        Assert.True(await leader.PublishAsync(key, LeaseKey(key), "later-leader", FlightOutcome.Succeeded, new Answer("later", 2), ResultJsonContext.Default.Answer));
+
+        Assert.Equal(new FollowerLook<Answer>(FlightOutcome.Succeeded, new Answer("later", 2)), await waiting.WaitAsync(s_realBound));
+    }
+
+    [Fact]
     public async Task A_follower_woken_by_an_announcement_that_was_not_its_leaders_is_still_woken_by_the_next()
     {
         RedisResultChannel leader = await ChannelAsync(TimeProvider.System);
@@ -203,7 +219,7 @@ public sealed class RedisResultChannelTests(RedisServer server) : IClassFixture<
         channel.PublishAsync(key, LeaseKey(key), Owner, outcome, value, ResultJsonContext.Default.Answer);
 
     private static Task<FollowerLook<Answer>> WaitAsync(RedisResultChannel channel, string key) =>
-        channel.WaitAsync(key, LeaseKey(key), ResultJsonContext.Default.Answer, s_waitBound, CancellationToken.None, CancellationToken.None);
+        channel.WaitAsync(key, LeaseKey(key), ResultJsonContext.Default.Answer, new LeaderWitness(), s_waitBound, CancellationToken.None, CancellationToken.None);
 
     // What a lease holder leaves in Redis: the key, holding the owner's id.
     private async Task HoldLeaseAsync(string key, string owner) =>
