@@ -63,6 +63,9 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IDisposable
         _leases = new RedisLeases(connection, options.KeyPrefix, options.LeaseTtl, options.RedisTimeout, timeProvider);
         _results = new RedisResultChannel(connection, options.KeyPrefix, options.ResultTtl, options.PollInterval, options.RedisTimeout, timeProvider);
         _json = options.TypeInfoResolver is { } resolver ? new JsonSerializerOptions { TypeInfoResolver = resolver } : null;
+
+        // Read-only options cache each type's contract; a generated context asked directly builds a new one per call.
+        _json?.MakeReadOnly();
         _redisTimeout = options.RedisTimeout;
         _followerWait = options.FollowerWait;
         _timeProvider = timeProvider;
@@ -81,7 +84,7 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IDisposable
 
     public async ValueTask<TResult> RunAsync<TResult>(string scene, string key, Func<CancellationToken, ValueTask<TResult>> execute, CancellationToken cancellationToken)
     {
-        if (_json?.TypeInfoResolver?.GetTypeInfo(typeof(TResult), _json) is not JsonTypeInfo<TResult> typeInfo)
+        if (_json is null || !_json.TryGetTypeInfo(typeof(TResult), out JsonTypeInfo? contract) || contract is not JsonTypeInfo<TResult> typeInfo)
         {
             if (_typesWithoutContract.TryAdd(typeof(TResult), true))
             {
@@ -114,6 +117,7 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IDisposable
     private async Task<Election<TResult>> ElectAsync<TResult>(string flightKey, JsonTypeInfo<TResult> typeInfo, bool probe, CancellationToken redisLost, CancellationToken cancellationToken)
     {
         long started = _timeProvider.GetTimestamp();
+        var witness = new LeaderWitness();
         try
         {
             for (int attempt = 1; ; attempt++)
@@ -127,7 +131,7 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IDisposable
                 {
                     // A follower that takes the lease on a later try may have been slow to: if the successor it raced
                     // already ran, published and released, the result is there, and running again would be a duplicate.
-                    return attempt == 1 ? Election<TResult>.Lead(lease) : await TakeOverAsync(flightKey, lease, typeInfo).ConfigureAwait(false);
+                    return attempt == 1 ? Election<TResult>.Lead(lease) : await TakeOverAsync(flightKey, lease, typeInfo, witness).ConfigureAwait(false);
                 }
 
                 TimeSpan remaining = _followerWait - _timeProvider.GetElapsedTime(started);
@@ -136,12 +140,15 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IDisposable
                     return Election<TResult>.Local(RedisFallbacks.FollowerWait);
                 }
 
-                FollowerLook<TResult> look = await _results.WaitAsync(flightKey, _leases.LeaseKey(flightKey), typeInfo, remaining, redisLost, cancellationToken).ConfigureAwait(false);
+                FollowerLook<TResult> look = await _results.WaitAsync(flightKey, _leases.LeaseKey(flightKey), typeInfo, witness, remaining, redisLost, cancellationToken).ConfigureAwait(false);
                 switch (look.Outcome)
                 {
                     case FlightOutcome.Succeeded:
                         return Election<TResult>.Answered(look.Value!);
-                    case FlightOutcome.Abandoned or FlightOutcome.NoLeader when attempt < LeaseAttempts:
+                    case FlightOutcome.Abandoned when attempt < LeaseAttempts:
+                        witness.HandedOn();
+                        continue;
+                    case FlightOutcome.NoLeader when attempt < LeaseAttempts:
                         continue;
                     default:
                         return Election<TResult>.Local(look.Outcome switch
@@ -170,17 +177,19 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IDisposable
         }
     }
 
-    private async Task<Election<TResult>> TakeOverAsync<TResult>(string flightKey, RedisLease lease, JsonTypeInfo<TResult> typeInfo)
+    private async Task<Election<TResult>> TakeOverAsync<TResult>(string flightKey, RedisLease lease, JsonTypeInfo<TResult> typeInfo, LeaderWitness witness)
     {
         FollowerLook<TResult>? published;
         try
         {
-            published = await _results.ReadAsync(flightKey, typeInfo).ConfigureAwait(false);
+            published = await _results.ReadAsync(flightKey, typeInfo, witness).ConfigureAwait(false);
         }
         catch
         {
-            // A lease nobody leads with would be renewed for as long as this process lives.
-            await ReleaseAsync(lease).ConfigureAwait(false);
+            // A lease nobody leads with would be renewed for as long as this process lives, so it is released; in the
+            // background, because the circuit does not know yet that Redis failed this read: awaited, the release could
+            // add another RedisTimeout to a caller who already waited one for the lease and one for the read.
+            _ = lease.DisposeAsync().AsTask();
             throw;
         }
 
@@ -195,37 +204,49 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IDisposable
 
     private async ValueTask<TResult> LeadAsync<TResult>(string scene, string flightKey, RedisLease lease, JsonTypeInfo<TResult> typeInfo, Func<CancellationToken, ValueTask<TResult>> execute, CancellationToken cancellationToken)
     {
-        RedisKey leaseKey = _leases.LeaseKey(flightKey);
-        string? owner = await BeginAsync(flightKey, leaseKey).ConfigureAwait(false);
-        TResult result;
+        bool released = false;
         try
         {
-            result = await execute(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception) when (cancellationToken.IsCancellationRequested)
-        {
-            // Every caller here left, so there is no answer to share, but the followers still want one. Released before
-            // it is announced, so a follower woken by "abandoned" finds the lease free: one takes it and runs the
-            // execution, the others follow it.
-            await ReleaseAsync(lease).ConfigureAwait(false);
-            await PublishAsync(flightKey, leaseKey, owner, FlightOutcome.Abandoned, default, typeInfo).ConfigureAwait(false);
-            throw;
-        }
-        catch (Exception)
-        {
-            await PublishAsync(flightKey, leaseKey, owner, FlightOutcome.Failed, default, typeInfo).ConfigureAwait(false);
-            await ReleaseAsync(lease).ConfigureAwait(false);
-            throw;
-        }
+            RedisKey leaseKey = _leases.LeaseKey(flightKey);
+            string? owner = await BeginAsync(flightKey, leaseKey).ConfigureAwait(false);
+            TResult result;
+            try
+            {
+                result = await execute(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
+            {
+                // Every caller here left, so there is no answer to share, but the followers still want one. Released
+                // before it is announced, so a follower woken by "abandoned" finds the lease free: one takes it and runs
+                // the execution, the others follow it.
+                released = true;
+                await ReleaseAsync(lease).ConfigureAwait(false);
+                await PublishAsync(flightKey, leaseKey, owner, FlightOutcome.Abandoned, default, typeInfo).ConfigureAwait(false);
+                throw;
+            }
+            catch (Exception)
+            {
+                await PublishAsync(flightKey, leaseKey, owner, FlightOutcome.Failed, default, typeInfo).ConfigureAwait(false);
+                throw;
+            }
 
-        if (lease.Lost.IsCancellationRequested)
-        {
-            RedisLog.LeaseLost(_logger, scene);
-        }
+            if (lease.Lost.IsCancellationRequested)
+            {
+                RedisLog.LeaseLost(_logger, scene);
+            }
 
-        await PublishAsync(flightKey, leaseKey, owner, FlightOutcome.Succeeded, result, typeInfo).ConfigureAwait(false);
-        await ReleaseAsync(lease).ConfigureAwait(false);
-        return result;
+            await PublishAsync(flightKey, leaseKey, owner, FlightOutcome.Succeeded, result, typeInfo).ConfigureAwait(false);
+            return result;
+        }
+        finally
+        {
+            // Whatever failed above, a lease kept would be renewed for as long as this process lives, and every
+            // instance's later calls of this key would wait their FollowerWait for an outcome that never comes.
+            if (!released)
+            {
+                await ReleaseAsync(lease).ConfigureAwait(false);
+            }
+        }
     }
 
     // A leader that cannot read its lease id still runs the execution for its callers; it only cannot mark an outcome
@@ -253,17 +274,22 @@ internal sealed class RedisDistributedFlights : IDistributedFlights, IDisposable
             return;
         }
 
+        // Written before any Redis call. A value the contract cannot write (a JsonException, a NotSupportedException, or
+        // whatever a property getter throws) is this instance's problem: its callers keep their answer, and the
+        // followers, told "failed", run the execution themselves.
+        byte[] payload;
         try
         {
-            try
-            {
-                await _results.PublishAsync(flightKey, leaseKey, owner, outcome, value, typeInfo).ConfigureAwait(false);
-            }
-            catch (Exception exception) when (exception is JsonException or NotSupportedException)
-            {
-                // A value the contract cannot write is this instance's problem: the followers run the execution themselves.
-                await _results.PublishAsync(flightKey, leaseKey, owner, FlightOutcome.Failed, default, typeInfo).ConfigureAwait(false);
-            }
+            payload = ResultEnvelope.Write(outcome, owner, value, typeInfo);
+        }
+        catch (Exception)
+        {
+            payload = ResultEnvelope.Write(FlightOutcome.Failed, owner, default, typeInfo);
+        }
+
+        try
+        {
+            await _results.PublishAsync(flightKey, leaseKey, owner, payload).ConfigureAwait(false);
         }
         catch (Exception exception) when (DidNotReachRedis(exception))
         {

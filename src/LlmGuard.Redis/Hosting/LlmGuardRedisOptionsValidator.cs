@@ -30,6 +30,14 @@ internal sealed class LlmGuardRedisOptionsValidator(IServiceProviderIsService? s
             failures.Add($"LlmGuardRedisOptions.RedisTimeout ({options.RedisTimeout}) must be shorter than LlmGuardRedisOptions.LeaseTtl ({options.LeaseTtl}).");
         }
 
+        // A follower that missed the announcement finds the result on its next look, up to a poll interval and a Redis
+        // step after it was stored: a result that expired by then makes that follower run the execution again.
+        if (options.ResultTtl > TimeSpan.Zero && options.PollInterval > TimeSpan.Zero && options.RedisTimeout > TimeSpan.Zero
+            && options.ResultTtl <= options.PollInterval + options.RedisTimeout)
+        {
+            failures.Add($"LlmGuardRedisOptions.ResultTtl ({options.ResultTtl}) must be longer than LlmGuardRedisOptions.PollInterval ({options.PollInterval}) plus LlmGuardRedisOptions.RedisTimeout ({options.RedisTimeout}).");
+        }
+
         if (string.IsNullOrEmpty(options.KeyPrefix))
         {
             failures.Add("LlmGuardRedisOptions.KeyPrefix must not be empty: it keeps LlmGuard's keys apart from the application's in a shared Redis.");

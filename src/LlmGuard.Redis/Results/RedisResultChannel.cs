@@ -96,7 +96,21 @@ internal sealed class RedisResultChannel
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(typeInfo);
-        byte[] payload = ResultEnvelope.Write(outcome, owner, value, typeInfo);
+        return await PublishAsync(key, leaseKey, owner, ResultEnvelope.Write(outcome, owner, value, typeInfo)).ConfigureAwait(false);
+    }
+
+    /// <summary>Stores an envelope <see cref="ResultEnvelope.Write"/> wrote for <paramref name="key"/> and announces it to the followers.</summary>
+    /// <param name="key">The guard key.</param>
+    /// <param name="leaseKey">The Redis key of the lease.</param>
+    /// <param name="owner">The lease id <see cref="BeginAsync"/> returned, the one the envelope names.</param>
+    /// <param name="payload">The envelope.</param>
+    /// <returns>Whether the outcome was stored: not when another owner holds the lease now.</returns>
+    /// <exception cref="TimeoutException">Redis did not answer within the Redis timeout.</exception>
+    public async Task<bool> PublishAsync(string key, RedisKey leaseKey, string owner, byte[] payload)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(owner);
+        ArgumentNullException.ThrowIfNull(payload);
         RedisResult stored = await _connection.GetDatabase()
             .ScriptEvaluateAsync(
                 PublishScript,
@@ -107,16 +121,18 @@ internal sealed class RedisResultChannel
         return (long)stored == 1;
     }
 
-    /// <summary>Reads the outcome stored for <paramref name="key"/> without waiting.</summary>
+    /// <summary>Reads the outcome stored for <paramref name="key"/> without waiting, as the holder of its lease.</summary>
     /// <typeparam name="T">The result type.</typeparam>
     /// <param name="key">The guard key.</param>
     /// <param name="typeInfo">How to read <typeparamref name="T"/>.</param>
-    /// <returns>The stored outcome, or <see langword="null"/> when none is stored or it does not read as a <typeparamref name="T"/>.</returns>
+    /// <param name="witness">What this caller's looks saw: only an outcome it accepts counts.</param>
+    /// <returns>The stored outcome, or <see langword="null"/> when none is stored, it is not the witnessed leader's, or it does not read as a <typeparamref name="T"/>.</returns>
     /// <exception cref="TimeoutException">Redis did not answer within the Redis timeout.</exception>
-    public async Task<FollowerLook<T>?> ReadAsync<T>(string key, JsonTypeInfo<T> typeInfo)
+    public async Task<FollowerLook<T>?> ReadAsync<T>(string key, JsonTypeInfo<T> typeInfo, LeaderWitness witness)
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(typeInfo);
+        ArgumentNullException.ThrowIfNull(witness);
         RedisValue stored = await _connection.GetDatabase().StringGetAsync(ResultKey(key)).WaitAsync(_redisTimeout, _timeProvider).ConfigureAwait(false);
         if (stored.IsNull)
         {
@@ -125,7 +141,8 @@ internal sealed class RedisResultChannel
 
         try
         {
-            return ResultEnvelope.Read((byte[])stored!, typeInfo).Look;
+            // The caller holds the lease now, so no other holder's outcome can be current.
+            return ResultEnvelope.Read((byte[])stored!, typeInfo, owner => witness.Accepts(owner, holder: null));
         }
         catch (JsonException)
         {
@@ -138,15 +155,17 @@ internal sealed class RedisResultChannel
     /// <param name="key">The guard key.</param>
     /// <param name="leaseKey">The Redis key of the lease, read with each look: no holder and no result means no leader.</param>
     /// <param name="typeInfo">How to read <typeparamref name="T"/>.</param>
+    /// <param name="witness">What this caller's looks saw of the key's leaders, kept across its waits.</param>
     /// <param name="bound">The longest the wait lasts, on the channel's clock.</param>
     /// <param name="redisLost">Cancelled when the connection to Redis is lost: the wait ends with <see cref="FlightOutcome.RedisLost"/>.</param>
     /// <param name="cancellationToken">Ends the wait.</param>
     /// <returns>What the wait found.</returns>
     /// <exception cref="TimeoutException">A Redis command did not answer within the Redis timeout.</exception>
-    public async Task<FollowerLook<T>> WaitAsync<T>(string key, RedisKey leaseKey, JsonTypeInfo<T> typeInfo, TimeSpan bound, CancellationToken redisLost, CancellationToken cancellationToken)
+    public async Task<FollowerLook<T>> WaitAsync<T>(string key, RedisKey leaseKey, JsonTypeInfo<T> typeInfo, LeaderWitness witness, TimeSpan bound, CancellationToken redisLost, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(typeInfo);
+        ArgumentNullException.ThrowIfNull(witness);
         IDatabase database = _connection.GetDatabase();
         ISubscriber subscriber = _connection.GetSubscriber();
         RedisChannel channel = Channel(key);
@@ -154,8 +173,10 @@ internal sealed class RedisResultChannel
         var announcements = new Announcements();
         Action<RedisChannel, RedisValue> onAnnounced = (_, _) => announcements.Announce();
 
-        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, redisLost);
-        using ITimer deadline = _timeProvider.CreateTimer(static state => ((CancellationTokenSource)state!).Cancel(), bounded, bound, Timeout.InfiniteTimeSpan);
+        // The bound is a CTS's own timer rather than an ITimer that cancels `bounded`: disposing an ITimer does not wait
+        // for a callback already running, which could then cancel a disposed source and throw on a timer thread.
+        using var deadline = new CancellationTokenSource(bound, _timeProvider);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, redisLost, deadline.Token);
 
         // Subscribe before the first look: a result published in between is then either read or announced, never missed.
         try
@@ -165,7 +186,7 @@ internal sealed class RedisResultChannel
         catch (Exception exception)
         {
             // A subscription that completes after this wait gave up would keep its handler on the connection for good.
-            await subscriber.UnsubscribeAsync(channel, onAnnounced, CommandFlags.FireAndForget).ConfigureAwait(false);
+            await UnsubscribeAsync(subscriber, channel, onAnnounced).ConfigureAwait(false);
             if (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 return Ended<T>(redisLost);
@@ -188,7 +209,7 @@ internal sealed class RedisResultChannel
                     return Ended<T>(redisLost);
                 }
 
-                if (Look(looked[0], looked[1], typeInfo) is { } found)
+                if (Look(looked[0], looked[1], typeInfo, witness) is { } found)
                 {
                     return found;
                 }
@@ -209,32 +230,44 @@ internal sealed class RedisResultChannel
         }
         finally
         {
-            // Fire and forget: leaving must not wait on a Redis that may be gone.
-            await subscriber.UnsubscribeAsync(channel, onAnnounced, CommandFlags.FireAndForget).ConfigureAwait(false);
+            await UnsubscribeAsync(subscriber, channel, onAnnounced).ConfigureAwait(false);
         }
     }
 
-    // A stored outcome counts while its leader still holds the lease or nobody does; one left by an earlier leader,
-    // under a lease someone else holds now, is not this flight's and the follower keeps waiting.
-    private static FollowerLook<T>? Look<T>(RedisValue holder, RedisValue stored, JsonTypeInfo<T> typeInfo)
+    // Fire and forget: leaving must not wait on a Redis that may be gone. A failure here (the multiplexer disposed under
+    // the wait throws ObjectDisposedException) must not replace the result the wait found or the exception it ends
+    // with; a handler left on a disposed connection is gone with it, and on a live one it only wakes a finished wait.
+    private static async Task UnsubscribeAsync(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> onAnnounced)
     {
-        if (stored.IsNull)
-        {
-            return holder.IsNull ? new FollowerLook<T>(FlightOutcome.NoLeader, default) : null;
-        }
-
-        string? owner;
-        FollowerLook<T> look;
         try
         {
-            (owner, look) = ResultEnvelope.Read((byte[])stored!, typeInfo);
+            await subscriber.UnsubscribeAsync(channel, onAnnounced, CommandFlags.FireAndForget).ConfigureAwait(false);
         }
-        catch (JsonException)
+        catch (Exception exception) when (exception is ObjectDisposedException or RedisException or TimeoutException)
         {
-            return new FollowerLook<T>(FlightOutcome.Unreadable, default);
+        }
+    }
+
+    // A stored outcome counts when it is this follower's leader's (see LeaderWitness); one left by an earlier execution
+    // is not, and the follower keeps waiting while someone holds the lease, or elects again once nobody does.
+    private static FollowerLook<T>? Look<T>(RedisValue holder, RedisValue stored, JsonTypeInfo<T> typeInfo, LeaderWitness witness)
+    {
+        string? holderId = holder;
+        witness.Saw(holderId, outcomeStored: !stored.IsNull);
+        FollowerLook<T>? look = null;
+        if (!stored.IsNull)
+        {
+            try
+            {
+                look = ResultEnvelope.Read((byte[])stored!, typeInfo, owner => witness.Accepts(owner, holderId));
+            }
+            catch (JsonException)
+            {
+                return new FollowerLook<T>(FlightOutcome.Unreadable, default);
+            }
         }
 
-        return holder.IsNull || (string?)holder == owner ? look : null;
+        return look ?? (holderId is null ? new FollowerLook<T>(FlightOutcome.NoLeader, default) : null);
     }
 
     private static FollowerLook<T> Ended<T>(CancellationToken redisLost) =>

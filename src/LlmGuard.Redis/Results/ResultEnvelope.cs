@@ -45,25 +45,33 @@ internal static class ResultEnvelope
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <exception cref="JsonException">The payload is not an envelope of a <typeparamref name="T"/>.</exception>
-    public static (string? Owner, FollowerLook<T> Look) Read<T>(byte[] payload, JsonTypeInfo<T> typeInfo)
+    /// <summary>Reads an envelope, its value only when <paramref name="isCurrent"/> accepts its owner.</summary>
+    /// <returns>The outcome, or <see langword="null"/> when it is not the current leader's.</returns>
+    /// <exception cref="JsonException">The payload is not an envelope, or the current leader's value is not a <typeparamref name="T"/>.</exception>
+    /// <remarks>The owner is read first: another execution's outcome, even one this version cannot read, is skipped, not unreadable.</remarks>
+    public static FollowerLook<T>? Read<T>(byte[] payload, JsonTypeInfo<T> typeInfo, Func<string?, bool> isCurrent)
     {
         using JsonDocument document = JsonDocument.Parse(payload);
         JsonElement root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object
             || !root.TryGetProperty("status", out JsonElement status)
-            || !root.TryGetProperty("owner", out JsonElement owner))
+            || !root.TryGetProperty("owner", out JsonElement owner)
+            || owner.ValueKind != JsonValueKind.String)
         {
             throw new JsonException("The stored result is not an LlmGuard.Redis result envelope.");
         }
 
-        FollowerLook<T> look = status.GetString() switch
+        if (!isCurrent(owner.GetString()))
         {
-            Ok when root.TryGetProperty("value", out JsonElement value) => new(FlightOutcome.Succeeded, value.Deserialize(typeInfo)),
-            FailedStatus => new(FlightOutcome.Failed, default),
-            AbandonedStatus => new(FlightOutcome.Abandoned, default),
+            return null;
+        }
+
+        return status.GetString() switch
+        {
+            Ok when root.TryGetProperty("value", out JsonElement value) => new FollowerLook<T>(FlightOutcome.Succeeded, value.Deserialize(typeInfo)),
+            FailedStatus => new FollowerLook<T>(FlightOutcome.Failed, default),
+            AbandonedStatus => new FollowerLook<T>(FlightOutcome.Abandoned, default),
             _ => throw new JsonException("The stored result has an unknown status."),
         };
-        return (owner.GetString(), look);
     }
 }

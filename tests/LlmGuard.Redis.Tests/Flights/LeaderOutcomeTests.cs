@@ -209,6 +209,49 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
     }
 
     [Fact]
+    public async Task An_outcome_an_earlier_execution_left_is_not_taken_for_the_leaders_once_the_lease_is_free()
+    {
+        var model = new ScriptedModel();
+        FlightInstance leader = Instance();
+        FlightInstance follower = Instance();
+        await using StackExchange.Redis.ConnectionMultiplexer admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(server.Configuration + ",allowAdmin=true");
+        StackExchange.Redis.IDatabase redis = admin.GetDatabase();
+
+        Task<string> leading = leader.Assistant(model).AskAsync("which plan");
+        await model[0].Entered.WaitAsync(s_realBound);
+        string leaseKey = (string)Assert.Single(await KeysAsync(admin, "lease:*"))!;
+        string flightKey = leaseKey[(_prefix + "lease:").Length..];
+
+        // What an earlier execution left when this leader could not delete it (its first Redis step timed out).
+        Assert.True(await redis.StringSetAsync(_prefix + "result:" + flightKey, """{"status":"ok","owner":"earlier","value":"yesterday's answer"}"""));
+        long looks = await MgetCallsAsync(admin);
+        Task<string> following = follower.Assistant(model).AskAsync("which plan");
+        await FlightInstance.FollowersWaitingAsync(server, _prefix, 1, s_realBound);
+
+        // The follower's first look saw the leader hold the lease over that outcome.
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (await MgetCallsAsync(admin) == looks)
+        {
+            Assert.True(waited.Elapsed < s_realBound, "the follower never looked");
+            await Task.Delay(10);
+        }
+
+        // The leader, which could not mark an outcome as its own, releases without publishing; an announcement wakes the
+        // follower's look, as a publish would.
+        Assert.True(await redis.KeyDeleteAsync(leaseKey));
+        await admin.GetSubscriber().PublishAsync(StackExchange.Redis.RedisChannel.Literal(_prefix + "done:" + flightKey), "");
+
+        // The follower takes the free lease and runs the execution rather than answer with the earlier one.
+        await model[1].Entered.WaitAsync(s_realBound);
+        model[1].Answer("today's answer");
+        Assert.Equal("today's answer", await following.WaitAsync(s_realBound));
+        Assert.Empty(follower.FallbackReasons);
+
+        model[0].Answer("answered on the leader");
+        Assert.Equal("answered on the leader", await leading.WaitAsync(s_realBound));
+    }
+
+    [Fact]
     public async Task A_follower_that_finds_a_result_it_cannot_read_runs_the_execution_itself()
     {
         var model = new ScriptedModel();
@@ -229,6 +272,26 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
 
         model[0].Answer("answered on the leader");
         Assert.Equal("answered on the leader", await leading.WaitAsync(s_realBound));
+    }
+
+    [Fact]
+    public async Task A_leader_whose_answer_cannot_be_written_still_answers_and_frees_the_key_for_the_next_call_at_once()
+    {
+        FlightInstance first = Instance(options => options.TypeInfoResolver = UnwritableAnswerJsonContext.Default);
+        FlightInstance second = Instance(options => options.TypeInfoResolver = UnwritableAnswerJsonContext.Default);
+        var firstAssistant = new UnwritableAssistant(first.Runtime);
+        var secondAssistant = new UnwritableAssistant(second.Runtime);
+        await using StackExchange.Redis.ConnectionMultiplexer admin = await server.ConnectAsync();
+
+        UnwritableAnswer answer = await firstAssistant.AskAsync("which plan").WaitAsync(s_realBound);
+
+        Assert.Equal("answer to which plan", answer.Text);
+        Assert.Empty(await KeysAsync(admin, "lease:*"));
+
+        // The second instance's clock never moves: a lease left behind would keep its call waiting for good.
+        Assert.Equal("answer to which plan", (await secondAssistant.AskAsync("which plan").WaitAsync(s_realBound)).Text);
+        Assert.Equal(1, secondAssistant.Executions);
+        Assert.Empty(second.FallbackReasons);
     }
 
     [Fact]

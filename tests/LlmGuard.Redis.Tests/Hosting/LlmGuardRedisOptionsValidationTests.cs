@@ -19,6 +19,7 @@ public sealed class LlmGuardRedisOptionsValidationTests
         { "RedisTimeout=0", "LlmGuardRedisOptions.RedisTimeout must be positive" },
         { "BudgetRefreshInterval=-1s", "LlmGuardRedisOptions.BudgetRefreshInterval must be positive" },
         { "RedisTimeout=LeaseTtl", "LlmGuardRedisOptions.RedisTimeout (00:00:02) must be shorter than LlmGuardRedisOptions.LeaseTtl (00:00:02)" },
+        { "ResultTtl=PollInterval+RedisTimeout", "LlmGuardRedisOptions.ResultTtl (00:00:01.5000000) must be longer than LlmGuardRedisOptions.PollInterval (00:00:01) plus LlmGuardRedisOptions.RedisTimeout (00:00:00.5000000)" },
         { "KeyPrefix=\"\"", "LlmGuardRedisOptions.KeyPrefix must not be empty" },
         { "Configuration=null", "LlmGuardRedisOptions.Configuration is not set and no IConnectionMultiplexer is registered" },
     };
@@ -90,6 +91,11 @@ public sealed class LlmGuardRedisOptionsValidationTests
             case "RedisTimeout=0": options.RedisTimeout = TimeSpan.Zero; break;
             case "BudgetRefreshInterval=-1s": options.BudgetRefreshInterval = TimeSpan.FromSeconds(-1); break;
             case "RedisTimeout=LeaseTtl": options.LeaseTtl = options.RedisTimeout = TimeSpan.FromSeconds(2); break;
+            case "ResultTtl=PollInterval+RedisTimeout":
+                options.PollInterval = TimeSpan.FromSeconds(1);
+                options.RedisTimeout = TimeSpan.FromMilliseconds(500);
+                options.ResultTtl = TimeSpan.FromMilliseconds(1500);
+                break;
             case "KeyPrefix=\"\"": options.KeyPrefix = ""; break;
             case "Configuration=null": options.Configuration = null; break;
             default: throw new ArgumentOutOfRangeException(nameof(setting), setting, null);

@@ -44,7 +44,7 @@ public sealed class RedisOutageTests : IAsyncLifetime
         await _server.StopAsync();
 
         Stopwatch waiting = Stopwatch.StartNew();
-        await Assert.ThrowsAsync<TimeoutException>(() => channel.WaitAsync("key", "test:lease:key", ResultJsonContext.Default.Answer, TimeSpan.FromMinutes(1), CancellationToken.None, CancellationToken.None));
+        await Assert.ThrowsAsync<TimeoutException>(() => channel.WaitAsync("key", "test:lease:key", ResultJsonContext.Default.Answer, new LeaderWitness(), TimeSpan.FromMinutes(1), CancellationToken.None, CancellationToken.None));
 
         // The connection's own command timeout is 2 s: the wait ends at the Redis timeout, not at the connection's.
         Assert.True(waiting.Elapsed < TimeSpan.FromSeconds(1.5), $"the wait took {waiting.Elapsed}");

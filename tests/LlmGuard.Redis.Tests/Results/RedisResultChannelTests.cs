@@ -154,6 +154,55 @@ public sealed class RedisResultChannelTests(RedisServer server) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_result_an_earlier_leader_left_that_this_version_cannot_read_is_ignored_not_reported_unreadable()
+    {
+        RedisResultChannel leader = await ChannelAsync(TimeProvider.System);
+        RedisResultChannel follower = await ChannelAsync(_followerClock);
+        string key = NewKey();
+        Assert.True(await (await ConnectAsync()).GetDatabase().StringSetAsync(follower.ResultKey(key), """{"status":"ok","owner":"earlier","value":"an older shape"}"""));
+        await HoldLeaseAsync(key, "later-leader");
+
+        Task<FollowerLook<Answer>> waiting = WaitAsync(follower, key);
+        await SubscribedAsync(follower.Channel(key));
+        Assert.True(await leader.PublishAsync(key, LeaseKey(key), "later-leader", FlightOutcome.Succeeded, new Answer("later", 2), ResultJsonContext.Default.Answer));
+
+        Assert.Equal(new FollowerLook<Answer>(FlightOutcome.Succeeded, new Answer("later", 2)), await waiting.WaitAsync(s_realBound));
+    }
+
+    [Fact]
+    public async Task A_follower_whose_subscription_times_out_leaves_no_handler_on_the_channel_once_the_subscription_completes()
+    {
+        await using var proxy = new Flights.ReplyHoldingProxy(server.Port);
+        ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(proxy.Configuration);
+        _connections.Add(connection);
+        TimeSpan redisTimeout = TimeSpan.FromMilliseconds(250);
+        var follower = new RedisResultChannel(connection, "test:", TimeSpan.FromMinutes(1), s_poll, redisTimeout, _followerClock);
+        string key = NewKey();
+
+        // Redis executes the SUBSCRIBE, but the follower hears of it only after its Redis timeout.
+        proxy.HoldReplies();
+        Task<FollowerLook<Answer>> waiting = WaitAsync(follower, key);
+        await SubscribedAsync(follower.Channel(key));
+        _followerClock.Advance(redisTimeout);
+        await Assert.ThrowsAsync<TimeoutException>(() => waiting.WaitAsync(s_realBound));
+
+        // The late subscription completes. A handler the follower that gave up left on it would keep the channel
+        // subscribed after the next follower of the key, whose result is there, leaves it.
+        proxy.ReleaseReplies();
+        RedisResultChannel leader = await ChannelAsync(TimeProvider.System);
+        Assert.True(await PublishAsync(leader, key, FlightOutcome.Succeeded, new Answer("later", 3)));
+        Assert.Equal(new FollowerLook<Answer>(FlightOutcome.Succeeded, new Answer("later", 3)), await WaitAsync(follower, key).WaitAsync(s_realBound));
+        ConnectionMultiplexer admin = await ConnectAsync();
+        IServer redis = admin.GetServer(admin.GetEndPoints()[0]);
+        Stopwatch waited = Stopwatch.StartNew();
+        while ((long)(await redis.ExecuteAsync("PUBSUB", "NUMSUB", follower.Channel(key).ToString()))[1] != 0)
+        {
+            Assert.True(waited.Elapsed < s_realBound, "the channel is still subscribed after its last follower left");
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
     public async Task A_follower_woken_by_an_announcement_that_was_not_its_leaders_is_still_woken_by_the_next()
     {
         RedisResultChannel leader = await ChannelAsync(TimeProvider.System);
@@ -203,7 +252,7 @@ public sealed class RedisResultChannelTests(RedisServer server) : IClassFixture<
         channel.PublishAsync(key, LeaseKey(key), Owner, outcome, value, ResultJsonContext.Default.Answer);
 
     private static Task<FollowerLook<Answer>> WaitAsync(RedisResultChannel channel, string key) =>
-        channel.WaitAsync(key, LeaseKey(key), ResultJsonContext.Default.Answer, s_waitBound, CancellationToken.None, CancellationToken.None);
+        channel.WaitAsync(key, LeaseKey(key), ResultJsonContext.Default.Answer, new LeaderWitness(), s_waitBound, CancellationToken.None, CancellationToken.None);
 
     // What a lease holder leaves in Redis: the key, holding the owner's id.
     private async Task HoldLeaseAsync(string key, string owner) =>
