@@ -22,9 +22,6 @@ namespace LlmGuard.Usage;
 internal sealed class SharedBudgets
 #pragma warning restore CA1001
 {
-    // At most one "shared budgets unavailable" log per interval: an unreachable store fails every exchange.
-    private static readonly TimeSpan s_failureLogInterval = TimeSpan.FromMinutes(1);
-
     private readonly ConcurrentDictionary<(string Budget, string Partition), View> _views = new();
     private readonly IDistributedBudgets _hook;
     private readonly TimeProvider _clock;
@@ -32,9 +29,8 @@ internal sealed class SharedBudgets
     private readonly long _refreshTicks;
     private readonly CancellationTokenSource _stopping = new();
     private int _stopped;
-    private long _failures;
-    private long _failuresLogged;
-    private long _nextFailureLogTimestamp;
+    // An unreachable store fails every exchange.
+    private readonly ThrottledCount _failures = new(TimeSpan.FromMinutes(1));
 
     public SharedBudgets(IDistributedBudgets hook, TimeProvider clock, ILogger logger)
     {
@@ -47,7 +43,7 @@ internal sealed class SharedBudgets
     }
 
     /// <summary>Gets how many exchanges with the hook failed (threw or were cancelled) since the runtime started.</summary>
-    public long FailureCount => Interlocked.Read(ref _failures);
+    public long FailureCount => _failures.Total;
 
     /// <summary>Gets the number of partitions with a shared view in memory.</summary>
     public int PartitionCount => _views.Count;
@@ -179,21 +175,11 @@ internal sealed class SharedBudgets
 
     private void CountFailure(Exception exception)
     {
-        long total = Interlocked.Increment(ref _failures);
-        long now = _clock.GetTimestamp();
-        long next = Interlocked.Read(ref _nextFailureLogTimestamp);
-        if (now < next)
+        if (_failures.Increment(_clock, out long sinceLogged, out long total))
         {
-            return;
-        }
-
-        long interval = (long)(s_failureLogInterval.TotalSeconds * _clock.TimestampFrequency);
-        if (Interlocked.CompareExchange(ref _nextFailureLogTimestamp, now + interval, next) == next)
-        {
-            long previous = Interlocked.Exchange(ref _failuresLogged, total);
             try
             {
-                UsageLog.SharedBudgetsUnavailable(_logger, exception, total - previous, total);
+                UsageLog.SharedBudgetsUnavailable(_logger, exception, sinceLogged, total);
             }
 #pragma warning disable CA1031 // A logging provider that throws must not fault the background exchange.
             catch

@@ -29,7 +29,6 @@ internal sealed class UsageLedger
     internal const int MaxBatch = 256;
 
     // At most one "records dropped" log per interval: a full queue drops on every execution.
-    private static readonly TimeSpan s_dropLogInterval = TimeSpan.FromMinutes(1);
 
     private readonly GuardRuntime _runtime;
     private readonly ILlmUsageSink[] _sinks;
@@ -42,9 +41,7 @@ internal sealed class UsageLedger
     private readonly Task? _delivering;
     private long _written;
     private long _delivered;
-    private long _dropped;
-    private long _droppedLogged;
-    private long _nextDropLogTimestamp;
+    private readonly ThrottledCount _dropped = new(TimeSpan.FromMinutes(1));
     private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public UsageLedger(GuardRuntime runtime)
@@ -90,7 +87,7 @@ internal sealed class UsageLedger
     public bool IsActive { get; }
 
     /// <summary>Gets how many usage records were dropped because the queue to the sinks was full.</summary>
-    public long DroppedCount => Interlocked.Read(ref _dropped);
+    public long DroppedCount => _dropped.Total;
 
     /// <summary>Gets the number of budget partitions with a period in memory.</summary>
     internal int BudgetPartitionCount => _budgets.PartitionCount;
@@ -191,7 +188,7 @@ internal sealed class UsageLedger
         while (true)
         {
             Task progress = Volatile.Read(ref _progress).Task;
-            if (Interlocked.Read(ref _delivered) + Interlocked.Read(ref _dropped) >= target)
+            if (Interlocked.Read(ref _delivered) + _dropped.Total >= target)
             {
                 return;
             }
@@ -202,22 +199,11 @@ internal sealed class UsageLedger
 
     private void CountDropped()
     {
-        long total = Interlocked.Increment(ref _dropped);
+        bool due = _dropped.Increment(_runtime.TimeProvider, out long sinceLogged, out long total);
         SignalProgress();
-
-        TimeProvider clock = _runtime.TimeProvider;
-        long now = clock.GetTimestamp();
-        long next = Interlocked.Read(ref _nextDropLogTimestamp);
-        if (now < next)
+        if (due)
         {
-            return;
-        }
-
-        long interval = (long)(s_dropLogInterval.TotalSeconds * clock.TimestampFrequency);
-        if (Interlocked.CompareExchange(ref _nextDropLogTimestamp, now + interval, next) == next)
-        {
-            long previous = Interlocked.Exchange(ref _droppedLogged, total);
-            UsageLog.UsageRecordsDropped(_logger, total - previous, total);
+            UsageLog.UsageRecordsDropped(_logger, sinceLogged, total);
         }
     }
 

@@ -46,7 +46,7 @@ public sealed class CrossInstanceFlightTests(RedisServer server) : IClassFixture
 
         Task<string>[] calls = [first.AskAsync("which plan"), second.AskAsync("which plan")];
         await model.Entered.WaitAsync(s_realBound);
-        await FollowerWaitingAsync();
+        await Followers.WaitingAsync(server, _prefix, 1, s_realBound);
         model.Answer("the yearly plan");
 
         string[] answers = await Task.WhenAll(calls).WaitAsync(s_realBound);
@@ -147,7 +147,7 @@ public sealed class CrossInstanceFlightTests(RedisServer server) : IClassFixture
         Task<string> leading = new SharedAssistant(second, later).AskAsync("which plan");
         await later.Entered.WaitAsync(s_realBound);
         Task<string> following = new SharedAssistant(first, later).AskAsync("which plan");
-        await FollowerWaitingAsync();
+        await Followers.WaitingAsync(server, _prefix, 1, s_realBound);
         later.Answer("the yearly plan");
 
         Assert.Equal("the yearly plan", await leading.WaitAsync(s_realBound));
@@ -228,19 +228,6 @@ public sealed class CrossInstanceFlightTests(RedisServer server) : IClassFixture
             }
 
             Assert.True(waited.Elapsed < s_realBound, $"{waiting} of {keys} keys have all their followers waiting");
-            await Task.Delay(10);
-        }
-    }
-
-    // The instance that did not take the lease subscribes to this test's result channel before it waits.
-    private async Task FollowerWaitingAsync()
-    {
-        await using ConnectionMultiplexer admin = await server.ConnectAsync();
-        IServer redis = admin.GetServer(admin.GetEndPoints()[0]);
-        Stopwatch waited = Stopwatch.StartNew();
-        while (((RedisResult[])(await redis.ExecuteAsync("PUBSUB", "CHANNELS", _prefix + "done:*"))!).Length == 0)
-        {
-            Assert.True(waited.Elapsed < s_realBound, "no instance waits for the result");
             await Task.Delay(10);
         }
     }

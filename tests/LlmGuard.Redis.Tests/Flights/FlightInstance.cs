@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -83,31 +82,6 @@ public sealed class FlightInstance : IAsyncDisposable
     {
         _fallbacks.Dispose();
         await _services.DisposeAsync();
-    }
-
-    /// <summary>Waits until <paramref name="followers"/> instances wait for a result under <paramref name="prefix"/>.</summary>
-    /// <remarks>A follower subscribes to the key's channel before it looks for the result; Redis reports the subscribers.</remarks>
-    public static async Task FollowersWaitingAsync(RedisServer server, string prefix, int followers, TimeSpan bound)
-    {
-        await using ConnectionMultiplexer admin = await server.ConnectAsync();
-        IServer redis = admin.GetServer(admin.GetEndPoints()[0]);
-        Stopwatch waited = Stopwatch.StartNew();
-        while (true)
-        {
-            long waiting = 0;
-            foreach (RedisResult channel in (RedisResult[])(await redis.ExecuteAsync("PUBSUB", "CHANNELS", prefix + "done:*"))!)
-            {
-                waiting += (long)(await redis.ExecuteAsync("PUBSUB", "NUMSUB", (string)channel!))[1];
-            }
-
-            if (waiting == followers)
-            {
-                return;
-            }
-
-            Assert.True(waited.Elapsed < bound, $"{waiting} of {followers} followers wait for a result");
-            await Task.Delay(10);
-        }
     }
 }
 

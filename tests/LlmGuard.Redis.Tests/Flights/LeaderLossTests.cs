@@ -46,7 +46,7 @@ public sealed class LeaderLossTests(RedisServer server) : IClassFixture<RedisSer
         Task<string> abandoned = dying.Assistant(model).AskAsync("which plan");
         await model[0].Entered.WaitAsync(s_realBound);
         Task<string> following = follower.Assistant(model).AskAsync("which plan");
-        await FlightInstance.FollowersWaitingAsync(server, _prefix, 1, s_realBound);
+        await Followers.WaitingAsync(server, _prefix, 1, s_realBound);
 
         // The leader's process dies: its connection closes with no release, so no renewal reaches Redis again.
         RedisKey leaseKey = await SingleKeyAsync("lease:*");
@@ -82,14 +82,14 @@ public sealed class LeaderLossTests(RedisServer server) : IClassFixture<RedisSer
         Task<string> stale = stalled.Assistant(model).AskAsync("which plan");
         await model[0].Entered.WaitAsync(s_realBound);
         Task<string> succeeding = successor.Assistant(model).AskAsync("which plan");
-        await FlightInstance.FollowersWaitingAsync(server, _prefix, 1, s_realBound);
+        await Followers.WaitingAsync(server, _prefix, 1, s_realBound);
 
         // The key vanishes under its holder, as it does when the holder stalls past the TTL: the waiting instance
         // finds neither a holder nor a result, takes the lease and runs the execution.
         Assert.True(await redis.KeyDeleteAsync(await SingleKeyAsync("lease:*")));
         await model[1].Entered.WaitAsync(s_realBound);
         Task<string> following = follower.Assistant(model).AskAsync("which plan");
-        await FlightInstance.FollowersWaitingAsync(server, _prefix, 1, s_realBound);
+        await Followers.WaitingAsync(server, _prefix, 1, s_realBound);
 
         model[0].Answer("stale answer");
         Assert.Equal("stale answer", await stale.WaitAsync(s_realBound));
@@ -133,7 +133,7 @@ public sealed class LeaderLossTests(RedisServer server) : IClassFixture<RedisSer
         }
 
         Task<string> following = later.Assistant(model).AskAsync("which plan");
-        await FlightInstance.FollowersWaitingAsync(server, _prefix, 1, s_realBound);
+        await Followers.WaitingAsync(server, _prefix, 1, s_realBound);
         model[0].Answer("the yearly plan");
 
         Assert.Equal("the yearly plan", await leading.WaitAsync(s_realBound));

@@ -40,7 +40,7 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
         Task<string> leading = leader.Assistant(model).AskAsync("which plan");
         await model[0].Entered.WaitAsync(s_realBound);
         Task<string> following = follower.Assistant(model).AskAsync("which plan");
-        await FlightInstance.FollowersWaitingAsync(server, _prefix, 1, s_realBound);
+        await Followers.WaitingAsync(server, _prefix, 1, s_realBound);
 
         model[0].Fail(new InvalidOperationException("the model is down"));
         await Assert.ThrowsAsync<InvalidOperationException>(() => leading.WaitAsync(s_realBound));
@@ -65,7 +65,7 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
         Task<string> leading = leader.Assistant(model).AskAsync("which plan", leaving.Token);
         await model[0].Entered.WaitAsync(s_realBound);
         Task<string> following = follower.Assistant(model).AskAsync("which plan");
-        await FlightInstance.FollowersWaitingAsync(server, _prefix, 1, s_realBound);
+        await Followers.WaitingAsync(server, _prefix, 1, s_realBound);
 
         leaving.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leading.WaitAsync(s_realBound));
@@ -106,7 +106,7 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
                 }
             }
 
-            await FlightInstance.FollowersWaitingAsync(server, _prefix, instances.Length - 1, s_realBound);
+            await Followers.WaitingAsync(server, _prefix, instances.Length - 1, s_realBound);
 
             // Random spins shift the cancellation and the successor's answer against the followers' re-election.
             Thread.SpinWait(random.Next(0, 20_000));
@@ -143,7 +143,7 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
         model[1].Answer("answered on the follower");
 
         Task<string> following = follower.Assistant(model).AskAsync("which plan");
-        await FlightInstance.FollowersWaitingAsync(server, _prefix, 1, s_realBound);
+        await Followers.WaitingAsync(server, _prefix, 1, s_realBound);
 
         // One second at a time, with a real moment between moves for the follower's next poll timer to exist.
         for (int move = 0; move < 20 && !following.IsCompleted; move++)
@@ -177,7 +177,7 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
         Task<string> leading = leader.Assistant(model).AskAsync("which plan");
         await model[0].Entered.WaitAsync(s_realBound);
         Task<string> following = follower.Assistant(model).AskAsync("which plan");
-        await FlightInstance.FollowersWaitingAsync(server, _prefix, 1, s_realBound);
+        await Followers.WaitingAsync(server, _prefix, 1, s_realBound);
         string leaseKey = (string)Assert.Single(await KeysAsync(admin, "lease:*"))!;
         string resultKey = _prefix + "result:" + leaseKey[(_prefix + "lease:").Length..];
 
@@ -226,7 +226,7 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
         Assert.True(await redis.StringSetAsync(_prefix + "result:" + flightKey, """{"status":"ok","owner":"earlier","value":"yesterday's answer"}"""));
         long looks = await MgetCallsAsync(admin);
         Task<string> following = follower.Assistant(model).AskAsync("which plan");
-        await FlightInstance.FollowersWaitingAsync(server, _prefix, 1, s_realBound);
+        await Followers.WaitingAsync(server, _prefix, 1, s_realBound);
 
         // The follower's first look saw the leader hold the lease over that outcome.
         var waited = System.Diagnostics.Stopwatch.StartNew();

@@ -53,7 +53,7 @@ public sealed class RedisOutageFlightTests : IAsyncLifetime
         Task<string> leading = leader.Assistant(model).AskAsync("which plan");
         await model[0].Entered.WaitAsync(s_realBound);
         Task<string> following = follower.Assistant(model).AskAsync("which plan");
-        await FlightInstance.FollowersWaitingAsync(_server, _prefix, 1, s_realBound);
+        await Followers.WaitingAsync(_server, _prefix, 1, s_realBound);
 
         await _server.StopAsync();
 
@@ -137,7 +137,7 @@ public sealed class RedisOutageFlightTests : IAsyncLifetime
         Task<string> leading = first.Assistant(after).AskAsync("after");
         await after[0].Entered.WaitAsync(s_realBound);
         Task<string> following = second.Assistant(after).AskAsync("after");
-        await FlightInstance.FollowersWaitingAsync(_server, _prefix, 1, s_realBound);
+        await Followers.WaitingAsync(_server, _prefix, 1, s_realBound);
         after[0].Answer("shared again");
 
         Assert.Equal("shared again", await leading.WaitAsync(s_realBound));
