@@ -38,12 +38,12 @@ public sealed class BudgetOutageTests : IAsyncLifetime
 
         await _server.StopAsync();
 
-        // 0, 400 and 800 tokens spent: admitted, each well within the connection's own 2 s timeouts.
+        // 0, 400 and 800 tokens spent: admitted, each far within the connection's own 20 s timeouts.
         for (int i = 0; i < 3; i++)
         {
             Stopwatch call = Stopwatch.StartNew();
             Assert.Equal("ok", await assistant.AskAsync("q" + i).WaitAsync(TimeSpan.FromSeconds(10)));
-            Assert.True(call.Elapsed < TimeSpan.FromSeconds(1.5), $"call {i} took {call.Elapsed}");
+            Assert.True(call.Elapsed < TimeSpan.FromSeconds(5), $"call {i} took {call.Elapsed}");
         }
 
         // 1,200 counted on this instance: its own count refuses, as without Redis.
@@ -82,7 +82,7 @@ public sealed class BudgetOutageTests : IAsyncLifetime
         services.AddLlmGuard(options => options.Budgets[Budget] = new LlmTokenBudget { Per = LlmBudgetScope.Tenant, Tokens = budget, Period = TimeSpan.FromHours(1) })
             .AddRedis(options =>
             {
-                options.Configuration = _server.Configuration;
+                options.Configuration = _server.ConfigurationWithLongTimeouts;
                 options.KeyPrefix = prefix;
                 options.RedisTimeout = TimeSpan.FromMilliseconds(300);
             });

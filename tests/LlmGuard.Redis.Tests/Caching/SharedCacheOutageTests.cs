@@ -34,7 +34,7 @@ public sealed class SharedCacheOutageTests : IAsyncLifetime
         services.AddSingleton<TimeProvider>(new FakeTimeProvider());
         services.AddLlmGuard().AddRedis(options =>
         {
-            options.Configuration = _server.Configuration;
+            options.Configuration = _server.ConfigurationWithLongTimeouts;
             options.KeyPrefix = "test-" + Guid.NewGuid().ToString("N") + ":";
             options.RedisTimeout = TimeSpan.FromMilliseconds(300);
             options.ShareCache = true;
@@ -47,9 +47,9 @@ public sealed class SharedCacheOutageTests : IAsyncLifetime
         Stopwatch call = Stopwatch.StartNew();
         string answer = await assistant.AskAsync("which plan").WaitAsync(TimeSpan.FromSeconds(10));
 
-        // A read and a write of the second level, each bounded by 300 ms: well within the connection's own 2 s timeouts.
+        // A read and a write of the second level, each bounded by 300 ms; the margin is for a loaded test machine.
         Assert.Equal("answer to which plan", answer);
-        Assert.True(call.Elapsed < TimeSpan.FromSeconds(1.5), $"the call took {call.Elapsed}");
+        Assert.True(call.Elapsed < TimeSpan.FromSeconds(5), $"the call took {call.Elapsed}");
         Assert.Equal(1, model.Executions);
     }
 }

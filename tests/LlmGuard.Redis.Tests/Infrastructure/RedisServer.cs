@@ -33,6 +33,13 @@ public sealed class RedisServer : IAsyncLifetime
     public string Configuration => $"127.0.0.1:{Port},abortConnect=false,connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000";
 
     /// <summary>Opens a new, separate connection: what another instance of the application would have.</summary>
+    /// <summary>
+    /// Gets <see cref="Configuration"/> with the connection's own command timeouts at 20 s: far beyond any bound an
+    /// outage test checks, so a call that waited on them instead of its bound cannot pass for bounded, even on a loaded
+    /// machine.
+    /// </summary>
+    public string ConfigurationWithLongTimeouts => Configuration + ",syncTimeout=20000,asyncTimeout=20000";
+
     public Task<ConnectionMultiplexer> ConnectAsync() => ConnectionMultiplexer.ConnectAsync(Configuration);
 
     public async Task InitializeAsync()

@@ -15,7 +15,7 @@ namespace LlmGuard.Redis.Tests.Processes;
 public sealed class KilledLeaseHolderTests(RedisServer server) : IClassFixture<RedisServer>
 {
     private const string Key = "which plan";
-    private static readonly TimeSpan s_leaseTtl = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan s_leaseTtl = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(30);
 
     private readonly string _prefix = "killed-" + Guid.NewGuid().ToString("N") + ":";
@@ -59,7 +59,7 @@ public sealed class KilledLeaseHolderTests(RedisServer server) : IClassFixture<R
         await using var probe = new DeploymentProbe(await server.ConnectAsync(), _prefix);
         await using InstanceProcess holder = await InstanceProcess.StartAsync(Settings("process"), [Key], callersPerKey: 1);
         // Longer than the lease TTL, so a follower that stops waiting on its own cannot run before the lease expired.
-        InstanceSettings waiting = Settings("test") with { FollowerWait = TimeSpan.FromSeconds(5) };
+        InstanceSettings waiting = Settings("test") with { FollowerWait = TimeSpan.FromSeconds(8) };
         await using ServiceProvider other = await InstanceHost.StartAsync(waiting);
         (string lease, string owner) = await HolderExecutingAsync(holder, probe);
         Task<string> call = other.GetRequiredService<CountingAssistant>().AskAsync(Key);
@@ -95,9 +95,10 @@ public sealed class KilledLeaseHolderTests(RedisServer server) : IClassFixture<R
         Assert.Equal(2, await probe.ExecutionsAsync(Key));
     }
 
-    // A Redis step must fit well inside the lease it may renew or release.
+    // A Redis step must fit inside the lease it may renew or release, and be long enough that a slow poll on a loaded
+    // machine does not make the waiting instance run the execution locally while the killed holder's lease stands.
     private InstanceSettings Settings(string name) =>
-        new(server.Configuration, _prefix, name) { LeaseTtl = s_leaseTtl, RedisTimeout = TimeSpan.FromSeconds(1) };
+        new(server.Configuration, _prefix, name) { LeaseTtl = s_leaseTtl, RedisTimeout = TimeSpan.FromSeconds(2) };
 
     // The process leads the key's only execution, held in the model, under a lease whose owner id the test keeps.
     private static async Task<(string Lease, string Owner)> HolderExecutingAsync(InstanceProcess holder, DeploymentProbe probe)
