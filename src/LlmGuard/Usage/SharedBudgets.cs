@@ -28,9 +28,10 @@ internal sealed class SharedBudgets
     private readonly ILogger _logger;
     private readonly long _refreshTicks;
     private readonly CancellationTokenSource _stopping = new();
-    private int _stopped;
-    // An unreachable store fails every exchange.
+
+    // Logged at most once a minute: an unreachable store fails every exchange.
     private readonly ThrottledCount _failures = new(TimeSpan.FromMinutes(1));
+    private int _stopped;
 
     public SharedBudgets(IDistributedBudgets hook, TimeProvider clock, ILogger logger)
     {

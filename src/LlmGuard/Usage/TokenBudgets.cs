@@ -66,7 +66,7 @@ internal sealed class TokenBudgets
         // they sweep too.
         if (_shared is not null)
         {
-            SweepExpired(options, now, ShortestPeriod(options));
+            SweepExpired(options, now);
         }
 
         return refusal;
@@ -90,15 +90,9 @@ internal sealed class TokenBudgets
     public void Count(LlmGuardOptions options, string scene, LlmCallContext? context, long tokens)
     {
         DateTimeOffset now = _timeProvider.GetUtcNow();
-        TimeSpan shortest = TimeSpan.MaxValue;
         foreach (KeyValuePair<string, LlmTokenBudget> entry in options.Budgets)
         {
             LlmTokenBudget budget = entry.Value;
-            if (budget.Period > TimeSpan.Zero && budget.Period < shortest)
-            {
-                shortest = budget.Period;
-            }
-
             if (PartitionOf(budget, scene, context) is not { } partition)
             {
                 continue;
@@ -108,7 +102,7 @@ internal sealed class TokenBudgets
             _shared?.Add((entry.Key, partition), budget.Period, tokens, now);
         }
 
-        SweepExpired(options, now, shortest);
+        SweepExpired(options, now);
     }
 
     // A sweep may drop a counter that had expired between this thread finding it and adding to it: the tokens would be
@@ -145,10 +139,17 @@ internal sealed class TokenBudgets
         };
     }
 
-    private void SweepExpired(LlmGuardOptions options, DateTimeOffset now, TimeSpan shortest)
+    // At most once per shortest period: the next sweep is due when the shortest period could have expired a counter.
+    private void SweepExpired(LlmGuardOptions options, DateTimeOffset now)
     {
         long next = Interlocked.Read(ref _nextSweepTicks);
-        if (now.UtcTicks < next || shortest == TimeSpan.MaxValue
+        if (now.UtcTicks < next)
+        {
+            return;
+        }
+
+        TimeSpan shortest = ShortestPeriod(options);
+        if (shortest == TimeSpan.MaxValue
             || Interlocked.CompareExchange(ref _nextSweepTicks, (now + shortest).UtcTicks, next) != next)
         {
             return;

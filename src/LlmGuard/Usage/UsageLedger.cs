@@ -28,8 +28,6 @@ internal sealed class UsageLedger
     /// <summary>The most records handed to the sinks in one batch.</summary>
     internal const int MaxBatch = 256;
 
-    // At most one "records dropped" log per interval: a full queue drops on every execution.
-
     private readonly GuardRuntime _runtime;
     private readonly ILlmUsageSink[] _sinks;
     private readonly TokenBudgets _budgets;
@@ -39,9 +37,11 @@ internal sealed class UsageLedger
     private readonly Counter<double>? _cost;
     private readonly CancellationTokenSource? _delivery;
     private readonly Task? _delivering;
+
+    // At most one "records dropped" log a minute: a full queue drops on every execution.
+    private readonly ThrottledCount _dropped = new(TimeSpan.FromMinutes(1));
     private long _written;
     private long _delivered;
-    private readonly ThrottledCount _dropped = new(TimeSpan.FromMinutes(1));
     private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public UsageLedger(GuardRuntime runtime)

@@ -25,17 +25,11 @@ public sealed class SharedBudgetTests(RedisServer server) : IClassFixture<RedisS
     private static readonly TimeSpan s_refresh = TimeSpan.FromSeconds(1);
 
     private readonly string _prefix = "test-" + Guid.NewGuid().ToString("N") + ":";
-    private readonly List<ServiceProvider> _instances = [];
+    private readonly OwnedResources _owned = new();
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (ServiceProvider instance in _instances)
-        {
-            await instance.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => _owned.DisposeAsync().AsTask();
 
     [Fact]
     public async Task Two_instances_both_refuse_a_tenant_once_their_combined_tokens_reach_its_budget()
@@ -154,7 +148,7 @@ public sealed class SharedBudgetTests(RedisServer server) : IClassFixture<RedisS
             options.ShareBudgets = false;
         });
         ServiceProvider instance = services.BuildServiceProvider();
-        _instances.Add(instance);
+        _owned.Add(instance);
 
         GuardRuntime runtime = instance.GetRequiredService<GuardRuntime>();
 
@@ -179,7 +173,7 @@ public sealed class SharedBudgetTests(RedisServer server) : IClassFixture<RedisS
                 options.BudgetRefreshInterval = s_refresh;
             });
         ServiceProvider instance = services.BuildServiceProvider();
-        _instances.Add(instance);
+        _owned.Add(instance);
         return (new BudgetedAssistant(instance.GetRequiredService<GuardRuntime>(), model), clock);
     }
 

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -45,17 +44,11 @@ public sealed class SharedCacheTests(RedisServer server) : IClassFixture<RedisSe
     private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(10);
 
     private readonly string _prefix = "test-" + Guid.NewGuid().ToString("N") + ":";
-    private readonly List<ServiceProvider> _instances = [];
+    private readonly OwnedResources _owned = new();
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (ServiceProvider instance in _instances)
-        {
-            await instance.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => _owned.DisposeAsync().AsTask();
 
     [Fact]
     public async Task An_answer_cached_on_one_instance_serves_another_from_redis_without_an_execution()
@@ -97,7 +90,7 @@ public sealed class SharedCacheTests(RedisServer server) : IClassFixture<RedisSe
             options.ShareCache = shareCache;
         });
         ServiceProvider instance = services.BuildServiceProvider();
-        _instances.Add(instance);
+        _owned.Add(instance);
         return new CachedAssistant(instance.GetRequiredService<GuardRuntime>(), model);
     }
 

@@ -24,17 +24,11 @@ public sealed class ChatClientFlightTests(RedisServer server) : IClassFixture<Re
     private static readonly TimeSpan s_realBound = TimeSpan.FromSeconds(10);
 
     private readonly string _prefix = "test-" + Guid.NewGuid().ToString("N") + ":";
-    private readonly List<ServiceProvider> _instances = [];
+    private readonly OwnedResources _owned = new();
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (ServiceProvider instance in _instances)
-        {
-            await instance.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => _owned.DisposeAsync().AsTask();
 
     [Fact]
     public async Task Identical_chat_requests_on_two_instances_reach_the_model_once_and_both_get_its_response()
@@ -114,7 +108,7 @@ public sealed class ChatClientFlightTests(RedisServer server) : IClassFixture<Re
             guard.MaxRetries = 0;
         });
         ServiceProvider instance = services.BuildServiceProvider();
-        _instances.Add(instance);
+        _owned.Add(instance);
         return instance.GetRequiredService<IChatClient>();
     }
 }

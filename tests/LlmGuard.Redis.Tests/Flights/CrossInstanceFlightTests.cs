@@ -25,17 +25,11 @@ public sealed class CrossInstanceFlightTests(RedisServer server) : IClassFixture
     private static readonly TimeSpan s_redisTimeout = TimeSpan.FromSeconds(5);
 
     private readonly string _prefix = "test-" + Guid.NewGuid().ToString("N") + ":";
-    private readonly List<ServiceProvider> _instances = [];
+    private readonly OwnedResources _owned = new();
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (ServiceProvider instance in _instances)
-        {
-            await instance.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => _owned.DisposeAsync().AsTask();
 
     [Fact]
     public async Task Concurrent_identical_calls_on_two_instances_run_one_execution()
@@ -198,7 +192,7 @@ public sealed class CrossInstanceFlightTests(RedisServer server) : IClassFixture
                 options.RedisTimeout = redisTimeout;
             });
         ServiceProvider instance = services.BuildServiceProvider();
-        _instances.Add(instance);
+        _owned.Add(instance);
         return instance.GetRequiredService<GuardRuntime>();
     }
 

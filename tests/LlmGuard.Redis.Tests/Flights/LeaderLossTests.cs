@@ -24,17 +24,11 @@ public sealed class LeaderLossTests(RedisServer server) : IClassFixture<RedisSer
     private static readonly TimeSpan s_realBound = TimeSpan.FromSeconds(15);
 
     private readonly string _prefix = "test-" + Guid.NewGuid().ToString("N") + ":";
-    private readonly List<IAsyncDisposable> _owned = [];
+    private readonly OwnedResources _owned = new();
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (IAsyncDisposable owned in _owned)
-        {
-            await owned.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => _owned.DisposeAsync().AsTask();
 
     [Fact]
     public async Task A_leader_that_dies_mid_execution_is_replaced_by_a_waiting_follower_once_its_lease_expires()

@@ -1,11 +1,13 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using LlmGuard.Redis.Telemetry;
 using LlmGuard.Redis.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
 
 namespace LlmGuard.Redis.Tests.Flights;
 
@@ -18,17 +20,11 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
     private static readonly TimeSpan s_realBound = TimeSpan.FromSeconds(10);
 
     private readonly string _prefix = "test-" + Guid.NewGuid().ToString("N") + ":";
-    private readonly List<FlightInstance> _instances = [];
+    private readonly OwnedResources _owned = new();
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (FlightInstance instance in _instances)
-        {
-            await instance.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => _owned.DisposeAsync().AsTask();
 
     [Fact]
     public async Task A_leaders_failure_wakes_its_follower_at_once_and_the_follower_runs_the_execution_itself()
@@ -171,8 +167,8 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
         await using var proxy = new ReplyHoldingProxy(server.Port);
         FlightInstance leader = Instance();
         FlightInstance follower = Instance(options => options.Configuration = proxy.Configuration, followerClock);
-        await using StackExchange.Redis.ConnectionMultiplexer admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(server.Configuration + ",allowAdmin=true");
-        StackExchange.Redis.IDatabase redis = admin.GetDatabase();
+        await using ConnectionMultiplexer admin = await ConnectionMultiplexer.ConnectAsync(server.Configuration + ",allowAdmin=true");
+        IDatabase redis = admin.GetDatabase();
 
         Task<string> leading = leader.Assistant(model).AskAsync("which plan");
         await model[0].Entered.WaitAsync(s_realBound);
@@ -214,8 +210,8 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
         var model = new ScriptedModel();
         FlightInstance leader = Instance();
         FlightInstance follower = Instance();
-        await using StackExchange.Redis.ConnectionMultiplexer admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(server.Configuration + ",allowAdmin=true");
-        StackExchange.Redis.IDatabase redis = admin.GetDatabase();
+        await using ConnectionMultiplexer admin = await ConnectionMultiplexer.ConnectAsync(server.Configuration + ",allowAdmin=true");
+        IDatabase redis = admin.GetDatabase();
 
         Task<string> leading = leader.Assistant(model).AskAsync("which plan");
         await model[0].Entered.WaitAsync(s_realBound);
@@ -229,7 +225,7 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
         await Followers.WaitingAsync(server, _prefix, 1, s_realBound);
 
         // The follower's first look saw the leader hold the lease over that outcome.
-        var waited = System.Diagnostics.Stopwatch.StartNew();
+        var waited = Stopwatch.StartNew();
         while (await MgetCallsAsync(admin) == looks)
         {
             Assert.True(waited.Elapsed < s_realBound, "the follower never looked");
@@ -239,7 +235,7 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
         // The leader, which could not mark an outcome as its own, releases without publishing; an announcement wakes the
         // follower's look, as a publish would.
         Assert.True(await redis.KeyDeleteAsync(leaseKey));
-        await admin.GetSubscriber().PublishAsync(StackExchange.Redis.RedisChannel.Literal(_prefix + "done:" + flightKey), "");
+        await admin.GetSubscriber().PublishAsync(RedisChannel.Literal(_prefix + "done:" + flightKey), "");
 
         // The follower takes the free lease and runs the execution rather than answer with the earlier one.
         await model[1].Entered.WaitAsync(s_realBound);
@@ -261,8 +257,8 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
         await model[0].Entered.WaitAsync(s_realBound);
 
         // What another version of the application, sharing the Redis and the prefix, could have left.
-        await using StackExchange.Redis.ConnectionMultiplexer admin = await server.ConnectAsync();
-        StackExchange.Redis.IDatabase redis = admin.GetDatabase();
+        await using ConnectionMultiplexer admin = await server.ConnectAsync();
+        IDatabase redis = admin.GetDatabase();
         string leaseKey = (string)Assert.Single(await KeysAsync(admin, "lease:*"))!;
         Assert.True(await redis.StringSetAsync(_prefix + "result:" + leaseKey[(_prefix + "lease:").Length..], "{\"text\":\"v1 shape\"}"));
 
@@ -281,7 +277,7 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
         FlightInstance second = Instance(options => options.TypeInfoResolver = UnwritableAnswerJsonContext.Default);
         var firstAssistant = new UnwritableAssistant(first.Runtime);
         var secondAssistant = new UnwritableAssistant(second.Runtime);
-        await using StackExchange.Redis.ConnectionMultiplexer admin = await server.ConnectAsync();
+        await using ConnectionMultiplexer admin = await server.ConnectAsync();
 
         UnwritableAnswer answer = await firstAssistant.AskAsync("which plan").WaitAsync(s_realBound);
 
@@ -309,10 +305,10 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
         Assert.Equal([103], instance.RedisEventIds);
     }
 
-    private async Task<List<StackExchange.Redis.RedisKey>> KeysAsync(StackExchange.Redis.ConnectionMultiplexer admin, string pattern)
+    private async Task<List<RedisKey>> KeysAsync(ConnectionMultiplexer admin, string pattern)
     {
-        var keys = new List<StackExchange.Redis.RedisKey>();
-        await foreach (StackExchange.Redis.RedisKey key in admin.GetServer(admin.GetEndPoints()[0]).KeysAsync(pattern: _prefix + pattern))
+        var keys = new List<RedisKey>();
+        await foreach (RedisKey key in admin.GetServer(admin.GetEndPoints()[0]).KeysAsync(pattern: _prefix + pattern))
         {
             keys.Add(key);
         }
@@ -320,7 +316,7 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
         return keys;
     }
 
-    private static async Task<long> MgetCallsAsync(StackExchange.Redis.ConnectionMultiplexer admin)
+    private static async Task<long> MgetCallsAsync(ConnectionMultiplexer admin)
     {
         foreach (IGrouping<string, KeyValuePair<string, string>> section in await admin.GetServer(admin.GetEndPoints()[0]).InfoAsync("commandstats"))
         {
@@ -345,7 +341,7 @@ public sealed class LeaderOutcomeTests(RedisServer server) : IClassFixture<Redis
             options.RedisTimeout = TimeSpan.FromSeconds(5);
             configure?.Invoke(options);
         });
-        _instances.Add(instance);
+        _owned.Add(instance);
         return instance;
     }
 }

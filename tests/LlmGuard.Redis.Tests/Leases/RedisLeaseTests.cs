@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using System.Threading;
@@ -24,17 +23,11 @@ public sealed class RedisLeaseTests(RedisServer server) : IClassFixture<RedisSer
     private static readonly TimeSpan s_releaseTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(10);
 
-    private readonly List<ConnectionMultiplexer> _connections = [];
+    private readonly OwnedResources _owned = new();
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (ConnectionMultiplexer connection in _connections)
-        {
-            await connection.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => _owned.DisposeAsync().AsTask();
 
     [Fact]
     public async Task Only_one_of_two_instances_holds_a_key_until_its_owner_releases_it()
@@ -196,7 +189,7 @@ public sealed class RedisLeaseTests(RedisServer server) : IClassFixture<RedisSer
     private async Task<ConnectionMultiplexer> ConnectAsync()
     {
         ConnectionMultiplexer connection = await server.ConnectAsync();
-        _connections.Add(connection);
+        _owned.Add(connection);
         return connection;
     }
 

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading.Tasks;
 using LlmGuard.Redis.Flights;
@@ -23,24 +22,13 @@ public sealed class RedisOutageFlightTests : IAsyncLifetime
 
     private readonly RedisServer _server = new();
     private readonly string _prefix = "test-" + Guid.NewGuid().ToString("N") + ":";
-    private readonly List<FlightInstance> _instances = [];
-    private readonly List<ConnectionMultiplexer> _connections = [];
+    private readonly OwnedResources _owned = new();
 
     public Task InitializeAsync() => _server.InitializeAsync();
 
     public async Task DisposeAsync()
     {
-        // The instances before the connections they use.
-        foreach (FlightInstance instance in _instances)
-        {
-            await instance.DisposeAsync();
-        }
-
-        foreach (ConnectionMultiplexer connection in _connections)
-        {
-            await connection.DisposeAsync();
-        }
-
+        await _owned.DisposeAsync();
         await _server.DisposeAsync();
     }
 
@@ -88,7 +76,7 @@ public sealed class RedisOutageFlightTests : IAsyncLifetime
 
         (FlightInstance instance, FakeTimeProvider clock, _) = await InstanceAsync();
         ConnectionMultiplexer admin = await ConnectionMultiplexer.ConnectAsync(_server.Configuration + ",allowAdmin=true");
-        _connections.Add(admin);
+        _owned.Add(admin);
 
         // Redis holds every write (taking a lease is one) for 1.5 s of real time, but still answers pings: the
         // connection stays up, Redis is only slow.
@@ -161,8 +149,8 @@ public sealed class RedisOutageFlightTests : IAsyncLifetime
                 options.RedisTimeout = s_redisTimeout;
             },
             connection);
-        _connections.Add(connection);
-        _instances.Add(instance);
+        _owned.Add(connection);
+        _owned.Add(instance);
         return (instance, clock, connection);
     }
 

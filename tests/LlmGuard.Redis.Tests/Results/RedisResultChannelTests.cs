@@ -31,18 +31,12 @@ public sealed class RedisResultChannelTests(RedisServer server) : IClassFixture<
     // Never reached on a fake clock that only the tests move, and generous on the real one.
     private static readonly TimeSpan s_redisTimeout = TimeSpan.FromMinutes(1);
 
-    private readonly List<ConnectionMultiplexer> _connections = [];
+    private readonly OwnedResources _owned = new();
     private readonly FakeTimeProvider _followerClock = new();
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (ConnectionMultiplexer connection in _connections)
-        {
-            await connection.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => _owned.DisposeAsync().AsTask();
 
     [Fact]
     public async Task A_follower_waiting_before_the_leader_publishes_is_woken_by_the_announcement()
@@ -174,7 +168,7 @@ public sealed class RedisResultChannelTests(RedisServer server) : IClassFixture<
     {
         await using var proxy = new Flights.ReplyHoldingProxy(server.Port);
         ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(proxy.Configuration);
-        _connections.Add(connection);
+        _owned.Add(connection);
         TimeSpan redisTimeout = TimeSpan.FromMilliseconds(250);
         var follower = new RedisResultChannel(connection, "test:", TimeSpan.FromMinutes(1), s_poll, redisTimeout, _followerClock);
         string key = NewKey();
@@ -208,7 +202,7 @@ public sealed class RedisResultChannelTests(RedisServer server) : IClassFixture<
         RedisResultChannel leader = await ChannelAsync(TimeProvider.System);
         RedisResultChannel follower = await ChannelAsync(_followerClock);
         ConnectionMultiplexer admin = await ConnectionMultiplexer.ConnectAsync(server.Configuration + ",allowAdmin=true");
-        _connections.Add(admin);
+        _owned.Add(admin);
         string key = NewKey();
         await HoldLeaseAsync(key, Owner);
         long looksBefore = await LooksAsync(admin);
@@ -261,7 +255,7 @@ public sealed class RedisResultChannelTests(RedisServer server) : IClassFixture<
     private async Task<ConnectionMultiplexer> ConnectAsync()
     {
         ConnectionMultiplexer connection = await server.ConnectAsync();
-        _connections.Add(connection);
+        _owned.Add(connection);
         return connection;
     }
 
