@@ -15,17 +15,13 @@ public sealed class BudgetOutageTests : IAsyncLifetime
 {
     private const string Budget = "tenant-hourly";
     private readonly RedisServer _server = new();
-    private ServiceProvider? _instance;
+    private readonly OwnedResources _owned = new();
 
     public Task InitializeAsync() => _server.InitializeAsync();
 
     public async Task DisposeAsync()
     {
-        if (_instance is not null)
-        {
-            await _instance.DisposeAsync();
-        }
-
+        await _owned.DisposeAsync();
         await _server.DisposeAsync();
     }
 
@@ -86,7 +82,7 @@ public sealed class BudgetOutageTests : IAsyncLifetime
                 options.KeyPrefix = prefix;
                 options.RedisTimeout = TimeSpan.FromMilliseconds(300);
             });
-        _instance = services.BuildServiceProvider();
-        return new BudgetedAssistant(_instance.GetRequiredService<GuardRuntime>(), model);
+        ServiceProvider instance = _owned.Add(services.BuildServiceProvider());
+        return new BudgetedAssistant(instance.GetRequiredService<GuardRuntime>(), model);
     }
 }

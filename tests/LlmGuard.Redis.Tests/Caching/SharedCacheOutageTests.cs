@@ -12,17 +12,13 @@ namespace LlmGuard.Redis.Tests.Caching;
 public sealed class SharedCacheOutageTests : IAsyncLifetime
 {
     private readonly RedisServer _server = new();
-    private ServiceProvider? _instance;
+    private readonly OwnedResources _owned = new();
 
     public Task InitializeAsync() => _server.InitializeAsync();
 
     public async Task DisposeAsync()
     {
-        if (_instance is not null)
-        {
-            await _instance.DisposeAsync();
-        }
-
+        await _owned.DisposeAsync();
         await _server.DisposeAsync();
     }
 
@@ -39,9 +35,9 @@ public sealed class SharedCacheOutageTests : IAsyncLifetime
             options.RedisTimeout = TimeSpan.FromMilliseconds(300);
             options.ShareCache = true;
         });
-        _instance = services.BuildServiceProvider();
+        ServiceProvider instance = _owned.Add(services.BuildServiceProvider());
         var model = new CountingModel();
-        var assistant = new CachedAssistant(_instance.GetRequiredService<GuardRuntime>(), model);
+        var assistant = new CachedAssistant(instance.GetRequiredService<GuardRuntime>(), model);
 
         await _server.StopAsync();
         Stopwatch call = Stopwatch.StartNew();
